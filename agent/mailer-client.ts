@@ -1,0 +1,104 @@
+/**
+ * Hands one alert to the mailer, in ch2's JSON (POST /alerts) or the book's
+ * raw text. Returns a SendResult: transient failures (mailer unreachable,
+ * 5xx, 429) are retried by the notifier; permanent ones (4xx) are not.
+ */
+import { connect } from 'node:net';
+import { request } from 'undici';
+import type { Alert } from '../shared/alert.ts';
+import { hostPort, type LinkEndpoint } from '../shared/legacy-links.ts';
+import { permanent, type SendResult, sent, transient } from '../shared/send-result.ts';
+import { encodeRaw } from '../shared/wire-raw.ts';
+import { ALERTS_PATH, encodeAlertJson } from '../shared/wire-json.ts';
+import type { MailerProtocol } from './cli.ts';
+import { describeFailure } from './probe.ts';
+
+export type SendAlert = (alert: Alert) => Promise<SendResult>;
+
+export interface MailerClientOptions {
+  mailer: LinkEndpoint;
+  protocol: MailerProtocol;
+  timeoutMs?: number;
+}
+
+export function createMailerClient(options: MailerClientOptions): SendAlert {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return options.protocol === 'raw'
+    ? (alert) => sendRaw(options.mailer, alert, timeoutMs)
+    : (alert) => sendJson(options.mailer, alert, timeoutMs);
+}
+
+async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise<SendResult> {
+  const url = `http://${hostPort(mailer)}${ALERTS_PATH}`;
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: encodeAlertJson(alert),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.body.text();
+    if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
+    const reason = errorText(text) ?? `HTTP ${res.statusCode}`;
+    if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
+      return transient(`mailer answered ${res.statusCode}: ${reason}`, retryAfter(res.headers['retry-after']));
+    }
+    return permanent(`mailer refused the alert (${res.statusCode}): ${reason}`);
+  } catch (err) {
+    return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
+  }
+}
+
+function errorText(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error : undefined;
+  } catch {
+    return body.trim().slice(0, 200) || undefined;
+  }
+}
+
+function retryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The book's protocol: connect, write the text, close; the mailer reads to EOF. */
+function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise<SendResult> {
+  const payload = encodeRaw(alert.to, alert.message);
+  return new Promise((resolve) => {
+    let written = false;
+    let settled = false;
+    const finish = (result: SendResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const socket = connect({ host: mailer.host, port: mailer.port });
+    const timer = setTimeout(() => {
+      // All bytes and our FIN were handed over: a mailer that keeps the
+      // connection open has the message (the book's reads to EOF).
+      if (written) finish(sent('raw, peer kept the connection open'));
+      else finish(transient(`mailer at ${hostPort(mailer)} did not answer within ${timeoutMs}ms`));
+    }, timeoutMs);
+    socket.on('connect', () => {
+      socket.end(payload, () => {
+        written = true;
+      });
+    });
+    socket.on('data', () => {});
+    socket.on('error', (err) => {
+      finish(transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`));
+    });
+    socket.on('close', () => {
+      if (written) finish(sent('raw'));
+      else finish(transient(`mailer at ${hostPort(mailer)} closed the connection before the alert was sent`));
+    });
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Turns what arrived (a raw message or a JSON alert) into an accepted alert:
+ * checks the recipient against the allowlist, drops known ids as duplicates,
+ * keeps the alert in the outbox and hands it to the dispatcher. Both
+ * protocols come through here, so they behave the same.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../shared/alert.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { AlertRequest } from '../shared/wire-json.ts';
+import { preview, type RawMessage } from '../shared/wire-raw.ts';
+import type { Allowlist } from './allowlist.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { Outbox } from './outbox.ts';
+import type { Intake, QueuedAlert } from './queued-alert.ts';
+
+export type Admission =
+  | { ok: true; id: string; duplicate: boolean }
+  | { ok: false; code: 'recipient' | 'invalid'; error: string };
+
+export interface AdmissionDeps {
+  allowlist: Allowlist;
+  outbox: Outbox;
+  dispatcher: Dispatcher;
+  log: Logger;
+  now?: () => number;
+}
+
+export class Admissions {
+  readonly #deps: AdmissionDeps;
+
+  constructor(deps: AdmissionDeps) {
+    this.#deps = deps;
+  }
+
+  admitJson(req: AlertRequest, peer: string): Promise<Admission> {
+    const to = req.to ?? this.#deps.allowlist.defaultRecipient;
+    if (!to) return Promise.resolve(this.#refuse('recipient', 'no "to" given and no default recipient', 'json', peer));
+    const alert: Alert = {
+      id: req.id ?? randomUUID(),
+      to,
+      message: req.message.trim() || DEFAULT_DOWN_MESSAGE,
+      status: req.status ?? 'down',
+    };
+    if (req.target !== undefined) alert.target = req.target;
+    if (req.reason !== undefined) alert.reason = req.reason;
+    if (req.time !== undefined) alert.time = req.time;
+    if (req.downForMs !== undefined) alert.downForMs = req.downForMs;
+    return this.#admit(alert, bookLine(alert), 'json', peer);
+  }
+
+  admitRaw(raw: RawMessage, peer: string): Promise<Admission> {
+    const alert: Alert = { id: randomUUID(), to: raw.to, message: raw.message, status: 'down' };
+    return this.#admit(alert, raw.text, 'raw', peer);
+  }
+
+  /** A message that could not be read at all (bad bytes, too large). */
+  reject(via: Intake, peer: string, error: string): Admission {
+    return this.#refuse('invalid', error, via, peer);
+  }
+
+  async #admit(alert: Alert, line: string, via: Intake, peer: string): Promise<Admission> {
+    const { allowlist, outbox, dispatcher, log } = this.#deps;
+    if (!allowlist.allows(alert.to)) {
+      return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} is not on the allowlist (--to)`, via, peer);
+    }
+    if (outbox.has(alert.id)) {
+      log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
+      return { ok: true, id: alert.id, duplicate: true };
+    }
+    const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
+    await outbox.put(item, dispatcher.channelNames);
+    dispatcher.submit(item);
+    return { ok: true, id: alert.id, duplicate: false };
+  }
+
+  #refuse(code: 'recipient' | 'invalid', error: string, via: Intake, peer: string): Admission {
+    this.#deps.log.warn(`Refused ${via} alert from ${peer}: ${error}`, { event: 'refused', via, peer });
+    return { ok: false, code, error };
+  }
+}

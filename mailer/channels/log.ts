@@ -1,0 +1,28 @@
+/** The embedded default channel: the book's "Sending email: ..." line. Always on. */
+import { sent } from '../../shared/send-result.ts';
+import { oneLine } from '../../shared/wire-raw.ts';
+import type { ChannelKind } from './channel.ts';
+
+export const logChannel: ChannelKind = {
+  kind: 'log',
+  options: () => [],
+  create: (_opts, { log }) => [
+    {
+      name: 'log',
+      async send(item) {
+        const { alert } = item;
+        log.info(`Sending email: ${oneLine(item.line)}`, {
+          event: 'alert',
+          id: alert.id,
+          to: alert.to,
+          message: alert.message,
+          status: alert.status,
+          target: alert.target,
+          reason: alert.reason,
+          via: item.via,
+        });
+        return sent();
+      },
+    },
+  ],
+};

@@ -1,0 +1,62 @@
+/**
+ * The mailer's command line: commander flags, each mirrored by an env var,
+ * validated at start (a bad value exits 2 with a one-line reason). Channel
+ * kinds add their own flags through the registry.
+ */
+import { Command } from 'commander';
+import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
+import { addLogOptions, durationArg, emailListArg, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
+import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
+import { CHANNEL_KINDS } from './channels/registry.ts';
+
+export interface MailerConfig {
+  port: number;
+  bind: string;
+  allow: string[];
+  maxBytes: number;
+  idleTimeoutMs: number;
+  maxRetryAgeMs: number;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  /** Parsed options, for the channel kinds. */
+  channelOptions: Record<string, unknown>;
+  secrets: string[];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ch2-mailer')
+    .description(
+      'Takes alerts on one TCP port, in the book\'s raw text ("To: admin@work  Message: ...") or as\n' +
+        'HTTP POST /alerts with JSON, and delivers each through its channels: the log, SMTP e-mail.\n' +
+        'Subcommand: "healthcheck" asks a running mailer on --port for /healthz (exit 0 or 1).',
+    )
+    .version('0.1.0', '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(envOption('--port <port>', 'TCP port for both protocols', 'PORT', portArg).default(33333))
+    .addOption(envOption('--bind <address>', 'address to listen on', 'BIND_ADDRESS').default('0.0.0.0'))
+    .addOption(envOption('--to <addresses>', 'recipients alerts may go to, comma-separated; *@domain allows a domain', 'ALERT_TO', emailListArg(true)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
+    .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
+    .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
+    .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'));
+  for (const kind of CHANNEL_KINDS) for (const option of kind.options()) program.addOption(option);
+  return addLogOptions(program);
+}
+
+export function configFromOptions(opts: Record<string, unknown>): MailerConfig {
+  return {
+    port: opts.port as number,
+    bind: (opts.bind as string).trim(),
+    allow: opts.to as string[],
+    maxBytes: opts.maxBytes as number,
+    idleTimeoutMs: opts.idleTimeout as number,
+    maxRetryAgeMs: opts.maxRetryAge as number,
+    logFormat: opts.logFormat as LogFormat,
+    logLevel: opts.logLevel as LogLevel,
+    channelOptions: opts,
+    secrets: CHANNEL_KINDS.flatMap((kind) => kind.secrets?.(opts) ?? []),
+  };
+}
+
+export function parseMailerArgs(argv: readonly string[]): MailerConfig {
+  return parseOrExit(buildProgram(), argv, configFromOptions);
+}

@@ -1,0 +1,97 @@
+/**
+ * ch2's JSON protocol: POST /alerts (answered 202 {"id"} once the alert is
+ * kept), GET /healthz. Bad JSON is a 400 with the reason, a body over
+ * --max-bytes a 413, an unknown path a 404, a refused recipient a 403.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../shared/logger.ts';
+import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../shared/wire-json.ts';
+import type { Admissions } from './admission.ts';
+
+export interface HttpIntakeOptions {
+  maxBytes: number;
+  idleTimeoutMs: number;
+  admissions: Admissions;
+  log: Logger;
+  health: () => Record<string, unknown>;
+}
+
+export function createHttpIntake(options: HttpIntakeOptions): Server {
+  const server = createServer({ requestTimeout: options.idleTimeoutMs * 3, headersTimeout: options.idleTimeoutMs, keepAliveTimeout: 5000 }, (req, res) => {
+    route(req, res, options).catch((err: unknown) => {
+      options.log.error(`HTTP intake error: ${(err as Error).message}`);
+      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+  if (path === HEALTH_PATH) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, { error: 'use GET' }, { allow: 'GET, HEAD' });
+    return reply(res, 200, { status: 'ok', ...options.health() });
+  }
+  if (path !== ALERTS_PATH) {
+    req.resume();
+    return reply(res, 404, { error: `no such path: ${path?.slice(0, 100)}; use POST ${ALERTS_PATH}` });
+  }
+  if (req.method !== 'POST') {
+    req.resume();
+    return reply(res, 405, { error: `use POST ${ALERTS_PATH}` }, { allow: 'POST' });
+  }
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > options.maxBytes) {
+    options.admissions.reject('json', peer, `body of ${declared} bytes is over the ${options.maxBytes}-byte limit`);
+    res.setHeader('connection', 'close');
+    reply(res, 413, { error: `body over the ${options.maxBytes}-byte limit` });
+    req.destroy();
+    return;
+  }
+  const body = await readBody(req, options.maxBytes);
+  if (body === undefined) {
+    options.admissions.reject('json', peer, `body over the ${options.maxBytes}-byte limit`);
+    res.setHeader('connection', 'close');
+    return reply(res, 413, { error: `body over the ${options.maxBytes}-byte limit` });
+  }
+  const parsed = parseAlertJson(body);
+  if (!parsed.ok) {
+    options.admissions.reject('json', peer, parsed.error);
+    return reply(res, 400, { error: parsed.error });
+  }
+  const admission = await options.admissions.admitJson(parsed.value, peer);
+  if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
+  return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
+}
+
+/** The whole body, or undefined once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}

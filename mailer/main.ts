@@ -1,0 +1,49 @@
+/** ch2-mailer: entry point of the mailer image. */
+import { createLogger } from '../shared/logger.ts';
+import { exitOnSignals } from '../shared/shutdown.ts';
+import { Admissions } from './admission.ts';
+import { Allowlist } from './allowlist.ts';
+import { CHANNEL_KINDS } from './channels/registry.ts';
+import { parseMailerArgs } from './cli.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { healthcheck } from './healthcheck.ts';
+import { createHttpIntake } from './http-intake.ts';
+import { createIntake } from './intake.ts';
+import { MemoryOutbox } from './outbox.ts';
+
+const argv = process.argv.slice(2);
+const isHealthcheck = argv[0] === 'healthcheck';
+const config = parseMailerArgs(isHealthcheck ? argv.slice(1) : argv);
+if (isHealthcheck) process.exit(await healthcheck(config.port));
+
+const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: config.secrets });
+const channels = CHANNEL_KINDS.flatMap((kind) => kind.create(config.channelOptions, { log }));
+const outbox = new MemoryOutbox();
+const dispatcher = new Dispatcher({ channels, outbox, log, maxRetryAgeMs: config.maxRetryAgeMs });
+const admissions = new Admissions({ allowlist: new Allowlist(config.allow), outbox, dispatcher, log });
+const started = Date.now();
+const http = createHttpIntake({
+  maxBytes: config.maxBytes,
+  idleTimeoutMs: config.idleTimeoutMs,
+  admissions,
+  log,
+  health: () => ({ uptimeMs: Date.now() - started, channels: dispatcher.channelNames, deliveriesActive: dispatcher.active }),
+});
+const intake = createIntake({ http, admissions, log, maxBytes: config.maxBytes, idleTimeoutMs: config.idleTimeoutMs });
+
+exitOnSignals(async () => {
+  intake.close();
+  http.closeAllConnections();
+  const active = dispatcher.active;
+  if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
+  await dispatcher.close();
+});
+
+intake.on('error', (err: NodeJS.ErrnoException) => {
+  log.error(`Cannot listen on ${config.bind}:${config.port}: ${err.code === 'EADDRINUSE' ? 'port already in use' : err.message}`);
+  process.exit(1);
+});
+intake.listen({ port: config.port, host: config.bind }, () => {
+  log.info('CH2 Example Mailer has started.', { event: 'start', port: config.port, channels: dispatcher.channelNames });
+  log.debug(`Listening on ${config.bind}:${config.port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+});
