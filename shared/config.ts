@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Env } from './legacy-links.ts';
+import { makeScrubber } from './logger.ts';
 
 /** Exit status for bad flags, env vars or config. */
 export const EXIT_CONFIG = 2;
@@ -165,7 +166,8 @@ export function parseOrExit<T>(program: Command, argv: readonly string[], build:
 }
 
 export function exitConfig(name: string, message: string): never {
-  const line = message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+  // commander echoes the bad value: a URL's password must not reach the terminal or a log.
+  const line = makeScrubber()(message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
   process.stderr.write(`${name}: ${line}\n`);
   process.exit(EXIT_CONFIG);
 }

@@ -1,0 +1,121 @@
+/** The mailer process on loopback: one port, both protocols, bad input, and it keeps going. */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, test } from 'node:test';
+import { freePort, type Running, start } from '../support/process.ts';
+
+let mailer: Running;
+let port = 0;
+
+before(async () => {
+  port = await freePort();
+  mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--idle-timeout', '300ms', '--to', 'admin@work,*@ops.test']);
+  await mailer.waitFor(/CH2 Example Mailer has started\./);
+});
+after(async () => {
+  await mailer.stop();
+});
+
+/** Send bytes in pieces, close, and collect the answer. */
+function tcp(pieces: Array<string | Buffer>, gapMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(answer) : reject(err)));
+    socket.on('close', () => resolve(answer));
+    socket.on('connect', async () => {
+      for (const piece of pieces) {
+        socket.write(piece);
+        if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+      }
+      socket.end();
+    });
+  });
+}
+
+async function post(body: string, path = '/alerts'): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+test("the book's raw text is logged with its spacing", async () => {
+  await tcp(['To: admin@work  Message: The service is down!']);
+  await mailer.waitFor(/^Sending email: To: admin@work  Message: The service is down!$/m);
+});
+
+test('raw text that arrives in pieces is one message', async () => {
+  await tcp(['To: admin@work', '  Message: in ', 'pieces'], 30);
+  await mailer.waitFor(/^Sending email: To: admin@work  Message: in pieces$/m);
+});
+
+test('JSON over HTTP is accepted with 202 and an id, and logged with single spaces', async () => {
+  const { status, json } = await post(JSON.stringify({ message: 'Checkout is slow', to: 'pager@ops.test', target: 'http://shop/' }));
+  assert.equal(status, 202);
+  assert.equal(typeof json.id, 'string');
+  await mailer.waitFor(/^Sending email: To: pager@ops\.test Message: Checkout is slow$/m);
+});
+
+test('an HTTP request whose method arrives split is still HTTP', async () => {
+  const body = JSON.stringify({ message: 'split method' });
+  const answer = await tcp(['PO', `ST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`], 30);
+  assert.match(answer, /^HTTP\/1\.1 202/);
+  await mailer.waitFor(/Sending email: To: admin@work Message: split method/);
+});
+
+test('a known id is acknowledged and not sent twice', async () => {
+  const body = JSON.stringify({ message: 'only once please', id: 'dup-test-1' });
+  const first = await post(body);
+  const second = await post(body);
+  assert.equal(first.status, 202);
+  assert.equal(second.status, 202);
+  assert.equal(second.json.duplicate, true);
+  await mailer.waitFor(/already accepted/);
+  assert.equal(mailer.output().match(/Message: only once please/g)?.length, 1);
+});
+
+test('bad input gets a clear answer and the mailer keeps going', async () => {
+  const bad = await post('{"message":');
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.json.error), /not valid JSON/);
+  const unknown = await fetch(`http://127.0.0.1:${port}/nope`);
+  assert.equal(unknown.status, 404);
+  await unknown.body?.cancel();
+  const refused = await post(JSON.stringify({ message: 'spam', to: 'victim@elsewhere.test' }));
+  assert.equal(refused.status, 403);
+  assert.match(String(refused.json.error), /allowlist/);
+  const huge = await fetch(`http://127.0.0.1:${port}/alerts`, { method: 'POST', body: 'x'.repeat(70_000) });
+  assert.equal(huge.status, 413);
+  await huge.body?.cancel();
+  await tcp([Buffer.alloc(70_000, 0x41)]);
+  await tcp([Buffer.from([0xff, 0xfe, 0x00, 0x07])]);
+  await tcp([]);
+  await mailer.waitFor(/Refused raw alert .*over the 65536-byte limit/);
+  await mailer.waitFor(/Refused raw alert .*not valid UTF-8/);
+  await mailer.waitFor(/Refused json alert .*victim@elsewhere\.test is not on the allowlist/);
+  await tcp(['To: admin@work  Message: still alive']);
+  await mailer.waitFor(/Sending email: To: admin@work  Message: still alive/);
+  assert.doesNotMatch(mailer.output(), /victim@elsewhere\.test Message/);
+});
+
+test('an idle connection is closed; a raw sender that never closes still has its message taken', async () => {
+  const started = Date.now();
+  const answer = await new Promise<number>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('close', () => resolve(Date.now() - started));
+    socket.on('error', () => {});
+  });
+  assert.ok(answer < 5000, `closed after ${answer}ms`);
+  await new Promise<void>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write('To: admin@work  Message: never closed'));
+    socket.on('close', () => resolve());
+    socket.on('error', () => {});
+  });
+  await mailer.waitFor(/Sending email: To: admin@work  Message: never closed/);
+});
+
+test('GET /healthz answers 200', async () => {
+  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { status: string }).status, 'ok');
+});
