@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before ch2 runs, sourced by test.sh, demo.sh,
+# bench.sh and .ci/run: Node 24 first on PATH, node_modules, a Docker engine, images.
+#   source scripts/setup.sh [--no-images]
+set -euo pipefail
+ch2_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ch2_root"
+
+PATH="$(bash scripts/node.sh):$PATH"
+export PATH
+echo "ch2: node $(node --version), npm $(npm --version)" >&2
+
+# node_modules, installed from the lock file when missing or older than it.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ch2: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash scripts/dockerd.sh
+
+if [ "${1:-}" != "--no-images" ]; then
+  bash scripts/images.sh
+fi
+
+# testcontainers on this machine: no Ryuk image to pull, the engine is local.
+export TESTCONTAINERS_RYUK_DISABLED=true
+export TESTCONTAINERS_HOST_OVERRIDE=localhost
