@@ -30,9 +30,9 @@ for name in "$web" "$mailer" "$agent"; do
   fi
 done
 
-run() {
+run() { # print the command as the book writes it, run it, keep its output quiet
   echo "\$ $*"
-  "$@"
+  "$@" >/dev/null
 }
 
 wait_log() { # container pattern timeout_s
@@ -48,10 +48,10 @@ wait_log() { # container pattern timeout_s
 }
 
 echo "== the book's three containers, ch2 images in place of dockerinaction/ch2_*"
-run docker run -d --name "$web" nginx:latest >/dev/null; made+=("$web")
-run docker run -d --name "$mailer" ch2/mailer:latest >/dev/null; made+=("$mailer")
+run docker run -d --name "$web" nginx:latest; made+=("$web")
+run docker run -d --name "$mailer" ch2/mailer:latest; made+=("$mailer")
 # The book adds -it to watch the agent; the demo runs it detached and shows its log.
-run docker run -d --name "$agent" --link "$web:insideweb" --link "$mailer:insidemailer" ch2/agent:latest >/dev/null; made+=("$agent")
+run docker run -d --name "$agent" --link "$web:insideweb" --link "$mailer:insidemailer" ch2/agent:latest; made+=("$agent")
 
 wait_log "$mailer" 'CH2 Example Mailer has started\.' 20
 until [ "$(docker logs "$agent" 2>&1 | grep -c '^System up\.$')" -ge 3 ]; do sleep 0.2; done
@@ -64,7 +64,7 @@ docker logs "$agent" 2>&1 | tail -n 5
 
 echo
 echo "== the web server stops: the agent tells the mailer"
-run docker stop "$web" >/dev/null
+run docker stop "$web"
 stopped_at=$(date +%s.%N)
 wait_log "$mailer" 'Sending email: To: admin@work Message: The service is down!' 30
 seen_at=$(date +%s.%N)
@@ -73,7 +73,7 @@ docker logs "$mailer" 2>&1
 
 echo
 echo "== the web server comes back: ch2's agent, unlike the book's, keeps watching"
-run docker start "$web" >/dev/null
+run docker start "$web"
 wait_log "$mailer" 'Message: The service is back up\.' 30
 docker logs "$mailer" 2>&1 | tail -n 1
 echo
