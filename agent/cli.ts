@@ -80,8 +80,8 @@ export function parseMailerAddress(text: string): LinkEndpoint {
 export function buildProgram(): Command {
   const program = new Command('ch2-agent')
     .description(
-      'Watches a web site and tells the ch2 mailer when it goes down and comes back.\n' +
-        'Defaults follow "Docker in Action" ch2: http://insideweb:80/ once a second, mailer at insidemailer:33333;\n' +
+      'Watches a web site and tells the ch2 mailer when it goes down and when it comes back. ' +
+        'Defaults follow "Docker in Action" ch2: http://insideweb:80/ once a second, mailer at insidemailer:33333; ' +
         'the legacy --link variables INSIDEWEB_PORT_80_TCP_* and INSIDEMAILER_PORT_33333_TCP_* are used when set.',
     )
     .version('0.1.0', '-V, --version')

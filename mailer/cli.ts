@@ -26,9 +26,9 @@ export interface MailerConfig {
 export function buildProgram(): Command {
   const program = new Command('ch2-mailer')
     .description(
-      'Takes alerts on one TCP port, in the book\'s raw text ("To: admin@work  Message: ...") or as\n' +
-        'HTTP POST /alerts with JSON, and delivers each through its channels: the log, SMTP e-mail.\n' +
-        'Subcommand: "healthcheck" asks a running mailer on --port for /healthz (exit 0 or 1).',
+      'Takes alerts on one TCP port, in the book\'s raw text ("To: admin@work  Message: ...") or as ' +
+        'HTTP POST /alerts with JSON, and delivers each through its channels (the log; SMTP e-mail with --smtp). ' +
+        'Subcommand "healthcheck" asks a running mailer on --port for /healthz and exits 0 or 1.',
     )
     .version('0.1.0', '-V, --version')
     .helpOption('-h, --help', 'show this help')
