@@ -29,7 +29,7 @@ for arg in "$@"; do
     --no-fixtures) build_fixtures=0 ;;
     --bases-only) build_project=0; build_fixtures=0 ;;
     --rebuild-standins) rebuild_standins=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ch2-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +45,15 @@ esac
 log() { echo "ch2-images: $*" >&2; }
 die() { echo "ch2-images: ERROR: $*" >&2; exit 1; }
 trap 'rc=$?; echo "ch2-images: ERROR: command failed (exit $rc) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+# One run at a time on this Docker engine (CI's clone and a work tree may share it).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>/tmp/ch2-images.lock
+  if ! flock -n 9; then
+    log "another images.sh run holds /tmp/ch2-images.lock; waiting for it"
+    flock 9
+  fi
+fi
 
 # Temporary work space; mounts a failed debootstrap may leave behind are undone first.
 work="$(mktemp -d "${TMPDIR:-/tmp}/ch2-images.XXXXXX")"
@@ -169,13 +178,12 @@ standin_nginx() {
 }
 
 standin_busybox() {
-  local bb
-  bb="$(command -v busybox || true)"
-  if [ -z "$bb" ] || ! file_is_static "$bb"; then
+  # Debian's busybox-static: /bin/busybox, statically linked, so it runs FROM scratch.
+  if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
     apt_install busybox-static
-    bb=/bin/busybox
   fi
-  [ -x "$bb" ] || die "no static busybox binary (Debian package busybox-static)"
+  local bb=/bin/busybox
+  [ -x "$bb" ] || die "no static busybox binary at $bb (Debian package busybox-static)"
   local ctx="$work/busybox-ctx" rootfs="$work/busybox-ctx/rootfs"
   mkdir -p "$rootfs"/{bin,etc,tmp,root,home,var,usr/bin,usr/sbin,sbin}
   chmod 1777 "$rootfs/tmp"
@@ -194,11 +202,6 @@ standin_busybox() {
   rm -rf "$ctx"
   docker run --rm busybox:latest sh -c 'echo hi | nc -h 2>&1 | head -1; sleep 0.1; printf x' >/dev/null \
     || die "busybox stand-in does not run"
-}
-
-file_is_static() { # no ELF interpreter => statically linked
-  ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter' \
-    && LC_ALL=C readelf -h "$1" >/dev/null 2>&1
 }
 
 ensure_base() { # ensure_base TAG FUNCTION

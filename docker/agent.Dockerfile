@@ -1,0 +1,35 @@
+# ch2/agent:latest — the website monitoring agent (drop-in for dockerinaction/ch2_agent).
+# Build from the repository root:  DOCKER_BUILDKIT=0 docker build -f docker/agent.Dockerfile -t ch2/agent .
+# (scripts/images.sh does this, after making the node:24-bookworm-slim base.)
+# Flags append to the command:  docker run ch2/agent:latest --help
+
+# ---- build: one esbuild bundle, dist/agent.mjs --------------------------------------
+# This stage is the same text in agent.Dockerfile and mailer.Dockerfile, so the second
+# build reuses the first one's layers.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+# .cache/build-ca.crt (optional; images.sh copies the host's CA bundle there) lets npm
+# trust a TLS-inspecting proxy on the way to the npm registry. Only this stage sees it.
+COPY package.json package-lock.json .cache/build-ca.cr[t] ./
+RUN if [ -s build-ca.crt ]; then export NODE_EXTRA_CA_CERTS=/src/build-ca.crt; fi; \
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+COPY tsconfig.json ./
+COPY scripts/build.ts scripts/build.ts
+COPY shared shared
+COPY agent agent
+COPY mailer mailer
+RUN node scripts/build.ts
+
+# ---- runtime: node and the bundle, no node_modules ------------------------------------
+FROM node:24-bookworm-slim
+LABEL org.opencontainers.image.title="ch2-agent" \
+      org.opencontainers.image.description="Website monitoring agent: probes a web server and sends an alert to the ch2 mailer when it is down (drop-in for dockerinaction/ch2_agent)" \
+      org.opencontainers.image.source="https://github.com/ch2/ch2" \
+      org.opencontainers.image.licenses="MIT" \
+      org.ch2.project="true"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/dist/agent.mjs /app/agent.mjs
+USER node
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "/app/agent.mjs"]
