@@ -4,6 +4,7 @@
  * --max-bytes a 413, an unknown path a 404, a refused recipient a 403.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.ts';
 import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../shared/wire-json.ts';
 import type { Admissions } from './admission.ts';
@@ -24,11 +25,40 @@ export function createHttpIntake(options: HttpIntakeOptions): Server {
       else res.destroy();
     });
   });
+  // Connections reach this server from the shared port (it never listens), so
+  // Node's own header and request timers do not run: these deadlines do their work.
+  // A connection idle for --idle-timeout is closed; a request whose headers are
+  // not in within --idle-timeout, or whose body is not in within three times that,
+  // is closed too, so slow senders cannot hold connections and starve the intake.
+  server.timeout = options.idleTimeoutMs;
+  server.on('timeout', (socket: Socket) => socket.destroy());
+  server.on('connection', (socket: Socket) => armHeaderDeadline(socket, options.idleTimeoutMs));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    disarmHeaderDeadline(req.socket);
+    res.on('finish', () => armHeaderDeadline(req.socket, options.idleTimeoutMs));
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
   return server;
+}
+
+const headerDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
+
+function armHeaderDeadline(socket: Socket, ms: number): void {
+  disarmHeaderDeadline(socket);
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), ms);
+  timer.unref();
+  headerDeadlines.set(socket, timer);
+  socket.once('close', () => disarmHeaderDeadline(socket));
+}
+
+function disarmHeaderDeadline(socket: Socket): void {
+  const timer = headerDeadlines.get(socket);
+  if (timer) clearTimeout(timer);
+  headerDeadlines.delete(socket);
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -60,7 +90,14 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     req.destroy();
     return;
   }
-  const body = await readBody(req, options.maxBytes);
+  const body = await readBody(req, options.maxBytes, options.idleTimeoutMs * 3);
+  if (body === 'late') {
+    options.admissions.reject('json', peer, `body not received within ${Math.round((options.idleTimeoutMs * 3) / 1000)}s`);
+    res.setHeader('connection', 'close');
+    reply(res, 408, { error: 'body not received in time' });
+    req.destroy();
+    return;
+  }
   if (body === undefined) {
     options.admissions.reject('json', peer, `body over the ${options.maxBytes}-byte limit`);
     res.setHeader('connection', 'close');
@@ -76,14 +113,20 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
 }
 
-/** The whole body, or undefined once it passes `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** The whole body; undefined once it passes `max` bytes; 'late' when not in within `deadlineMs`. */
+function readBody(req: IncomingMessage, max: number, deadlineMs: number): Promise<Buffer | undefined | 'late'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      req.removeAllListeners('data');
+      resolve('late');
+    }, deadlineMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
+        clearTimeout(timer);
         req.removeAllListeners('data');
         req.resume();
         resolve(undefined);
@@ -91,7 +134,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, size));
+    });
     req.on('error', reject);
   });
 }

@@ -6,15 +6,18 @@ import { Allowlist } from './allowlist.ts';
 import { CHANNEL_KINDS } from './channels/registry.ts';
 import { parseMailerArgs } from './cli.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { healthcheck } from './healthcheck.ts';
+import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './http-intake.ts';
 import { createIntake } from './intake.ts';
 import { MemoryOutbox } from './outbox.ts';
 
 const argv = process.argv.slice(2);
-const isHealthcheck = argv[0] === 'healthcheck';
-const config = parseMailerArgs(isHealthcheck ? argv.slice(1) : argv);
-if (isHealthcheck) process.exit(await healthcheck(config.port));
+if (argv[0] === 'healthcheck') {
+  // The image's HEALTHCHECK cannot see `docker run` arguments: take the running mailer's own.
+  const target = parseMailerArgs(argv.length > 1 ? argv.slice(1) : mailerArgsOfPid1());
+  process.exit(await healthcheck(target.port, target.bind));
+}
+const config = parseMailerArgs(argv);
 
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: config.secrets });
 const channels = CHANNEL_KINDS.flatMap((kind) => kind.create(config.channelOptions, { log }));

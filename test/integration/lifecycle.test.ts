@@ -108,12 +108,10 @@ describe('container lifecycle: read-only, non-root, prompt stop', { timeout: 150
     assert.ok(ms < STOP_LIMIT_MS, `docker stop mailer took ${ms} ms`);
   });
 
-  // Product bug (reported): the image's HEALTHCHECK runs `node /app/mailer.mjs healthcheck`
-  // with no arguments, so a mailer started with `--port N` is probed on 33333 and turns
-  // unhealthy (PORT=N in the environment works). Remove `todo` once fixed.
+  // The image's HEALTHCHECK runs `node /app/mailer.mjs healthcheck` with no arguments:
+  // it must still find a mailer started with `--port N`.
   test('the image HEALTHCHECK command passes for a mailer started with --port', {
     timeout: 30_000,
-    todo: 'mailer bug: HEALTHCHECK ignores --port (only the PORT env var reaches it)',
   }, async () => {
     const m = uniqueName('mailer');
     cleanup.names(m);

@@ -119,3 +119,23 @@ test('GET /healthz answers 200', async () => {
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { status: string }).status, 'ok');
 });
+
+test('an HTTP request that stalls in its headers or body is closed, and the port keeps taking alerts', async () => {
+  const stalled = (text: string) =>
+    new Promise<{ ms: number; answer: string }>((resolve) => {
+      const started = Date.now();
+      let answer = '';
+      const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+      socket.on('close', () => resolve({ ms: Date.now() - started, answer }));
+      socket.on('error', () => {});
+    });
+  const [headers, body] = await Promise.all([
+    stalled('POST /alerts HTTP/1.1\r\nHost: x\r\n'),
+    stalled('POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"mess'),
+  ]);
+  assert.ok(headers.ms < 5000, `stalled headers closed after ${headers.ms}ms`);
+  assert.ok(body.ms < 5000, `stalled body closed after ${body.ms}ms`);
+  const { status } = await post(JSON.stringify({ message: 'after the stall' }));
+  assert.equal(status, 202);
+});
