@@ -13,22 +13,30 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run(), { timeout: 60_000 });
 
-  test('docker run … --link web:insideweb --link mailer:insidemailer ch2/agent', { timeout: 50_000 }, async () => {
+  /**
+   * The book's three commands: web (nginx), mailer (ours), and an agent image run with
+   * `--link web:insideweb --link mailer:insidemailer`; returns once the mailer has
+   * started and the agent has printed "System up.".
+   */
+  async function bookTrio(agentImage: string, agentRole: string) {
     const web = uniqueName('web');
     const mailer = uniqueName('mailer');
-    const agent = uniqueName('agent');
+    const agent = uniqueName(agentRole);
     cleanup.names(agent, mailer, web);
-
     await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', web, IMAGES.nginx]);
     await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', mailer, IMAGES.mailer]);
     const mailerLogs = followDockerLogs(mailer);
     cleanup.defer('stop docker logs -f (mailer)', mailerLogs.stop);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', agent, '--link', `${web}:insideweb`, '--link', `${mailer}:insidemailer`, IMAGES.agent]);
-    const agentLogs = followDockerLogs(agent);
-    cleanup.defer('stop docker logs -f (agent)', agentLogs.stop);
-
     await mailerLogs.logs.waitFor(MAILER_STARTED, 15_000);
+    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', agent, '--link', `${web}:insideweb`, '--link', `${mailer}:insidemailer`, agentImage]);
+    const agentLogs = followDockerLogs(agent);
+    cleanup.defer(`stop docker logs -f (${agentRole})`, agentLogs.stop);
     await agentLogs.logs.waitFor(SYSTEM_UP, 15_000);
+    return { web, mailer, agent, mailerLogs, agentLogs };
+  }
+
+  test('docker run … --link web:insideweb --link mailer:insidemailer ch2/agent', { timeout: 50_000 }, async () => {
+    const { web, mailerLogs, agentLogs } = await bookTrio(IMAGES.agent, 'agent');
     assert.doesNotMatch(mailerLogs.logs.text, /Sending email/);
 
     const stop = await dockerOk(['stop', web], { timeoutMs: 20_000 });
@@ -42,20 +50,7 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
   });
 
   test('the book\'s agent (ch2/book-agent) against our mailer, over links', { timeout: 50_000 }, async () => {
-    const web = uniqueName('web');
-    const mailer = uniqueName('mailer');
-    const agent = uniqueName('bookagent');
-    cleanup.names(agent, mailer, web);
-
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', web, IMAGES.nginx]);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', mailer, IMAGES.mailer]);
-    const mailerLogs = followDockerLogs(mailer);
-    cleanup.defer('stop docker logs -f (mailer)', mailerLogs.stop);
-    await mailerLogs.logs.waitFor(MAILER_STARTED, 15_000);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', agent, '--link', `${web}:insideweb`, '--link', `${mailer}:insidemailer`, IMAGES.bookAgent]);
-    const agentLogs = followDockerLogs(agent);
-    cleanup.defer('stop docker logs -f (book agent)', agentLogs.stop);
-    await agentLogs.logs.waitFor(SYSTEM_UP, 15_000);
+    const { web, agent, mailerLogs } = await bookTrio(IMAGES.bookAgent, 'bookagent');
 
     await dockerOk(['stop', web], { timeoutMs: 20_000 });
     const stopReturned = Date.now();

@@ -33,6 +33,14 @@ describe('raw protocol', { timeout: 150_000 }, () => {
   }, { timeout: 30_000 });
   after(() => cleanup.run(), { timeout: 60_000 });
 
+  /** The stand-in of the book's mailer (`nc -l -p 33333` in a loop) under `alias`. */
+  const startBookMailer = (alias: string): Promise<Started> =>
+    startContainer(IMAGES.bookMailer, net, cleanup, {
+      aliases: [alias],
+      wait: Wait.forLogMessage(MAILER_STARTED),
+      name: uniqueName('bookmailer'),
+    });
+
   test("printf '…' | nc insidemailer 33333 from busybox: our mailer logs the text as sent", { timeout: 40_000 }, async () => {
     const mailer = await startMailer(net, cleanup, { aliases: ['rawmailer'] });
     const client = await startContainer(IMAGES.busybox, net, cleanup, {
@@ -51,11 +59,7 @@ describe('raw protocol', { timeout: 150_000 }, () => {
 
   test('our agent with --mailer-protocol raw into the book\'s mailer', { timeout: 60_000 }, async () => {
     let web: Started | undefined = await startNginx(net, cleanup, 'rawweb');
-    const bookMailer = await startContainer(IMAGES.bookMailer, net, cleanup, {
-      aliases: ['bookmailer'],
-      wait: Wait.forLogMessage(MAILER_STARTED),
-      name: uniqueName('bookmailer'),
-    });
+    const bookMailer = await startBookMailer('bookmailer');
     const agent = await startAgent(net, cleanup, {
       args: ['--mailer-protocol', 'raw', '--target', 'http://rawweb/', '--mailer', 'bookmailer:33333'],
     });
@@ -69,11 +73,7 @@ describe('raw protocol', { timeout: 150_000 }, () => {
   });
 
   test('our agent with --mailer-protocol raw and a target that refuses connections', { timeout: 40_000 }, async () => {
-    const bookMailer = await startContainer(IMAGES.bookMailer, net, cleanup, {
-      aliases: ['bookmailer2'],
-      wait: Wait.forLogMessage(MAILER_STARTED),
-      name: uniqueName('bookmailer'),
-    });
+    const bookMailer = await startBookMailer('bookmailer2');
     const agent = await startAgent(net, cleanup, {
       args: ['--mailer-protocol', 'raw', '--target', 'http://127.0.0.1:9/', '--mailer', 'bookmailer2:33333'],
       wait: Wait.forLogMessage(/System down: /),

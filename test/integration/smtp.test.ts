@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { StoredMessage } from '../fixtures/smtp-sink/server.ts';
 import {
   Cleanup,
   http,
@@ -21,16 +22,6 @@ import {
   type StartedNetwork,
 } from './helpers.ts';
 
-interface SinkMessage {
-  from: string;
-  to: string[];
-  user: string | null;
-  secure: boolean;
-  subject: string;
-  text: string;
-  raw: string;
-}
-
 const TARGET = 'http://insideweb:80/';
 const PASSWORD = 's3cret';
 
@@ -42,12 +33,12 @@ describe('SMTP delivery through ch2/smtp-sink', { timeout: 150_000 }, () => {
   let sinkApi: string;
   let mailerUrl: string;
 
-  const messages = async (): Promise<SinkMessage[]> => {
+  const messages = async (): Promise<StoredMessage[]> => {
     const r = await http('GET', `${sinkApi}/messages`);
     assert.equal(r.status, 200);
-    return r.json as SinkMessage[];
+    return r.json as StoredMessage[];
   };
-  const messagesWithId = async (id: string): Promise<SinkMessage[]> => (await messages()).filter((m) => m.raw.includes(id));
+  const messagesWithId = async (id: string): Promise<StoredMessage[]> => (await messages()).filter((m) => m.raw.includes(id));
   const setMode = async (mode: string): Promise<void> => {
     const r = await http('POST', `${sinkApi}/mode`, { mode });
     assert.equal(r.status, 200, `POST /mode ${mode}: ${r.text}`);
@@ -171,7 +162,7 @@ describe('SMTP delivery through ch2/smtp-sink', { timeout: 150_000 }, () => {
     const id = (post.json as { id: string }).id;
     const mails = await waitUntil('the e-mail in the TLS sink', async () => {
       const r = await http('GET', `${tlsApi}/messages`);
-      const found = (r.json as SinkMessage[]).filter((m) => m.raw.includes(id));
+      const found = (r.json as StoredMessage[]).filter((m) => m.raw.includes(id));
       return found.length > 0 ? found : undefined;
     }, 15_000, 200);
     assert.equal(mails.length, 1);
