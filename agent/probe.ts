@@ -29,7 +29,7 @@ export interface Probe {
   close(): Promise<void>;
 }
 
-const USER_AGENT = 'ch2-agent/0.1 (+https://github.com/ch2)';
+const USER_AGENT = 'ch2-agent/0.1';
 
 export function createHttpProbe(options: ProbeOptions): Probe {
   const dispatcher = new Agent({

@@ -24,7 +24,7 @@ RUN node scripts/build.ts
 FROM node:24-bookworm-slim
 LABEL org.opencontainers.image.title="ch2-agent" \
       org.opencontainers.image.description="Website monitoring agent: probes a web server and sends an alert to the ch2 mailer when it is down (drop-in for dockerinaction/ch2_agent)" \
-      org.opencontainers.image.source="https://github.com/ch2/ch2" \
+      org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="MIT" \
       org.ch2.project="true"
 ENV NODE_ENV=production

@@ -24,7 +24,7 @@ RUN node scripts/build.ts
 FROM node:24-bookworm-slim
 LABEL org.opencontainers.image.title="ch2-mailer" \
       org.opencontainers.image.description="Alert mailer: receives alerts from the ch2 agent on port 33333 and delivers them (log, SMTP); drop-in for dockerinaction/ch2_mailer" \
-      org.opencontainers.image.source="https://github.com/ch2/ch2" \
+      org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="MIT" \
       org.ch2.project="true"
 ENV NODE_ENV=production

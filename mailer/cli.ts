@@ -3,7 +3,8 @@
  * validated at start (a bad value exits 2 with a one-line reason). Channel
  * kinds add their own flags through the registry.
  */
-import { Command } from 'commander';
+import { isIP } from 'node:net';
+import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
 import { addLogOptions, durationArg, emailListArg, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
@@ -23,6 +24,12 @@ export interface MailerConfig {
   secrets: string[];
 }
 
+function bindArg(text: string): string {
+  const value = text.trim().replace(/^\[(.*)\]$/, '$1');
+  if (isIP(value) === 0) throw new InvalidArgumentError('Expected an IP address such as 0.0.0.0, 127.0.0.1 or ::.');
+  return value;
+}
+
 export function buildProgram(): Command {
   const program = new Command('ch2-mailer')
     .description(
@@ -33,7 +40,7 @@ export function buildProgram(): Command {
     .version('0.1.0', '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .addOption(envOption('--port <port>', 'TCP port for both protocols', 'PORT', portArg).default(33333))
-    .addOption(envOption('--bind <address>', 'address to listen on', 'BIND_ADDRESS').default('0.0.0.0'))
+    .addOption(envOption('--bind <address>', 'IP address to listen on', 'BIND_ADDRESS', bindArg).default('0.0.0.0'))
     .addOption(envOption('--to <addresses>', 'recipients alerts may go to, comma-separated; *@domain allows a domain', 'ALERT_TO', emailListArg(true)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
     .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
@@ -45,7 +52,7 @@ export function buildProgram(): Command {
 export function configFromOptions(opts: Record<string, unknown>): MailerConfig {
   return {
     port: opts.port as number,
-    bind: (opts.bind as string).trim(),
+    bind: opts.bind as string,
     allow: opts.to as string[],
     maxBytes: opts.maxBytes as number,
     idleTimeoutMs: opts.idleTimeout as number,

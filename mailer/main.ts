@@ -36,7 +36,6 @@ const intake = createIntake({ http, admissions, log, maxBytes: config.maxBytes, 
 
 exitOnSignals(async () => {
   intake.close();
-  http.closeAllConnections();
   const active = dispatcher.active;
   if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
   await dispatcher.close();

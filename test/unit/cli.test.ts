@@ -39,6 +39,8 @@ const BAD: Array<[program: 'agent' | 'mailer', args: string[], env: Record<strin
   ['mailer', [], { SMTP_URL: 'not a url' }, /from env 'SMTP_URL'/],
   ['mailer', ['--from', 'bad\naddress'], {}, /--from/],
   ['mailer', ['--max-bytes', '1'], {}, /256/],
+  ['mailer', ['--bind', 'localhst'], {}, /IP address/],
+  ['mailer', [], { IDLE_TIMEOUT: '5 minutes' }, /from env 'IDLE_TIMEOUT'/],
 ];
 
 for (const [program, args, env, reason] of BAD) {
