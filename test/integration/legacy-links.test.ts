@@ -44,7 +44,7 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
     const { at } = await mailerLogs.logs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
     const ms = at - stopReturned;
     console.log(`  docker stop web took ${Math.round(stop.ms)} ms; the mailer logged the alert ${ms} ms after it returned`);
-    assert.ok(ms <= 5_000, `the alert came ${ms} ms after docker stop returned (want ≤ 5000; the goal is ≤ 2000)`);
+    assert.ok(ms <= 2_000, `the alert came ${ms} ms after docker stop returned (acceptance: within 2000)`);
     // The name the alert gives is the link alias, not the container's IP.
     assert.match(agentLogs.logs.text, /Alert: http:\/\/insideweb:80\/ is down/);
   });
