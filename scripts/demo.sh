@@ -16,8 +16,8 @@ made=()
 cleanup() {
   if [ ${#made[@]} -gt 0 ]; then
     echo
-    echo "== cleaning up: docker rm -f ${made[*]}"
-    docker rm -f "${made[@]}" >/dev/null 2>&1 || true
+    echo "== cleaning up: docker rm -f -v ${made[*]}"
+    docker rm -f -v "${made[@]}" >/dev/null 2>&1 || true
   fi
 }
 trap cleanup EXIT
