@@ -15,6 +15,8 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
 fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "ch2: starting dockerd" >&2
+  # A dockerd that was killed leaves its pid file behind, and a new one refuses to start.
+  rm -f /var/run/docker.pid
   mkdir -p /var/log
   nohup dockerd >/var/log/ch2-dockerd.log 2>&1 &
 fi
