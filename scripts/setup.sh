@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs before ch2 runs, sourced by test.sh, demo.sh,
-# bench.sh and .ci/run: Node 24 first on PATH, node_modules, a Docker engine, images.
+# Everything a fresh machine needs before ch2 runs, sourced by scripts/test.sh and
+# scripts/demo.sh: Node 24 first on PATH, node_modules, a Docker engine, images.
 #   source scripts/setup.sh [--no-images]
 set -euo pipefail
 ch2_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
