@@ -1,8 +1,9 @@
 /**
  * Turns what arrived (a raw message or a JSON alert) into an accepted alert:
  * checks the recipient against the allowlist, drops known ids as duplicates,
- * keeps the alert in the outbox and hands it to the dispatcher. Both
- * protocols come through here, so they behave the same.
+ * keeps the alert in the outbox (on disk) and hands it to the dispatcher.
+ * Both protocols come through here, so they behave the same. admitJson
+ * rejects when the spool cannot be written, so HTTP can answer 503.
  */
 import { randomUUID } from 'node:crypto';
 import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../shared/alert.ts';
@@ -69,7 +70,16 @@ export class Admissions {
       return { ok: true, id: alert.id, duplicate: true };
     }
     const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
-    await outbox.put(item, dispatcher.channelNames);
+    try {
+      await outbox.put(item, dispatcher.channelNames);
+    } catch (err) {
+      // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
+      if (via === 'json') throw err;
+      log.error(`Cannot keep raw alert ${alert.id} in the spool (${(err as Error).message}); delivering it from memory only.`, {
+        event: 'spool-error',
+        id: alert.id,
+      });
+    }
     dispatcher.submit(item);
     return { ok: true, id: alert.id, duplicate: false };
   }

@@ -4,9 +4,9 @@
  * kinds add their own flags through the registry.
  */
 import { isIP } from 'node:net';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
-import { addLogOptions, durationArg, emailListArg, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
+import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './channels/registry.ts';
 
@@ -17,11 +17,32 @@ export interface MailerConfig {
   maxBytes: number;
   idleTimeoutMs: number;
   maxRetryAgeMs: number;
+  /** The durable spool folder. */
+  spool: string;
+  /** Bearer token the HTTP intake requires, if any. */
+  token: string | undefined;
+  /** Whether the book's raw text protocol is accepted. */
+  raw: boolean;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Parsed options, for the channel kinds. */
   channelOptions: Record<string, unknown>;
   secrets: string[];
+}
+
+export const DEFAULT_SPOOL = '/var/lib/ch2-mailer';
+
+function spoolArg(text: string): string {
+  const value = text.trim();
+  if (value === '') throw new InvalidArgumentError('Expected a folder path.');
+  return value;
+}
+
+function tokenArg(text: string): string {
+  const value = text.trim();
+  if (value.length < 16) throw new InvalidArgumentError('Expected a token of at least 16 characters.');
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('Expected a token of printable ASCII without spaces.');
+  return value;
 }
 
 function bindArg(text: string): string {
@@ -44,12 +65,18 @@ export function buildProgram(): Command {
     .addOption(envOption('--to <addresses>', 'recipients alerts may go to, comma-separated; *@domain allows a domain', 'ALERT_TO', emailListArg(true)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
     .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
-    .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'));
+    .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
+    .addOption(envOption('--spool <dir>', 'durable spool folder: accepted alerts, delivery state, dead letters', 'SPOOL_DIR', spoolArg).default(DEFAULT_SPOOL))
+    .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
+    .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off)"));
   for (const kind of CHANNEL_KINDS) for (const option of kind.options()) program.addOption(option);
   return addLogOptions(program);
 }
 
-export function configFromOptions(opts: Record<string, unknown>): MailerConfig {
+export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): MailerConfig {
+  const raw = opts.raw === false ? false : (envBoolean(env, 'RAW_PROTOCOL') ?? true);
+  const token = opts.token as string | undefined;
+  if (typeof opts.spool !== 'string') throw new ConfigError('--spool must be a folder.');
   return {
     port: opts.port as number,
     bind: opts.bind as string,
@@ -57,10 +84,13 @@ export function configFromOptions(opts: Record<string, unknown>): MailerConfig {
     maxBytes: opts.maxBytes as number,
     idleTimeoutMs: opts.idleTimeout as number,
     maxRetryAgeMs: opts.maxRetryAge as number,
+    spool: opts.spool as string,
+    token,
+    raw,
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
     channelOptions: opts,
-    secrets: CHANNEL_KINDS.flatMap((kind) => kind.secrets?.(opts) ?? []),
+    secrets: [...(token ? [token] : []), ...CHANNEL_KINDS.flatMap((kind) => kind.secrets?.(opts) ?? [])],
   };
 }
 

@@ -10,7 +10,7 @@ import { backoffDelay, type BackoffPolicy } from '../shared/backoff.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type SendResult, transient } from '../shared/send-result.ts';
 import type { Channel } from './channels/channel.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox, OutboxRecord } from './outbox.ts';
 import type { QueuedAlert } from './queued-alert.ts';
 
 export interface DispatcherOptions {
@@ -46,11 +46,38 @@ export class Dispatcher {
   }
 
   submit(item: QueuedAlert): void {
+    const record = this.#options.outbox.get(item.alert.id);
     for (const channel of this.#options.channels) {
-      const state = this.#options.outbox.get(item.alert.id)?.channels[channel.name];
-      if (state && state.state !== 'pending') continue;
+      const state = record?.channels[channel.name];
+      // A resumed alert goes only to the channels that still owe it.
+      if (record && (!state || state.state !== 'pending')) continue;
       void this.#attempt(item, channel, (state?.attempts ?? 0) + 1);
     }
+  }
+
+  /**
+   * Take up deliveries a previous run left unfinished (from the spool). A
+   * channel that is no longer configured cannot deliver: its share is
+   * dead-lettered with that reason, so nothing waits forever unseen.
+   */
+  resume(records: readonly OutboxRecord[]): number {
+    const configured = new Set(this.channelNames);
+    const { outbox, log } = this.#options;
+    let resumed = 0;
+    for (const record of records) {
+      const id = record.item.alert.id;
+      for (const [name, state] of Object.entries(record.channels)) {
+        if (state.state !== 'pending' || configured.has(name)) continue;
+        const why = `channel ${name} is no longer configured`;
+        outbox.settle(id, name, 'dead', why, false);
+        log.error(`Alert ${id} not delivered via ${name} (dead letter): ${why}`, { event: 'dead', id, channel: name });
+      }
+      if (outbox.get(id)) {
+        this.submit(record.item);
+        resumed += 1;
+      }
+    }
+    return resumed;
   }
 
   async close(): Promise<void> {
@@ -74,12 +101,10 @@ export class Dispatcher {
       this.#inFlight -= 1;
     }
     if (result.ok) {
-      outbox.attempted(id, channel.name);
       outbox.settle(id, channel.name, 'delivered');
       if (channel.name !== 'log') log.info(`Delivered alert ${id} via ${channel.name}.`, { event: 'delivered', id, channel: channel.name, attempt, detail: result.detail });
       return;
     }
-    outbox.attempted(id, channel.name, result.error);
     const now = this.#options.now?.() ?? Date.now();
     const age = now - item.receivedAt;
     if (!result.retry || age >= this.#options.maxRetryAgeMs) {
@@ -88,6 +113,7 @@ export class Dispatcher {
       log.error(`Alert ${id} not delivered via ${channel.name} (dead letter): ${why}`, { event: 'dead', id, channel: channel.name, attempt });
       return;
     }
+    outbox.attempted(id, channel.name, result.error);
     const delay = Math.min(
       Math.max(result.retryAfterMs ?? 0, backoffDelay(attempt, this.#options.backoff ?? DEFAULT_POLICY)),
       Math.max(0, this.#options.maxRetryAgeMs - age),

@@ -1,18 +1,26 @@
 /**
  * ch2's JSON protocol: POST /alerts (answered 202 {"id"} once the alert is
- * kept), GET /healthz. Bad JSON is a 400 with the reason, a body over
- * --max-bytes a 413, an unknown path a 404, a refused recipient a 403.
+ * on disk), GET /alerts?state=pending|dead (what is still owed, and what was
+ * given up on), GET /healthz. Bad JSON is a 400 with the reason, a body over
+ * --max-bytes a 413, an unknown path a 404, a refused recipient a 403, a
+ * missing or wrong bearer token (with --token) a 401, a spool that cannot
+ * be written a 503 (the sender keeps the alert and retries).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/logger.ts';
 import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../shared/wire-json.ts';
 import type { Admissions } from './admission.ts';
+import type { Outbox } from './outbox.ts';
 
 export interface HttpIntakeOptions {
   maxBytes: number;
   idleTimeoutMs: number;
   admissions: Admissions;
+  outbox: Outbox;
+  /** Bearer token required on /alerts; none: open. */
+  token?: string | undefined;
   log: Logger;
   health: () => Record<string, unknown>;
 }
@@ -78,9 +86,18 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     req.resume();
     return reply(res, 404, { error: `no such path: ${path?.slice(0, 100)}; use POST ${ALERTS_PATH}` });
   }
-  if (req.method !== 'POST') {
+  if (req.method !== 'POST' && req.method !== 'GET') {
     req.resume();
-    return reply(res, 405, { error: `use POST ${ALERTS_PATH}` }, { allow: 'POST' });
+    return reply(res, 405, { error: `use POST ${ALERTS_PATH} (or GET ${ALERTS_PATH}?state=pending|dead)` }, { allow: 'GET, POST' });
+  }
+  if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
+    req.resume();
+    options.admissions.reject('json', peer, 'missing or wrong bearer token');
+    return reply(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="ch2-mailer"' });
+  }
+  if (req.method === 'GET') {
+    req.resume();
+    return listAlerts(req.url ?? '/', res, options.outbox);
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > options.maxBytes) {
@@ -108,9 +125,48 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     options.admissions.reject('json', peer, parsed.error);
     return reply(res, 400, { error: parsed.error });
   }
-  const admission = await options.admissions.admitJson(parsed.value, peer);
+  let admission;
+  try {
+    admission = await options.admissions.admitJson(parsed.value, peer);
+  } catch (err) {
+    options.log.error(`Cannot keep alert from ${peer} in the spool: ${(err as Error).message}; answered 503 so the sender retries.`, { event: 'spool-error' });
+    return reply(res, 503, { error: 'cannot write the spool; retry later' }, { 'retry-after': '5' });
+  }
   if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
+}
+
+function authorized(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+const LIST_STATES = ['pending', 'dead'] as const;
+
+async function listAlerts(url: string, res: ServerResponse, outbox: Outbox): Promise<void> {
+  const query = new URL(url, 'http://mailer').searchParams;
+  const state = query.get('state') ?? '';
+  if (!(LIST_STATES as readonly string[]).includes(state)) {
+    return reply(res, 400, { error: `state must be one of ${LIST_STATES.join(', ')}` });
+  }
+  const limitText = query.get('limit') ?? '100';
+  const limit = Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply(res, 400, { error: 'limit must be an integer from 1 to 1000' });
+  if (state === 'dead') {
+    const { total, letters, unreadable } = await outbox.dead(limit);
+    return reply(res, 200, { state, total, alerts: letters, ...(unreadable.length > 0 ? { unreadable } : {}) });
+  }
+  const pending = outbox.unfinished();
+  const alerts = pending.slice(0, limit).map((r) => ({
+    id: r.item.alert.id,
+    alert: r.item.alert,
+    receivedAt: new Date(r.item.receivedAt).toISOString(),
+    channels: r.channels,
+  }));
+  return reply(res, 200, { state, total: pending.length, alerts });
 }
 
 /** The whole body; undefined once it passes `max` bytes; 'late' when not in within `deadlineMs`. */

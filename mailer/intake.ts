@@ -16,6 +16,8 @@ export interface IntakeOptions {
   log: Logger;
   maxBytes: number;
   idleTimeoutMs: number;
+  /** Accept the book's raw text protocol (off with --no-raw). */
+  raw?: boolean;
   /** Largest number of connections open at once. */
   maxConnections?: number;
 }
@@ -44,6 +46,9 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
       socket.unshift(head);
       options.http.emit('connection', socket);
       process.nextTick(() => socket.resume());
+    } else if (options.raw === false) {
+      if (head.length > 0) options.admissions.reject('raw', peer, 'raw text protocol is off (--no-raw); use HTTP POST /alerts');
+      socket.destroy();
     } else {
       handleRaw(socket, head, options.admissions, peer, options);
     }

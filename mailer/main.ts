@@ -9,7 +9,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './http-intake.ts';
 import { createIntake } from './intake.ts';
-import { MemoryOutbox } from './outbox.ts';
+import { SpoolOutbox } from './spool.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
@@ -21,7 +21,11 @@ const config = parseMailerArgs(argv);
 
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: config.secrets });
 const channels = CHANNEL_KINDS.flatMap((kind) => kind.create(config.channelOptions, { log }));
-const outbox = new MemoryOutbox();
+const spool = await SpoolOutbox.open({ dir: config.spool, log }).catch((err: NodeJS.ErrnoException) => {
+  log.error(`Cannot open the spool ${config.spool}: ${err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable' : err.message} (--spool / SPOOL_DIR).`);
+  process.exit(1);
+});
+const outbox = spool.outbox;
 const dispatcher = new Dispatcher({ channels, outbox, log, maxRetryAgeMs: config.maxRetryAgeMs });
 const admissions = new Admissions({ allowlist: new Allowlist(config.allow), outbox, dispatcher, log });
 const started = Date.now();
@@ -29,16 +33,25 @@ const http = createHttpIntake({
   maxBytes: config.maxBytes,
   idleTimeoutMs: config.idleTimeoutMs,
   admissions,
+  outbox,
+  token: config.token,
   log,
-  health: () => ({ uptimeMs: Date.now() - started, channels: dispatcher.channelNames, deliveriesActive: dispatcher.active }),
+  health: () => ({
+    uptimeMs: Date.now() - started,
+    channels: dispatcher.channelNames,
+    deliveriesActive: dispatcher.active,
+    pending: outbox.unfinished().length,
+    spoolWriteErrors: outbox.writeErrors,
+  }),
 });
-const intake = createIntake({ http, admissions, log, maxBytes: config.maxBytes, idleTimeoutMs: config.idleTimeoutMs });
+const intake = createIntake({ http, admissions, log, maxBytes: config.maxBytes, idleTimeoutMs: config.idleTimeoutMs, raw: config.raw });
 
 exitOnSignals(async () => {
   intake.close();
   const active = dispatcher.active;
   if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
   await dispatcher.close();
+  await outbox.close();
 });
 
 intake.on('error', (err: NodeJS.ErrnoException) => {
@@ -48,4 +61,18 @@ intake.on('error', (err: NodeJS.ErrnoException) => {
 intake.listen({ port: config.port, host: config.bind }, () => {
   log.info('CH2 Example Mailer has started.', { event: 'start', port: config.port, channels: dispatcher.channelNames });
   log.debug(`Listening on ${config.bind}:${config.port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+  if (config.token === undefined) {
+    log.warn(`No --token (MAILER_TOKEN): anyone who can reach port ${config.port} can post alerts over HTTP.`, { event: 'insecure' });
+  }
+  if (config.raw) log.debug("The book's raw text protocol is on (it carries no token; --no-raw turns it off).");
+  const { resumed, remembered, quarantined } = spool.summary;
+  if (resumed + remembered + quarantined > 0) {
+    log.info(`Spool ${config.spool}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
+      event: 'resume',
+      resumed,
+      remembered,
+      quarantined,
+    });
+  }
+  dispatcher.resume(outbox.unfinished());
 });

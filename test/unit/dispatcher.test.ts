@@ -50,9 +50,10 @@ test('transient failures are retried until the channel takes the alert', async (
   const d = new Dispatcher({ channels: [flaky], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
   await outbox.put(alert('a'), d.channelNames);
   d.submit(alert('a'));
-  await until(() => outbox.get('a')?.channels.webhook?.state === 'delivered');
+  await until(() => outbox.get('a') === undefined);
   assert.equal(flaky.calls, 4);
-  assert.equal(outbox.get('a')?.channels.webhook?.attempts, 4);
+  assert.ok(outbox.has('a'), 'a delivered id is remembered');
+  assert.equal((await outbox.dead(10)).total, 0);
   await d.close();
 });
 
@@ -63,9 +64,11 @@ test('a permanent failure is dead-lettered at once, with its reason logged', asy
   const d = new Dispatcher({ channels: [bad], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
   await outbox.put(alert('b'), d.channelNames);
   d.submit(alert('b'));
-  await until(() => outbox.get('b')?.channels.webhook?.state === 'dead');
+  await until(() => outbox.get('b') === undefined);
   assert.equal(bad.calls, 1);
-  assert.equal(outbox.get('b')?.channels.webhook?.error, 'HTTP 400: bad payload');
+  const [letter] = (await outbox.dead(10)).letters;
+  assert.equal(letter?.id, 'b');
+  assert.deepEqual(letter?.channels.webhook, { state: 'dead', attempts: 1, error: 'HTTP 400: bad payload' });
   assert.match(read(), /dead letter.*HTTP 400: bad payload/);
   await d.close();
 });
@@ -77,8 +80,9 @@ test('transient failures past --max-retry-age are dead-lettered, not dropped', a
   const d = new Dispatcher({ channels: [down], outbox, log, maxRetryAgeMs: 60, backoff: FAST });
   await outbox.put(alert('c'), d.channelNames);
   d.submit(alert('c'));
-  await until(() => outbox.get('c')?.channels.smtp?.state === 'dead');
+  await until(() => outbox.get('c') === undefined);
   assert.ok(down.calls >= 2);
+  assert.equal((await outbox.dead(10)).letters[0]?.channels.smtp?.state, 'dead');
   assert.match(read(), /still failing after/);
   await d.close();
 });
@@ -93,5 +97,25 @@ test('a slow channel does not delay another channel', async () => {
   d.submit(alert('d'));
   await until(() => outbox.get('d')?.channels.fast?.state === 'delivered', 500);
   assert.equal(outbox.get('d')?.channels.slow?.state, 'pending');
+  await d.close();
+});
+
+test('resume sends a spooled alert only through the channels that still owe it, and dead-letters a channel that is gone', async () => {
+  const { log, read } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const smtp = scripted('smtp', [sent()]);
+  const log1 = scripted('log', [sent()]);
+  // Left by an earlier run: the log channel delivered it, smtp and an old webhook still owe it.
+  await outbox.put(alert('r'), ['log', 'smtp', 'webhook']);
+  outbox.settle('r', 'log', 'delivered');
+  const d = new Dispatcher({ channels: [log1, smtp], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  assert.equal(d.resume(outbox.unfinished()), 1);
+  await until(() => outbox.get('r') === undefined);
+  assert.equal(log1.calls, 0, 'the log channel had already delivered it');
+  assert.equal(smtp.calls, 1);
+  const [letter] = (await outbox.dead(10)).letters;
+  assert.equal(letter?.channels.webhook?.state, 'dead');
+  assert.match(letter?.channels.webhook?.error ?? '', /no longer configured/);
+  assert.match(read(), /not delivered via webhook \(dead letter\): channel webhook is no longer configured/);
   await d.close();
 });
