@@ -1,6 +1,9 @@
 /** Run one of our programs from source on loopback and watch its output. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Running {
   child: ChildProcess;
@@ -20,15 +23,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Start agent/main.ts or mailer/main.ts. A mailer gets a fresh spool folder of
+ * its own (removed when it stops) unless the test passes --spool or SPOOL_DIR.
+ */
 export function start(program: 'agent' | 'mailer', args: string[], env: Record<string, string> = {}): Running {
+  const ownSpool =
+    program === 'mailer' && env.SPOOL_DIR === undefined && !args.some((a) => a === '--spool' || a.startsWith('--spool='))
+      ? mkdtempSync(join(tmpdir(), 'ch2-spool-'))
+      : undefined;
   const child = spawn(process.execPath, [`${program}/main.ts`, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(ownSpool ? { SPOOL_DIR: ownSpool } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
   child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (ownSpool) rmSync(ownSpool, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => text,
