@@ -39,7 +39,10 @@ export class JournalWriter {
   #size: number;
   #queue: string[] = [];
   #waiters: Waiter[] = [];
-  #flushing: Promise<void> | undefined;
+  /** Written, waiting for the next fdatasync. */
+  #unsynced: Waiter[] = [];
+  #writing: Promise<void> | undefined;
+  #syncing: Promise<void> | undefined;
   #closed = false;
   /** Runs between two batches, with nothing in flight (used to compact). */
   #beforeBatch: (() => Promise<void>) | undefined;
@@ -70,7 +73,7 @@ export class JournalWriter {
     return done;
   }
 
-  /** Run `task` before the next batch is written (nothing else is written meanwhile). */
+  /** Run `task` before the next batch is written, with no write or sync in flight. */
   beforeNextBatch(task: () => Promise<void>): void {
     this.#beforeBatch = task;
     this.#kick();
@@ -84,50 +87,77 @@ export class JournalWriter {
     this.#size = (await handle.stat()).size;
   }
 
-  /** Write what is queued, then stop. */
+  /** Write and sync what is queued, then stop. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#flushing) await this.#flushing;
-    if (this.#queue.length > 0) await this.#flush();
+    while (this.#writing || this.#syncing) await (this.#writing ?? this.#syncing);
     await this.#handle.close().catch(() => {});
   }
 
+  /*
+   * Writes and syncs overlap: each batch is written as soon as the previous
+   * write returns (so a record reaches the page cache, and survives a killed
+   * process, within a turn of the event loop), while one fdatasync at a time
+   * covers every batch written before it started.
+   */
   #kick(): void {
-    if (this.#flushing) return;
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+    if (this.#writing) return;
+    this.#writing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#writeLoop())
+      .finally(() => {
+        this.#writing = undefined;
+      });
   }
 
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0 || this.#beforeBatch) {
-        const task = this.#beforeBatch;
+  async #writeLoop(): Promise<void> {
+    while (this.#queue.length > 0 || this.#beforeBatch) {
+      const task = this.#beforeBatch;
+      if (task) {
         this.#beforeBatch = undefined;
-        if (task) await task().catch(() => {});
-        if (this.#queue.length > 0) await this.#flush();
+        while (this.#syncing) await this.#syncing;
+        await task().catch(() => {});
       }
-    } finally {
-      this.#flushing = undefined;
+      if (this.#queue.length === 0) continue;
+      const lines = this.#queue;
+      const waiters = this.#waiters;
+      this.#queue = [];
+      this.#waiters = [];
+      const buffer = Buffer.from(lines.join(''), 'utf8');
+      try {
+        let written = 0;
+        while (written < buffer.length) {
+          const { bytesWritten } = await this.#handle.write(buffer, written, buffer.length - written);
+          written += bytesWritten;
+        }
+        this.#size += buffer.length;
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const w of waiters) w.reject(error);
+        continue;
+      }
+      this.#unsynced.push(...waiters);
+      this.#requestSync();
     }
   }
 
-  async #flush(): Promise<void> {
-    const lines = this.#queue;
-    const waiters = this.#waiters;
-    this.#queue = [];
-    this.#waiters = [];
-    const buffer = Buffer.from(lines.join(''), 'utf8');
-    try {
-      let written = 0;
-      while (written < buffer.length) {
-        const { bytesWritten } = await this.#handle.write(buffer, written, buffer.length - written);
-        written += bytesWritten;
+  #requestSync(): void {
+    if (this.#syncing) return;
+    this.#syncing = this.#syncLoop().finally(() => {
+      this.#syncing = undefined;
+    });
+  }
+
+  async #syncLoop(): Promise<void> {
+    while (this.#unsynced.length > 0) {
+      const waiters = this.#unsynced;
+      this.#unsynced = [];
+      try {
+        await this.#handle.datasync();
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const w of waiters) w.reject(error);
       }
-      this.#size += buffer.length;
-      await this.#handle.datasync();
-      for (const w of waiters) w.resolve();
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      for (const w of waiters) w.reject(error);
     }
   }
 }
