@@ -21,8 +21,10 @@ export interface Alert {
   reason?: string;
   /** When the agent saw the change (ISO 8601). */
   time?: string;
-  /** On an "up" alert: how long the outage lasted, in milliseconds. */
+  /** On an "up" alert: how long the outage lasted, in milliseconds; on a reminder: how long it has lasted so far. */
   downForMs?: number;
+  /** On a reminder (status "down" for an incident already announced): which one, from 1. */
+  reminder?: number;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface AlertRequest {
   reason?: string;
   time?: string;
   downForMs?: number;
+  /** A reminder's number (1, 2, …): a repeated "down" for an incident already announced. */
+  reminder?: number;
 }
 
 export interface AcceptedResponse {
@@ -32,7 +34,7 @@ export interface ErrorResponse {
 export type JsonParse = { ok: true; value: AlertRequest } | { ok: false; error: string };
 
 const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time'] as const;
-const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'downForMs']);
+const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'downForMs', 'reminder']);
 const FIELD_MAX = 4096;
 const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -86,6 +88,13 @@ export function validateAlertRequest(data: unknown): JsonParse {
   if (downForMs !== undefined && (typeof downForMs !== 'number' || !Number.isFinite(downForMs) || downForMs < 0)) {
     return { ok: false, error: 'field "downForMs" must be a non-negative number' };
   }
+  const reminder = record.reminder;
+  if (reminder !== undefined && (typeof reminder !== 'number' || !Number.isSafeInteger(reminder) || reminder < 1)) {
+    return { ok: false, error: 'field "reminder" must be a whole number of at least 1' };
+  }
+  if (reminder !== undefined && status !== undefined && status !== 'down') {
+    return { ok: false, error: 'field "reminder" goes only with status "down"' };
+  }
   return { ok: true, value: record as unknown as AlertRequest };
 }
 
@@ -101,5 +110,6 @@ export function encodeAlertJson(alert: Alert): string {
   if (alert.reason !== undefined) body.reason = alert.reason;
   if (alert.time !== undefined) body.time = alert.time;
   if (alert.downForMs !== undefined) body.downForMs = alert.downForMs;
+  if (alert.reminder !== undefined) body.reminder = alert.reminder;
   return JSON.stringify(body);
 }
