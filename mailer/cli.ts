@@ -38,10 +38,12 @@ function spoolArg(text: string): string {
   return value;
 }
 
+/** A ConfigError, not InvalidArgumentError: commander would echo the rejected value, a secret. */
 function tokenArg(text: string): string {
   const value = text.trim();
-  if (value.length < 16) throw new InvalidArgumentError('Expected a token of at least 16 characters.');
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('Expected a token of printable ASCII without spaces.');
+  const from = process.env.MAILER_TOKEN === text ? "env 'MAILER_TOKEN'" : '--token';
+  if (value.length < 16) throw new ConfigError(`${from}: expected a token of at least 16 characters (value not shown).`);
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${from}: expected a token of printable ASCII without spaces (value not shown).`);
   return value;
 }
 

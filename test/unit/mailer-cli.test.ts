@@ -1,0 +1,44 @@
+/** The mailer's delivery and security flags: bad values exit 2 with one line; a spool it cannot open exits 1 and says which. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['mailer/main.ts', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const BAD: Array<[args: string[], env: Record<string, string>, reason: RegExp]> = [
+  [['--token', 'short'], {}, /--token.*at least 16/],
+  [[], { MAILER_TOKEN: 'has a space in it, see' }, /env 'MAILER_TOKEN'.*printable ASCII/],
+  [['--spool', '  '], {}, /--spool.*folder/],
+  [[], { RAW_PROTOCOL: 'maybe' }, /RAW_PROTOCOL.*true or false/],
+];
+
+for (const [args, env, reason] of BAD) {
+  test(`mailer: ${JSON.stringify(args)} ${JSON.stringify(env)} exits 2 with one line`, () => {
+    const { code, stderr, stdout } = run(args, env);
+    assert.equal(code, 2, `exit code; stderr: ${stderr}`);
+    assert.equal(stdout, '');
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+    assert.match(lines[0] ?? '', /^ch2-mailer: /);
+    assert.match(lines[0] ?? '', reason);
+  });
+}
+
+test('mailer: a rejected token is not echoed', () => {
+  const { code, stderr } = run(['--token', 'sh0rt-secret']);
+  assert.equal(code, 2);
+  assert.doesNotMatch(stderr, /sh0rt-secret/);
+});
+
+test('mailer: a spool folder that cannot be created stops the mailer with exit 1 and names it', () => {
+  const { code, stderr } = run(['--port', '39999', '--bind', '127.0.0.1', '--spool', '/dev/null/spool']);
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot open the spool \/dev\/null\/spool/);
+});
