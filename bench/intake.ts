@@ -1,0 +1,147 @@
+/**
+ * intake (issue 3): the mailer's durable intake rate and time to 202.
+ *
+ * The mailer runs as a local process (`node mailer/main.ts --port P --bind 127.0.0.1
+ * --spool DIR`), its log in a file. `concurrency` loops share an undici Pool of as
+ * many kept-alive connections and POST JSON alerts with fresh ids to /alerts:
+ * first a warm-up, then `count` alerts that are timed. Every answer must be 202.
+ * Goal: at least 5,000 alerts/s and p99 under 20 ms.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { cpuMeter, defer, type Figures, freePort, hasFlag, mb, ms, progress, startProcess, stats, statusBytes, waitUntil, withTimeout } from './lib.ts';
+
+export interface IntakeOptions {
+  count: number;
+  warmup: number;
+  concurrency: number;
+}
+
+const B = 'intake';
+
+/** The filesystem type holding `dir` (longest matching mount point). */
+function fsTypeOf(dir: string): string {
+  try {
+    let best = { mount: '', type: 'unknown' };
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, mount, type] = line.split(' ');
+      if (!mount || !type) continue;
+      if ((dir === mount || dir.startsWith(mount.endsWith('/') ? mount : `${mount}/`)) && mount.length > best.mount.length) best = { mount, type };
+    }
+    return best.type;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** CPU of this process (the load generator) over a window, % of one core. */
+function cpuMeterSelf(): { end(): number } {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return {
+    end() {
+      const c = process.cpuUsage(c0);
+      return ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100;
+    },
+  };
+}
+
+export async function intake(figures: Figures, opts: IntakeOptions): Promise<void> {
+  const durable = await hasFlag('mailer', '--spool');
+  const work = mkdtempSync(join(tmpdir(), 'ch2-bench-intake-'));
+  const removeWork = defer(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
+  try {
+    const spool = join(work, 'spool');
+    const logFile = join(work, 'mailer.log');
+    const port = await freePort();
+    const args = ['mailer/main.ts', '--port', String(port), '--bind', '127.0.0.1'];
+    if (durable) args.push('--spool', spool);
+    else figures.note(B, 'the mailer has no --spool flag yet: this intake is NOT durable (in memory, no fsync)');
+    const fsType = fsTypeOf(work);
+    if (durable && /tmpfs|ramfs/.test(fsType)) figures.note(B, `spool on ${fsType}: fsync costs nothing there, the figure is not a disk figure`);
+    progress(B, `mailer on 127.0.0.1:${port}${durable ? `, spool ${spool} (${fsType})` : ''}; log in ${logFile}`);
+    const mailer = startProcess('mailer', process.execPath, args, { output: { file: logFile } });
+    const origin = `http://127.0.0.1:${port}`;
+    const pool = new Pool(origin, { connections: opts.concurrency, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000, keepAliveTimeout: 60_000 });
+    const closePool = defer('close the undici pool', () => pool.destroy());
+    try {
+      await waitUntil(
+        'the mailer to answer GET /healthz',
+        async () => {
+          if (mailer.child.exitCode !== null) throw new Error(`the mailer exited ${mailer.child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+          const res = await pool.request({ method: 'GET', path: '/healthz' });
+          await res.body.dump();
+          return res.statusCode === 200 ? true : undefined;
+        },
+        20_000,
+        100,
+      );
+
+      const phase = async (n: number, record: boolean): Promise<{ seconds: number; lat: Float64Array; bad: Map<string, number> }> => {
+        const lat = new Float64Array(record ? n : 0);
+        const bad = new Map<string, number>();
+        let next = 0;
+        const t0 = performance.now();
+        const loop = async (): Promise<void> => {
+          for (;;) {
+            const i = next++;
+            if (i >= n) return;
+            const body = JSON.stringify({ to: 'admin@work', message: 'bench', id: randomUUID() });
+            const start = performance.now();
+            let status: string;
+            try {
+              const res = await pool.request({ method: 'POST', path: '/alerts', headers: { 'content-type': 'application/json' }, body });
+              await res.body.dump();
+              status = String(res.statusCode);
+            } catch (err) {
+              status = (err as { code?: string }).code ?? (err as Error).message;
+            }
+            if (record) lat[i] = performance.now() - start;
+            if (status !== '202') bad.set(status, (bad.get(status) ?? 0) + 1);
+          }
+        };
+        // Bounded in count (n) and in time (the withTimeout below).
+        await withTimeout(Promise.all(Array.from({ length: opts.concurrency }, loop)), Math.max(120_000, n * 5), `${n} alerts`);
+        return { seconds: (performance.now() - t0) / 1000, lat, bad };
+      };
+
+      progress(B, `warm-up: ${opts.warmup} alerts, ${opts.concurrency} concurrent senders`);
+      const warm = await phase(opts.warmup, false);
+      if (warm.bad.size) figures.note(B, `warm-up answers other than 202: ${JSON.stringify(Object.fromEntries(warm.bad))}`);
+
+      progress(B, `measuring: ${opts.count} alerts, ${opts.concurrency} concurrent senders`);
+      const cpu = await cpuMeter(mailer.pid);
+      const ownCpu = cpuMeterSelf();
+      const timed = await phase(opts.count, true);
+      const mailerCpu = cpu.end();
+      const senderCpu = ownCpu.end();
+      const rss = statusBytes(mailer.pid);
+      const s = stats(timed.lat);
+      const rate = opts.count / timed.seconds;
+      const badCount = [...timed.bad.values()].reduce((a, b) => a + b, 0);
+
+      const kind = durable ? 'durable' : 'NOT durable';
+      figures.add(B, `alerts/s (${kind}, ${opts.concurrency} senders)`, rate.toFixed(0), '>= 5000');
+      figures.add(B, 'time to 202, p50', ms(s.p50, 2));
+      figures.add(B, 'time to 202, p99', ms(s.p99, 2), '< 20 ms');
+      figures.add(B, 'time to 202, max', ms(s.max, 2));
+      figures.add(B, 'answers other than 202', String(badCount), '0', badCount ? JSON.stringify(Object.fromEntries(timed.bad)) : undefined);
+      figures.add(B, 'mailer CPU during the run', `${mailerCpu.toFixed(0)} % of one core`);
+      figures.add(B, 'load generator CPU during the run', `${senderCpu.toFixed(0)} % of one core`);
+      figures.add(B, 'mailer RSS after the run', mb(rss));
+      if (durable) {
+        const entries = existsSync(spool) ? readdirSync(spool).length : 0;
+        figures.note(B, `the spool folder (${fsType}) held ${entries} entries after the run`);
+      }
+      figures.note(B, `${opts.count} alerts after ${opts.warmup} warm-up, load generator in the same 2-core machine as the mailer`);
+    } finally {
+      await closePool();
+      await mailer.stop(5000);
+    }
+  } finally {
+    await removeWork();
+  }
+}
