@@ -2,46 +2,66 @@
  * The agent's command line: commander flags, each mirrored by an env var,
  * validated at start (a bad value exits 2 with a one-line reason). Defaults
  * are the book's: watch insideweb:80 once a second, tell insidemailer:33333.
+ *
+ * Targets come from `--target` (repeatable; TARGET: a comma or space
+ * separated list), or from `--config FILE` (config-file.ts), or else from the
+ * insideweb link. The other check and alert flags are the defaults of every
+ * target; a config file's `defaults` and per-target keys override them.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../shared/alert.ts';
 import {
   addLogOptions,
   choiceArg,
   ConfigError,
   durationArg,
-  emailArg,
+  emailListArg,
   envBoolean,
   envOption,
+  exitConfig,
+  integerArg,
   type LogFormat,
   type LogLevel,
   parseOrExit,
-  urlArg,
+  portArg,
 } from '../shared/config.ts';
 import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/legacy-links.ts';
-import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
+import { loadConfigFile } from './config-file.ts';
+import { DEFAULT_EXPECT_STATUS, parseExpectStatus } from './expect-status.ts';
+import { DEFAULT_MAX_PENDING } from './notifier.ts';
+import { DEFAULT_SETTINGS, LIMITS, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const MAILER_PROTOCOLS = ['json', 'raw'] as const;
 export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
+export const VIEWS = ['auto', 'lines', 'table'] as const;
+export type ViewChoice = (typeof VIEWS)[number];
 
 export interface AgentConfig {
-  /** The URL probed. */
-  target: URL;
-  /** How alerts name the target (the link alias form when the link variables gave the address). */
-  targetName: string;
+  /** Every target, in the order given; names are unique. */
+  targets: TargetSpec[];
+  /** Where the targets came from, for the start line. */
+  configFile?: string;
   mailer: LinkEndpoint;
   mailerProtocol: MailerProtocol;
-  intervalMs: number;
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  expectStatus: StatusMatcher;
-  expectStatusSpec: string;
-  to: string;
-  message: string;
-  upMessage: string;
+  /** Bearer token for the mailer's JSON intake; never logged. */
+  mailerToken?: string;
   exitOnAlert: boolean;
+  view: ViewChoice;
+  /** Port of the Prometheus /metrics and /healthz server; undefined: off. */
+  metricsPort?: number;
+  /** Most alerts held while the mailer is away. */
+  maxPending: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
+  // The first target, for callers that watch one:
+  /** The first target's URL. */
+  target: URL;
+  /** The first target's name (the link alias form when the link variables gave the address). */
+  targetName: string;
+  /** The first target's interval. */
+  intervalMs: number;
+  /** The first target's first recipient. */
+  to: string;
 }
 
 const WEB_ALIAS = 'insideweb';
@@ -77,30 +97,122 @@ export function parseMailerAddress(text: string): LinkEndpoint {
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
 }
 
+/** One target URL: http://, https:// or tcp://host:port. */
+export function parseTargetUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new InvalidArgumentError(`Expected a URL (http://…, https://… or tcp://host:port), not "${text.trim().slice(0, 200)}".`);
+  }
+  const problem = targetUrlProblem(url);
+  if (problem) throw new InvalidArgumentError(`${problem[0]!.toUpperCase()}${problem.slice(1)}: "${text.trim().slice(0, 200)}".`);
+  return url;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function remindEveryArg(text: string): number {
+  if (['off', 'none', 'never', '0'].includes(text.trim().toLowerCase())) return 0;
+  return durationArg(LIMITS.remindEveryMs[0], LIMITS.remindEveryMs[1])(text);
+}
+
+function nonEmptyText(text: string): string {
+  if (text.trim().length === 0) throw new InvalidArgumentError('Expected some text.');
+  if (text.length > 4096) throw new InvalidArgumentError('Longer than 4096 characters.');
+  return text;
+}
+
+/** The mailer's bearer token: at least 16 printable ASCII characters, no spaces (as the mailer's --token). */
+function tokenArg(text: string): string {
+  const value = text.trim();
+  if (value.length < 16) throw new InvalidArgumentError('Expected a token of at least 16 characters.');
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('Expected a token of printable ASCII without spaces.');
+  return value;
+}
+
 export function buildProgram(): Command {
+  const [intervalMin, intervalMax] = LIMITS.intervalMs;
   const program = new Command('ch2-agent')
     .description(
-      'Watches a web site and tells the ch2 mailer when it goes down and when it comes back. ' +
+      'Watches web sites (and TCP ports) and tells the ch2 mailer when one goes down and when it comes back. ' +
         'Defaults follow "Docker in Action" ch2: http://insideweb:80/ once a second, mailer at insidemailer:33333; ' +
         'the legacy --link variables INSIDEWEB_PORT_80_TCP_* and INSIDEMAILER_PORT_33333_TCP_* are used when set.',
     )
     .version('0.1.0', '-V, --version')
     .helpOption('-h, --help', 'show this help')
-    .addOption(envOption('--target <url>', 'URL to check (default: from the insideweb link, else http://insideweb:80/)', 'TARGET', urlArg(['http:', 'https:'])))
+    .addOption(
+      new Option('--target <url>', 'a URL to check: http(s)://… or tcp://host:port; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
+        .env('TARGET')
+        .argParser(collect),
+    )
+    .addOption(envOption('--config <file>', 'JSON or YAML file listing the targets, each with its own settings (instead of --target)', 'CONFIG_FILE', (t) => nonEmptyText(t).trim()))
     .addOption(envOption('--mailer <address>', 'mailer host:port or http://host:port (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerAddress))
     .addOption(envOption('--mailer-protocol <protocol>', "json: POST /alerts; raw: the book's text, for the book's mailer", 'MAILER_PROTOCOL', choiceArg(MAILER_PROTOCOLS)).default('json'))
-    .addOption(envOption('--interval <duration>', 'time between checks (500ms, 1s, 2m)', 'INTERVAL', durationArg(100, 3_600_000)).default(1000, '1s'))
-    .addOption(envOption('--timeout <duration>', 'time a check may take in all', 'TIMEOUT', durationArg(50, 600_000)).default(2000, '2s'))
-    .addOption(envOption('--connect-timeout <duration>', 'time a TCP connect may take', 'CONNECT_TIMEOUT', durationArg(50, 600_000)).default(1000, '1s'))
+    .addOption(envOption('--mailer-token <token>', 'bearer token for the mailer (json protocol); never logged', 'MAILER_TOKEN', tokenArg))
+    .addOption(envOption('--interval <duration>', 'time between checks (500ms, 1s, 2m)', 'INTERVAL', durationArg(intervalMin, intervalMax)).default(DEFAULT_SETTINGS.intervalMs, '1s'))
+    .addOption(envOption('--timeout <duration>', 'time a check may take in all', 'TIMEOUT', durationArg(...LIMITS.timeoutMs)).default(DEFAULT_SETTINGS.timeoutMs, '2s'))
+    .addOption(envOption('--connect-timeout <duration>', 'time a TCP connect may take', 'CONNECT_TIMEOUT', durationArg(...LIMITS.connectTimeoutMs)).default(DEFAULT_SETTINGS.connectTimeoutMs, '1s'))
     .addOption(envOption('--expect-status <list>', 'statuses that mean up: 2xx, 200, 200-299, comma-separated', 'EXPECT_STATUS', expectStatusArg).default(DEFAULT_EXPECT_STATUS))
-    .addOption(envOption('--to <address>', 'recipient of the alerts', 'ALERT_TO', emailArg).default(DEFAULT_RECIPIENT))
+    .addOption(envOption('--body-contains <text>', 'up only if the body contains this text', 'BODY_CONTAINS', nonEmptyText))
+    .addOption(envOption('--body-not-contains <text>', 'up only if the body does not contain this text', 'BODY_NOT_CONTAINS', nonEmptyText))
+    .addOption(envOption('--max-response-time <duration>', 'down if a check takes longer than this', 'MAX_RESPONSE_TIME', durationArg(...LIMITS.maxResponseTimeMs)))
+    .addOption(envOption('--failure-threshold <n>', 'failed checks in a row that open an incident (the confirming checks run at once)', 'FAILURE_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.failureThreshold))
+    .addOption(envOption('--success-threshold <n>', 'good checks in a row that close it', 'SUCCESS_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.successThreshold))
+    .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', remindEveryArg).default(0, 'off'))
+    .addOption(envOption('--max-reminders <n>', 'most reminders per incident', 'MAX_REMINDERS', integerArg(...LIMITS.maxReminders)).default(DEFAULT_SETTINGS.maxReminders))
+    .addOption(envOption('--to <addresses>', 'recipients of the alerts, comma-separated', 'ALERT_TO', emailListArg(false)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
     .addOption(envOption('--message <text>', 'text of the "down" alert', 'ALERT_MESSAGE').default(DEFAULT_DOWN_MESSAGE))
-    .addOption(envOption('--up-message <text>', 'text of the "up" alert', 'ALERT_UP_MESSAGE').default(DEFAULT_UP_MESSAGE))
-    .option('--exit-on-alert', "exit once the first down alert is delivered, as the book's agent does (env: EXIT_ON_ALERT=true)");
+    .addOption(envOption('--up-message <text>', 'text of the "up" alert (the outage\'s length is added)', 'ALERT_UP_MESSAGE').default(DEFAULT_UP_MESSAGE))
+    .option('--exit-on-alert', "exit once the first down alert is delivered, as the book's agent does (env: EXIT_ON_ALERT=true)")
+    .addOption(envOption('--view <view>', 'lines: plain lines; table: a live table; auto: the table with several targets on a terminal', 'VIEW', choiceArg(VIEWS)).default('auto'))
+    .addOption(envOption('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: off)', 'METRICS_PORT', portArg))
+    .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING));
   return addLogOptions(program);
 }
 
-export function configFromOptions(opts: Record<string, unknown>, env: Env): AgentConfig {
+/** The per-target settings the flags give. */
+function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
+  const message = (opts.message as string).trim();
+  const upMessage = (opts.upMessage as string).trim();
+  if (message.length === 0) throw new ConfigError('--message must not be empty.');
+  if (upMessage.length === 0) throw new ConfigError('--up-message must not be empty.');
+  const expectStatusSpec = opts.expectStatus as string;
+  const settings: TargetSettings = {
+    intervalMs: opts.interval as number,
+    timeoutMs: opts.timeout as number,
+    connectTimeoutMs: opts.connectTimeout as number,
+    expectStatus: parseExpectStatus(expectStatusSpec),
+    expectStatusSpec,
+    failureThreshold: opts.failureThreshold as number,
+    successThreshold: opts.successThreshold as number,
+    remindEveryMs: opts.remindEvery as number,
+    maxReminders: opts.maxReminders as number,
+    to: opts.to as string[],
+    message,
+    upMessage,
+  };
+  if (opts.bodyContains !== undefined) settings.bodyContains = opts.bodyContains as string;
+  if (opts.bodyNotContains !== undefined) settings.bodyNotContains = opts.bodyNotContains as string;
+  if (opts.maxResponseTime !== undefined) settings.maxResponseTimeMs = opts.maxResponseTime as number;
+  return normalise(settings);
+}
+
+/** The --target values: each flag one URL; the TARGET env var a comma or space separated list. */
+function targetTexts(opts: Record<string, unknown>, source: string | undefined): string[] {
+  const raw = (opts.target as string[] | undefined) ?? [];
+  const texts = source === 'env' ? raw.flatMap((t) => t.split(/[\s,]+/)) : raw;
+  return texts.map((t) => t.trim()).filter((t) => t.length > 0);
+}
+
+/**
+ * Everything but the config file's targets. `targetSource` is commander's
+ * value source of --target ('cli' or 'env'); `configFile`, if set, is read
+ * afterwards by parseAgentArgs.
+ */
+export function configFromOptions(opts: Record<string, unknown>, env: Env, targetSource: string | undefined = 'cli'): AgentConfig {
   let web: LinkEndpoint | undefined;
   let mailerLink: LinkEndpoint | undefined;
   try {
@@ -109,38 +221,74 @@ export function configFromOptions(opts: Record<string, unknown>, env: Env): Agen
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;
-  const target = (opts.target as URL | undefined) ?? new URL(web ? `http://${hostPort(web)}/` : defaultName);
-  const targetName = opts.target ? target.href : defaultName;
+  const settings = settingsFromOptions(opts);
+  const configFile = opts.config as string | undefined;
+  const texts = targetTexts(opts, targetSource);
+  if (configFile !== undefined && texts.length > 0) {
+    throw new ConfigError('--target (TARGET) and --config (CONFIG_FILE) cannot be combined: list every target in the config file.');
+  }
+  const targets: TargetSpec[] = [];
+  if (texts.length > 0) {
+    const seen = new Set<string>();
+    for (const text of texts) {
+      let url: URL;
+      try {
+        url = parseTargetUrl(text);
+      } catch (err) {
+        throw new ConfigError(`option '--target <url>' argument '${text}' is invalid. ${(err as Error).message}`);
+      }
+      if (seen.has(url.href)) throw new ConfigError(`--target ${url.href} is given twice.`);
+      seen.add(url.href);
+      targets.push({ ...settings, name: url.href, url, kind: targetKind(url) });
+    }
+  } else if (configFile === undefined) {
+    const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;
+    const url = new URL(web ? `http://${hostPort(web)}/` : defaultName);
+    targets.push({ ...settings, name: defaultName, url, kind: 'http' });
+  }
   const mailer = (opts.mailer as LinkEndpoint | undefined) ?? mailerLink ?? { host: MAILER_ALIAS, port: MAILER_PORT };
-  const timeoutMs = opts.timeout as number;
-  const connectTimeoutMs = Math.min(opts.connectTimeout as number, timeoutMs);
-  for (const key of ['message', 'upMessage'] as const) {
-    const text = (opts[key] as string).trim();
-    if (text.length === 0) throw new ConfigError(`--${key === 'message' ? 'message' : 'up-message'} must not be empty.`);
+  const mailerProtocol = opts.mailerProtocol as MailerProtocol;
+  const mailerToken = opts.mailerToken as string | undefined;
+  if (mailerToken !== undefined && mailerProtocol !== 'json') {
+    throw new ConfigError('--mailer-token (MAILER_TOKEN) needs --mailer-protocol json: the raw protocol has no place for a token.');
   }
   const exitOnAlert = (opts.exitOnAlert as boolean | undefined) ?? envBoolean(env, 'EXIT_ON_ALERT') ?? false;
-  const expectStatusSpec = opts.expectStatus as string;
+  const first = targets[0];
   return {
-    target,
-    targetName,
+    targets,
+    ...(configFile !== undefined ? { configFile } : {}),
     mailer,
-    mailerProtocol: opts.mailerProtocol as MailerProtocol,
-    intervalMs: opts.interval as number,
-    timeoutMs,
-    connectTimeoutMs,
-    expectStatus: parseExpectStatus(expectStatusSpec),
-    expectStatusSpec,
-    to: opts.to as string,
-    message: (opts.message as string).trim(),
-    upMessage: (opts.upMessage as string).trim(),
+    mailerProtocol,
+    ...(mailerToken !== undefined ? { mailerToken } : {}),
     exitOnAlert,
+    view: opts.view as ViewChoice,
+    ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort as number } : {}),
+    maxPending: opts.maxPending as number,
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
+    target: first?.url ?? new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),
+    targetName: first?.name ?? '',
+    intervalMs: first?.intervalMs ?? settings.intervalMs,
+    to: first?.to[0] ?? settings.to[0] ?? DEFAULT_RECIPIENT,
   };
 }
 
-/** Parse argv and env; on any error print one line and exit 2. */
-export function parseAgentArgs(argv: readonly string[], env: Env = process.env): AgentConfig {
-  return parseOrExit(buildProgram(), argv, (opts) => configFromOptions(opts, env));
+/** Parse argv, env and the config file; on any error print one line and exit 2. */
+export async function parseAgentArgs(argv: readonly string[], env: Env = process.env): Promise<AgentConfig> {
+  const program = buildProgram();
+  let settings: TargetSettings | undefined;
+  const config = parseOrExit(program, argv, (opts) => {
+    settings = settingsFromOptions(opts);
+    return configFromOptions(opts, env, program.getOptionValueSource('target'));
+  });
+  if (config.configFile === undefined || !settings) return config;
+  try {
+    const targets = await loadConfigFile(config.configFile, settings);
+    const first = targets[0]!;
+    return { ...config, targets, target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT };
+  } catch (err) {
+    if (err instanceof ConfigError) return exitConfig(program.name(), err.message);
+    throw err;
+  }
 }
+

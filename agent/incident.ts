@@ -1,63 +1,126 @@
 /**
- * The incident state machine: check results in, alert decisions out. It does
- * no I/O and keeps no clock of its own: every result carries its time.
- * UP → DOWN after `failureThreshold` failures in a row; DOWN → UP after
- * `successThreshold` successes in a row. One "down" per incident, one "up"
- * that says how long it lasted.
+ * The incident state machine of one target: check results in, alert decisions
+ * out. It does no I/O and keeps no clock of its own: every observation carries
+ * its time, and reminders fall due on the times of later observations.
+ *
+ *   UP → DOWN   after `failureThreshold` failed checks in a row: one "down".
+ *   DOWN        every `remindEveryMs` (0: never) a failed check yields a
+ *               "reminder", at most `maxReminders` per incident.
+ *   DOWN → UP   after `successThreshold` good checks in a row: one "up" that
+ *               says how long the outage lasted, counted from the first failed
+ *               check of the run that opened it.
+ *
+ * A run that falls short of its threshold is forgotten: a flapping site that
+ * never fails (or recovers) enough checks in a row changes nothing.
  */
 export type IncidentState = 'up' | 'down';
 
 export interface Observation {
   ok: boolean;
+  /** When the check was made (ms since the epoch, or any monotonic clock). */
   at: number;
   reason?: string;
 }
 
 export type Transition =
   | { kind: 'down'; at: number; reason: string }
+  | { kind: 'reminder'; at: number; reason: string; downForMs: number; count: number }
   | { kind: 'up'; at: number; downForMs: number };
 
-export interface Thresholds {
+export interface IncidentPolicy {
   failureThreshold: number;
   successThreshold: number;
+  /** Time between reminders while down; 0 or absent: no reminders. */
+  remindEveryMs?: number;
+  /** Most reminders per incident; absent: no limit. */
+  maxReminders?: number;
 }
 
 export class Incident {
   #state: IncidentState = 'up';
-  #failures = 0;
-  #successes = 0;
+  /** Failed checks in a row while up, or good checks in a row while down. */
+  #run = 0;
+  #runStartedAt = 0;
   #downSince = 0;
-  readonly #thresholds: Thresholds;
+  #lastAlertAt = 0;
+  #reminders = 0;
+  #lastReason = 'check failed';
+  readonly #policy: Required<IncidentPolicy>;
 
-  constructor(thresholds: Thresholds = { failureThreshold: 1, successThreshold: 1 }) {
-    if (thresholds.failureThreshold < 1 || thresholds.successThreshold < 1) {
-      throw new RangeError('thresholds must be at least 1');
+  constructor(policy: IncidentPolicy = { failureThreshold: 1, successThreshold: 1 }) {
+    const { failureThreshold, successThreshold } = policy;
+    if (!Number.isInteger(failureThreshold) || !Number.isInteger(successThreshold) || failureThreshold < 1 || successThreshold < 1) {
+      throw new RangeError('thresholds must be whole numbers of at least 1');
     }
-    this.#thresholds = thresholds;
+    const remindEveryMs = policy.remindEveryMs ?? 0;
+    const maxReminders = policy.maxReminders ?? Number.POSITIVE_INFINITY;
+    if (!(remindEveryMs >= 0) || !(maxReminders >= 0)) throw new RangeError('reminder settings must not be negative');
+    this.#policy = { failureThreshold, successThreshold, remindEveryMs, maxReminders };
   }
 
   get state(): IncidentState {
     return this.#state;
   }
 
+  /**
+   * 'failure' while up with a run of failures under the threshold, 'success'
+   * while down with a run of successes under it; undefined when settled. The
+   * monitor confirms an unsettled state with quick extra checks.
+   */
+  get unconfirmed(): 'failure' | 'success' | undefined {
+    if (this.#run === 0) return undefined;
+    return this.#state === 'up' ? 'failure' : 'success';
+  }
+
+  /** When the current incident began (its first failed check); undefined while up. */
+  get downSince(): number | undefined {
+    return this.#state === 'down' ? this.#downSince : undefined;
+  }
+
   /** Feed one check result; returns the transition it caused, if any. */
   observe(obs: Observation): Transition | undefined {
+    return this.#state === 'up' ? this.#whileUp(obs) : this.#whileDown(obs);
+  }
+
+  #whileUp(obs: Observation): Transition | undefined {
     if (obs.ok) {
-      this.#failures = 0;
-      if (this.#state === 'up') return undefined;
-      this.#successes += 1;
-      if (this.#successes < this.#thresholds.successThreshold) return undefined;
+      this.#run = 0;
+      return undefined;
+    }
+    if (this.#run === 0) this.#runStartedAt = obs.at;
+    this.#run += 1;
+    if (this.#run < this.#policy.failureThreshold) return undefined;
+    const reason = obs.reason ?? 'check failed';
+    this.#state = 'down';
+    this.#run = 0;
+    this.#downSince = this.#runStartedAt;
+    this.#lastAlertAt = obs.at;
+    this.#reminders = 0;
+    this.#lastReason = reason;
+    return { kind: 'down', at: obs.at, reason };
+  }
+
+  #whileDown(obs: Observation): Transition | undefined {
+    if (obs.ok) {
+      this.#run += 1;
+      if (this.#run < this.#policy.successThreshold) return undefined;
       this.#state = 'up';
-      this.#successes = 0;
+      this.#run = 0;
       return { kind: 'up', at: obs.at, downForMs: Math.max(0, obs.at - this.#downSince) };
     }
-    this.#successes = 0;
-    if (this.#state === 'down') return undefined;
-    this.#failures += 1;
-    if (this.#failures === 1) this.#downSince = obs.at;
-    if (this.#failures < this.#thresholds.failureThreshold) return undefined;
-    this.#state = 'down';
-    this.#failures = 0;
-    return { kind: 'down', at: obs.at, reason: obs.reason ?? 'check failed' };
+    this.#run = 0;
+    this.#lastReason = obs.reason ?? this.#lastReason;
+    const { remindEveryMs, maxReminders } = this.#policy;
+    if (remindEveryMs <= 0 || this.#reminders >= maxReminders) return undefined;
+    if (obs.at - this.#lastAlertAt < remindEveryMs) return undefined;
+    this.#reminders += 1;
+    this.#lastAlertAt = obs.at;
+    return {
+      kind: 'reminder',
+      at: obs.at,
+      reason: this.#lastReason,
+      downForMs: Math.max(0, obs.at - this.#downSince),
+      count: this.#reminders,
+    };
   }
 }

@@ -2,6 +2,8 @@
  * Hands one alert to the mailer, in ch2's JSON (POST /alerts) or the book's
  * raw text. Returns a SendResult: transient failures (mailer unreachable,
  * 5xx, 429) are retried by the notifier; permanent ones (4xx) are not.
+ * With a token, JSON requests carry `Authorization: Bearer <token>`; a 401 or
+ * 403 then says plainly that the mailer refused the token (or the recipient).
  */
 import { connect } from 'node:net';
 import { request } from 'undici';
@@ -18,6 +20,8 @@ export type SendAlert = (alert: Alert) => Promise<SendResult>;
 export interface MailerClientOptions {
   mailer: LinkEndpoint;
   protocol: MailerProtocol;
+  /** Bearer token for the mailer's HTTP intake (JSON only). Never logged. */
+  token?: string;
   timeoutMs?: number;
 }
 
@@ -25,15 +29,17 @@ export function createMailerClient(options: MailerClientOptions): SendAlert {
   const timeoutMs = options.timeoutMs ?? 5000;
   return options.protocol === 'raw'
     ? (alert) => sendRaw(options.mailer, alert, timeoutMs)
-    : (alert) => sendJson(options.mailer, alert, timeoutMs);
+    : (alert) => sendJson(options.mailer, alert, timeoutMs, options.token);
 }
 
-async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise<SendResult> {
+async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<SendResult> {
   const url = `http://${hostPort(mailer)}${ALERTS_PATH}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   try {
     const res = await request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: encodeAlertJson(alert),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -43,6 +49,11 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): 
     if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
       return transient(`mailer answered ${res.statusCode}: ${reason}`, retryAfter(res.headers['retry-after']));
     }
+    if (res.statusCode === 401) {
+      const hint = token === undefined ? 'the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)' : 'the mailer did not accept our token: check --mailer-token (MAILER_TOKEN)';
+      return permanent(`mailer refused the alert (401 unauthorized: ${reason}); ${hint}`);
+    }
+    if (res.statusCode === 403) return permanent(`mailer refused the alert (403 forbidden: ${reason}); check the token and the mailer's allowed recipients`);
     return permanent(`mailer refused the alert (${res.statusCode}): ${reason}`);
   } catch (err) {
     return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);

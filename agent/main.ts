@@ -1,51 +1,87 @@
-/** ch2-agent: entry point of the agent image. */
+/** ch2-agent: entry point of the agent image. Wires the monitors, the notifier, the view and the metrics. */
 import { hostPort } from '../shared/legacy-links.ts';
 import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
+import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './mailer-client.ts';
 import { Monitor } from './monitor.ts';
 import { Notifier } from './notifier.ts';
-import { createHttpProbe } from './probe.ts';
-import { createLineView } from './view.ts';
+import { createLineView, type View } from './view.ts';
 
-const config = parseAgentArgs(process.argv.slice(2));
-const log = await createLogger({ name: 'ch2-agent', format: config.logFormat, level: config.logLevel });
-const view = createLineView(log);
+const config = await parseAgentArgs(process.argv.slice(2));
+const log = await createLogger({
+  name: 'ch2-agent',
+  format: config.logFormat,
+  level: config.logLevel,
+  secrets: config.mailerToken ? [config.mailerToken] : [],
+});
+const several = config.targets.length > 1;
+const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true);
+
+let notifier: Notifier | undefined;
+const view: View = useTable
+  ? await createTable()
+  : createLineView(log, { several });
+
+const listeners: AgentEvents[] = [view];
+let stopMetrics: (() => Promise<void>) | undefined;
+let downCount = 0;
+if (config.metricsPort !== undefined) {
+  const [{ Metrics }, { startMetricsServer }] = await Promise.all([import('./metrics.ts'), import('./metrics-server.ts')]);
+  const metrics = new Metrics({ pending: () => notifier?.pending ?? 0 });
+  listeners.push(metrics.events);
+  try {
+    const server = await startMetricsServer({
+      port: config.metricsPort,
+      metrics,
+      health: () => ({ ok: true, targets: config.targets.length, down: downCount, pendingAlerts: notifier?.pending ?? 0 }),
+      log,
+    });
+    stopMetrics = () => server.close();
+  } catch (err) {
+    process.stderr.write(`ch2-agent: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+listeners.push({
+  transition(_target, t) {
+    if (t.kind === 'down') downCount += 1;
+    else if (t.kind === 'up') downCount -= 1;
+  },
+});
+const events = fanOut(...listeners);
 
 let monitor: Monitor | undefined;
-const notifier = new Notifier({
-  send: createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol }),
+notifier = new Notifier({
+  send: createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
   log,
+  maxPending: config.maxPending,
+  events,
   onDelivered(alert) {
-    view.alertDelivered(alert);
     if (config.exitOnAlert && alert.status === 'down') {
       log.info('Alert delivered; exiting (--exit-on-alert).');
+      events.stopped();
       void monitor?.stop().finally(() => process.exit(0));
     }
   },
 });
 
-monitor = new Monitor({
-  config,
-  notifier,
-  view,
-  probe: (onServerClose) =>
-    createHttpProbe({
-      url: config.target,
-      timeoutMs: config.timeoutMs,
-      connectTimeoutMs: config.connectTimeoutMs,
-      intervalMs: config.intervalMs,
-      expectStatus: config.expectStatus,
-      onServerClose,
-    }),
-});
+const pending = notifier;
+monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events });
 
 exitOnSignals(async () => {
-  notifier.close();
-  if (notifier.pending > 0) log.warn(`Stopping with ${notifier.pending} alert(s) not yet delivered to the mailer.`);
-  await monitor?.stop();
+  pending.close();
+  events.stopped();
+  if (pending.pending > 0) log.warn(`Stopping with ${pending.pending} alert(s) not yet delivered to the mailer.`);
+  await Promise.all([monitor?.stop(), stopMetrics?.()]);
 });
 
-view.started(config.target.href, hostPort(config.mailer), config.mailerProtocol);
-void monitor.start();
+const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
+events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+monitor.start();
+
+async function createTable(): Promise<View> {
+  const { createTableView } = await import('./table-view.ts');
+  return createTableView(process.stdout, [], { pendingAlerts: () => notifier?.pending ?? 0 }) as unknown as View;
+}

@@ -1,105 +1,84 @@
 /**
- * Runs the checks of one target: one at a time, every `intervalMs`, and at
- * once when the server closes the kept-alive connection (nginx closes it as it
- * stops). Results go to the incident state machine; its transitions become
- * alerts for the notifier, which sends them beside the checks.
+ * Runs every target: one TargetMonitor each (target-monitor.ts), the HTTP
+ * targets over one shared connection pool (http-connections.ts), the TCP
+ * targets with a plain connect (tcp-probe.ts). First checks are spread over
+ * the first interval so thousands of targets do not all fire at once. When a
+ * server closes a kept-alive connection, every target on that origin checks
+ * again at once. Transitions become alerts for the notifier, which sends them
+ * beside the checks.
  */
-import { randomUUID } from 'node:crypto';
 import type { Alert } from '../shared/alert.ts';
-import type { AgentConfig } from './cli.ts';
-import { Incident, type Transition } from './incident.ts';
-import type { Notifier } from './notifier.ts';
-import type { CheckResult, Probe } from './probe.ts';
-import type { View } from './view.ts';
+import { alertsFor } from './alerts.ts';
+import type { AgentEvents } from './events.ts';
+import { HttpConnections } from './http-connections.ts';
+import { createHttpProbe } from './http-probe.ts';
+import type { Transition } from './incident.ts';
+import type { Probe } from './probe.ts';
+import type { TargetSpec } from './target.ts';
+import { TargetMonitor } from './target-monitor.ts';
+import { createTcpProbe } from './tcp-probe.ts';
 
 export interface MonitorDeps {
-  config: AgentConfig;
-  probe: (onServerClose: () => void) => Probe;
-  notifier: Notifier;
-  view: View;
+  targets: readonly TargetSpec[];
+  /** Where alerts go (the notifier). */
+  enqueue: (alert: Alert) => void;
+  events: Pick<AgentEvents, 'check' | 'transition'>;
+  /** Replaces the probes (tests): by default HTTP and TCP probes as the URL says. */
+  probeFor?: (spec: TargetSpec, connections: HttpConnections) => Probe;
 }
 
-/** The smallest gap between two checks when woken early. */
-const MIN_GAP_MS = 20;
-
 export class Monitor {
-  readonly #deps: MonitorDeps;
-  readonly #incident = new Incident();
-  readonly #probe: Probe;
-  #stopped = false;
-  #wake: (() => void) | undefined;
-  #wakeRequested = false;
-  #done: Promise<void> | undefined;
+  readonly #monitors: TargetMonitor[] = [];
+  readonly #byOrigin = new Map<string, TargetMonitor[]>();
+  readonly #connections: HttpConnections;
+  #started = false;
 
   constructor(deps: MonitorDeps) {
-    this.#deps = deps;
-    this.#probe = deps.probe(() => this.wake());
-  }
-
-  start(): Promise<void> {
-    this.#done ??= this.#loop();
-    return this.#done;
-  }
-
-  /** Check now rather than at the next tick. */
-  wake(): void {
-    this.#wakeRequested = true;
-    this.#wake?.();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
-    await this.#probe.close().catch(() => {});
-  }
-
-  async #loop(): Promise<void> {
-    const { config } = this.#deps;
-    while (!this.#stopped) {
-      const started = performance.now();
-      this.#wakeRequested = false;
-      const result = await this.#probe.check();
-      if (this.#stopped) break;
-      this.#record(result);
-      const elapsed = performance.now() - started;
-      const wait = this.#wakeRequested ? Math.max(0, MIN_GAP_MS - elapsed) : Math.max(0, config.intervalMs - elapsed);
-      await this.#sleep(wait, started);
+    this.#connections = new HttpConnections({ onServerClose: (origin) => this.#serverClosed(origin) });
+    const probeFor = deps.probeFor ?? defaultProbe;
+    const raise = (spec: TargetSpec, transition: Transition): void => {
+      for (const alert of alertsFor(spec, transition)) deps.enqueue(alert);
+    };
+    for (const spec of deps.targets) {
+      const monitor = new TargetMonitor({ spec, probe: probeFor(spec, this.#connections), events: deps.events, raise });
+      this.#monitors.push(monitor);
+      if (spec.kind === 'http') {
+        const origin = this.#connections.register(spec);
+        const group = this.#byOrigin.get(origin);
+        if (group) group.push(monitor);
+        else this.#byOrigin.set(origin, [monitor]);
+      }
     }
   }
 
-  #sleep(ms: number, checkStarted: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = () => {
-        if (this.#stopped) return done();
-        const since = performance.now() - checkStarted;
-        clearTimeout(timer);
-        setTimeout(done, Math.max(0, MIN_GAP_MS - since));
-      };
-    });
+  get size(): number {
+    return this.#monitors.length;
   }
 
-  #record(result: CheckResult): void {
-    const { view, config } = this.#deps;
-    view.check(config.targetName, result);
-    const transition = this.#incident.observe({ ok: result.ok, at: result.at, ...(result.reason ? { reason: result.reason } : {}) });
-    if (transition) this.#alert(transition);
+  /** Starts every target; the first checks spread over the first interval (the first target at once). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const n = this.#monitors.length;
+    this.#monitors.forEach((monitor, i) => monitor.start(Math.floor((i / n) * monitor.spec.intervalMs)));
   }
 
-  #alert(transition: Transition): void {
-    const { config, notifier, view } = this.#deps;
-    const base = { id: randomUUID(), to: config.to, target: config.targetName, time: new Date(transition.at).toISOString() };
-    const alert: Alert =
-      transition.kind === 'down'
-        ? { ...base, status: 'down', message: config.message, reason: transition.reason }
-        : { ...base, status: 'up', message: config.upMessage, downForMs: transition.downForMs };
-    view.alertQueued(alert);
-    notifier.enqueue(alert);
+  /** Check the targets of `origin` now (their server closed a connection). */
+  wakeOrigin(origin: string): void {
+    this.#serverClosed(origin);
   }
+
+  async stop(): Promise<void> {
+    for (const monitor of this.#monitors) monitor.stop();
+    await this.#connections.close();
+  }
+
+  #serverClosed(origin: string): void {
+    const group = this.#byOrigin.get(origin);
+    if (group) for (const monitor of group) monitor.wake();
+  }
+}
+
+function defaultProbe(spec: TargetSpec, connections: HttpConnections): Probe {
+  return spec.kind === 'tcp' ? createTcpProbe(spec) : createHttpProbe(spec, connections.dispatcher);
 }

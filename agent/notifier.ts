@@ -2,20 +2,30 @@
  * The agent's outbox to the mailer: alerts wait here, in order, until the
  * mailer takes them. Sending runs beside the checks and never delays them.
  * A transient failure (mailer down) is retried with backoff, keeping the same
- * alert id; a permanent refusal is logged and dropped, since resending cannot
- * change the answer.
+ * alert id, so the mailer can drop a duplicate; a permanent refusal is logged
+ * and dropped, since resending cannot change the answer.
+ *
+ * The queue is bounded by `maxPending`. At the bound, the oldest waiting
+ * reminder makes room (or the new reminder itself is dropped when none waits).
+ * A "down" or "up" alert is never dropped: with no reminder left to drop, the
+ * queue grows past the bound, by at most two alerts per incident per
+ * recipient. Every drop is counted in a log line.
  */
 import type { Alert } from '../shared/alert.ts';
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from '../shared/backoff.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { AgentEvents } from './events.ts';
 import type { SendAlert } from './mailer-client.ts';
+
+export const DEFAULT_MAX_PENDING = 10_000;
 
 export interface NotifierOptions {
   send: SendAlert;
   log: Logger;
-  /** Most alerts held while the mailer is away. */
+  /** Most alerts held while the mailer is away (see the drop rule above). */
   maxPending?: number;
   backoff?: BackoffPolicy;
+  events?: Pick<AgentEvents, 'alertQueued' | 'alertDelivered' | 'alertFailed' | 'alertDropped'>;
   onDelivered?: (alert: Alert) => void;
 }
 
@@ -26,41 +36,80 @@ export class Notifier {
   #running = false;
   #closed = false;
   #dropped = 0;
+  #overBoundWarned = false;
   #wake: (() => void) | undefined;
 
   constructor(options: NotifierOptions) {
     this.#options = options;
-    this.#maxPending = options.maxPending ?? 1000;
+    this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    if (!(this.#maxPending >= 1)) throw new RangeError('maxPending must be at least 1');
   }
 
+  /** Alerts waiting for the mailer (the one being sent included). */
   get pending(): number {
     return this.#queue.length;
   }
 
+  /** Reminders dropped so far to keep the queue bounded. */
   get dropped(): number {
     return this.#dropped;
   }
 
+  /** The waiting alerts' ids, oldest first (for tests and diagnostics). */
+  pendingIds(): string[] {
+    return this.#queue.map((a) => a.id);
+  }
+
   enqueue(alert: Alert): void {
     if (this.#closed) return;
-    if (this.#queue.length >= this.#maxPending) {
-      // Keep the newest state change; the oldest waiting alert makes room.
-      const old = this.#queue.splice(1, 1)[0] ?? this.#queue.shift();
-      this.#dropped += 1;
-      this.#options.log.warn(`Alert queue full (${this.#maxPending}); dropped alert ${old?.id ?? '?'}`, { dropped: this.#dropped });
-    }
+    if (this.#queue.length >= this.#maxPending && !this.#makeRoom(alert)) return;
     this.#queue.push(alert);
+    this.#options.events?.alertQueued?.(alert);
     if (!this.#running) void this.#drain();
   }
 
+  /** Stop sending; what waits is left undelivered. */
   close(): void {
     this.#closed = true;
     this.#wake?.();
   }
 
+  /** At the bound: drop the oldest waiting reminder (never the one being sent). Returns false if `incoming` itself is dropped. */
+  #makeRoom(incoming: Alert): boolean {
+    const { log } = this.#options;
+    // Index 0 may be on the wire right now: leave it alone.
+    const index = this.#queue.findIndex((a, i) => i > 0 && a.reminder !== undefined);
+    if (index > 0) {
+      const [old] = this.#queue.splice(index, 1);
+      this.#noteDrop(old!);
+      return true;
+    }
+    if (incoming.reminder !== undefined) {
+      this.#noteDrop(incoming);
+      return false;
+    }
+    if (!this.#overBoundWarned) {
+      this.#overBoundWarned = true;
+      log.warn(`Alert queue over its bound (${this.#maxPending}) with no reminder left to drop; keeping every down and up alert.`, {
+        event: 'queue-over-bound',
+        pending: this.#queue.length + 1,
+      });
+    }
+    return true;
+  }
+
+  #noteDrop(alert: Alert): void {
+    this.#dropped += 1;
+    this.#options.log.warn(
+      `Alert queue full (${this.#maxPending}); dropped reminder ${alert.reminder} for ${alert.target ?? '?'} (${this.#dropped} reminder${this.#dropped === 1 ? '' : 's'} dropped so far).`,
+      { event: 'dropped', id: alert.id, target: alert.target, dropped: this.#dropped },
+    );
+    this.#options.events?.alertDropped?.(alert);
+  }
+
   async #drain(): Promise<void> {
     this.#running = true;
-    const { send, log } = this.#options;
+    const { send, log, events } = this.#options;
     let attempt = 0;
     while (!this.#closed && this.#queue.length > 0) {
       const alert = this.#queue[0]!;
@@ -69,14 +118,17 @@ export class Notifier {
       if (result.ok) {
         attempt = 0;
         this.#queue.shift();
+        if (this.#queue.length < this.#maxPending) this.#overBoundWarned = false;
         log.debug(`Alert ${alert.id} delivered to the mailer`, { id: alert.id, status: alert.status });
+        events?.alertDelivered?.(alert);
         this.#options.onDelivered?.(alert);
         continue;
       }
       if (!result.retry) {
         attempt = 0;
         this.#queue.shift();
-        log.error(`Alert not delivered: ${result.error}`, { id: alert.id, status: alert.status });
+        log.error(`Alert not delivered: ${result.error}`, { event: 'refused', id: alert.id, status: alert.status, target: alert.target });
+        events?.alertFailed?.(alert, result.error);
         continue;
       }
       attempt += 1;

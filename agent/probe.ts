@@ -1,76 +1,37 @@
 /**
- * One HTTP check with undici over a kept-alive connection. The connection's
- * closing by the server is reported through `onServerClose`, so the monitor
- * can re-check at once instead of waiting for its next tick.
+ * What a check is and what it finds, whatever it checks: the Probe interface
+ * (http-probe.ts, tcp-probe.ts implement it), the CheckResult, and the short
+ * human reasons for failures ("connection refused", "HTTP 503").
  */
-import { Agent, request } from 'undici';
-import type { StatusMatcher } from './expect-status.ts';
 
 export interface CheckResult {
   ok: boolean;
-  /** Why it failed: "connection refused", "timeout after 2s", "HTTP 503". */
+  /** Why it failed: "connection refused", "timeout after 2000ms", "HTTP 503". */
   reason?: string;
+  /** The HTTP status, when the server answered; absent for TCP checks and connection failures. */
   status?: number;
+  /** How long the check took, ms. */
   latencyMs: number;
+  /** When the check started (ms since the epoch). */
   at: number;
+  /** A quick confirming check after a failure (fresh connection, short connect timeout). */
+  confirm?: boolean;
+  /** How late the check started against its schedule, ms (0 when on time or woken early). */
+  lateMs?: number;
 }
 
-export interface ProbeOptions {
-  url: URL;
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  intervalMs: number;
-  expectStatus: StatusMatcher;
-  onServerClose?: () => void;
-}
+export type CheckMode = 'normal' | 'confirm';
 
 export interface Probe {
-  check(): Promise<CheckResult>;
-  close(): Promise<void>;
-}
-
-const USER_AGENT = 'ch2-agent/0.1';
-
-export function createHttpProbe(options: ProbeOptions): Probe {
-  const dispatcher = new Agent({
-    connect: { timeout: options.connectTimeoutMs },
-    keepAliveTimeout: Math.max(4000, options.intervalMs * 3),
-    keepAliveMaxTimeout: Math.max(600_000, options.intervalMs * 3),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    connections: 1,
-    pipelining: 1,
-  });
-  dispatcher.on('disconnect', (_origin, _targets, error) => {
-    // The server (or the network) closed the connection; our own idle timeout
-    // and shutdown say so with other error codes.
-    if ((error as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET') options.onServerClose?.();
-  });
-  return {
-    async check(): Promise<CheckResult> {
-      const started = performance.now();
-      const at = Date.now();
-      try {
-        const res = await request(options.url, {
-          dispatcher,
-          method: 'GET',
-          headers: { 'user-agent': USER_AGENT, accept: '*/*' },
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        await res.body.dump({ limit: 256 * 1024 });
-        const latencyMs = performance.now() - started;
-        if (options.expectStatus(res.statusCode)) return { ok: true, status: res.statusCode, latencyMs, at };
-        return { ok: false, status: res.statusCode, reason: `HTTP ${res.statusCode}`, latencyMs, at };
-      } catch (err) {
-        return { ok: false, reason: describeFailure(err, options), latencyMs: performance.now() - started, at };
-      }
-    },
-    close: () => dispatcher.destroy(),
-  };
+  /**
+   * One check. 'confirm' opens a fresh connection with a short connect timeout
+   * (`confirmConnectTimeoutMs`), to confirm a failure quickly.
+   */
+  check(mode?: CheckMode, confirmConnectTimeoutMs?: number): Promise<CheckResult>;
 }
 
 /** A short, human reason for a failed check. */
-export function describeFailure(err: unknown, options: Pick<ProbeOptions, 'timeoutMs' | 'connectTimeoutMs'>): string {
+export function describeFailure(err: unknown, options: { timeoutMs: number; connectTimeoutMs: number }): string {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
   const code = e.code ?? (e.cause as { code?: string } | undefined)?.code;
   switch (code) {

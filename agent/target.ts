@@ -1,0 +1,98 @@
+/**
+ * One watched target, fully resolved: what to check, how often, what counts
+ * as up, when to alert and whom. Flags give the defaults; a config file's
+ * `defaults` block and each target's own keys override them (config-file.ts).
+ */
+import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../shared/alert.ts';
+import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
+
+export interface TargetSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  expectStatus: StatusMatcher;
+  expectStatusSpec: string;
+  /** Up only if the body contains this text (http). */
+  bodyContains?: string;
+  /** Up only if the body does not contain this text (http). */
+  bodyNotContains?: string;
+  /** Down if a check takes longer than this, ms. */
+  maxResponseTimeMs?: number;
+  failureThreshold: number;
+  successThreshold: number;
+  /** Time between reminders while down; 0: none. */
+  remindEveryMs: number;
+  maxReminders: number;
+  /** Recipients: one alert each. */
+  to: readonly string[];
+  message: string;
+  upMessage: string;
+}
+
+export interface TargetSpec extends TargetSettings {
+  /** Unique; alerts, log lines and metrics name the target by it. */
+  name: string;
+  /** http:, https: or tcp: (host and port). */
+  url: URL;
+  kind: 'http' | 'tcp';
+}
+
+/** The built-in defaults: the book's checks, made fast and sure (see the README's detection design). */
+export const DEFAULT_SETTINGS: TargetSettings = {
+  intervalMs: 1000,
+  timeoutMs: 2000,
+  connectTimeoutMs: 1000,
+  expectStatus: parseExpectStatus(DEFAULT_EXPECT_STATUS),
+  expectStatusSpec: DEFAULT_EXPECT_STATUS,
+  failureThreshold: 2,
+  successThreshold: 1,
+  remindEveryMs: 0,
+  maxReminders: 10,
+  to: [DEFAULT_RECIPIENT],
+  message: DEFAULT_DOWN_MESSAGE,
+  upMessage: DEFAULT_UP_MESSAGE,
+};
+
+/** The limits every source of settings (flags, config file) enforces. */
+export const LIMITS = {
+  intervalMs: [100, 3_600_000],
+  timeoutMs: [50, 600_000],
+  connectTimeoutMs: [50, 600_000],
+  maxResponseTimeMs: [1, 600_000],
+  threshold: [1, 100],
+  remindEveryMs: [1000, 30 * 24 * 3_600_000],
+  maxReminders: [0, 1_000_000],
+} as const;
+
+export const TARGET_PROTOCOLS = ['http:', 'https:', 'tcp:'] as const;
+
+/** The kind of check a URL asks for, or an error text. */
+export function targetKind(url: URL): 'http' | 'tcp' {
+  return url.protocol === 'tcp:' ? 'tcp' : 'http';
+}
+
+/**
+ * Checks a target URL: http(s) with a host, or tcp://host:port with nothing
+ * after the port. Returns an error text, or undefined when it is fine.
+ */
+export function targetUrlProblem(url: URL): string | undefined {
+  if (!(TARGET_PROTOCOLS as readonly string[]).includes(url.protocol)) return 'expected a URL starting http://, https:// or tcp://';
+  if (!url.hostname) return 'the URL has no host';
+  if (url.protocol === 'tcp:') {
+    if (!url.port) return 'a tcp:// target needs a port: tcp://host:port';
+    if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) return 'a tcp:// target is tcp://host:port, nothing after the port';
+  }
+  if (url.username || url.password) return 'credentials in the target URL are not supported';
+  return undefined;
+}
+
+/** A target's timeouts made consistent: the connect timeout never exceeds the whole check's. */
+export function normalise(settings: TargetSettings): TargetSettings {
+  return { ...settings, connectTimeoutMs: Math.min(settings.connectTimeoutMs, settings.timeoutMs) };
+}
+
+/** The host and port a target connects to. */
+export function endpointOf(url: URL): { host: string; port: number } {
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+}

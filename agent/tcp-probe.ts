@@ -1,0 +1,45 @@
+/**
+ * One check of a tcp://host:port target: up if a TCP connection opens within
+ * the connect timeout (and the whole check's timeout); the connection is
+ * closed at once. A confirming check uses the shorter connect timeout it is
+ * given.
+ */
+import { connect } from 'node:net';
+import type { CheckMode, CheckResult, Probe } from './probe.ts';
+import { describeFailure } from './probe.ts';
+import { endpointOf, type TargetSpec } from './target.ts';
+
+type TcpSpec = Pick<TargetSpec, 'url' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseTimeMs'>;
+
+export function createTcpProbe(spec: TcpSpec): Probe {
+  const { host, port } = endpointOf(spec.url);
+  return {
+    check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
+      const confirm = mode === 'confirm';
+      const limitMs = Math.min(spec.timeoutMs, confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs);
+      const started = performance.now();
+      const at = Date.now();
+      return new Promise((resolve) => {
+        const socket = connect({ host, port, noDelay: true });
+        const finish = (ok: boolean, reason?: string): void => {
+          clearTimeout(timer);
+          socket.removeAllListeners();
+          socket.on('error', () => {});
+          socket.destroy();
+          const latencyMs = performance.now() - started;
+          let result: CheckResult = { ok, latencyMs, at };
+          if (ok && spec.maxResponseTimeMs !== undefined && latencyMs > spec.maxResponseTimeMs) {
+            result = { ok: false, latencyMs, at, reason: `slow: ${Math.round(latencyMs)}ms, over ${spec.maxResponseTimeMs}ms` };
+          } else if (!ok) {
+            result.reason = reason ?? 'check failed';
+          }
+          if (confirm) result.confirm = true;
+          resolve(result);
+        };
+        const timer = setTimeout(() => finish(false, `connect timeout after ${limitMs}ms`), limitMs);
+        socket.once('connect', () => finish(true));
+        socket.once('error', (err) => finish(false, describeFailure(err, { timeoutMs: spec.timeoutMs, connectTimeoutMs: limitMs })));
+      });
+    },
+  };
+}
