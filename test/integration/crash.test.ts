@@ -77,7 +77,7 @@ describe('SIGKILL of the mailer in the middle of 500 alerts', { timeout: 300_000
   after(() => cleanup.run());
 
   test('every alert that got a 202 is delivered, none twice', async () => {
-    const ids = Array.from({ length: TOTAL }, () => randomUUID());
+    const ids: string[] = Array.from({ length: TOTAL }, () => randomUUID());
     const url = await mailerUrl();
     const outcomes: Outcome[] = [];
     let next = 0;
