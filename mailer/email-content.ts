@@ -1,8 +1,17 @@
 /**
- * Subject and body of an alert e-mail, for every channel that writes mail.
+ * What the channels say about an alert, written once: the subject and body of
+ * an alert e-mail (SMTP, and the file channel's .eml), the nodemailer message
+ * options both build the e-mail from (so the .eml file is the very message
+ * SMTP would send), its Message-ID, and the JSON record of an alert (generic
+ * webhooks, the file channel's .json).
+ *
  * Alert data never reaches a header with a line break in it.
  */
+import type { SendMailOptions } from 'nodemailer';
+import type { AlertStatus } from '../shared/alert.ts';
 import type { QueuedAlert } from './queued-alert.ts';
+
+export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
 
 export interface EmailContent {
   subject: string;
@@ -24,6 +33,11 @@ export function formatDurationMs(ms: number): string {
   return `${h}h ${m % 60}m`;
 }
 
+/** When it happened: the agent's time, else when the mailer took the alert. */
+export function alertTime(item: QueuedAlert): string {
+  return item.alert.time ?? new Date(item.receivedAt).toISOString();
+}
+
 export function emailContent(item: QueuedAlert): EmailContent {
   const { alert } = item;
   const tag = alert.status === 'up' ? '[UP]' : '[DOWN]';
@@ -33,8 +47,72 @@ export function emailContent(item: QueuedAlert): EmailContent {
   if (alert.target) lines.push(`Target:   ${alert.target}`);
   if (alert.reason) lines.push(`Reason:   ${alert.reason}`);
   if (alert.downForMs !== undefined) lines.push(`Down for: ${formatDurationMs(alert.downForMs)}`);
-  lines.push(`Time:     ${alert.time ?? new Date(item.receivedAt).toISOString()}`);
+  lines.push(`Time:     ${alertTime(item)}`);
   lines.push(`Alert id: ${alert.id}`);
   lines.push('', '-- ', 'ch2 mailer');
   return { subject, text: `${lines.join('\n')}\n` };
+}
+
+/**
+ * The Message-ID of an alert's e-mail, from its id alone: a resent alert is
+ * the same message. Characters an RFC 5322 msg-id cannot hold are %-encoded.
+ */
+export function messageIdFor(alertId: string): string {
+  const left = [...alertId]
+    .map((c) => (/^[A-Za-z0-9_-]$/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')))
+    .join('');
+  return `<${left || 'alert'}@ch2>`;
+}
+
+/**
+ * The alert e-mail as nodemailer message options: From, To, Subject, Date (when
+ * the mailer took the alert, the same on every resend), Message-ID, the
+ * X-Ch2-* headers and the text body.
+ */
+export function emailMessage(item: QueuedAlert, from: string): SendMailOptions {
+  const { subject, text } = emailContent(item);
+  return {
+    from,
+    to: item.alert.to,
+    subject,
+    text,
+    date: new Date(item.receivedAt),
+    messageId: messageIdFor(item.alert.id),
+    headers: { 'X-Ch2-Alert-Id': headerSafe(item.alert.id, 200), 'X-Ch2-Status': item.alert.status },
+  };
+}
+
+/**
+ * An alert as JSON, for generic webhooks and the file channel's .json files.
+ * Optional fields are left out when the alert has none.
+ */
+export interface AlertRecord {
+  id: string;
+  status: AlertStatus;
+  to: string;
+  message: string;
+  target?: string;
+  reason?: string;
+  /** When the agent saw the change (ISO 8601); when the mailer took the alert if the sender gave none. */
+  time: string;
+  /** On an "up" alert: how long the outage lasted, ms. */
+  downForMs?: number;
+  /** When the mailer accepted the alert (ISO 8601). */
+  receivedAt: string;
+}
+
+export function alertRecord(item: QueuedAlert): AlertRecord {
+  const { alert } = item;
+  // In this order: id, status, to, message, target, reason, time, downForMs, receivedAt.
+  return {
+    id: alert.id,
+    status: alert.status,
+    to: alert.to,
+    message: alert.message,
+    ...(alert.target !== undefined ? { target: alert.target } : {}),
+    ...(alert.reason !== undefined ? { reason: alert.reason } : {}),
+    time: alertTime(item),
+    ...(alert.downForMs !== undefined ? { downForMs: alert.downForMs } : {}),
+    receivedAt: new Date(item.receivedAt).toISOString(),
+  };
 }

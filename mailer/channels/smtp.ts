@@ -3,16 +3,20 @@
  * (STARTTLS when offered) or `smtps://…:465` (TLS), a pooled transport with
  * timeouts. SMTP 4xx, timeouts and network errors are transient; 5xx and
  * rejected authentication are permanent.
+ *
+ * `--smtp` may be given more than once (SMTP_URL: a comma- or space-separated
+ * list): one channel per server, named smtp, smtp-2, …. The Message-ID comes
+ * from the alert id (`<id@ch2>`), so a resent alert is the same message.
  */
 import { createTransport, type Transporter } from 'nodemailer';
 import { InvalidArgumentError } from 'commander';
 import { durationArg, envOption, isEmailAddress } from '../../shared/config.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
-import { emailContent, headerSafe } from '../email-content.ts';
+import { DEFAULT_FROM, emailMessage, headerSafe } from '../email-content.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 
-export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
+export { DEFAULT_FROM };
 
 export function smtpUrlArg(text: string): URL {
   let url: URL;
@@ -26,6 +30,22 @@ export function smtpUrlArg(text: string): URL {
   }
   if (!url.hostname) throw new InvalidArgumentError('The SMTP URL has no host.');
   return url;
+}
+
+/** Commander parser: repeatable; each value (and SMTP_URL) may be a comma- or space-separated list. */
+function smtpUrlList(value: string, previous: URL[] | undefined): URL[] {
+  const urls = [...(previous ?? [])];
+  for (const text of value.split(/[\s,]+/).filter((s) => s.length > 0)) {
+    const url = smtpUrlArg(text);
+    if (urls.some((u) => u.href === url.href)) throw new InvalidArgumentError('The same SMTP URL is given twice.');
+    urls.push(url);
+  }
+  return urls;
+}
+
+function smtpUrls(opts: Record<string, unknown>): URL[] {
+  const value = opts.smtp as URL[] | URL | undefined;
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 export function fromArg(text: string): string {
@@ -75,15 +95,8 @@ export function createSmtpChannel(url: URL, from: string, timeoutMs: number, nam
   return {
     name,
     async send(item: QueuedAlert): Promise<SendResult> {
-      const { subject, text } = emailContent(item);
       try {
-        const info = await transport.sendMail({
-          from,
-          to: item.alert.to,
-          subject,
-          text,
-          headers: { 'X-Ch2-Alert-Id': item.alert.id, 'X-Ch2-Status': item.alert.status },
-        });
+        const info = await transport.sendMail(emailMessage(item, from));
         const accepted = (info.accepted as unknown[]).length;
         if (accepted === 0) return classifySmtpError({ responseCode: 550, response: `recipient ${item.alert.to} rejected` });
         return sent(info.messageId);
@@ -100,17 +113,11 @@ export function createSmtpChannel(url: URL, from: string, timeoutMs: number, nam
 export const smtpChannel: ChannelKind = {
   kind: 'smtp',
   options: () => [
-    envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 or smtps://…:465', 'SMTP_URL', smtpUrlArg),
+    envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 or smtps://…:465 (repeatable; env: comma-separated)', 'SMTP_URL').argParser(smtpUrlList),
     envOption('--from <address>', 'sender of alert e-mails', 'ALERT_FROM', fromArg).default(DEFAULT_FROM),
     envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(10_000, '10s'),
   ],
-  secrets: (opts) => {
-    const url = opts.smtp as URL | undefined;
-    return url?.password ? [decodeURIComponent(url.password), url.password] : [];
-  },
-  create: (opts) => {
-    const url = opts.smtp as URL | undefined;
-    if (!url) return [];
-    return [createSmtpChannel(url, opts.from as string, opts.smtpTimeout as number)];
-  },
+  secrets: (opts) => smtpUrls(opts).flatMap((url) => (url.password ? [decodeURIComponent(url.password), url.password] : [])),
+  create: (opts) =>
+    smtpUrls(opts).map((url, i) => createSmtpChannel(url, opts.from as string, opts.smtpTimeout as number, i === 0 ? 'smtp' : `smtp-${i + 1}`)),
 };
