@@ -128,7 +128,7 @@ async function localFigures(figures: Figures, opts: FootprintOptions, work: stri
   try {
     const agentArgs = (entry: string): string[] => [entry, '--target', `${site.url}/`, '--mailer', mailer.url];
     const entry = bundle ?? 'agent/main.ts';
-    const how = bundle ? 'bundle (as in the image)' : '.ts sources';
+    const how = bundle ? 'bundle, as in the image' : 'from the .ts sources';
 
     progress(B, `idle RSS: bare node, then the agent (${how}), ${IDLE_MS / 1000} s each`);
     const bare = await idleRss('bare node', ['-e', BARE_NODE], () => sleep(200));
