@@ -1,0 +1,327 @@
+/**
+ * The webhook channel against a real HTTP server (node:http) on loopback: the
+ * generic, Slack and Discord payloads, the headers (bearer token, idempotency
+ * key), how answers are classified (2xx, 429 + Retry-After, 5xx, 4xx, no
+ * answer), kept-alive connections, the flags, and no token in any error.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, test } from 'node:test';
+import { Command } from 'commander';
+import { createWebhookChannel, parseRetryAfter, webhookChannel } from '../../../mailer/channels/webhook.ts';
+import type { Channel } from '../../../mailer/channels/channel.ts';
+import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
+import { createLogger } from '../../../shared/logger.ts';
+import { PassThrough } from 'node:stream';
+
+interface Hit {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  socket: number;
+}
+
+type Answer = (req: IncomingMessage, res: ServerResponse) => void;
+
+const hits: Hit[] = [];
+let answers: Answer[] = [];
+let fallback: Answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+let sockets = 0;
+let base = '';
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    hits.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      socket: (req.socket as unknown as { ch2Id: number }).ch2Id,
+    });
+    (answers.shift() ?? fallback)(req, res);
+  });
+});
+server.on('connection', (socket) => {
+  sockets += 1;
+  (socket as unknown as { ch2Id: number }).ch2Id = sockets;
+});
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() => {
+  hits.length = 0;
+  answers = [];
+  fallback = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+});
+
+function item(overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert {
+  return {
+    alert: {
+      id: 'wh-1',
+      to: 'admin@work',
+      message: 'The service is down!',
+      status: 'down',
+      target: 'http://insideweb:80/',
+      reason: 'connection refused',
+      time: '2024-05-01T10:00:00.000Z',
+      ...overrides,
+    },
+    line: 'To: admin@work Message: The service is down!',
+    via: 'json',
+    receivedAt: Date.parse('2024-05-01T10:00:01.000Z'),
+  };
+}
+
+async function withChannel<T>(channel: Channel, fn: (c: Channel) => Promise<T>): Promise<T> {
+  try {
+    return await fn(channel);
+  } finally {
+    await channel.close?.();
+  }
+}
+
+const status = (code: number, body = '', headers: Record<string, string> = {}): Answer => (_req, res) => {
+  res.writeHead(code, { 'content-type': 'text/plain', ...headers }).end(body);
+};
+
+test('generic webhook: the alert as JSON, with the bearer token and the idempotency key', async () => {
+  const channel = createWebhookChannel({ url: new URL(`${base}/hook?x=1`), token: 'tok-123', timeoutMs: 5000 });
+  await withChannel(channel, async (c) => {
+    assert.equal(c.name, 'webhook');
+    const result = await c.send(item({ status: 'up', downForMs: 93_000, reason: undefined, message: 'The service is back up.' }));
+    assert.deepEqual(result, { ok: true, detail: 'HTTP 200' });
+  });
+  assert.equal(hits.length, 1);
+  const hit = hits[0]!;
+  assert.equal(hit.method, 'POST');
+  assert.equal(hit.path, '/hook?x=1');
+  assert.equal(hit.headers['content-type'], 'application/json');
+  assert.equal(hit.headers.authorization, 'Bearer tok-123');
+  assert.equal(hit.headers['idempotency-key'], 'wh-1');
+  assert.deepEqual(JSON.parse(hit.body), {
+    id: 'wh-1',
+    status: 'up',
+    to: 'admin@work',
+    message: 'The service is back up.',
+    target: 'http://insideweb:80/',
+    time: '2024-05-01T10:00:00.000Z',
+    downForMs: 93_000,
+    receivedAt: '2024-05-01T10:00:01.000Z',
+  });
+  assert.deepEqual(Object.keys(JSON.parse(hit.body) as object), ['id', 'status', 'to', 'message', 'target', 'time', 'downForMs', 'receivedAt']);
+});
+
+test('generic webhook: an alert without a time gets the time the mailer took it; no token, no Authorization', async () => {
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
+    assert.equal((await c.send(item({ time: undefined }))).ok, true);
+  });
+  const body = JSON.parse(hits[0]!.body) as Record<string, unknown>;
+  assert.equal(body.time, '2024-05-01T10:00:01.000Z');
+  assert.equal(body.reason, 'connection refused');
+  assert.equal(hits[0]!.headers.authorization, undefined);
+});
+
+test('Slack: {text} with status, target, reason, time; mrkdwn control characters escaped; no bearer token', async () => {
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/services/T0/B0/slacksecret`), flavour: 'slack', token: 'tok-123' }), async (c) => {
+    assert.equal(c.name, 'slack');
+    assert.equal((await c.send(item({ message: 'down <!channel> & more' }))).ok, true);
+  });
+  const hit = hits[0]!;
+  assert.equal(hit.headers.authorization, undefined, 'the generic token is not sent to Slack');
+  assert.equal(hit.headers['idempotency-key'], 'wh-1');
+  const body = JSON.parse(hit.body) as { text: string };
+  assert.equal(typeof body.text, 'string');
+  assert.match(body.text, /^\*\[DOWN\] http:\/\/insideweb:80\/ — down &lt;!channel&gt; &amp; more\*\n/);
+  assert.match(body.text, /Reason: connection refused/);
+  assert.match(body.text, /Time: 2024-05-01T10:00:00\.000Z/);
+  assert.match(body.text, /Alert id: wh-1/);
+  assert.doesNotMatch(body.text, /<!channel>/);
+});
+
+test('Discord: {content} no longer than 2000 characters, mentions disabled, outage length on recovery', async () => {
+  fallback = status(204);
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/api/webhooks/1/discordsecret`), flavour: 'discord' }), async (c) => {
+    assert.equal(c.name, 'discord');
+    assert.deepEqual(await c.send(item({ status: 'up', downForMs: 3_723_000, message: `@everyone ${'x'.repeat(3000)}` })), { ok: true, detail: 'HTTP 204' });
+  });
+  const body = JSON.parse(hits[0]!.body) as { content: string; allowed_mentions: unknown };
+  assert.deepEqual(body.allowed_mentions, { parse: [] });
+  assert.ok(body.content.length <= 2000, `content is ${body.content.length} characters`);
+  assert.match(body.content, /^\*\*\[UP\] http:\/\/insideweb:80\/ — @everyone x+/);
+  const short = createWebhookChannel({ url: new URL(`${base}/api/webhooks/1/discordsecret`), flavour: 'discord' });
+  await withChannel(short, (c) => c.send(item({ status: 'up', downForMs: 3_723_000, message: 'The service is back up.' })));
+  const content = (JSON.parse(hits[1]!.body) as { content: string }).content;
+  assert.match(content, /Down for: 1h 2m/);
+  assert.match(content, /Time: 2024-05-01T10:00:00\.000Z/);
+});
+
+test('429 with Retry-After in seconds or as an HTTP date is transient, with the delay', async () => {
+  answers = [status(429, 'slow down', { 'retry-after': '7' }), status(429, '', { 'retry-after': new Date(Date.now() + 60_000).toUTCString() })];
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
+    const seconds = await c.send(item());
+    assert.equal(seconds.ok, false);
+    assert.equal(!seconds.ok && seconds.retry, true);
+    assert.equal(!seconds.ok ? seconds.retryAfterMs : -1, 7000);
+    assert.match(!seconds.ok ? seconds.error : '', /HTTP 429: slow down/);
+    const date = await c.send(item());
+    const ms = !date.ok ? (date.retryAfterMs ?? -1) : -1;
+    // An HTTP date has whole seconds: about 60 s from now.
+    assert.ok(ms > 50_000 && ms <= 60_000, `retryAfterMs ${ms}`);
+  });
+  assert.equal(parseRetryAfter('1.5'), 1500);
+  assert.equal(parseRetryAfter('soon'), undefined);
+  assert.equal(parseRetryAfter(new Date(0).toUTCString()), 0);
+});
+
+test('503 is transient, the idempotency key is the same on every attempt, then 200 delivers', async () => {
+  answers = [status(503, 'maintenance'), status(502), status(500, '', { 'retry-after': '2' })];
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
+    for (const code of [503, 502, 500]) {
+      const r = await c.send(item());
+      assert.equal(r.ok, false);
+      assert.equal(!r.ok && r.retry, true, `HTTP ${code} is transient`);
+      assert.match(!r.ok ? r.error : '', new RegExp(`HTTP ${code}`));
+    }
+    assert.equal((await c.send(item())).ok, true);
+  });
+  assert.deepEqual(hits.map((h) => h.headers['idempotency-key']), ['wh-1', 'wh-1', 'wh-1', 'wh-1']);
+});
+
+test('400 is permanent, with the status and a short one-line excerpt of the answer', async () => {
+  answers = [status(400, `invalid_payload\r\nX-Forged: yes\n${'y'.repeat(5000)}`), status(410, 'channel_is_archived'), status(301, '', { location: 'http://elsewhere/' })];
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
+    const r = await c.send(item());
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.retry, false);
+    const error = !r.ok ? r.error : '';
+    assert.match(error, new RegExp(`^${base.replace(/[.:/]/g, '\\$&')} answered HTTP 400: invalid_payload X-Forged: yes y+…$`));
+    assert.doesNotMatch(error, /[\r\n]/);
+    assert.ok(error.length < 300, `error is ${error.length} characters`);
+    const gone = await c.send(item());
+    assert.deepEqual([gone.ok, !gone.ok && gone.retry, !gone.ok && gone.error.endsWith('HTTP 410: channel_is_archived')], [false, false, true]);
+    const moved = await c.send(item());
+    assert.deepEqual([moved.ok, !moved.ok && moved.retry], [false, false]);
+  });
+});
+
+test('answers are read to the end, so connections are reused for 2xx and 4xx answers alike', async () => {
+  const bodies = [status(200, 'z'.repeat(100_000)), status(400, 'bad'.repeat(1000)), status(503, 'busy'), status(201, 'created')];
+  answers = [...bodies, ...bodies, ...bodies];
+  const before = sockets;
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
+    for (let i = 0; i < 12; i++) await c.send(item({ id: `keep-${i}` }));
+  });
+  assert.equal(hits.length, 12);
+  // undici may open a second connection while it books the first one back in; an
+  // answer left unread would cost a new connection for each of the 12 requests.
+  const used = new Set(hits.map((h) => h.socket)).size;
+  assert.ok(used <= 2, `12 sequential requests used ${used} connections`);
+  assert.equal(sockets - before, used);
+});
+
+test('no answer within --webhook-timeout, and a refused connection, are transient', async () => {
+  answers = [() => {}]; // never answers
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`), timeoutMs: 300 }), async (c) => {
+    const r = await c.send(item());
+    assert.deepEqual([r.ok, !r.ok && r.retry], [false, true]);
+    assert.match(!r.ok ? r.error : '', /no answer within 300ms/);
+  });
+  server.closeAllConnections();
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  await withChannel(createWebhookChannel({ url: new URL(`http://127.0.0.1:${port}/hook`), timeoutMs: 2000 }), async (c) => {
+    const r = await c.send(item());
+    assert.deepEqual([r.ok, !r.ok && r.retry], [false, true]);
+    assert.equal(!r.ok ? r.error : '', `http://127.0.0.1:${port}: connection refused`);
+  });
+});
+
+test('the token in a webhook URL never reaches an error: the webhook is named by scheme and host', async () => {
+  const secretPath = '/services/T0AAA/B0BBB/xoxsecretTOKEN';
+  // The receiver echoes what it was asked for, as some 404 pages do.
+  answers = [(req, res) => res.writeHead(404).end(`no such hook: ${req.url} (http://127.0.0.1${req.url})`), status(503, `busy ${secretPath}`)];
+  await withChannel(createWebhookChannel({ url: new URL(`${base}${secretPath}`), flavour: 'slack' }), async (c) => {
+    for (const retry of [false, true]) {
+      const r = await c.send(item());
+      assert.equal(!r.ok && r.retry, retry);
+      const error = !r.ok ? r.error : '';
+      assert.ok(error.startsWith(`${base} answered HTTP`), error);
+      assert.doesNotMatch(error, /xoxsecretTOKEN/);
+    }
+  });
+  // Nothing listens on port 9: the network error names the host only.
+  await withChannel(createWebhookChannel({ url: new URL(`http://127.0.0.1:9${secretPath}`), flavour: 'slack', timeoutMs: 2000 }), async (c) => {
+    const r = await c.send(item());
+    assert.doesNotMatch(!r.ok ? r.error : '', /xoxsecretTOKEN|services/);
+  });
+});
+
+function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const program = new Command('t').exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+    for (const option of webhookChannel.options()) program.addOption(option);
+    program.parse(argv, { from: 'user' });
+    return program.opts();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+test('flags: each repeatable, env vars take lists, channel names unique; URLs checked at start without echoing them', async () => {
+  const opts = parse(['--webhook', `${base}/a`, '--webhook', `${base}/b`, '--slack-webhook', 'https://hooks.slack.example/services/T/B/slacktok', '--webhook-timeout', '2s']);
+  assert.equal(opts.webhookTimeout, 2000);
+  const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
+  const channels = webhookChannel.create(opts, { log });
+  try {
+    assert.deepEqual(channels.map((c) => c.name), ['webhook', 'webhook-2', 'slack']);
+    assert.equal((await channels[1]!.send(item())).ok, true);
+    assert.equal(hits.at(-1)?.path, '/b');
+  } finally {
+    await Promise.all(channels.map((c) => c.close?.()));
+  }
+  const secrets = webhookChannel.secrets!(opts);
+  assert.ok(secrets.includes('https://hooks.slack.example/services/T/B/slacktok'));
+  assert.ok(secrets.includes('/services/T/B/slacktok'));
+
+  const fromEnv = parse([], {
+    WEBHOOK_URL: `${base}/a, ${base}/b ${base}/c`,
+    DISCORD_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/x,https://discord.example/api/webhooks/2/y',
+    WEBHOOK_TOKEN: 'envtoken',
+  });
+  assert.deepEqual(webhookChannel.create(fromEnv, { log }).map((c) => c.name), ['webhook', 'webhook-2', 'webhook-3', 'discord', 'discord-2']);
+  assert.equal(fromEnv.webhookTimeout, 10_000, 'default 10s');
+  assert.ok(webhookChannel.secrets!(fromEnv).includes('envtoken'));
+  assert.deepEqual(webhookChannel.create(parse([]), { log }), [], 'no flags, no channels');
+
+  for (const [argv, env, re] of [
+    [['--slack-webhook', 'ftp://hooks.slack.example/services/T/B/slacktok'], {}, /--slack-webhook \/ SLACK_WEBHOOK_URL: expected a URL starting http:\/\/ or https:\/\//],
+    [[], { DISCORD_WEBHOOK_URL: 'discord.example/api/webhooks/1/slacktok' }, /--discord-webhook \/ DISCORD_WEBHOOK_URL: expected an http:\/\/ or https:\/\/ URL/],
+    [['--webhook', 'http://user:slacktok@h/x'], {}, /use --webhook-token/],
+    [['--webhook', 'http://h/slacktok', '--webhook', 'http://h/slacktok'], {}, /given twice/],
+    [['--webhook-token', 'slack tok'], {}, /--webhook-token \/ WEBHOOK_TOKEN: expected a token of visible ASCII/],
+    [['--webhook-timeout', '5m1s'], {}, /Expected a duration/],
+  ] as const) {
+    assert.throws(() => parse([...argv], { ...env }), (err: Error) => {
+      assert.match(err.message, re);
+      assert.doesNotMatch(err.message, /slacktok|slack tok/, 'the value is not echoed');
+      return true;
+    });
+  }
+});
