@@ -5,9 +5,12 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
 import { SMTPServer } from 'smtp-server';
-import { createSmtpChannel } from '../../../mailer/channels/smtp.ts';
+import { createSmtpChannel, smtpChannel } from '../../../mailer/channels/smtp.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
+import { createLogger } from '../../../shared/logger.ts';
 
 interface Received {
   from: string;
@@ -149,4 +152,84 @@ test('SMTP 4xx is transient, 5xx permanent, bad auth permanent, no server transi
     mode = 'ok';
     await Promise.all([channel.close?.(), wrongPassword.close?.(), nobody.close?.()]);
   }
+});
+
+test('the Message-ID comes from the alert id: a resent alert is the same message', async () => {
+  received.length = 0;
+  mode = 'ok';
+  const channel = createSmtpChannel(new URL(`smtp://127.0.0.1:${port}`), 'alerts@ch2.test', 5000);
+  try {
+    const first = await channel.send(item());
+    const again = await channel.send(item());
+    const other = await channel.send(item({ id: 'it-2' }));
+    assert.deepEqual([first, again, other], [
+      { ok: true, detail: '<it-1@ch2>' },
+      { ok: true, detail: '<it-1@ch2>' },
+      { ok: true, detail: '<it-2@ch2>' },
+    ]);
+    assert.deepEqual(received.map((m) => headerValue(m.raw, 'Message-ID')), ['<it-1@ch2>', '<it-1@ch2>', '<it-2@ch2>']);
+    // An id with characters a Message-ID cannot hold is %-encoded.
+    await channel.send(item({ id: 'a:b.c' }));
+    assert.equal(headerValue(received[3]!.raw, 'Message-ID'), '<a%3Ab%2Ec@ch2>');
+  } finally {
+    await channel.close?.();
+  }
+});
+
+test('the body gives time, target, reason, and the outage length on recovery', async () => {
+  received.length = 0;
+  mode = 'ok';
+  const channel = createSmtpChannel(new URL(`smtp://127.0.0.1:${port}`), 'alerts@ch2.test', 5000);
+  try {
+    const up = item({ id: 'up-1', status: 'up', message: 'The service is back up.', reason: 'HTTP 503', downForMs: 3_723_000, time: '2024-05-01T10:00:00.000Z' });
+    assert.equal((await channel.send(up)).ok, true);
+    const raw = received[0]!.raw;
+    assert.equal(headerValue(raw, 'Subject'), '[UP] http://insideweb:80/ — The service is back up.');
+    assert.match(raw, /Time: +2024-05-01T10:00:00\.000Z/);
+    assert.match(raw, /Target: +http:\/\/insideweb:80\//);
+    assert.match(raw, /Reason: +HTTP 503/);
+    assert.match(raw, /Down for: +1h 2m/);
+  } finally {
+    await channel.close?.();
+  }
+});
+
+function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const program = new Command('t').exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+    for (const option of smtpChannel.options()) program.addOption(option);
+    program.parse(argv, { from: 'user' });
+    return program.opts();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+test('--smtp is repeatable (SMTP_URL a list): one channel per server, smtp, smtp-2, each delivers; every password is a secret', async () => {
+  received.length = 0;
+  mode = 'ok';
+  const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
+  const opts = parse(['--smtp', `smtp://alice:s3cret@127.0.0.1:${port}`, '--smtp', `smtp://bob:s3cret@127.0.0.1:${port}`, '--from', 'alerts@ch2.test']);
+  const channels = smtpChannel.create(opts, { log });
+  try {
+    assert.deepEqual(channels.map((c) => c.name), ['smtp', 'smtp-2']);
+    for (const c of channels) assert.equal((await c.send(item())).ok, true);
+    assert.deepEqual(received.map((m) => m.user), ['alice', 'bob']);
+  } finally {
+    await Promise.all(channels.map((c) => c.close?.()));
+  }
+  const fromEnv = parse([], { SMTP_URL: 'smtp://a:pw%2Fone@mail1:25, smtps://b:pwtwo@mail2:465 smtp://mail3' });
+  assert.deepEqual((fromEnv.smtp as URL[]).map((u) => u.host), ['mail1:25', 'mail2:465', 'mail3']);
+  assert.deepEqual(smtpChannel.secrets!(fromEnv), ['pw/one', 'pw%2Fone', 'pwtwo', 'pwtwo']);
+  const three = smtpChannel.create(fromEnv, { log });
+  assert.deepEqual(three.map((c) => c.name), ['smtp', 'smtp-2', 'smtp-3']);
+  await Promise.all(three.map((c) => c.close?.()));
+  assert.deepEqual(smtpChannel.create(parse([]), { log }), [], 'no --smtp, no channel');
+  assert.throws(() => parse(['--smtp', 'smtp://mail1', '--smtp', 'http://mail2']), /smtp:\/\//);
+  assert.throws(() => parse(['--smtp', 'smtp://mail1', '--smtp', 'smtp://mail1']), /given twice/);
 });
