@@ -161,7 +161,7 @@ export function createFileChannel(options: FileChannelOptions): Channel {
 export const fileChannel: ChannelKind = {
   kind: 'file',
   options: () => [
-    envOption('--file-dir <dir>', 'write one file per alert into this folder (repeatable; env: comma-separated)', 'FILE_DIR').argParser(fileDirList),
+    envOption('--file-dir <dir>', 'write one file per alert into this folder (repeatable, or a comma-separated list)', 'FILE_DIR').argParser(fileDirList),
     envOption('--file-format <format>', 'eml: an RFC 5322 e-mail; json: the alert as JSON', 'FILE_FORMAT', choiceArg(FILE_FORMATS)).default('eml'),
   ],
   create: (opts) => {

@@ -113,7 +113,7 @@ export function createSmtpChannel(url: URL, from: string, timeoutMs: number, nam
 export const smtpChannel: ChannelKind = {
   kind: 'smtp',
   options: () => [
-    envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 or smtps://…:465 (repeatable; env: comma-separated)', 'SMTP_URL').argParser(smtpUrlList),
+    envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 or smtps://…:465 (repeatable, or a comma-separated list)', 'SMTP_URL').argParser(smtpUrlList),
     envOption('--from <address>', 'sender of alert e-mails', 'ALERT_FROM', fromArg).default(DEFAULT_FROM),
     envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(10_000, '10s'),
   ],

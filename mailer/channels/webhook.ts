@@ -265,9 +265,9 @@ function urlsOf(opts: Record<string, unknown>, flavour: WebhookFlavour): URL[] {
 export const webhookChannel: ChannelKind = {
   kind: 'webhook',
   options: () => [
-    envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable; env: comma-separated)', 'WEBHOOK_URL').argParser(webhookList('webhook')),
-    envOption('--slack-webhook <url>', 'post each alert to this Slack incoming webhook (repeatable)', 'SLACK_WEBHOOK_URL').argParser(webhookList('slack')),
-    envOption('--discord-webhook <url>', 'post each alert to this Discord webhook (repeatable)', 'DISCORD_WEBHOOK_URL').argParser(webhookList('discord')),
+    envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', 'WEBHOOK_URL').argParser(webhookList('webhook')),
+    envOption('--slack-webhook <url>', 'post each alert to this Slack incoming webhook (repeatable, or a list)', 'SLACK_WEBHOOK_URL').argParser(webhookList('slack')),
+    envOption('--discord-webhook <url>', 'post each alert to this Discord webhook (repeatable, or a list)', 'DISCORD_WEBHOOK_URL').argParser(webhookList('discord')),
     envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg),
     envOption('--webhook-timeout <duration>', 'time one webhook request may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 300_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, formatDuration(DEFAULT_WEBHOOK_TIMEOUT_MS)),
   ],
