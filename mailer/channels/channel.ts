@@ -6,6 +6,26 @@
  *
  * To add a channel: one file here exporting a ChannelKind, its test in
  * test/unit/channels/, and one line in registry.ts.
+ *
+ * The contract, as log, smtp, webhook and file keep it:
+ * - options(): commander Options made with envOption (each mirrored by an env
+ *   var). Check every value in its parser, at start: throw InvalidArgumentError
+ *   (commander echoes the value) or ConfigError (it does not: use it when the
+ *   value may carry a token), and the mailer exits 2 with one line. A flag
+ *   that may be given more than once takes a parser (value, previous) that
+ *   appends, and its env var a list.
+ * - create(): runs after parsing, once logging is up; it must not throw. It
+ *   gets every parsed option (a kind may read another's, as file reads
+ *   --from). Several channels of one kind are named <kind>, <kind>-2, ….
+ * - secrets(): every secret in the parsed options (passwords, tokens, URLs
+ *   that carry a token), so that the logger scrubs them; error text names
+ *   a server by scheme and host only.
+ * - send(): never throws; returns sent(), transient() (retried with backoff,
+ *   at the earliest after retryAfterMs) or permanent() (dead-lettered at
+ *   once), with a one-line reason. The same alert may be sent again (after a
+ *   retry or a restart): where the receiver can tell, make that visible (an
+ *   idempotency key, a Message-ID, a file named by the alert id).
+ * - close(): release connections; called once at shutdown.
  */
 import type { Option } from 'commander';
 import type { Logger } from '../../shared/logger.ts';
