@@ -5,7 +5,11 @@
  *
  *   UP → DOWN   after `failureThreshold` failed checks in a row: one "down".
  *   DOWN        every `remindEveryMs` (0: never) a failed check yields a
- *               "reminder", at most `maxReminders` per incident.
+ *               "reminder", at most `maxReminders` per incident. A reminder
+ *               is due when `remindEveryMs` has passed since the last alert,
+ *               less a slack of 5% (at most 250 ms), so that a reminder
+ *               period equal to the check interval is not missed by a
+ *               millisecond of timer jitter.
  *   DOWN → UP   after `successThreshold` good checks in a row: one "up" that
  *               says how long the outage lasted, counted from the first failed
  *               check of the run that opened it.
@@ -112,7 +116,8 @@ export class Incident {
     this.#lastReason = obs.reason ?? this.#lastReason;
     const { remindEveryMs, maxReminders } = this.#policy;
     if (remindEveryMs <= 0 || this.#reminders >= maxReminders) return undefined;
-    if (obs.at - this.#lastAlertAt < remindEveryMs) return undefined;
+    const slack = Math.min(remindEveryMs * 0.05, 250);
+    if (obs.at - this.#lastAlertAt < remindEveryMs - slack) return undefined;
     this.#reminders += 1;
     this.#lastAlertAt = obs.at;
     return {

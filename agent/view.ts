@@ -121,6 +121,7 @@ export function createLineView(log: Logger, options: LineViewOptions = {}): View
       failed += 1;
       const fields = { event: 'check', target, ok: false, reason: result.reason, latencyMs };
       if (down.has(target)) log.debug(`${target}: down (${result.reason}, ${latencyMs} ms)`, fields);
+      else if (result.confirm) log.debug(`${target}: confirming check failed: ${result.reason}.`, fields);
       else log.info(`${target}: check failed: ${result.reason}; confirming.`, fields);
     },
     transition(target, t) {
