@@ -248,7 +248,8 @@ export function createWebhookChannel(options: WebhookOptions): Channel {
       return permanent(error);
     },
     async close() {
-      await dispatcher.close().catch(() => dispatcher.destroy());
+      // At shutdown: do not wait for a slow receiver (the alert stays owed in the spool).
+      await dispatcher.destroy().catch(() => {});
     },
   };
 }
@@ -269,7 +270,7 @@ export const webhookChannel: ChannelKind = {
     envOption('--slack-webhook <url>', 'post each alert to this Slack incoming webhook (repeatable, or a list)', 'SLACK_WEBHOOK_URL').argParser(webhookList('slack')),
     envOption('--discord-webhook <url>', 'post each alert to this Discord webhook (repeatable, or a list)', 'DISCORD_WEBHOOK_URL').argParser(webhookList('discord')),
     envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg),
-    envOption('--webhook-timeout <duration>', 'time one webhook request may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 300_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, formatDuration(DEFAULT_WEBHOOK_TIMEOUT_MS)),
+    envOption('--webhook-timeout <duration>', 'time one webhook request may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, formatDuration(DEFAULT_WEBHOOK_TIMEOUT_MS)),
   ],
   secrets: (opts) => {
     const out: string[] = [];

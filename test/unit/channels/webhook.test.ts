@@ -248,6 +248,20 @@ test('no answer within --webhook-timeout, and a refused connection, are transien
   });
 });
 
+test('close() at shutdown does not wait for a receiver that never answers', { timeout: 5000 }, async () => {
+  answers = [() => {}]; // never answers
+  const channel = createWebhookChannel({ url: new URL(`${base}/hook`), timeoutMs: 60_000 });
+  const pending = channel.send(item());
+  await new Promise<void>((resolve) => {
+    const check = (): void => (hits.length > 0 ? resolve() : void setTimeout(check, 10));
+    check();
+  });
+  await channel.close?.();
+  const r = await pending;
+  assert.deepEqual([r.ok, !r.ok && r.retry], [false, true], 'the alert stays owed');
+  server.closeAllConnections();
+});
+
 test('the token in a webhook URL never reaches an error: the webhook is named by scheme and host', async () => {
   const secretPath = '/services/T0AAA/B0BBB/xoxsecretTOKEN';
   // The receiver echoes what it was asked for, as some 404 pages do.
