@@ -35,7 +35,20 @@ export class DeadLetters {
     await mkdir(this.dir, { recursive: true });
   }
 
-  async write(record: OutboxRecord, now = Date.now()): Promise<void> {
+  /** Writes of one alert's dead letter, one after another, so the newest state lands last. */
+  readonly #chains = new Map<string, Promise<void>>();
+
+  write(record: OutboxRecord, now = Date.now()): Promise<void> {
+    const id = record.item.alert.id;
+    const next = (this.#chains.get(id) ?? Promise.resolve()).catch(() => {}).then(() => this.#write(record, now));
+    this.#chains.set(id, next);
+    void next.finally(() => {
+      if (this.#chains.get(id) === next) this.#chains.delete(id);
+    }).catch(() => {});
+    return next;
+  }
+
+  async #write(record: OutboxRecord, now: number): Promise<void> {
     const letter: DeadLetter = {
       id: record.item.alert.id,
       deadAt: new Date(now).toISOString(),

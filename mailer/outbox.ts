@@ -118,13 +118,16 @@ export class MemoryOutbox implements Outbox {
     entry.state = state;
     if (attempted) entry.attempts += 1;
     if (error !== undefined) entry.error = error;
+    if (Object.values(record.channels).some((c) => c.state === 'dead')) {
+      const { alert, line, via, receivedAt } = record.item;
+      const letter = { id, deadAt: new Date().toISOString(), alert, line, via, receivedAt: new Date(receivedAt).toISOString(), channels: structuredClone(record.channels) };
+      const at = this.#dead.findIndex((d) => d.id === id);
+      if (at >= 0) this.#dead.splice(at, 1);
+      this.#dead.unshift(letter);
+    }
     if (!isFinished(record)) return;
     this.#records.delete(id);
     this.#finished.add(id);
-    if (Object.values(record.channels).some((c) => c.state === 'dead')) {
-      const { alert, line, via, receivedAt } = record.item;
-      this.#dead.unshift({ id, deadAt: new Date().toISOString(), alert, line, via, receivedAt: new Date(receivedAt).toISOString(), channels: record.channels });
-    }
   }
 
   get(id: string): OutboxRecord | undefined {

@@ -118,7 +118,8 @@ export class SpoolOutbox implements Outbox {
     if (attempted) entry.attempts += 1;
     if (error !== undefined) entry.error = error;
     this.#appendState(id, channel);
-    if (state === 'dead') this.#writeDeadLetter(record);
+    // The dead letter shows every channel: written when one dies, written again as the others settle.
+    if (Object.values(record.channels).some((c) => c.state === 'dead')) this.#writeDeadLetter(record);
     if (isFinished(record)) {
       this.#records.delete(id);
       this.#finished.add(id);

@@ -161,3 +161,16 @@ test('compaction keeps the state and shrinks the journal', async () => {
   for (let i = 0; i < 300; i++) assert.ok(again.has(`c${i}`));
   await again.close();
 });
+
+test('a dead letter is brought up to date as the alert\'s other channels settle', async () => {
+  const dir = tempDir();
+  const { log } = await logger();
+  const { outbox } = await SpoolOutbox.open({ dir, log });
+  await outbox.put(item('d3'), ['webhook', 'smtp']);
+  outbox.settle('d3', 'webhook', 'dead', 'HTTP 400: bad');
+  outbox.settle('d3', 'smtp', 'delivered');
+  await outbox.close();
+  const file = JSON.parse(readFileSync(join(dir, 'dead', 'd3.json'), 'utf8'));
+  assert.equal(file.channels.webhook.state, 'dead');
+  assert.equal(file.channels.smtp.state, 'delivered');
+});
