@@ -85,9 +85,11 @@ export async function parseDocument(path: string, text: string): Promise<unknown
   }
   const { parse } = await import('yaml');
   try {
-    return parse(body, { uniqueKeys: true, prettyErrors: false, maxAliasCount: 1000 });
+    return parse(body, { uniqueKeys: true, prettyErrors: true, maxAliasCount: 1000 });
   } catch (err) {
-    throw new ConfigError(`config file ${path}: not valid YAML: ${oneLine((err as Error).message)}.`);
+    // yaml's pretty message: "<what> at line 3, column 5:" and then the lines around it.
+    const first = ((err as Error).message.split('\n')[0] ?? '').replace(/[:.]\s*$/, '');
+    throw new ConfigError(`config file ${path}: not valid YAML: ${oneLine(first)}.`);
   }
 }
 
@@ -182,7 +184,9 @@ function parseUrl(value: unknown, fail: (message: string) => never): URL {
 }
 
 function duration(value: unknown, [min, max]: readonly [number, number]): number {
-  if (typeof value !== 'string') throw new Error(`expected a duration with its unit, such as "500ms", "1s" or "2m", not ${describe(value)}`);
+  if (typeof value !== 'string' || /^\s*\d+(\.\d+)?\s*$/.test(value)) {
+    throw new Error(`expected a duration with its unit, such as "500ms", "1s" or "2m", not ${describe(value)}`);
+  }
   let ms: number;
   try {
     ms = parseDuration(value);

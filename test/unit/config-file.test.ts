@@ -1,0 +1,202 @@
+/** The agent's --config file: good JSON and YAML, and every kind of bad input (exit 2, one line naming file, target and key). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { loadConfigFile } from '../../agent/config-file.ts';
+import { DEFAULT_SETTINGS } from '../../agent/target.ts';
+import { ConfigError } from '../../shared/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ch2-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+function file(text: string, ext = 'json'): string {
+  const path = join(dir, `config-${++n}.${ext}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+test('JSON: per-target settings over the file defaults over the flags', async () => {
+  const path = file(
+    JSON.stringify({
+      defaults: { interval: '2s', to: ['ops@work'], failureThreshold: 3 },
+      targets: [
+        {
+          name: 'web',
+          url: 'http://insideweb:80/',
+          interval: '500ms',
+          timeout: '1s',
+          connectTimeout: '5s',
+          expectStatus: '2xx,3xx',
+          bodyContains: 'Welcome',
+          bodyNotContains: 'Error',
+          maxResponseTime: '300ms',
+          successThreshold: 2,
+          remindEvery: '5m',
+          maxReminders: 3,
+          to: ['admin@work', 'oncall@work'],
+          message: 'Web is down!',
+          upMessage: 'Web is back.',
+        },
+        { url: 'tcp://db:5432' },
+        { name: 'api', url: 'https://api.example.test/health?deep=1', expectStatus: 200, remindEvery: 'off' },
+      ],
+    }),
+  );
+  const base = { ...DEFAULT_SETTINGS, intervalMs: 1000, remindEveryMs: 60_000 };
+  const [web, db, api] = await loadConfigFile(path, base);
+  assert.ok(web && db && api);
+  assert.equal(web.name, 'web');
+  assert.equal(web.kind, 'http');
+  assert.equal(web.intervalMs, 500);
+  assert.equal(web.timeoutMs, 1000);
+  assert.equal(web.connectTimeoutMs, 1000, 'the connect timeout never exceeds the whole check\'s');
+  assert.equal(web.bodyContains, 'Welcome');
+  assert.equal(web.bodyNotContains, 'Error');
+  assert.equal(web.maxResponseTimeMs, 300);
+  assert.equal(web.failureThreshold, 3, 'from defaults');
+  assert.equal(web.successThreshold, 2);
+  assert.equal(web.remindEveryMs, 300_000);
+  assert.equal(web.maxReminders, 3);
+  assert.deepEqual(web.to, ['admin@work', 'oncall@work']);
+  assert.equal(web.message, 'Web is down!');
+  assert.equal(web.upMessage, 'Web is back.');
+  assert.equal(web.expectStatus(302), true);
+  assert.equal(web.expectStatus(500), false);
+
+  assert.equal(db.name, 'tcp://db:5432', 'a target without a name is named by its URL');
+  assert.equal(db.kind, 'tcp');
+  assert.equal(db.intervalMs, 2000, 'from defaults');
+  assert.deepEqual(db.to, ['ops@work']);
+  assert.equal(db.remindEveryMs, 60_000, 'from the flags');
+
+  assert.equal(api.expectStatusSpec, '200');
+  assert.equal(api.expectStatus(204), false);
+  assert.equal(api.remindEveryMs, 0);
+  assert.equal(api.url.href, 'https://api.example.test/health?deep=1');
+});
+
+test('YAML, with comments, and recipients as a comma-separated string', async () => {
+  const path = file(
+    `# ch2 agent targets
+defaults:
+  interval: 1s
+  to: admin@work, ops@work
+targets:
+  - name: web
+    url: http://insideweb:80/
+    bodyContains: Welcome to nginx
+  - name: db
+    url: tcp://10.0.0.5:5432
+    timeout: 500ms
+`,
+    'yaml',
+  );
+  const targets = await loadConfigFile(path, DEFAULT_SETTINGS);
+  assert.deepEqual(
+    targets.map((t) => [t.name, t.kind, t.intervalMs, t.to.join(' ')]),
+    [
+      ['web', 'http', 1000, 'admin@work ops@work'],
+      ['db', 'tcp', 1000, 'admin@work ops@work'],
+    ],
+  );
+  assert.equal(targets[0]?.bodyContains, 'Welcome to nginx');
+  assert.equal(targets[1]?.timeoutMs, 500);
+});
+
+test('a file without an extension is JSON when it starts with "{", else YAML', async () => {
+  const json = join(dir, 'plain-json');
+  writeFileSync(json, '{"targets": [{"url": "http://a/"}]}');
+  const yaml = join(dir, 'plain-yaml');
+  writeFileSync(yaml, 'targets:\n  - url: http://b/\n');
+  assert.equal((await loadConfigFile(json, DEFAULT_SETTINGS))[0]?.name, 'http://a/');
+  assert.equal((await loadConfigFile(yaml, DEFAULT_SETTINGS))[0]?.name, 'http://b/');
+});
+
+const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
+  ['not JSON', '{"targets": [', 'json', /not valid JSON/],
+  ['not YAML', 'targets: [\n  - url: "http://a/\n', 'yaml', /not valid YAML/],
+  ['duplicate YAML key', 'targets:\n  - url: http://a/\n    url: http://b/\n', 'yaml', /not valid YAML.*(unique|duplicate)/i],
+  ['a list at the top', '[]', 'json', /expected an object with "targets"/],
+  ['empty YAML document', '', 'yaml', /expected an object with "targets".*null/],
+  ['unknown top key', '{"targets": [{"url": "http://a/"}], "target": []}', 'json', /unknown key "target" at the top/],
+  ['no targets', '{"defaults": {}}', 'json', /"targets": missing/],
+  ['empty targets', '{"targets": []}', 'json', /"targets": the list is empty/],
+  ['targets not a list', '{"targets": {"url": "http://a/"}}', 'json', /"targets": expected a list, not an object/],
+  ['target not an object', '{"targets": ["http://a/"]}', 'json', /targets\[0\]: expected an object with "url"/],
+  ['no url', '{"targets": [{"name": "web"}]}', 'json', /targets\[0\] \("web"\): "url": missing/],
+  ['url not a URL', '{"targets": [{"name": "web", "url": "insideweb"}]}', 'json', /targets\[0\] \("web"\): "url": "insideweb" is not a URL/],
+  ['ftp url', '{"targets": [{"url": "ftp://a/"}]}', 'json', /targets\[0\]: "url": expected a URL starting http:\/\/, https:\/\/ or tcp:\/\//],
+  ['tcp without port', '{"targets": [{"url": "tcp://db"}]}', 'json', /"url": a tcp:\/\/ target needs a port/],
+  ['tcp with a path', '{"targets": [{"url": "tcp://db:5432/x"}]}', 'json', /"url": a tcp:\/\/ target is tcp:\/\/host:port/],
+  ['unknown target key', '{"targets": [{"name": "web", "url": "http://a/", "intervall": "1s"}]}', 'json', /targets\[0\] \("web"\): "intervall": unknown key; known keys: name, url, interval/],
+  ['a key in the wrong case', '{"targets": [{"url": "http://a/", "body_contains": "x"}]}', 'json', /"body_contains": unknown key \(did you mean "bodyContains"\?\)/],
+  ['unknown defaults key', '{"defaults": {"retries": 3}, "targets": [{"url": "http://a/"}]}', 'json', /defaults: "retries": unknown key/],
+  ['url in defaults', '{"defaults": {"url": "http://a/"}, "targets": [{"url": "http://a/"}]}', 'json', /defaults: "url": belongs to a target/],
+  ['defaults not an object', '{"defaults": [], "targets": [{"url": "http://a/"}]}', 'json', /"defaults": expected an object, not a list/],
+  ['duration without unit', '{"targets": [{"url": "http://a/", "interval": 1}]}', 'json', /"interval": expected a duration with its unit.*not number 1/],
+  ['duration nonsense', '{"targets": [{"url": "http://a/", "timeout": "soon"}]}', 'json', /"timeout": expected a duration such as "500ms".*not "soon"/],
+  ['interval too short', '{"targets": [{"url": "http://a/", "interval": "10ms"}]}', 'json', /"interval": expected a duration from 100ms to 1h/],
+  ['remindEvery too short', '{"targets": [{"url": "http://a/", "remindEvery": "100ms"}]}', 'json', /"remindEvery": expected a duration from 1s/],
+  ['threshold zero', '{"targets": [{"url": "http://a/", "failureThreshold": 0}]}', 'json', /"failureThreshold": expected a whole number from 1 to 100, not number 0/],
+  ['threshold as text', '{"targets": [{"url": "http://a/", "successThreshold": "2"}]}', 'json', /"successThreshold": expected a whole number.*not "2"/],
+  ['threshold fraction', '{"targets": [{"url": "http://a/", "failureThreshold": 1.5}]}', 'json', /"failureThreshold": expected a whole number/],
+  ['maxReminders negative', '{"targets": [{"url": "http://a/", "maxReminders": -1}]}', 'json', /"maxReminders": expected a whole number from 0/],
+  ['bad expectStatus', '{"targets": [{"url": "http://a/", "expectStatus": "2xx,abc"}]}', 'json', /"expectStatus": "abc" is not a status/],
+  ['empty bodyContains', '{"targets": [{"url": "http://a/", "bodyContains": " "}]}', 'json', /"bodyContains": must not be empty/],
+  ['bodyNotContains not text', '{"targets": [{"url": "http://a/", "bodyNotContains": 5}]}', 'json', /"bodyNotContains": expected a string, not number 5/],
+  ['bad recipient', '{"targets": [{"url": "http://a/", "to": ["admin@work", "nobody"]}]}', 'json', /"to": "nobody" is not an e-mail address/],
+  ['no recipients', '{"targets": [{"url": "http://a/", "to": []}]}', 'json', /"to": expected an e-mail address or a list of them/],
+  ['empty message', '{"targets": [{"url": "http://a/", "message": ""}]}', 'json', /"message": must not be empty/],
+  ['null value', '{"targets": [{"url": "http://a/", "timeout": null}]}', 'json', /"timeout": has no value/],
+  ['name not text', '{"targets": [{"url": "http://a/", "name": 7}]}', 'json', /targets\[0\]: "name": expected a string, not number 7/],
+  ['name with a line break', '{"targets": [{"url": "http://a/", "name": "a\\nb"}]}', 'json', /"name": must not contain line breaks/],
+  ['duplicate names', '{"targets": [{"name": "web", "url": "http://a/"}, {"name": "web", "url": "http://b/"}]}', 'json', /targets\[1\] \("web"\): the name "web" is already used by targets\[0\]/],
+  ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
+];
+
+for (const [what, text, ext, reason] of BAD) {
+  test(`bad config is refused with its place named: ${what}`, async () => {
+    const path = file(text, ext);
+    await assert.rejects(loadConfigFile(path, DEFAULT_SETTINGS), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
+      assert.ok(err.message.startsWith(`config file ${path}: `), err.message);
+      assert.match(err.message, reason);
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  });
+}
+
+test('a missing file and a directory are refused by name', async () => {
+  await assert.rejects(loadConfigFile(join(dir, 'nope.yaml'), DEFAULT_SETTINGS), /config file .*nope\.yaml: cannot read it \(no such file\)/);
+  await assert.rejects(loadConfigFile(dir, DEFAULT_SETTINGS), /cannot read it \(is a directory\)/);
+});
+
+function agent(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['agent/main.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('the agent exits 2 with one line naming the file, the target and the key', () => {
+  const path = file('targets:\n  - name: web\n    url: http://insideweb/\n    interval: soon\n', 'yml');
+  const { code, stdout, stderr } = agent(['--config', path]);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0] ?? '', new RegExp(`^ch2-agent: config file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: targets\\[0\\] \\("web"\\): "interval": expected a duration`));
+});
+
+test('CONFIG_FILE works like --config, and --target with it is refused', () => {
+  const path = file('{"targets": [{"url": "tcp://127.0.0.1:1", "interval": "2"}]}');
+  const viaEnv = agent([], { CONFIG_FILE: path });
+  assert.equal(viaEnv.code, 2);
+  assert.match(viaEnv.stderr, /"interval": expected a duration with its unit/);
+  const both = agent(['--config', path, '--target', 'http://a/']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--target \(TARGET\) and --config \(CONFIG_FILE\) cannot be combined/);
+});
