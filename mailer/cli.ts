@@ -57,7 +57,8 @@ export function buildProgram(): Command {
   const program = new Command('ch2-mailer')
     .description(
       'Takes alerts on one TCP port, in the book\'s raw text ("To: admin@work  Message: ...") or as ' +
-        'HTTP POST /alerts with JSON, and delivers each through its channels (the log; SMTP e-mail with --smtp). ' +
+        'HTTP POST /alerts with JSON, keeps each in a durable spool, and delivers it through its channels ' +
+        '(the log; SMTP e-mail, webhooks, Slack, Discord and files when configured), retrying each channel on its own. ' +
         'Subcommand "healthcheck" asks a running mailer on --port for /healthz and exits 0 or 1.',
     )
     .version('0.1.0', '-V, --version')
