@@ -1,0 +1,276 @@
+/** The monitors on loopback: real HTTP servers and ports going away and coming back. */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { test } from 'node:test';
+import { parseExpectStatus } from '../../agent/expect-status.ts';
+import type { Transition } from '../../agent/incident.ts';
+import { Monitor } from '../../agent/monitor.ts';
+import type { CheckResult } from '../../agent/probe.ts';
+import type { TargetSpec } from '../../agent/target.ts';
+import type { Alert } from '../../shared/alert.ts';
+import { freePort } from '../support/process.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface Site {
+  server: Server;
+  sockets: Set<Socket>;
+  close(): Promise<void>;
+}
+
+async function site(port: number, handler: Handler = (_q, res) => res.end('ok')): Promise<Site> {
+  const sockets = new Set<Socket>();
+  const server = createServer(handler);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    server,
+    sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Like nginx stopping: the idle kept-alive connections are closed (FIN).
+        for (const s of sockets) s.end();
+      }),
+  };
+}
+
+function target(url: string, extra: Partial<TargetSpec> = {}): TargetSpec {
+  const u = new URL(url);
+  return {
+    name: extra.name ?? u.href,
+    url: u,
+    kind: u.protocol === 'tcp:' ? 'tcp' : 'http',
+    intervalMs: 200,
+    timeoutMs: 2000,
+    connectTimeoutMs: 1000,
+    expectStatus: parseExpectStatus('2xx,3xx'),
+    expectStatusSpec: '2xx,3xx',
+    failureThreshold: 2,
+    successThreshold: 1,
+    remindEveryMs: 0,
+    maxReminders: 10,
+    to: ['admin@work'],
+    message: 'The service is down!',
+    upMessage: 'The service is back up.',
+    ...extra,
+  };
+}
+
+/** Runs a Monitor and records what it does. */
+function watch(targets: TargetSpec[]) {
+  const checks: Array<{ target: string; result: CheckResult }> = [];
+  const transitions: Array<{ target: string; t: Transition }> = [];
+  const alerts: Alert[] = [];
+  let changed: (() => void) | undefined;
+  const poke = (): void => changed?.();
+  const monitor = new Monitor({
+    targets,
+    enqueue: (a) => {
+      alerts.push(a);
+      poke();
+    },
+    events: {
+      check: (t, result) => {
+        checks.push({ target: t, result });
+        poke();
+      },
+      transition: (t, tr) => {
+        transitions.push({ target: t, t: tr });
+        poke();
+      },
+    },
+  });
+  /** Resolves when `cond` holds (checked on every event), or rejects after `ms`. */
+  const until = (what: string, cond: () => boolean, ms = 10_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      const check = (): void => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        changed = undefined;
+        resolve();
+      };
+      changed = check;
+      check();
+    });
+  const of = (name: string) => checks.filter((c) => c.target === name).map((c) => c.result);
+  monitor.start();
+  return { monitor, checks, transitions, alerts, until, of };
+}
+
+test('a site that stops: the closed connection starts a check at once, a quick check confirms it, one down alert', async () => {
+  const port = await freePort();
+  const web = await site(port);
+  const url = `http://127.0.0.1:${port}/`;
+  const w = watch([target(url, { intervalMs: 60_000, name: 'web' })]);
+  try {
+    await w.until('the first good check', () => w.of('web').some((r) => r.ok));
+    await web.close();
+    // The interval is a minute: only the server's closing of the connection can start the next check.
+    await w.until('the down transition', () => w.transitions.length === 1);
+    const results = w.of('web');
+    const failed = results.filter((r) => !r.ok);
+    assert.equal(failed.length, 2, 'failure threshold 2: one failed check and one confirming check');
+    assert.equal(failed[0]?.confirm, undefined);
+    assert.equal(failed[1]?.confirm, true, 'the second is a confirming check');
+    assert.equal(failed[1]?.reason, 'connection refused');
+    assert.deepEqual(w.transitions[0]?.t.kind, 'down');
+    assert.equal(w.alerts.length, 1);
+    assert.deepEqual([w.alerts[0]?.status, w.alerts[0]?.target, w.alerts[0]?.message, w.alerts[0]?.reason], ['down', 'web', 'The service is down!', 'connection refused']);
+
+  } finally {
+    await w.monitor.stop();
+    await web.close();
+  }
+});
+
+test('a site that comes back: one up alert with the outage\'s length', async () => {
+  const port = await freePort();
+  const w = watch([target(`http://127.0.0.1:${port}/`, { intervalMs: 100, name: 'web' })]);
+  let web: Site | undefined;
+  try {
+    await w.until('the down transition', () => w.transitions.length === 1);
+    web = await site(port);
+    await w.until('the up transition', () => w.transitions.length === 2);
+    assert.deepEqual(w.alerts.map((a) => a.status), ['down', 'up']);
+    const up = w.alerts[1];
+    const t = w.transitions[1]?.t;
+    assert.equal(t?.kind, 'up');
+    const firstFailure = w.of('web').find((r) => !r.ok)!;
+    const firstGood = w.of('web').find((r) => r.ok)!;
+    assert.equal(up?.downForMs, firstGood.at - firstFailure.at, 'from the first failed check to the first good one');
+    assert.match(up?.message ?? '', /^The service is back up\. Down for \d+(\.\d)?(ms|s)\.$/);
+    assert.equal(up?.time, new Date(firstGood.at).toISOString());
+    assert.notEqual(up?.id, w.alerts[0]?.id);
+  } finally {
+    await w.monitor.stop();
+    await web?.close();
+  }
+});
+
+test('a healthy site with random 0-300 ms latency raises nothing', async () => {
+  const port = await freePort();
+  const web = await site(port, (_q, res) => void setTimeout(() => res.end('ok'), Math.random() * 300));
+  const w = watch([target(`http://127.0.0.1:${port}/`, { intervalMs: 100, name: 'jittery' })]);
+  try {
+    await w.until('30 checks', () => w.of('jittery').length >= 30, 30_000);
+    assert.deepEqual(w.of('jittery').filter((r) => !r.ok), []);
+    assert.deepEqual(w.transitions, []);
+    assert.deepEqual(w.alerts, []);
+  } finally {
+    await w.monitor.stop();
+    await web.close();
+  }
+});
+
+test('a hanging target delays no other target, even on the same server', async () => {
+  const port = await freePort();
+  const web = await site(port, (req, res) => {
+    if (req.url === '/hang') return; // never answers
+    res.end('ok');
+  });
+  const w = watch([
+    target(`http://127.0.0.1:${port}/hang`, { name: 'hang', timeoutMs: 20_000, intervalMs: 100 }),
+    target(`http://127.0.0.1:${port}/`, { name: 'fine', intervalMs: 100 }),
+  ]);
+  try {
+    await w.until('10 checks of the good target', () => w.of('fine').length >= 10);
+    assert.equal(w.of('hang').length, 0, 'the hanging check is still in flight');
+    assert.ok(w.of('fine').every((r) => r.ok));
+  } finally {
+    await w.monitor.stop();
+    web.server.closeAllConnections();
+    await web.close();
+  }
+});
+
+test('a server closing its connection wakes every target on it, once per interval', async () => {
+  const port = await freePort();
+  // A server that ends the connection after every answer, without saying so: each check
+  // would wake the next one at once if nothing held it back.
+  const web = await site(port, (_q, res) => {
+    res.end('ok', () => res.socket?.end());
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const w = watch([target(`${base}/a`, { name: 'a', intervalMs: 60_000 }), target(`${base}/b`, { name: 'b', intervalMs: 60_000 })]);
+  try {
+    // 'a' checks first (the first target starts at once, 'b' half an interval later); the
+    // server's closing that connection wakes both: 'a' checks again, 'b' checks early.
+    await w.until('an early check of both', () => w.of('a').length >= 2 && w.of('b').length >= 1);
+    // Give a runaway loop room to show itself: further checks would come within milliseconds,
+    // as every check's connection is closed by the server.
+    await new Promise<void>((resolve) => setTimeout(resolve, 500));
+    assert.equal(w.of('a').length, 2, 'one regular check and one early check in the interval');
+    assert.equal(w.of('b').length, 1, 'one early check, which uses up the interval\'s right to one');
+    assert.deepEqual(w.transitions, []);
+  } finally {
+    await w.monitor.stop();
+    await web.close();
+  }
+});
+
+test('reminders while down, capped, then the up alert; several recipients get one alert each', async () => {
+  const port = await freePort();
+  const w = watch([
+    target(`http://127.0.0.1:${port}/`, {
+      name: 'web',
+      intervalMs: 100,
+      failureThreshold: 1,
+      remindEveryMs: 1000,
+      maxReminders: 2,
+      to: ['admin@work', 'oncall@work'],
+    }),
+  ]);
+  let web: Site | undefined;
+  try {
+    await w.until('two reminders', () => w.transitions.filter((t) => t.t.kind === 'reminder').length === 2, 15_000);
+    const downChecks = w.of('web').length;
+    // Past the cap: at least another reminder period of failed checks brings nothing new.
+    await w.until('another 12 checks', () => w.of('web').length >= downChecks + 12, 15_000);
+    assert.deepEqual(w.transitions.map((t) => t.t.kind), ['down', 'reminder', 'reminder']);
+    web = await site(port);
+    await w.until('the up transition', () => w.transitions.some((t) => t.t.kind === 'up'));
+    assert.deepEqual(
+      w.alerts.map((a) => [a.to, a.status, a.reminder]),
+      [
+        ['admin@work', 'down', undefined],
+        ['oncall@work', 'down', undefined],
+        ['admin@work', 'down', 1],
+        ['oncall@work', 'down', 1],
+        ['admin@work', 'down', 2],
+        ['oncall@work', 'down', 2],
+        ['admin@work', 'up', undefined],
+        ['oncall@work', 'up', undefined],
+      ],
+    );
+    assert.match(w.alerts[2]?.message ?? '', /^The service is down! Still down after \d\.\ds \(reminder 1 of 2\)\.$/);
+    assert.equal(new Set(w.alerts.map((a) => a.id)).size, 8, 'every alert has its own id');
+  } finally {
+    await w.monitor.stop();
+    await web?.close();
+  }
+});
+
+test('tcp:// targets: up while the port listens, down (confirmed) when it closes', async () => {
+  const port = await freePort();
+  const web = await site(port);
+  const w = watch([target(`tcp://127.0.0.1:${port}`, { name: 'db', intervalMs: 100 })]);
+  try {
+    await w.until('a good check', () => w.of('db').some((r) => r.ok));
+    await web.close();
+    await w.until('the down transition', () => w.transitions.length === 1);
+    const failed = w.of('db').filter((r) => !r.ok);
+    assert.deepEqual(failed.map((r) => [r.reason, r.confirm ?? false]), [
+      ['connection refused', false],
+      ['connection refused', true],
+    ]);
+    assert.equal(w.alerts[0]?.target, 'db');
+  } finally {
+    await w.monitor.stop();
+  }
+});
