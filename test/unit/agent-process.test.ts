@@ -10,7 +10,7 @@ let mailerPort = 0;
 
 before(async () => {
   mailerPort = await freePort();
-  mailer = start('mailer', ['--port', String(mailerPort), '--bind', '127.0.0.1']);
+  mailer = start('mailer', ['--port', String(mailerPort), '--bind', '127.0.0.1', '--to', 'admin@work,*@work']);
   await mailer.waitFor(/CH2 Example Mailer has started\./);
 });
 after(async () => {
@@ -115,4 +115,156 @@ test('SIGTERM stops the agent promptly', async () => {
   const code = await agent.stop();
   assert.equal(code, 0);
   assert.ok(Date.now() - started < 1000, `took ${Date.now() - started}ms`);
+});
+
+test('the "up" alert tells the mailer how long the outage lasted', async () => {
+  const port = await freePort();
+  const agent = start('agent', ['--target', `http://127.0.0.1:${port}/`, '--mailer', `127.0.0.1:${mailerPort}`, '--interval', '200ms', '--to', 'uptime@work']);
+  let site: Server | undefined;
+  try {
+    await agent.waitFor(/Alert: http:\/\/127\.0\.0\.1:\d+\/ is down \(connection refused\); telling the mailer\./);
+    site = await web(port);
+    await mailer.waitFor(/Sending email: To: uptime@work Message: The service is back up\. Down for \d+(\.\d)?(ms|s)\./);
+    await agent.waitFor(/Alert: http:\/\/127\.0\.0\.1:\d+\/ is up \(down for \d+(\.\d)?(ms|s)\); telling the mailer\./);
+  } finally {
+    await agent.stop();
+    if (site) await close(site);
+  }
+});
+
+test('several targets: lines name the target; no per-check lines at info level', async () => {
+  const upPort = await freePort();
+  const deadPort = await freePort();
+  const site = await web(upPort);
+  const agent = start('agent', [
+    '--target', `http://127.0.0.1:${upPort}/`,
+    '--target', `tcp://127.0.0.1:${deadPort}`,
+    '--mailer', `127.0.0.1:${mailerPort}`,
+    '--interval', '200ms',
+    '--to', 'several@work',
+  ]);
+  try {
+    await agent.waitFor(/^Watching 2 targets; alerts go to 127\.0\.0\.1:\d+ \(json\)\.$/m);
+    await agent.waitFor(new RegExp(`^tcp://127\\.0\\.0\\.1:${deadPort}: check failed: connection refused; confirming\\.$`, 'm'));
+    await agent.waitFor(new RegExp(`^Alert: tcp://127\\.0\\.0\\.1:${deadPort} is down \\(connection refused\\); telling the mailer\\.$`, 'm'));
+    await mailer.waitFor(/Sending email: To: several@work Message: The service is down!/);
+    // A few more checks of both targets go by without a line each.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.doesNotMatch(agent.output(), /System up\.|System down/);
+    assert.equal(agent.output().match(/Alert: /g)?.length, 1);
+  } finally {
+    await agent.stop();
+    await close(site);
+  }
+});
+
+test('--config YAML: named targets, body keywords, reminders', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-agent-'));
+  const port = await freePort();
+  const site = await web(port); // answers "hello"
+  const path = join(dir, 'targets.yaml');
+  writeFileSync(
+    path,
+    `defaults:
+  interval: 200ms
+  to: [config@work]
+targets:
+  - name: home
+    url: http://127.0.0.1:${port}/
+    bodyContains: hello
+  - name: welcome-page
+    url: http://127.0.0.1:${port}/welcome
+    bodyContains: Welcome
+    failureThreshold: 1
+    remindEvery: 1s
+    maxReminders: 1
+`,
+  );
+  const agent = start('agent', ['--config', path, '--mailer', `127.0.0.1:${mailerPort}`]);
+  try {
+    await agent.waitFor(/^Alert: welcome-page is down \(body does not contain "Welcome"\); telling the mailer\.$/m);
+    await mailer.waitFor(/Sending email: To: config@work Message: The service is down! Still down after \d\.\ds \(reminder 1 of 1\)\./);
+    assert.doesNotMatch(agent.output(), /home/, 'the good target makes no line');
+  } finally {
+    await agent.stop();
+    await close(site);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--mailer-token: sent as a bearer token, never printed; a refusal says what to fix', async () => {
+  const token = 'agent-test-token-0123456789';
+  const port = await freePort();
+  const guarded = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--token', token, '--to', 'admin@work,*@work']);
+  await guarded.waitFor(/CH2 Example Mailer has started\./);
+  const deadPort = await freePort();
+  const target = `http://127.0.0.1:${deadPort}/`;
+  const withToken = start('agent', ['--target', target, '--mailer', `127.0.0.1:${port}`, '--mailer-token', token, '--log-level', 'debug', '--to', 'token@work']);
+  const without = start('agent', ['--target', target, '--mailer', `127.0.0.1:${port}`]);
+  const wrong = start('agent', ['--target', target, '--mailer', `127.0.0.1:${port}`], { MAILER_TOKEN: 'not-the-right-token-000' });
+  try {
+    await guarded.waitFor(/Sending email: To: token@work Message: The service is down!/);
+    await without.waitFor(/Alert not delivered: mailer refused the alert \(401 unauthorized: missing or wrong bearer token\); the mailer wants a bearer token: set --mailer-token \(MAILER_TOKEN\)/);
+    await wrong.waitFor(/Alert not delivered: mailer refused the alert \(401 unauthorized: .*\); the mailer did not accept our token: check --mailer-token \(MAILER_TOKEN\)/);
+    await withToken.waitFor(/delivered/);
+    assert.doesNotMatch(withToken.output(), new RegExp(token));
+    assert.doesNotMatch(wrong.output(), /not-the-right-token-000/);
+    assert.doesNotMatch(without.output(), /retrying/, 'a 401 is not retried');
+  } finally {
+    await Promise.all([withToken.stop(), without.stop(), wrong.stop()]);
+    await guarded.stop();
+  }
+});
+
+test('--metrics-port serves /metrics and /healthz for every target', async () => {
+  const port = await freePort();
+  const deadPort = await freePort();
+  const metricsPort = await freePort();
+  const site = await web(port);
+  const agent = start('agent', [
+    '--target', `http://127.0.0.1:${port}/`,
+    '--target', `http://127.0.0.1:${deadPort}/`,
+    '--mailer', `127.0.0.1:${mailerPort}`,
+    '--interval', '200ms',
+    '--metrics-port', String(metricsPort),
+  ]);
+  try {
+    await agent.waitFor(/Alert: http:\/\/127\.0\.0\.1:\d+\/ is down/);
+    let text = '';
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(res.status, 200);
+      text = await res.text();
+      if (text.includes(`ch2_target_up{target="http://127.0.0.1:${deadPort}/"} 0`)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(text, new RegExp(`ch2_target_up\\{target="http://127\\.0\\.0\\.1:${port}/"\\} 1`));
+    assert.match(text, new RegExp(`ch2_target_up\\{target="http://127\\.0\\.0\\.1:${deadPort}/"\\} 0`));
+    assert.match(text, new RegExp(`ch2_checks_total\\{target="http://127\\.0\\.0\\.1:${port}/",result="ok"\\} [1-9]`));
+    assert.match(text, new RegExp(`ch2_alerts_total\\{target="http://127\\.0\\.0\\.1:${deadPort}/",status="down",reminder="false"\\} 1`));
+    assert.match(text, /^ch2_alerts_pending \d+$/m);
+    const health = (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as { ok: boolean; targets: number; down: number };
+    assert.deepEqual([health.ok, health.targets, health.down], [true, 2, 1]);
+  } finally {
+    await agent.stop();
+    await close(site);
+  }
+});
+
+test('--metrics-port on a port in use: one line, exit 2', async () => {
+  const busy = createTcpServer();
+  await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', resolve));
+  const port = (busy.address() as { port: number }).port;
+  const agent = start('agent', ['--target', 'http://127.0.0.1:1/', '--mailer', '127.0.0.1:1', '--metrics-port', String(port)]);
+  try {
+    const code = await new Promise<number | null>((resolve) => agent.child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(agent.output(), new RegExp(`^ch2-agent: metrics: port ${port} already in use\\n$`));
+  } finally {
+    await agent.stop();
+    await new Promise((r) => busy.close(r));
+  }
 });
