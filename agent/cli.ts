@@ -29,7 +29,7 @@ import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/l
 import { loadConfigFile } from './config-file.ts';
 import { DEFAULT_EXPECT_STATUS, parseExpectStatus } from './expect-status.ts';
 import { DEFAULT_MAX_PENDING } from './notifier.ts';
-import { DEFAULT_SETTINGS, LIMITS, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { DEFAULT_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const MAILER_PROTOCOLS = ['json', 'raw'] as const;
 export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
@@ -239,7 +239,8 @@ export function configFromOptions(opts: Record<string, unknown>, env: Env, targe
       }
       if (seen.has(url.href)) throw new ConfigError(`--target ${url.href} is given twice.`);
       seen.add(url.href);
-      targets.push({ ...settings, name: url.href, url, kind: targetKind(url) });
+      // Named as written: "http://insideweb:80/" stays so, though the URL drops the default port.
+      targets.push({ ...settings, name: nameFromUrlText(text, url), url, kind: targetKind(url) });
     }
   } else if (configFile === undefined) {
     const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;

@@ -21,7 +21,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, formatDuration, isEmailAddress, parseDuration } from '../shared/config.ts';
 import { parseExpectStatus } from './expect-status.ts';
-import { LIMITS, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
@@ -118,7 +118,8 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
     const label = typeof item.name === 'string' ? `${at} (${JSON.stringify(item.name)})` : at;
     const where = (key: string) => `${label}: "${key}": `;
     const url = parseUrl(item.url, (message) => fail(where('url'), message));
-    let name = url.href;
+    // Unnamed targets are named by their URL as written.
+    let name = typeof item.url === 'string' ? nameFromUrlText(item.url, url) : url.href;
     if (item.name !== undefined) {
       try {
         name = targetName(item.name);

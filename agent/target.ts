@@ -96,3 +96,9 @@ export function endpointOf(url: URL): { host: string; port: number } {
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
 }
+
+/** The name of a target given only by its URL: the URL as written, unless that holds control characters. */
+export function nameFromUrlText(text: string, url: URL): string {
+  const trimmed = text.trim();
+  return /[\u0000-\u001f\u007f]/.test(trimmed) || trimmed.length > 2000 ? url.href : trimmed;
+}
