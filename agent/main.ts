@@ -83,5 +83,5 @@ monitor.start();
 
 async function createTable(): Promise<View> {
   const { createTableView } = await import('./table-view.ts');
-  return createTableView(process.stdout, [], { pendingAlerts: () => notifier?.pending ?? 0 }) as unknown as View;
+  return createTableView({ out: process.stdout, log, pendingAlerts: () => notifier?.pending ?? 0 });
 }
