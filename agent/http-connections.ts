@@ -45,9 +45,11 @@ export class HttpConnections {
       },
     });
     this.dispatcher.on('disconnect', (origin, _targets, error) => {
-      // The server (or the network) closed the connection; our own idle
-      // timeouts, aborts and shutdown say so with other error codes.
-      if ((error as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET') options.onServerClose?.(originOf(origin));
+      // The server (or the network) closed the connection: a FIN ("other side
+      // closed") or a reset. Our own idle timeouts, aborts and shutdown say so
+      // with other error codes.
+      const code = (error as { code?: string } | undefined)?.code;
+      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') options.onServerClose?.(originOf(origin));
     });
   }
 
