@@ -29,7 +29,7 @@ test('mailer and agent log pino JSON with LOG_FORMAT=json, and no password', asy
   }
   const mailerLines = jsonLines(mailer.output());
   assert.ok(mailerLines.every((l) => typeof l.level === 'string' && typeof l.time === 'string' && l.name === 'ch2-mailer'));
-  const sending = mailerLines.find((l) => String(l.msg).startsWith('Sending email'));
+  const sending = mailerLines.find((l) => String(l.msg).startsWith('Sending email') && l.message === 'json please');
   assert.equal(sending?.to, 'admin@work');
   assert.equal(sending?.via, 'raw');
   assert.doesNotMatch(mailer.output(), /pa55word/);
