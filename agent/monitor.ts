@@ -2,7 +2,8 @@
  * Runs every target: one TargetMonitor each (target-monitor.ts), the HTTP
  * targets over one shared connection pool (http-connections.ts), the TCP
  * targets with a plain connect (tcp-probe.ts). First checks are spread over
- * the first interval so thousands of targets do not all fire at once. When a
+ * the first interval (at most 2 s) so thousands of targets do not all fire
+ * at once. When a
  * server closes a kept-alive connection, every target on that origin checks
  * again at once. Transitions become alerts for the notifier, which sends them
  * beside the checks.
@@ -17,6 +18,9 @@ import type { Probe } from './probe.ts';
 import type { TargetSpec } from './target.ts';
 import { TargetMonitor } from './target-monitor.ts';
 import { createTcpProbe } from './tcp-probe.ts';
+
+/** The longest time over which the first checks are spread. */
+export const START_SPREAD_MS = 2000;
 
 export interface MonitorDeps {
   targets: readonly TargetSpec[];
@@ -55,12 +59,16 @@ export class Monitor {
     return this.#monitors.length;
   }
 
-  /** Starts every target; the first checks spread over the first interval (the first target at once). */
+  /**
+   * Starts every target: the first at once, the others spread over their
+   * interval (at most START_SPREAD_MS), so thousands of targets do not all
+   * check in the same millisecond and each is checked soon after the start.
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
     const n = this.#monitors.length;
-    this.#monitors.forEach((monitor, i) => monitor.start(Math.floor((i / n) * monitor.spec.intervalMs)));
+    this.#monitors.forEach((monitor, i) => monitor.start(Math.floor((i / n) * Math.min(monitor.spec.intervalMs, START_SPREAD_MS))));
   }
 
   /** Check the targets of `origin` now (their server closed a connection). */

@@ -199,7 +199,7 @@ test('a server closing its connection wakes every target on it, once per interva
   const base = `http://127.0.0.1:${port}`;
   const w = watch([target(`${base}/a`, { name: 'a', intervalMs: 60_000 }), target(`${base}/b`, { name: 'b', intervalMs: 60_000 })]);
   try {
-    // 'a' checks first (the first target starts at once, 'b' half an interval later); the
+    // 'a' checks first (the first target starts at once, 'b' a second later); the
     // server's closing that connection wakes both: 'a' checks again, 'b' checks early.
     await w.until('an early check of both', () => w.of('a').length >= 2 && w.of('b').length >= 1);
     // Give a runaway loop room to show itself: further checks would come within milliseconds,
