@@ -167,7 +167,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--message <text>', 'text of the "down" alert', 'ALERT_MESSAGE').default(DEFAULT_DOWN_MESSAGE))
     .addOption(envOption('--up-message <text>', 'text of the "up" alert (the outage\'s length is added)', 'ALERT_UP_MESSAGE').default(DEFAULT_UP_MESSAGE))
     .option('--exit-on-alert', "exit once the first down alert is delivered, as the book's agent does (env: EXIT_ON_ALERT=true)")
-    .addOption(envOption('--view <view>', 'lines: plain lines; table: a live table; auto: the table with several targets on a terminal', 'VIEW', choiceArg(VIEWS)).default('auto'))
+    .addOption(envOption('--view <view>', 'lines: plain lines; table: a live table; auto: the table with several targets on a terminal (plain logs), else lines', 'VIEW', choiceArg(VIEWS)).default('auto'))
     .addOption(envOption('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: off)', 'METRICS_PORT', portArg))
     .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING));
   return addLogOptions(program);

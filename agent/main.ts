@@ -17,7 +17,8 @@ const log = await createLogger({
   secrets: config.mailerToken ? [config.mailerToken] : [],
 });
 const several = config.targets.length > 1;
-const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true);
+// auto: the table with several targets on a terminal, unless the log lines are JSON (for a collector).
+const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true && config.logFormat === 'plain');
 
 let notifier: Notifier | undefined;
 const view: View = useTable
