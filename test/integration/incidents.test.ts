@@ -11,6 +11,14 @@ import { Cleanup, dockerOk, startAgent, startMailer, startNetwork, startNginx } 
 
 const TOKEN = 'incidents-test-token-0123456789';
 
+/** "850ms", "3.2s", "1m 05s" (as the agent writes an outage's length) → ms. */
+function elapsedMs(text: string): number {
+  const m = /^(?:(\d+)m )?(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
+  if (!m) throw new Error(`not a length: ${text}`);
+  return Number(m[1] ?? 0) * 60_000 + Number(m[2]) * (m[3] === 'ms' ? 1 : 1000);
+}
+const ELAPSED = '((?:\\d+m )?\\d+(?:\\.\\d)?m?s)';
+
 describe('incidents: down, reminders, up, on a real nginx', { timeout: 180_000 }, () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run(), { timeout: 60_000 });
@@ -27,9 +35,9 @@ describe('incidents: down, reminders, up, on a real nginx', { timeout: 180_000 }
     await mailer.logs.waitFor(/Sending email: To: admin@work Message: The service is down!\n/, 10_000);
     await agent.logs.waitFor(/Alert: http:\/\/insideweb:80\/ is down \((connection refused|connect timeout after \d+ms|host not found|host unreachable)\); telling the mailer\./, 5_000);
 
-    const first = await mailer.logs.waitFor(/Message: The service is down! Still down after (\d+\.\d)s \(reminder 1 of 2\)\./, 10_000);
-    const second = await mailer.logs.waitFor(/Message: The service is down! Still down after (\d+\.\d)s \(reminder 2 of 2\)\./, 10_000);
-    assert.ok(Number(second.match[1]) > Number(first.match[1]), 'each reminder says how long the outage has lasted so far');
+    const first = await mailer.logs.waitFor(new RegExp(`Message: The service is down! Still down after ${ELAPSED} \\(reminder 1 of 2\\)\\.`), 10_000);
+    const second = await mailer.logs.waitFor(new RegExp(`Message: The service is down! Still down after ${ELAPSED} \\(reminder 2 of 2\\)\\.`), 10_000);
+    assert.ok(elapsedMs(second.match[1]!) > elapsedMs(first.match[1]!), 'each reminder says how long the outage has lasted so far');
 
     // Past the cap: the checks go on, the reminders stop.
     const checksNow = agent.logs.count(/System down/);
@@ -37,9 +45,9 @@ describe('incidents: down, reminders, up, on a real nginx', { timeout: 180_000 }
     assert.equal(mailer.logs.count(/\(reminder \d of 2\)/), 2, 'no reminder past --max-reminders');
 
     await dockerOk(['start', webName], { timeoutMs: 20_000 });
-    const up = await mailer.logs.waitFor(/Sending email: To: admin@work Message: The service is back up\. Down for (\d+\.\d)s\./, 20_000);
-    assert.ok(Number(up.match[1]) >= Number(second.match[1]), 'the outage lasted at least as long as the last reminder said');
-    await agent.logs.waitFor(/Alert: http:\/\/insideweb:80\/ is up \(down for \d+\.\ds\); telling the mailer\./, 5_000);
+    const up = await mailer.logs.waitFor(new RegExp(`Sending email: To: admin@work Message: The service is back up\\. Down for ${ELAPSED}\\.`), 20_000);
+    assert.ok(elapsedMs(up.match[1]!) >= elapsedMs(second.match[1]!), 'the outage lasted at least as long as the last reminder said');
+    await agent.logs.waitFor(new RegExp(`Alert: http://insideweb:80/ is up \\(down for ${ELAPSED}\\); telling the mailer\\.`), 5_000);
     await agent.logs.waitFor(/System up\.\n/, 5_000, agent.logs.text.lastIndexOf('is up (down for'));
 
     assert.equal(mailer.logs.count(/Message: The service is down!\n/), 1, 'one down alert per incident');

@@ -186,7 +186,7 @@ targets:
   const agent = start('agent', ['--config', path, '--mailer', `127.0.0.1:${mailerPort}`]);
   try {
     await agent.waitFor(/^Alert: welcome-page is down \(body does not contain "Welcome"\); telling the mailer\.$/m);
-    await mailer.waitFor(/Sending email: To: config@work Message: The service is down! Still down after \d\.\ds \(reminder 1 of 1\)\./);
+    await mailer.waitFor(/Sending email: To: config@work Message: The service is down! Still down after \d+(\.\d)?m?s \(reminder 1 of 1\)\./);
     assert.doesNotMatch(agent.output(), /home/, 'the good target makes no line');
   } finally {
     await agent.stop();

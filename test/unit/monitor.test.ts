@@ -248,7 +248,7 @@ test('reminders while down, capped, then the up alert; several recipients get on
         ['oncall@work', 'up', undefined],
       ],
     );
-    assert.match(w.alerts[2]?.message ?? '', /^The service is down! Still down after \d\.\ds \(reminder 1 of 2\)\.$/);
+    assert.match(w.alerts[2]?.message ?? '', /^The service is down! Still down after \d+(\.\d)?m?s \(reminder 1 of 2\)\.$/);
     assert.equal(new Set(w.alerts.map((a) => a.id)).size, 8, 'every alert has its own id');
   } finally {
     await w.monitor.stop();
