@@ -47,6 +47,7 @@ export class Admissions {
     if (req.reason !== undefined) alert.reason = req.reason;
     if (req.time !== undefined) alert.time = req.time;
     if (req.downForMs !== undefined) alert.downForMs = req.downForMs;
+    if (req.reminder !== undefined) alert.reminder = req.reminder;
     return this.#admit(alert, bookLine(alert), 'json', peer);
   }
 

@@ -40,13 +40,14 @@ export function alertTime(item: QueuedAlert): string {
 
 export function emailContent(item: QueuedAlert): EmailContent {
   const { alert } = item;
-  const tag = alert.status === 'up' ? '[UP]' : '[DOWN]';
+  const tag = alert.status === 'up' ? '[UP]' : alert.reminder !== undefined ? '[STILL DOWN]' : '[DOWN]';
   const subject = headerSafe(alert.target ? `${tag} ${alert.target} — ${alert.message}` : `${tag} ${alert.message}`, 250);
   const lines = [alert.message, ''];
   lines.push(`Status:   ${alert.status.toUpperCase()}`);
   if (alert.target) lines.push(`Target:   ${alert.target}`);
   if (alert.reason) lines.push(`Reason:   ${alert.reason}`);
   if (alert.downForMs !== undefined) lines.push(`Down for: ${formatDurationMs(alert.downForMs)}`);
+  if (alert.reminder !== undefined) lines.push(`Reminder: ${alert.reminder}`);
   lines.push(`Time:     ${alertTime(item)}`);
   lines.push(`Alert id: ${alert.id}`);
   lines.push('', '-- ', 'ch2 mailer');
@@ -95,15 +96,17 @@ export interface AlertRecord {
   reason?: string;
   /** When the agent saw the change (ISO 8601); when the mailer took the alert if the sender gave none. */
   time: string;
-  /** On an "up" alert: how long the outage lasted, ms. */
+  /** On an "up" alert: how long the outage lasted, ms; on a reminder, how long so far. */
   downForMs?: number;
+  /** On a reminder: which one (1, 2, …). */
+  reminder?: number;
   /** When the mailer accepted the alert (ISO 8601). */
   receivedAt: string;
 }
 
 export function alertRecord(item: QueuedAlert): AlertRecord {
   const { alert } = item;
-  // In this order: id, status, to, message, target, reason, time, downForMs, receivedAt.
+  // In this order: id, status, to, message, target, reason, time, downForMs, reminder, receivedAt.
   return {
     id: alert.id,
     status: alert.status,
@@ -113,6 +116,7 @@ export function alertRecord(item: QueuedAlert): AlertRecord {
     ...(alert.reason !== undefined ? { reason: alert.reason } : {}),
     time: alertTime(item),
     ...(alert.downForMs !== undefined ? { downForMs: alert.downForMs } : {}),
+    ...(alert.reminder !== undefined ? { reminder: alert.reminder } : {}),
     receivedAt: new Date(item.receivedAt).toISOString(),
   };
 }

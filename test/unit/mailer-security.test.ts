@@ -5,7 +5,7 @@
  * remembers what it delivered.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,24 @@ test('GET /alerts lists pending and dead alerts; a restart on the same spool rem
     assert.equal(again.status, 202);
     assert.equal(again.json.duplicate, true);
     assert.doesNotMatch(mailer.output(), /Sending email/);
+  } finally {
+    await mailer.stop();
+  }
+});
+
+test('a JSON reminder keeps its number through admission to the channels', async () => {
+  const spool = spoolDir();
+  const files = spoolDir();
+  const port = await freePort();
+  const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--spool', spool, '--file-dir', files, '--file-format', 'json']);
+  try {
+    await mailer.waitFor(/CH2 Example Mailer has started\./);
+    const alert = { id: 'rem-1', to: 'admin@work', message: 'still down', status: 'down', target: 'http://insideweb:80/', reminder: 2, downForMs: 61_000 };
+    assert.equal((await request(port, 'POST', '/alerts', alert)).status, 202);
+    await mailer.waitFor(/Delivered alert rem-1 via file/);
+    const record = JSON.parse(readFileSync(join(files, 'rem-1.json'), 'utf8'));
+    assert.equal(record.reminder, 2);
+    assert.equal(record.downForMs, 61_000);
   } finally {
     await mailer.stop();
   }
