@@ -1,11 +1,12 @@
 /**
  * An append-only journal file with group commit: records appended in the
- * same turn of the event loop (and while a write is under way) are written
- * together and made durable by one fdatasync, and every append's promise
- * resolves only after that sync. One record per line: an 8-digit hex CRC-32
+ * same turn of the event loop are written together, records written while a
+ * sync is under way share the next fdatasync, and every append's promise
+ * resolves only after a sync that covers it. One record per line: an 8-digit hex CRC-32
  * of the JSON, a space, the JSON. A line torn by a crash, or damaged later,
  * fails its check when read back and is reported, not trusted.
  */
+import { writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
@@ -41,11 +42,11 @@ export class JournalWriter {
   #waiters: Waiter[] = [];
   /** Written, waiting for the next fdatasync. */
   #unsynced: Waiter[] = [];
-  #writing: Promise<void> | undefined;
+  #flushScheduled = false;
   #syncing: Promise<void> | undefined;
+  /** A compaction is swapping the file: hold writes until it is done. */
+  #paused: Promise<void> | undefined;
   #closed = false;
-  /** Runs between two batches, with nothing in flight (used to compact). */
-  #beforeBatch: (() => Promise<void>) | undefined;
 
   private constructor(path: string, handle: FileHandle, size: number) {
     this.path = path;
@@ -69,14 +70,24 @@ export class JournalWriter {
     if (this.#closed) return Promise.reject(new Error('journal closed'));
     this.#queue.push(encodeLine(record));
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#kick();
+    this.#schedule();
     return done;
   }
 
-  /** Run `task` before the next batch is written, with no write or sync in flight. */
-  beforeNextBatch(task: () => Promise<void>): void {
-    this.#beforeBatch = task;
-    this.#kick();
+  /**
+   * Run `task` (a compaction: write a new file, rename it into place, reopen)
+   * with no sync in flight; records appended meanwhile wait and go to the new file.
+   */
+  exclusive(task: () => Promise<void>): void {
+    if (this.#paused) return;
+    this.#flush();
+    this.#paused = (async () => {
+      while (this.#syncing) await this.#syncing;
+      await task().catch(() => {});
+    })().finally(() => {
+      this.#paused = undefined;
+      this.#schedule();
+    });
   }
 
   /** Swap the file appended to (after a compaction renamed a new one into place). */
@@ -90,60 +101,53 @@ export class JournalWriter {
   /** Write and sync what is queued, then stop. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#writing || this.#syncing) await (this.#writing ?? this.#syncing);
+    while (this.#paused) await this.#paused;
+    this.#flush();
+    while (this.#syncing) await this.#syncing;
     await this.#handle.close().catch(() => {});
   }
 
   /*
-   * Writes and syncs overlap: each batch is written as soon as the previous
-   * write returns (so a record reaches the page cache, and survives a killed
-   * process, within a turn of the event loop), while one fdatasync at a time
-   * covers every batch written before it started.
+   * Records appended in one turn of the event loop are written together, at
+   * its end, with a plain write(2): a record is in the page cache (and
+   * survives a killed process) microseconds after append(). Syncs run beside
+   * the writes, one at a time, each covering every batch written before it
+   * started (group commit).
    */
-  #kick(): void {
-    if (this.#writing) return;
-    this.#writing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#writeLoop())
-      .finally(() => {
-        this.#writing = undefined;
-      });
+  #schedule(): void {
+    if (this.#flushScheduled || this.#paused) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (!this.#paused) this.#flush();
+    });
   }
 
-  async #writeLoop(): Promise<void> {
-    while (this.#queue.length > 0 || this.#beforeBatch) {
-      const task = this.#beforeBatch;
-      if (task) {
-        this.#beforeBatch = undefined;
-        while (this.#syncing) await this.#syncing;
-        await task().catch(() => {});
-      }
-      if (this.#queue.length === 0) continue;
-      const lines = this.#queue;
-      const waiters = this.#waiters;
-      this.#queue = [];
-      this.#waiters = [];
-      const buffer = Buffer.from(lines.join(''), 'utf8');
-      try {
-        let written = 0;
-        while (written < buffer.length) {
-          const { bytesWritten } = await this.#handle.write(buffer, written, buffer.length - written);
-          written += bytesWritten;
-        }
-        this.#size += buffer.length;
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        for (const w of waiters) w.reject(error);
-        continue;
-      }
-      this.#unsynced.push(...waiters);
-      this.#requestSync();
+  #flush(): void {
+    if (this.#queue.length === 0) return;
+    const buffer = Buffer.from(this.#queue.join(''), 'utf8');
+    const waiters = this.#waiters;
+    this.#queue = [];
+    this.#waiters = [];
+    try {
+      let written = 0;
+      while (written < buffer.length) written += writeSync(this.#handle.fd, buffer, written, buffer.length - written);
+      this.#size += buffer.length;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const w of waiters) w.reject(error);
+      return;
     }
+    this.#unsynced.push(...waiters);
+    this.#requestSync();
   }
 
   #requestSync(): void {
     if (this.#syncing) return;
     this.#syncing = this.#syncLoop().finally(() => {
       this.#syncing = undefined;
+      // Written after the loop's last check: their sync is still owed.
+      if (this.#unsynced.length > 0) this.#requestSync();
     });
   }
 

@@ -174,7 +174,7 @@ export class SpoolOutbox implements Outbox {
   #maybeCompact(): void {
     if (this.#compactPending || this.#journal.size < this.#compactBytes) return;
     this.#compactPending = true;
-    this.#journal.beforeNextBatch(async () => {
+    this.#journal.exclusive(async () => {
       try {
         await this.#writeSnapshot();
         await this.#journal.reopen();
