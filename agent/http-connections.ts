@@ -1,79 +1,217 @@
 /**
- * The one undici dispatcher every HTTP target shares: one connection pool per
- * origin, kept alive between checks. A pool may open as many connections as
- * its origin has targets (each target has at most one check in flight, so a
- * hanging target never holds up another), up to MAX_CONNECTIONS_PER_ORIGIN.
- * Targets on one origin share its longest connect timeout.
+ * The kept-alive connections every HTTP target shares: one node:http (or
+ * node:https) Agent per origin, with `keepAlive`. An origin's agent may open
+ * as many connections as the origin has targets (each target has at most one
+ * check in flight, so a hanging target never holds up another), up to
+ * MAX_CONNECTIONS_PER_ORIGIN, and keeps them all when idle (maxFreeSockets).
+ * Idle connections close after three intervals (at least 4 s), or sooner when
+ * the server's `Keep-Alive: timeout=` hint says so.
+ *
+ * node:http rather than undici: the checks are plain GETs, and node:http's
+ * parser is llhttp compiled into the node binary, where undici loads it as
+ * WebAssembly (about 25 MB more RSS at idle, and its compile time at start).
+ *
+ * Connect timeouts: node:http has none, so the agents' createConnection arms
+ * one per new connection, from the request's `connectTimeoutMs` (the target's
+ * own, or a confirming check's shorter one). It fails the check with
+ * CONNECT_TIMEOUT_CODE (probe.ts names it "connect timeout after …").
  *
  * When a server closes a kept-alive connection (nginx does as it stops), the
  * origin is reported through `onServerClose`, so its targets can check again
- * at once instead of at their next tick.
+ * at once instead of at their next tick. A server's close is:
+ *   - a FIN ('end') or a reset (ECONNRESET) on a connection with a request on
+ *     it, unless that response had said `Connection: close`;
+ *   - any close of an idle connection in the pool, except the agent's own idle
+ *     timeout and our shutdown. (Node's pool watches idle sockets for data and
+ *     destroys them on EOF or reset without an 'end' or 'error' event, so
+ *     'close' is what is left to see.)
+ * Our own closes (a check's timeout, enough of a body read, the idle timeout,
+ * shutdown) are not reported.
+ *
+ * Confirming checks go through `freshAgent`: no keep-alive, so each opens a
+ * connection of its own (with its short connect timeout) and closes it after
+ * the answer. Its connections are not watched.
  */
-import { Agent, Pool } from 'undici';
+import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CONNECT_TIMEOUT_CODE } from './probe.ts';
 import type { TargetSpec } from './target.ts';
 
 export const MAX_CONNECTIONS_PER_ORIGIN = 1024;
+/** Idle connections close after this many intervals (at least MIN_KEEP_ALIVE_MS). */
+const KEEP_ALIVE_INTERVALS = 3;
+const MIN_KEEP_ALIVE_MS = 4000;
+/** TCP keep-alive probes on idle connections start after this long (as undici did). */
+const TCP_KEEP_ALIVE_DELAY_MS = 60_000;
 
-interface OriginSettings {
-  targets: number;
-  connectTimeoutMs: number;
-  keepAliveMs: number;
+/** The request options a check passes: the connect timeout for a new connection. */
+export interface ConnectOptions {
+  connectTimeoutMs?: number;
 }
 
 export interface HttpConnectionsOptions {
   onServerClose?: (origin: string) => void;
 }
 
+type ProbeAgent = HttpAgent;
+type CreateConnection = (options: ClientRequestArgs & ConnectOptions, callback?: (err: Error | null, stream: Duplex) => void) => Duplex | null | undefined;
+
+interface OriginEntry {
+  agent: ProbeAgent;
+  targets: number;
+  keepAliveMs: number;
+}
+
 export class HttpConnections {
-  readonly dispatcher: Agent;
-  readonly #origins = new Map<string, OriginSettings>();
+  readonly #origins = new Map<string, OriginEntry>();
+  readonly #fresh = new Map<string, ProbeAgent>();
+  readonly #onServerClose: ((origin: string) => void) | undefined;
+  #closing = false;
 
   constructor(options: HttpConnectionsOptions = {}) {
-    this.dispatcher = new Agent({
-      factory: (origin, agentOptions) => {
-        const opts = agentOptions as Pool.Options;
-        const key = originOf(origin);
-        const settings = this.#origins.get(key) ?? { targets: 1, connectTimeoutMs: 10_000, keepAliveMs: 4000 };
-        return new Pool(origin, {
-          ...opts,
-          connections: Math.min(settings.targets, MAX_CONNECTIONS_PER_ORIGIN),
-          pipelining: 1,
-          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs },
-          keepAliveTimeout: settings.keepAliveMs,
-          keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
-        });
-      },
-    });
-    this.dispatcher.on('disconnect', (origin, _targets, error) => {
-      // The server (or the network) closed the connection: a FIN ("other side
-      // closed") or a reset. Our own idle timeouts, aborts and shutdown say so
-      // with other error codes.
-      const code = (error as { code?: string } | undefined)?.code;
-      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') options.onServerClose?.(originOf(origin));
-    });
+    this.#onServerClose = options.onServerClose;
   }
 
-  /** Counts a target toward its origin's pool; call for every HTTP target before its first check. */
+  /** Counts a target toward its origin's connections; call for every HTTP target before its first check. */
   register(spec: Pick<TargetSpec, 'url' | 'connectTimeoutMs' | 'intervalMs'>): string {
     const key = spec.url.origin;
-    const keepAliveMs = Math.max(4000, spec.intervalMs * 3);
+    const keepAliveMs = Math.max(MIN_KEEP_ALIVE_MS, spec.intervalMs * KEEP_ALIVE_INTERVALS);
     const known = this.#origins.get(key);
-    if (known) {
+    if (known && known.targets > 0) {
       known.targets += 1;
-      known.connectTimeoutMs = Math.max(known.connectTimeoutMs, spec.connectTimeoutMs);
       known.keepAliveMs = Math.max(known.keepAliveMs, keepAliveMs);
+    } else if (known) {
+      // The agent was made by a check before any registration (tests).
+      known.targets = 1;
+      known.keepAliveMs = keepAliveMs;
     } else {
-      this.#origins.set(key, { targets: 1, connectTimeoutMs: spec.connectTimeoutMs, keepAliveMs });
+      this.#origins.set(key, this.#pooled(spec.url, key, 1, keepAliveMs));
     }
+    const entry = this.#origins.get(key)!;
+    const sockets = Math.min(entry.targets, MAX_CONNECTIONS_PER_ORIGIN);
+    entry.agent.maxSockets = sockets;
+    entry.agent.maxFreeSockets = sockets;
     return key;
   }
 
+  /** The kept-alive agent of the URL's origin. */
+  agentFor(url: URL): HttpAgent {
+    const key = url.origin;
+    let entry = this.#origins.get(key);
+    if (!entry) {
+      entry = this.#pooled(url, key, 0, MIN_KEEP_ALIVE_MS);
+      this.#origins.set(key, entry);
+    }
+    return entry.agent;
+  }
+
+  /** An agent without keep-alive: every request on it opens a connection of its own. */
+  freshAgentFor(url: URL): HttpAgent {
+    const https = url.protocol === 'https:';
+    const key = https ? 'https:' : 'http:';
+    let agent = this.#fresh.get(key);
+    if (!agent) {
+      agent = makeAgent(https, { keepAlive: false });
+      withConnectTimeout(agent, https);
+      this.#fresh.set(key, agent);
+    }
+    return agent;
+  }
+
   close(): Promise<void> {
-    return this.dispatcher.destroy().catch(() => {});
+    this.#closing = true;
+    for (const { agent } of this.#origins.values()) agent.destroy();
+    for (const agent of this.#fresh.values()) agent.destroy();
+    return Promise.resolve();
+  }
+
+  #pooled(url: URL, origin: string, targets: number, keepAliveMs: number): OriginEntry {
+    const https = url.protocol === 'https:';
+    const agent = makeAgent(https, {
+      keepAlive: true,
+      keepAliveMsecs: TCP_KEEP_ALIVE_DELAY_MS,
+      maxSockets: 1,
+      maxFreeSockets: 1,
+      scheduling: 'lifo',
+    });
+    const entry: OriginEntry = { agent, targets, keepAliveMs };
+    withConnectTimeout(agent, https, (socket) => this.#watch(socket, origin));
+    // The idle timeout, set as a connection goes idle rather than through the agent's
+    // `timeout` option: that option also costs every request a 'timeout' listener.
+    agent.keepSocketAlive = (socket: Duplex): boolean => keepIdle(socket as Socket, entry.keepAliveMs, TCP_KEEP_ALIVE_DELAY_MS);
+    return entry;
+  }
+
+  /** Reports the server's close of `socket` (see the header). */
+  #watch(socket: Duplex, origin: string): void {
+    let serverClosed = false;
+    let idleExpired = false;
+    const inUse = (): { shouldKeepAlive?: boolean } | null | undefined => (socket as Socket & { _httpMessage?: { shouldKeepAlive?: boolean } | null })._httpMessage;
+    socket.on('end', () => {
+      serverClosed = true;
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET') serverClosed = true;
+    });
+    socket.on('timeout', () => {
+      // The agent destroys a connection that times out while idle: its own close.
+      if (!inUse()) idleExpired = true;
+    });
+    socket.on('close', () => {
+      if (this.#closing) return;
+      const req = inUse();
+      const report = req ? serverClosed && req.shouldKeepAlive !== false : !idleExpired;
+      if (report) this.#onServerClose?.(origin);
+    });
   }
 }
 
-function originOf(origin: string | URL | { origin?: string }): string {
-  if (typeof origin === 'string') return new URL(origin).origin;
-  return (origin as URL).origin ?? String(origin);
+/**
+ * What node:http's keepSocketAlive does, with our idle timeout: TCP keep-alive,
+ * unref, and a socket timeout (after which the agent destroys the idle socket) of
+ * `idleMs`, or of the server's `Keep-Alive: timeout=N` hint less a second when that
+ * is shorter. False (close it now) when the hint leaves less than a second.
+ */
+function keepIdle(socket: Socket, idleMs: number, tcpKeepAliveMs: number): boolean {
+  socket.setKeepAlive(true, tcpKeepAliveMs);
+  socket.unref();
+  let timeout = idleMs;
+  const hint = (socket as Socket & { _httpMessage?: { res?: { headers: Record<string, unknown> } } | null })._httpMessage?.res?.headers['keep-alive'];
+  if (typeof hint === 'string') {
+    const seconds = /^timeout=(\d+)/.exec(hint)?.[1];
+    if (seconds !== undefined) {
+      const hinted = Number(seconds) * 1000 - 1000;
+      if (hinted <= 0) return false;
+      timeout = Math.min(timeout, hinted);
+    }
+  }
+  if (socket.timeout !== timeout) socket.setTimeout(timeout);
+  return true;
+}
+
+function makeAgent(https: boolean, options: ConstructorParameters<typeof HttpAgent>[0]): ProbeAgent {
+  return https ? new HttpsAgent(options) : new HttpAgent(options);
+}
+
+/** Arms a connect timeout on each new connection of `agent` (from the request's `connectTimeoutMs`); `watch` sees each connection. */
+function withConnectTimeout(agent: HttpAgent, https: boolean, watch?: (socket: Duplex) => void): void {
+  const create = agent.createConnection as CreateConnection;
+  const connectedEvent = https ? 'secureConnect' : 'connect';
+  (agent as { createConnection: CreateConnection }).createConnection = function (this: HttpAgent, options, callback) {
+    const socket = create.call(this, options, callback) as Socket | null | undefined;
+    if (!socket) return socket;
+    const ms = options.connectTimeoutMs;
+    if (ms !== undefined && ms > 0 && socket.connecting) {
+      const timer = setTimeout(() => {
+        socket.destroy(Object.assign(new Error(`connect timeout after ${ms}ms`), { code: CONNECT_TIMEOUT_CODE }));
+      }, ms);
+      const clear = (): void => clearTimeout(timer);
+      socket.once(connectedEvent, clear);
+      socket.once('close', clear);
+    }
+    watch?.(socket);
+    return socket;
+  };
 }

@@ -1,18 +1,22 @@
 /**
  * One HTTP check of one target: GET, then the status, the body keywords and
- * the response time decide. Normal checks go over the shared, kept-alive pool
- * (http-connections.ts); a confirming check opens a fresh connection with a
- * short connect timeout, so a dead address is confirmed in a fraction of the
- * usual connect timeout.
+ * the response time decide. Normal checks go over the origin's kept-alive
+ * node:http agent (http-connections.ts); a confirming check opens a fresh
+ * connection with a short connect timeout, so a dead address is confirmed in
+ * a fraction of the usual connect timeout.
  *
- * It uses undici's low-level `dispatch` with a small handler rather than
- * `request`: no stream, promise chain or AbortController per check, which
- * keeps the garbage (and so the memory) of thousands of checks a second low.
+ * Per check: one ClientRequest, its response, one timer for the whole check,
+ * and a few listeners; no promise chain, stream pipeline or AbortController,
+ * which keeps the garbage (and so the memory) of thousands of checks a second
+ * low. A body is read up to what the judgement needs; beyond it the connection
+ * is closed rather than drained.
  */
-import { Client, type Dispatcher } from 'undici';
+import { type ClientRequest, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ConnectOptions, HttpConnections } from './http-connections.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
-import type { TargetSpec } from './target.ts';
+import { endpointOf, type TargetSpec } from './target.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
 /** The most of a body read for `bodyContains` / `bodyNotContains`; the rest is not looked at. */
@@ -26,39 +30,39 @@ type HttpSpec = Pick<
   'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs'
 >;
 
-class CheckTimeout extends Error {
-  override name = 'TimeoutError';
-}
-class EnoughRead extends Error {
-  override name = 'EnoughRead';
-}
+type Options = RequestOptions & ConnectOptions;
 
-export function createHttpProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
+export function createHttpProbe(spec: HttpSpec, connections: HttpConnections): Probe {
   const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
   const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
-  const origin = spec.url.origin;
-  const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
+  const request = spec.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const { host, port } = endpointOf(spec.url);
+  // node:http copies the options of each request: one object serves every normal check.
+  const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method: 'GET', headers: HEADERS, connectTimeoutMs: spec.connectTimeoutMs };
+  let pooled: Options | undefined;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
       const confirm = mode === 'confirm';
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
+      const options = confirm
+        ? { ...base, agent: connections.freshAgentFor(spec.url), connectTimeoutMs }
+        : (pooled ??= { ...base, agent: connections.agentFor(spec.url) });
       return new Promise((resolve) => {
         const started = performance.now();
         const at = Date.now();
-        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs }, pipelining: 1 }) : undefined;
-        let controller: Dispatcher.DispatchController | undefined;
         let status = 0;
         let bytes = 0;
         const chunks: Buffer[] | undefined = needsBody ? [] : undefined;
         let done = false;
+        let req: ClientRequest | undefined;
+        let response: IncomingMessage | undefined;
 
         const finish = (ok: boolean, reason: string | undefined): void => {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          if (fresh) void fresh.destroy().catch(() => {});
           const result: CheckResult = { ok, latencyMs: performance.now() - started, at };
           if (status > 0) result.status = status;
           if (reason !== undefined) result.reason = reason;
@@ -71,20 +75,19 @@ export function createHttpProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           const reason = judge(spec, status, body, latencyMs);
           finish(reason === undefined, reason);
         };
+        const failed = (err: unknown): void => {
+          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+        };
         const timer = setTimeout(() => {
-          controller?.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
           finish(false, `timeout after ${timeoutMs}ms`);
+          req?.destroy();
         }, timeoutMs);
 
-        const handler: Dispatcher.DispatchHandler = {
-          onRequestStart(c) {
-            controller = c;
-            if (done) c.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
-          },
-          onResponseStart(_c, statusCode) {
-            if (statusCode >= 200) status = statusCode;
-          },
-          onResponseData(c, chunk) {
+        const onResponse = (res: IncomingMessage): void => {
+          response = res;
+          status = res.statusCode ?? 0;
+          res.on('error', failed);
+          res.on('data', (chunk: Buffer) => {
             if (done) return;
             const room = limit - bytes;
             bytes += chunk.length;
@@ -92,20 +95,23 @@ export function createHttpProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
             if (bytes >= limit) {
               // Enough to judge; closing the connection beats reading a huge body.
               answered();
-              c.abort(new EnoughRead('enough of the body read'));
+              req?.destroy();
             }
-          },
-          onResponseEnd() {
-            answered();
-          },
-          onResponseError(_c, err) {
-            finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
-          },
+          });
+          res.on('end', answered);
         };
         try {
-          (fresh ?? dispatcher).dispatch({ origin, path, method: 'GET', headers: HEADERS, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
+          req = request(options, onResponse);
+          req.on('error', failed);
+          req.on('close', () => {
+            // A close before the answer's end and with no error: the server went away mid-answer.
+            if (done) return;
+            if (response?.complete) answered();
+            else finish(false, 'connection closed by the server');
+          });
+          req.end();
         } catch (err) {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+          failed(err);
         }
       });
     },

@@ -4,9 +4,16 @@
  * 5xx, 429) are retried by the notifier; permanent ones (4xx) are not.
  * With a token, JSON requests carry `Authorization: Bearer <token>`; a 401 or
  * 403 then says plainly that the mailer refused the token (or the recipient).
+ *
+ * JSON goes over node:http, not undici: the checks already load node:http, so
+ * an alert costs nothing more to load, where undici would compile its WASM
+ * HTTP parser at the first alert (tens of ms, and about 25 MB of RSS kept for
+ * the rest of the agent's life) for a few small POSTs. Alerts are rare, so
+ * each opens its own connection (`Connection: close`): no kept-alive
+ * connection to the mailer can go stale between two alerts.
  */
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { request } from 'undici';
 import type { Alert } from '../shared/alert.ts';
 import { hostPort, type LinkEndpoint } from '../shared/legacy-links.ts';
 import { permanent, type SendResult, sent, transient } from '../shared/send-result.ts';
@@ -32,18 +39,52 @@ export function createMailerClient(options: MailerClientOptions): SendAlert {
     : (alert) => sendJson(options.mailer, alert, timeoutMs, options.token);
 }
 
+/** One connection per alert, closed after the answer. */
+let noKeepAlive: Agent | undefined;
+
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** POSTs `body`; rejects on a network error or after `timeoutMs` in all. */
+function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
+  noKeepAlive ??= new Agent({ keepAlive: false });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent: noKeepAlive, host: mailer.host, port: mailer.port, path, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      const err = new Error(`timeout after ${timeoutMs}ms`);
+      err.name = 'TimeoutError';
+      fail(err);
+    }, timeoutMs);
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      reject(err);
+      req.destroy();
+    }
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
 async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<SendResult> {
-  const url = `http://${hostPort(mailer)}${ALERTS_PATH}`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   try {
-    const res = await request(url, {
-      method: 'POST',
-      headers,
-      body: encodeAlertJson(alert),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.body.text();
+    const res = await post(mailer, ALERTS_PATH, headers, encodeAlertJson(alert), timeoutMs);
+    const text = res.text;
     if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
     const reason = errorText(text) ?? `HTTP ${res.statusCode}`;
     if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {

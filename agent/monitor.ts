@@ -88,5 +88,5 @@ export class Monitor {
 }
 
 function defaultProbe(spec: TargetSpec, connections: HttpConnections): Probe {
-  return spec.kind === 'tcp' ? createTcpProbe(spec) : createHttpProbe(spec, connections.dispatcher);
+  return spec.kind === 'tcp' ? createTcpProbe(spec) : createHttpProbe(spec, connections);
 }

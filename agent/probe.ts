@@ -30,6 +30,9 @@ export interface Probe {
   check(mode?: CheckMode, confirmConnectTimeoutMs?: number): Promise<CheckResult>;
 }
 
+/** The `code` of the error a connect timeout fails an HTTP check with (http-connections.ts). */
+export const CONNECT_TIMEOUT_CODE = 'CH2_CONNECT_TIMEOUT';
+
 /** A short, human reason for a failed check. */
 export function describeFailure(err: unknown, options: { timeoutMs: number; connectTimeoutMs: number }): string {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
@@ -38,7 +41,9 @@ export function describeFailure(err: unknown, options: { timeoutMs: number; conn
     case 'ECONNREFUSED':
       return 'connection refused';
     case 'ECONNRESET':
-      return 'connection reset';
+      // node:http says "socket hang up" when the server closed (FIN) before its answer,
+      // and "aborted" when it closed in the middle of it; a reset says "read ECONNRESET".
+      return e.message === 'socket hang up' || e.message === 'aborted' ? 'connection closed by the server' : 'connection reset';
     case 'EHOSTUNREACH':
       return 'host unreachable';
     case 'ENETUNREACH':
@@ -46,14 +51,8 @@ export function describeFailure(err: unknown, options: { timeoutMs: number; conn
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case CONNECT_TIMEOUT_CODE:
       return `connect timeout after ${options.connectTimeoutMs}ms`;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return `timeout after ${options.timeoutMs}ms`;
-    case 'UND_ERR_SOCKET':
-      return 'connection closed by the server';
-    case 'UND_ERR_INFO':
     default:
       break;
   }

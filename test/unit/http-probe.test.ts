@@ -82,7 +82,7 @@ function spec(path: string, extra: Partial<TargetSpec> = {}): TargetSpec {
 function probe(path: string, extra: Partial<TargetSpec> = {}) {
   const s = spec(path, extra);
   pool.register(s);
-  return createHttpProbe(s, pool.dispatcher);
+  return createHttpProbe(s, pool);
 }
 
 test('a 200 is up, with its status and latency', async () => {
@@ -134,7 +134,7 @@ test('a closed port is down: connection refused, on both kinds of check', async 
   const port = await freePort();
   const s = spec('/', { url: new URL(`http://127.0.0.1:${port}/`) });
   pool.register(s);
-  const p = createHttpProbe(s, pool.dispatcher);
+  const p = createHttpProbe(s, pool);
   assert.equal((await p.check()).reason, 'connection refused');
   const c = await p.check('confirm', 250);
   assert.deepEqual([c.ok, c.reason, c.confirm], [false, 'connection refused', true]);
@@ -158,7 +158,7 @@ test('the pool reports a server that closes its kept-alive connection', async ()
   try {
     const s = spec('/');
     watcher.register(s);
-    assert.equal((await createHttpProbe(s, watcher.dispatcher).check()).ok, true);
+    assert.equal((await createHttpProbe(s, watcher).check()).ok, true);
     assert.equal(closed.length, 0);
     for (const socket of sockets) socket.end();
     for (let i = 0; i < 200 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
