@@ -51,6 +51,7 @@
  */
 import type { Alert } from '../shared/alert.ts';
 import type { CheckResult } from './probe.ts';
+import { formatElapsed } from './format-elapsed.ts';
 
 export type RowState = 'UP' | 'DOWN' | 'PENDING';
 
@@ -523,18 +524,8 @@ function formatUptime(r: Pick<Row, 'checks' | 'ok'>): string {
   return `${(Math.floor((r.ok / r.checks) * 1000) / 10).toFixed(1)}%`;
 }
 
-/** "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h" (as format-elapsed.ts writes them). */
-export function formatDuration(ms: number): string {
-  const value = Math.max(0, Math.round(ms));
-  if (value < 1000) return `${value}ms`;
-  if (value < 60_000) return `${(Math.floor(value / 100) / 10).toFixed(1)}s`;
-  const s = Math.floor(value / 1000);
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
+/** "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h": the agent's one way of writing a duration. */
+export const formatDuration = formatElapsed;
 
 /** Local wall-clock time, HH:MM:SS. */
 function clock(ms: number): string {

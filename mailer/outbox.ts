@@ -87,55 +87,73 @@ export class RememberedIds {
   }
 }
 
-export class MemoryOutbox implements Outbox {
-  readonly #records = new Map<string, OutboxRecord>();
-  readonly #finished: RememberedIds;
-  readonly #dead: DeadLetter[] = [];
+/**
+ * What every outbox does with its records in memory: unfinished ones by id,
+ * finished ones remembered by id only. Subclasses keep the records (put),
+ * hear of every change (changed) and of dead letters (deadLettered).
+ */
+export abstract class RecordKeeper implements Outbox {
+  protected readonly records = new Map<string, OutboxRecord>();
+  protected readonly finished: RememberedIds;
 
-  constructor(maxRemembered = 100_000) {
-    this.#finished = new RememberedIds(maxRemembered);
+  constructor(maxRemembered: number) {
+    this.finished = new RememberedIds(maxRemembered);
   }
+
+  abstract put(item: QueuedAlert, channels: readonly string[]): Promise<void>;
+  abstract dead(limit: number): Promise<DeadList>;
+  abstract close(): Promise<void>;
+  /** A channel's state of the alert changed. */
+  protected abstract changed(id: string, channel: string): void;
+  /** The alert has a dead channel; its dead letter should show the record as it is now. */
+  protected abstract deadLettered(record: OutboxRecord): void;
 
   has(id: string): boolean {
-    return this.#records.has(id) || this.#finished.has(id);
+    return this.records.has(id) || this.finished.has(id);
   }
 
-  async put(item: QueuedAlert, channels: readonly string[]): Promise<void> {
-    this.#records.set(item.alert.id, newRecord(item, channels));
+  get(id: string): OutboxRecord | undefined {
+    return this.records.get(id);
+  }
+
+  unfinished(): OutboxRecord[] {
+    return [...this.records.values()];
   }
 
   attempted(id: string, channel: string, error?: string): void {
-    const state = this.#records.get(id)?.channels[channel];
+    const state = this.records.get(id)?.channels[channel];
     if (!state) return;
     state.attempts += 1;
     if (error !== undefined) state.error = error;
+    this.changed(id, channel);
   }
 
   settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true): void {
-    const record = this.#records.get(id);
+    const record = this.records.get(id);
     const entry = record?.channels[channel];
     if (!record || !entry) return;
     entry.state = state;
     if (attempted) entry.attempts += 1;
     if (error !== undefined) entry.error = error;
-    if (Object.values(record.channels).some((c) => c.state === 'dead')) {
-      const { alert, line, via, receivedAt } = record.item;
-      const letter = { id, deadAt: new Date().toISOString(), alert, line, via, receivedAt: new Date(receivedAt).toISOString(), channels: structuredClone(record.channels) };
-      const at = this.#dead.findIndex((d) => d.id === id);
-      if (at >= 0) this.#dead.splice(at, 1);
-      this.#dead.unshift(letter);
+    this.changed(id, channel);
+    // The dead letter shows every channel: written when one dies, again as the others settle.
+    if (Object.values(record.channels).some((c) => c.state === 'dead')) this.deadLettered(record);
+    if (isFinished(record)) {
+      this.records.delete(id);
+      this.finished.add(id);
     }
-    if (!isFinished(record)) return;
-    this.#records.delete(id);
-    this.#finished.add(id);
+  }
+}
+
+export class MemoryOutbox extends RecordKeeper {
+  readonly #dead: DeadLetter[] = [];
+
+  constructor(maxRemembered = 100_000) {
+    super(maxRemembered);
   }
 
-  get(id: string): OutboxRecord | undefined {
-    return this.#records.get(id);
-  }
-
-  unfinished(): OutboxRecord[] {
-    return [...this.#records.values()];
+  async put(item: QueuedAlert, channels: readonly string[]): Promise<void> {
+    this.records.set(item.alert.id, newRecord(item, channels));
   }
 
   async dead(limit: number): Promise<DeadList> {
@@ -143,4 +161,13 @@ export class MemoryOutbox implements Outbox {
   }
 
   async close(): Promise<void> {}
+
+  protected changed(): void {}
+
+  protected deadLettered(record: OutboxRecord): void {
+    const { alert, line, via, receivedAt } = record.item;
+    const at = this.#dead.findIndex((d) => d.id === alert.id);
+    if (at >= 0) this.#dead.splice(at, 1);
+    this.#dead.unshift({ id: alert.id, deadAt: new Date().toISOString(), alert, line, via, receivedAt: new Date(receivedAt).toISOString(), channels: structuredClone(record.channels) });
+  }
 }

@@ -20,15 +20,7 @@ import { join } from 'node:path';
 import type { Logger } from '../shared/logger.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { decodeLine, encodeLine, JournalWriter } from './journal.ts';
-import {
-  type DeadList,
-  type DeliveryState,
-  isFinished,
-  newRecord,
-  type Outbox,
-  type OutboxRecord,
-  RememberedIds,
-} from './outbox.ts';
+import { type DeadList, type DeliveryState, isFinished, newRecord, type OutboxRecord, RecordKeeper } from './outbox.ts';
 import type { QueuedAlert } from './queued-alert.ts';
 
 export interface SpoolOptions {
@@ -53,11 +45,9 @@ const MAX_QUARANTINE_LOG_LINES = 20;
 
 type Damaged = { lineNo: number; line: string; error: string };
 
-export class SpoolOutbox implements Outbox {
+export class SpoolOutbox extends RecordKeeper {
   readonly #dir: string;
   readonly #log: Logger;
-  readonly #records = new Map<string, OutboxRecord>();
-  readonly #finished: RememberedIds;
   readonly #dead: DeadLetters;
   readonly #compactBytes: number;
   readonly #now: () => number;
@@ -67,9 +57,9 @@ export class SpoolOutbox implements Outbox {
   #background = new Set<Promise<unknown>>();
 
   private constructor(options: SpoolOptions) {
+    super(options.maxRemembered ?? 100_000);
     this.#dir = options.dir;
     this.#log = options.log;
-    this.#finished = new RememberedIds(options.maxRemembered ?? 100_000);
     this.#dead = new DeadLetters(join(options.dir, 'dead'));
     this.#compactBytes = options.compactBytes ?? 64 * 1024 * 1024;
     this.#now = options.now ?? Date.now;
@@ -86,52 +76,16 @@ export class SpoolOutbox implements Outbox {
     return { outbox: spool, summary };
   }
 
-  has(id: string): boolean {
-    return this.#records.has(id) || this.#finished.has(id);
-  }
-
   async put(item: QueuedAlert, channels: readonly string[]): Promise<void> {
     // In memory first, so a second copy arriving during the sync is seen as a duplicate.
-    this.#records.set(item.alert.id, newRecord(item, channels));
+    this.records.set(item.alert.id, newRecord(item, channels));
     try {
       await this.#journal.append({ t: 'put', item, ch: channels });
     } catch (err) {
-      this.#records.delete(item.alert.id);
+      this.records.delete(item.alert.id);
       throw err;
     }
     this.#maybeCompact();
-  }
-
-  attempted(id: string, channel: string, error?: string): void {
-    const state = this.#records.get(id)?.channels[channel];
-    if (!state) return;
-    state.attempts += 1;
-    if (error !== undefined) state.error = error;
-    this.#appendState(id, channel);
-  }
-
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true): void {
-    const record = this.#records.get(id);
-    const entry = record?.channels[channel];
-    if (!record || !entry) return;
-    entry.state = state;
-    if (attempted) entry.attempts += 1;
-    if (error !== undefined) entry.error = error;
-    this.#appendState(id, channel);
-    // The dead letter shows every channel: written when one dies, written again as the others settle.
-    if (Object.values(record.channels).some((c) => c.state === 'dead')) this.#writeDeadLetter(record);
-    if (isFinished(record)) {
-      this.#records.delete(id);
-      this.#finished.add(id);
-    }
-  }
-
-  get(id: string): OutboxRecord | undefined {
-    return this.#records.get(id);
-  }
-
-  unfinished(): OutboxRecord[] {
-    return [...this.#records.values()];
   }
 
   dead(limit: number): Promise<DeadList> {
@@ -143,8 +97,8 @@ export class SpoolOutbox implements Outbox {
     await this.#journal.close();
   }
 
-  #appendState(id: string, channel: string): void {
-    const c = this.#records.get(id)?.channels[channel];
+  protected changed(id: string, channel: string): void {
+    const c = this.records.get(id)?.channels[channel];
     if (!c) return;
     const record: Record<string, unknown> = { t: 'set', id, ch: channel, s: c.state, n: c.attempts };
     if (c.error !== undefined) record.e = c.error;
@@ -157,7 +111,7 @@ export class SpoolOutbox implements Outbox {
     this.#maybeCompact();
   }
 
-  #writeDeadLetter(record: OutboxRecord): void {
+  protected deadLettered(record: OutboxRecord): void {
     const id = record.item.alert.id;
     this.#track(
       this.#dead.write(structuredClone(record), this.#now()).catch((err: Error) => {
@@ -189,7 +143,7 @@ export class SpoolOutbox implements Outbox {
   /** Write the current state as a fresh journal and rename it into place. */
   async #writeSnapshot(): Promise<void> {
     const lines: string[] = [];
-    for (const record of this.#records.values()) {
+    for (const record of this.records.values()) {
       lines.push(encodeLine({ t: 'put', item: record.item, ch: Object.keys(record.channels) }));
       for (const [ch, c] of Object.entries(record.channels)) {
         if (c.state === 'pending' && c.attempts === 0) continue;
@@ -197,7 +151,7 @@ export class SpoolOutbox implements Outbox {
       }
     }
     let batch: string[] = [];
-    for (const id of this.#finished.values()) {
+    for (const id of this.finished.values()) {
       batch.push(id);
       if (batch.length === 1000) {
         lines.push(encodeLine({ t: 'seen', ids: batch }));
@@ -240,10 +194,10 @@ export class SpoolOutbox implements Outbox {
     }
     // A crash may have come between a dead letter's journal record and its file.
     for (const [id, record] of deadIds) {
-      if (!this.#records.has(id) && !(await this.#dead.exists(record.item.alert.id))) await this.#dead.write(record, this.#now());
+      if (!this.records.has(id) && !(await this.#dead.exists(record.item.alert.id))) await this.#dead.write(record, this.#now());
     }
     if (damaged.length > 0) await this.#quarantine(damaged);
-    return { resumed: this.#records.size, remembered: this.#finished.size, quarantined: damaged.length };
+    return { resumed: this.records.size, remembered: this.finished.size, quarantined: damaged.length };
   }
 
   /** Apply one journal record; returns why it is unusable, if it is. */
@@ -267,14 +221,14 @@ export class SpoolOutbox implements Outbox {
         return 'put record without a valid alert';
       }
       if (this.has(item.alert.id)) return undefined; // written twice around a compaction
-      this.#records.set(item.alert.id, newRecord(item, channels as string[]));
+      this.records.set(item.alert.id, newRecord(item, channels as string[]));
       return undefined;
     }
     if (r.t === 'set') {
       if (typeof r.id !== 'string' || typeof r.ch !== 'string' || !STATES.includes(r.s as DeliveryState) || typeof r.n !== 'number') {
         return 'set record with bad fields';
       }
-      const record = this.#records.get(r.id);
+      const record = this.records.get(r.id);
       if (!record) return undefined; // finished already, or its put was damaged (quarantined on its own)
       const c = (record.channels[r.ch] ??= { state: 'pending', attempts: 0 });
       c.state = r.s as DeliveryState;
@@ -282,14 +236,14 @@ export class SpoolOutbox implements Outbox {
       if (typeof r.e === 'string') c.error = r.e;
       if (c.state === 'dead') deadIds.set(r.id, record);
       if (isFinished(record)) {
-        this.#records.delete(r.id);
-        this.#finished.add(r.id);
+        this.records.delete(r.id);
+        this.finished.add(r.id);
       }
       return undefined;
     }
     if (r.t === 'seen') {
       if (!Array.isArray(r.ids) || !r.ids.every((id) => typeof id === 'string')) return 'seen record with bad ids';
-      for (const id of r.ids as string[]) this.#finished.add(id);
+      for (const id of r.ids as string[]) this.finished.add(id);
       return undefined;
     }
     return `unknown record type ${JSON.stringify(r.t)?.slice(0, 40)}`;

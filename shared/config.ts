@@ -120,6 +120,26 @@ export function envBoolean(env: Env, name: string): boolean | undefined {
   throw new ConfigError(`env '${name}' must be true or false, not '${raw}'.`);
 }
 
+/**
+ * A commander parser for a repeatable option whose every value (and env var)
+ * may also be a list: each item parsed with `parse`, a repeated item refused
+ * with `twice(item)` (an Error to throw).
+ */
+export function listArg<T>(
+  parse: (text: string) => T,
+  options: { separator: RegExp; key: (item: T) => string; twice: (item: T) => Error },
+): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => {
+    const items = [...(previous ?? [])];
+    for (const text of value.split(options.separator).map((s) => s.trim()).filter((s) => s.length > 0)) {
+      const item = parse(text);
+      if (items.some((i) => options.key(i) === options.key(item))) throw options.twice(item);
+      items.push(item);
+    }
+    return items;
+  };
+}
+
 /** An option mirrored by an env var; the env var is listed in --help. */
 export function envOption<T>(flags: string, description: string, env: string, parse?: (text: string) => T): Option {
   const option = new Option(flags, description).env(env);

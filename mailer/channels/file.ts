@@ -25,7 +25,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { createTransport } from 'nodemailer';
-import { choiceArg, envOption } from '../../shared/config.ts';
+import { choiceArg, envOption, listArg } from '../../shared/config.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
 import { alertRecord, DEFAULT_FROM, emailMessage } from '../email-content.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
@@ -56,15 +56,12 @@ export function fileDirArg(text: string): string {
   return dir;
 }
 
-/** Commander parser: repeatable; each value (and FILE_DIR) may be a comma-separated list. */
-function fileDirList(value: string, previous: string[] | undefined): string[] {
-  const dirs = [...(previous ?? [])];
-  for (const dir of value.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(fileDirArg)) {
-    if (dirs.includes(dir)) throw new InvalidArgumentError(`${dir} is given twice.`);
-    dirs.push(dir);
-  }
-  return dirs;
-}
+/** Commander parser: repeatable; each value (and FILE_DIR) may be a comma-separated list (paths may hold spaces). */
+const fileDirList = listArg(fileDirArg, {
+  separator: /,/,
+  key: (dir) => dir,
+  twice: (dir) => new InvalidArgumentError(`${dir} is given twice.`),
+});
 
 /**
  * The file name of an alert: its id, with every character outside

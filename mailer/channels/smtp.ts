@@ -10,7 +10,7 @@
  */
 import { createTransport, type Transporter } from 'nodemailer';
 import { InvalidArgumentError } from 'commander';
-import { durationArg, envOption, isEmailAddress } from '../../shared/config.ts';
+import { durationArg, envOption, isEmailAddress, listArg } from '../../shared/config.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
 import { DEFAULT_FROM, emailMessage, headerSafe } from '../email-content.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
@@ -33,15 +33,11 @@ export function smtpUrlArg(text: string): URL {
 }
 
 /** Commander parser: repeatable; each value (and SMTP_URL) may be a comma- or space-separated list. */
-function smtpUrlList(value: string, previous: URL[] | undefined): URL[] {
-  const urls = [...(previous ?? [])];
-  for (const text of value.split(/[\s,]+/).filter((s) => s.length > 0)) {
-    const url = smtpUrlArg(text);
-    if (urls.some((u) => u.href === url.href)) throw new InvalidArgumentError('The same SMTP URL is given twice.');
-    urls.push(url);
-  }
-  return urls;
-}
+const smtpUrlList = listArg(smtpUrlArg, {
+  separator: /[\s,]+/,
+  key: (url) => url.href,
+  twice: () => new InvalidArgumentError('The same SMTP URL is given twice.'),
+});
 
 function smtpUrls(opts: Record<string, unknown>): URL[] {
   const value = opts.smtp as URL[] | URL | undefined;

@@ -19,7 +19,7 @@
  * scheme and host only.
  */
 import { Agent, request } from 'undici';
-import { ConfigError, durationArg, envOption, formatDuration } from '../../shared/config.ts';
+import { ConfigError, durationArg, envOption, formatDuration, listArg } from '../../shared/config.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
 import { alertRecord, alertTime, emailContent, formatDurationMs } from '../email-content.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
@@ -73,15 +73,11 @@ export function webhookUrl(text: string, flavour: WebhookFlavour = 'webhook'): U
 
 /** Commander parser for a repeatable list option: each value may be a comma- or space-separated list. */
 function webhookList(flavour: WebhookFlavour): (value: string, previous: URL[] | undefined) => URL[] {
-  return (value, previous) => {
-    const urls = [...(previous ?? [])];
-    for (const text of value.split(/[\s,]+/).filter((s) => s.length > 0)) {
-      const url = webhookUrl(text, flavour);
-      if (urls.some((u) => u.href === url.href)) throw new ConfigError(`${FLAGS[flavour].flag} / ${FLAGS[flavour].env}: the same URL is given twice.`);
-      urls.push(url);
-    }
-    return urls;
-  };
+  return listArg((text) => webhookUrl(text, flavour), {
+    separator: /[\s,]+/,
+    key: (url) => url.href,
+    twice: () => new ConfigError(`${FLAGS[flavour].flag} / ${FLAGS[flavour].env}: the same URL is given twice.`),
+  });
 }
 
 export function webhookTokenArg(text: string): string {

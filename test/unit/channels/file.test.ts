@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { Command } from 'commander';
 import { alertFileName, createFileChannel, fileChannel, fileDirArg } from '../../../mailer/channels/file.ts';
 import type { Channel } from '../../../mailer/channels/channel.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
+import { parseChannelOptions } from '../../support/channel-options.ts';
 
 let root = '';
 let n = 0;
@@ -206,19 +206,7 @@ test('failures: the folder gone is transient (an operator can bring it back), a 
 });
 
 function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    const program = new Command('t').exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
-    for (const option of fileChannel.options()) program.addOption(option);
-    program.parse(argv, { from: 'user' });
-    return program.opts();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  return parseChannelOptions(fileChannel, argv, env);
 }
 
 test('flags: --file-dir repeatable (FILE_DIR a comma list), --file-format; folders checked at start', async () => {

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { PassThrough } from 'node:stream';
-import { Command } from 'commander';
 import { SMTPServer } from 'smtp-server';
 import { createSmtpChannel, smtpChannel } from '../../../mailer/channels/smtp.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
+import { parseChannelOptions } from '../../support/channel-options.ts';
 
 interface Received {
   from: string;
@@ -195,19 +195,7 @@ test('the body gives time, target, reason, and the outage length on recovery', a
 });
 
 function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    const program = new Command('t').exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
-    for (const option of smtpChannel.options()) program.addOption(option);
-    program.parse(argv, { from: 'user' });
-    return program.opts();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  return parseChannelOptions(smtpChannel, argv, env);
 }
 
 test('--smtp is repeatable (SMTP_URL a list): one channel per server, smtp, smtp-2, each delivers; every password is a secret', async () => {

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { Command } from 'commander';
 import { createWebhookChannel, parseRetryAfter, webhookChannel } from '../../../mailer/channels/webhook.ts';
 import type { Channel } from '../../../mailer/channels/channel.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { PassThrough } from 'node:stream';
+import { parseChannelOptions } from '../../support/channel-options.ts';
 
 interface Hit {
   method: string;
@@ -283,19 +283,7 @@ test('the token in a webhook URL never reaches an error: the webhook is named by
 });
 
 function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    const program = new Command('t').exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
-    for (const option of webhookChannel.options()) program.addOption(option);
-    program.parse(argv, { from: 'user' });
-    return program.opts();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  return parseChannelOptions(webhookChannel, argv, env);
 }
 
 test('flags: each repeatable, env vars take lists, channel names unique; URLs checked at start without echoing them', async () => {
