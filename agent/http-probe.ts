@@ -14,25 +14,39 @@
 import { type ClientRequest, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
+import { BODY_LIMIT_BYTES, DUMP_LIMIT_BYTES, HEADERS, type HttpSpec, judge } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
-import { endpointOf, type TargetSpec } from './target.ts';
+import { endpointOf } from './target.ts';
 
-const USER_AGENT = 'ch2-agent/0.1';
-/** The most of a body read for `bodyContains` / `bodyNotContains`; the rest is not looked at. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-/** The most of a body read (and dropped) when no keyword is checked; beyond it the connection is closed. */
-const DUMP_LIMIT_BYTES = 256 * 1024;
-const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
-
-type HttpSpec = Pick<
-  TargetSpec,
-  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs'
->;
+export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
 
 type Options = RequestOptions & ConnectOptions;
 
+/**
+ * The check of one HTTP target, on the backend `connections` chose for the
+ * whole agent at the first check (node:http, or undici for many checks a second).
+ */
 export function createHttpProbe(spec: HttpSpec, connections: HttpConnections): Probe {
+  let probe: Probe | undefined;
+  return {
+    check(mode?: CheckMode, confirmConnectTimeoutMs?: number): Promise<CheckResult> {
+      if (probe) return probe.check(mode, confirmConnectTimeoutMs);
+      const undici = connections.undici();
+      if (!undici) {
+        probe = createNodeHttpProbe(spec, connections);
+        return probe.check(mode, confirmConnectTimeoutMs);
+      }
+      return undici.then((u) => {
+        probe ??= u.createProbe(spec);
+        return probe.check(mode, confirmConnectTimeoutMs);
+      });
+    },
+  };
+}
+
+/** A check on node:http: the origin's kept-alive agent, or a fresh connection to confirm. */
+export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections): Probe {
   const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
   const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
   const timeoutMs = spec.timeoutMs;
@@ -116,19 +130,4 @@ export function createHttpProbe(spec: HttpSpec, connections: HttpConnections): P
       });
     },
   };
-}
-
-/** Why an answer means down, or undefined when it means up. */
-export function judge(spec: HttpSpec, status: number, body: string | undefined, latencyMs: number): string | undefined {
-  if (!spec.expectStatus(status)) return `HTTP ${status}`;
-  if (spec.bodyContains !== undefined && !(body ?? '').includes(spec.bodyContains)) {
-    return `body does not contain ${JSON.stringify(spec.bodyContains)}`;
-  }
-  if (spec.bodyNotContains !== undefined && (body ?? '').includes(spec.bodyNotContains)) {
-    return `body contains ${JSON.stringify(spec.bodyNotContains)}`;
-  }
-  if (spec.maxResponseTimeMs !== undefined && latencyMs > spec.maxResponseTimeMs) {
-    return `slow: ${Math.round(latencyMs)}ms, over ${spec.maxResponseTimeMs}ms`;
-  }
-  return undefined;
 }

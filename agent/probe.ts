@@ -52,7 +52,13 @@ export function describeFailure(err: unknown, options: { timeoutMs: number; conn
     case 'EAI_AGAIN':
       return 'host not found';
     case CONNECT_TIMEOUT_CODE:
+    case 'UND_ERR_CONNECT_TIMEOUT':
       return `connect timeout after ${options.connectTimeoutMs}ms`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `timeout after ${options.timeoutMs}ms`;
+    case 'UND_ERR_SOCKET':
+      return 'connection closed by the server';
     default:
       break;
   }

@@ -1,0 +1,155 @@
+/**
+ * The HTTP checks on undici, for many checks a second. http-connections.ts
+ * loads this module (and undici with it) only when the HTTP targets add up to
+ * UNDICI_CHECKS_PER_SECOND or more: undici's dispatch costs about 60 % of the
+ * CPU of node:http per kept-alive check, but its WASM HTTP parser costs about
+ * 23 MB of RSS, which a few targets never earn back.
+ *
+ * One undici Agent every HTTP target shares: one connection pool per origin,
+ * kept alive between checks, as many connections as the origin has targets
+ * (at most MAX_CONNECTIONS_PER_ORIGIN); targets on one origin share its
+ * longest connect timeout. A server's close of a connection (FIN, "other side
+ * closed", or a reset) is reported through `onServerClose`; our own idle
+ * timeouts, aborts and shutdown carry other error codes.
+ *
+ * A check is undici's low-level `dispatch` with a small handler rather than
+ * `request`: no stream, promise chain or AbortController per check, which
+ * keeps the garbage of thousands of checks a second low. A confirming check
+ * opens a fresh Client with its short connect timeout.
+ */
+import { Agent, Client, type Dispatcher, Pool } from 'undici';
+import { BODY_LIMIT_BYTES, DUMP_LIMIT_BYTES, HEADERS, type HttpSpec, judge } from './http-judge.ts';
+import type { CheckMode, CheckResult, Probe } from './probe.ts';
+import { describeFailure } from './probe.ts';
+
+export interface OriginSettings {
+  targets: number;
+  connectTimeoutMs: number;
+  keepAliveMs: number;
+  maxConnections: number;
+}
+
+class CheckTimeout extends Error {
+  override name = 'TimeoutError';
+}
+class EnoughRead extends Error {
+  override name = 'EnoughRead';
+}
+
+export class UndiciConnections {
+  readonly dispatcher: Agent;
+
+  constructor(origins: ReadonlyMap<string, OriginSettings>, onServerClose: (origin: string) => void) {
+    this.dispatcher = new Agent({
+      factory: (origin, agentOptions) => {
+        const opts = agentOptions as Pool.Options;
+        const key = originOf(origin);
+        const settings = origins.get(key) ?? { targets: 1, connectTimeoutMs: 10_000, keepAliveMs: 4000, maxConnections: 1 };
+        return new Pool(origin, {
+          ...opts,
+          connections: Math.min(settings.targets, settings.maxConnections),
+          pipelining: 1,
+          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs },
+          keepAliveTimeout: settings.keepAliveMs,
+          keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
+        });
+      },
+    });
+    this.dispatcher.on('disconnect', (origin, _targets, error) => {
+      const code = (error as { code?: string } | undefined)?.code;
+      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') onServerClose(originOf(origin));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.destroy().catch(() => {});
+  }
+
+  createProbe(spec: HttpSpec): Probe {
+    return createUndiciProbe(spec, this.dispatcher);
+  }
+}
+
+function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
+  const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
+  const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
+  const origin = spec.url.origin;
+  const path = `${spec.url.pathname}${spec.url.search}`;
+  const timeoutMs = spec.timeoutMs;
+
+  return {
+    check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
+      const confirm = mode === 'confirm';
+      const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
+      return new Promise((resolve) => {
+        const started = performance.now();
+        const at = Date.now();
+        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs }, pipelining: 1 }) : undefined;
+        let controller: Dispatcher.DispatchController | undefined;
+        let status = 0;
+        let bytes = 0;
+        const chunks: Buffer[] | undefined = needsBody ? [] : undefined;
+        let done = false;
+
+        const finish = (ok: boolean, reason: string | undefined): void => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          if (fresh) void fresh.destroy().catch(() => {});
+          const result: CheckResult = { ok, latencyMs: performance.now() - started, at };
+          if (status > 0) result.status = status;
+          if (reason !== undefined) result.reason = reason;
+          if (confirm) result.confirm = true;
+          resolve(result);
+        };
+        const answered = (): void => {
+          const latencyMs = performance.now() - started;
+          const body = chunks ? Buffer.concat(chunks).toString('utf8') : undefined;
+          const reason = judge(spec, status, body, latencyMs);
+          finish(reason === undefined, reason);
+        };
+        const timer = setTimeout(() => {
+          controller?.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
+          finish(false, `timeout after ${timeoutMs}ms`);
+        }, timeoutMs);
+
+        const handler: Dispatcher.DispatchHandler = {
+          onRequestStart(c) {
+            controller = c;
+            if (done) c.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
+          },
+          onResponseStart(_c, statusCode) {
+            if (statusCode >= 200) status = statusCode;
+          },
+          onResponseData(c, chunk) {
+            if (done) return;
+            const room = limit - bytes;
+            bytes += chunk.length;
+            if (chunks && room > 0) chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+            if (bytes >= limit) {
+              // Enough to judge; closing the connection beats reading a huge body.
+              answered();
+              c.abort(new EnoughRead('enough of the body read'));
+            }
+          },
+          onResponseEnd() {
+            answered();
+          },
+          onResponseError(_c, err) {
+            finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+          },
+        };
+        try {
+          (fresh ?? dispatcher).dispatch({ origin, path, method: 'GET', headers: HEADERS, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
+        } catch (err) {
+          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+        }
+      });
+    },
+  };
+}
+
+function originOf(origin: string | URL | { origin?: string }): string {
+  if (typeof origin === 'string') return new URL(origin).origin;
+  return (origin as URL).origin ?? String(origin);
+}
