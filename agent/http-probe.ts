@@ -11,8 +11,7 @@
  * low. A body is read up to what the judgement needs; beyond it the connection
  * is closed rather than drained.
  */
-import { type ClientRequest, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
 import { BODY_LIMIT_BYTES, DUMP_LIMIT_BYTES, HEADERS, type HttpSpec, judge } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
@@ -22,6 +21,9 @@ import { endpointOf } from './target.ts';
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
 
 type Options = RequestOptions & ConnectOptions;
+
+// node:http through process.getBuiltinModule, not an ESM import (~14 MB of RSS: see http-connections.ts).
+const httpRequest = process.getBuiltinModule('node:http').request;
 
 /**
  * The check of one HTTP target, on the backend `connections` chose for the
@@ -50,7 +52,8 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
   const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
   const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
   const timeoutMs = spec.timeoutMs;
-  const request = spec.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:https (and TLS with it: ~6 MB of RSS) is loaded only for an https target.
+  const request = spec.url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
   const { host, port } = endpointOf(spec.url);
   // node:http copies the options of each request: one object serves every normal check.
   const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method: 'GET', headers: HEADERS, connectTimeoutMs: spec.connectTimeoutMs };
