@@ -35,4 +35,7 @@ COPY --from=build /src/dist/agent.mjs /app/agent.mjs
 COPY --from=build /src/dist/agent-chunks /app/agent-chunks
 USER node
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/agent.mjs"]
+# --max-semi-space-size=2 (MB): a smaller young generation. At 5,000 targets at 1 Hz it cut
+# the agent's RSS from ~350 to ~240 MB at the same CPU (=1 cost ~5 points of CPU); at idle
+# with one target it changes nothing.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/agent.mjs"]
