@@ -36,6 +36,7 @@ import {
   statusBytes,
   statusBytesOf,
 } from './lib.ts';
+import { agentNodeFlags, buildAgentBundle, shippedAgent } from './agent-bundle.ts';
 
 export interface FootprintOptions {
   samples: number;
@@ -83,23 +84,6 @@ async function imageSizes(figures: Figures): Promise<void> {
   }
 }
 
-/** Build the agent's bundle with scripts/build.ts into a temporary folder. */
-async function buildBundle(work: string): Promise<string> {
-  const dir = join(work, 'build');
-  mkdirSync(dir);
-  for (const entry of ['agent', 'mailer', 'shared', 'node_modules', 'tsconfig.json', 'package.json']) {
-    if (existsSync(join(ROOT, entry))) symlinkSync(join(ROOT, entry), join(dir, entry));
-  }
-  // scripts/build.ts writes dist/ under its working directory: run it in `dir`.
-  const built = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const p = startProcess('esbuild (scripts/build.ts agent)', process.execPath, [join(ROOT, 'scripts/build.ts'), 'agent'], { cwd: dir });
-    void p.exited.then(({ code }) => resolve({ code, out: p.out.tail(20) }));
-  });
-  const bundle = join(dir, 'dist', 'agent.mjs');
-  if (built.code !== 0 || !existsSync(bundle)) throw new Error(`scripts/build.ts agent failed:\n${built.out}`);
-  return bundle;
-}
-
 /** RSS of a process IDLE_MS after `ready` resolves. */
 async function idleRss(name: string, args: string[], ready: (p: ReturnType<typeof startProcess>) => Promise<unknown>): Promise<number> {
   const p = startProcess(name, process.execPath, args, { keepLines: 200 });
@@ -116,7 +100,7 @@ async function idleRss(name: string, args: string[], ready: (p: ReturnType<typeo
 async function localFigures(figures: Figures, opts: FootprintOptions, work: string): Promise<void> {
   let bundle: string | undefined;
   try {
-    bundle = await buildBundle(work);
+    bundle = await buildAgentBundle(work);
   } catch (err) {
     figures.note(B, `could not build the bundle (${(err as Error).message.split('\n')[0]}); the agent runs from its .ts sources`);
   }
@@ -126,9 +110,10 @@ async function localFigures(figures: Figures, opts: FootprintOptions, work: stri
   });
   const mailer = await countingMailer();
   try {
-    const agentArgs = (entry: string): string[] => [entry, '--target', `${site.url}/`, '--mailer', mailer.url];
+    const targetArgs = ['--target', `${site.url}/`, '--mailer', mailer.url];
+    const agentArgs = (entry: string): string[] => (entry.endsWith('.mjs') ? shippedAgent(entry, targetArgs) : [entry, ...targetArgs]);
     const entry = bundle ?? 'agent/main.ts';
-    const how = bundle ? 'bundle, as in the image' : 'from the .ts sources';
+    const how = bundle ? `bundle with the image's node flags (${agentNodeFlags().join(' ') || 'none'})` : 'from the .ts sources';
 
     progress(B, `idle RSS: bare node, then the agent (${how}), ${IDLE_MS / 1000} s each`);
     const bare = await idleRss('bare node', ['-e', BARE_NODE], () => sleep(200));

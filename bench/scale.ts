@@ -14,6 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { agentNodeFlags, buildAgentBundle, shippedAgent } from './agent-bundle.ts';
 import { countingMailer, cpuMeter, defer, type Figures, hasFlag, mb, ms, progress, sleep, startProcess, statusBytes, waitUntil } from './lib.ts';
 
 export interface ScaleOptions {
@@ -60,7 +61,7 @@ function ask<T>(child: ChildProcess, msg: object, type: string, timeoutMs = 10_0
   });
 }
 
-async function oneK(figures: Figures, k: number, opts: ScaleOptions, work: string): Promise<void> {
+async function oneK(figures: Figures, k: number, opts: ScaleOptions, work: string, bundle: string): Promise<void> {
   const site = startProcess(`scale site (${k})`, process.execPath, ['bench/scale-site.ts', '--targets', String(k), '--interval-ms', String(INTERVAL_MS)], { ipc: true });
   const listening = ask<{ port: number }>(site.child, {}, 'listening', 15_000);
   listening.catch(() => {}); // awaited below
@@ -71,7 +72,7 @@ async function oneK(figures: Figures, k: number, opts: ScaleOptions, work: strin
     const targets = Array.from({ length: k }, (_, j) => ({ name: `t${j + 1}`, url: `http://127.0.0.1:${port}/t${j + 1}` }));
     writeFileSync(config, JSON.stringify({ targets }));
     const agentLog = join(work, `agent-${k}.log`);
-    const agent = startProcess(`agent (${k} targets)`, process.execPath, ['agent/main.ts', '--config', config, '--mailer', mailer.url], { output: { file: agentLog } });
+    const agent = startProcess(`agent (${k} targets)`, process.execPath, shippedAgent(bundle, ['--config', config, '--mailer', mailer.url]), { output: { file: agentLog } });
     const tail = (): string => {
       try {
         return readFileSync(agentLog, 'utf8').split('\n').slice(-15).join('\n');
@@ -146,15 +147,16 @@ export async function scale(figures: Figures, opts: ScaleOptions): Promise<void>
   const work = mkdtempSync(join(tmpdir(), 'ch2-bench-scale-'));
   const removeWork = defer(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
   try {
+    const bundle = await buildAgentBundle(work);
     for (const k of opts.targets) {
       try {
-        await oneK(figures, k, opts, work);
+        await oneK(figures, k, opts, work, bundle);
       } catch (err) {
         figures.add(B, `K=${k}: error`, (err as Error).message.split('\n')[0] ?? 'error');
         process.stderr.write(`bench scale K=${k}: ${(err as Error).message}\n`);
       }
     }
-    figures.note(B, `interval 1 s; lateness measured at the site (request gap - 1000 ms), ${opts.warmup} s warm-up, ${opts.seconds} s window per K; site in its own process`);
+    figures.note(B, `interval 1 s; lateness measured at the site (request gap - 1000 ms), ${opts.warmup} s warm-up, ${opts.seconds} s window per K; site in its own process; the agent is the image's bundle with its node flags (${agentNodeFlags().join(' ') || 'none'})`);
   } finally {
     await removeWork();
   }

@@ -1,9 +1,13 @@
 /**
  * soak (issue 4, false alerts): our agent, as a local process with its default
- * settings, against a healthy but jittery local site that answers 200 after a
+ * settings (the image's bundle and node flags), against a healthy but jittery local site that answers 200 after a
  * random 0-300 ms delay, for `minutes` (default 10). A local stand-in mailer counts
  * every POST /alerts. Goal: 0 alerts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAgentBundle, shippedAgent } from './agent-bundle.ts';
 import { countingMailer, type Figures, listenLocal, progress, sleep, startProcess, stats, ms } from './lib.ts';
 
 export interface SoakOptions {
@@ -26,7 +30,9 @@ export async function soak(figures: Figures, opts: SoakOptions): Promise<void> {
     }, delay);
   });
   const mailer = await countingMailer();
-  const agent = startProcess('agent', process.execPath, ['agent/main.ts', '--target', `${site.url}/`, '--mailer', mailer.url], { keepLines: 2000 });
+  const work = mkdtempSync(join(tmpdir(), 'ch2-bench-soak-'));
+  const bundle = await buildAgentBundle(work);
+  const agent = startProcess('agent', process.execPath, shippedAgent(bundle, ['--target', `${site.url}/`, '--mailer', mailer.url]), { keepLines: 2000 });
   let up = 0;
   let down = 0;
   const downReasons = new Map<string, number>();
@@ -64,5 +70,6 @@ export async function soak(figures: Figures, opts: SoakOptions): Promise<void> {
     await agent.stop();
     await mailer.close();
     await site.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
