@@ -108,16 +108,16 @@ export class JournalWriter {
   }
 
   /*
-   * Records appended in one turn of the event loop are written together, at
-   * its end, with a plain write(2): a record is in the page cache (and
-   * survives a killed process) microseconds after append(). Syncs run beside
-   * the writes, one at a time, each covering every batch written before it
-   * started (group commit).
+   * Records appended in one turn of the event loop (every request and every
+   * settled send it handled) are written together right after it, with one
+   * plain write(2): a record is in the page cache, and survives a killed
+   * process, within that turn. Syncs run beside the writes, one at a time,
+   * each covering every batch written before it started (group commit).
    */
   #schedule(): void {
     if (this.#flushScheduled || this.#paused) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.#flushScheduled = false;
       if (!this.#paused) this.#flush();
     });
