@@ -23,11 +23,10 @@ import {
   IMAGES,
   MAILER_STARTED,
   randomId,
-  startContainer,
+  startSmtpSink,
   startNetwork,
   TEST_LABEL,
   uniqueName,
-  Wait,
   waitUntil,
   type Started,
   type StartedNetwork,
@@ -47,7 +46,7 @@ describe('SIGKILL of the mailer in the middle of 500 alerts', { timeout: 300_000
   const mailer = uniqueName('mailer');
   const volume = `ch2it-${randomId()}-spool`;
   let net: StartedNetwork;
-  let sink: Started;
+  let sink: Started & { api: string };
   let sinkApi: string;
 
   const mailerUrl = async (): Promise<string> => `http://${await containerIp(mailer)}:33333`;
@@ -56,14 +55,8 @@ describe('SIGKILL of the mailer in the middle of 500 alerts', { timeout: 300_000
 
   before(async () => {
     net = await startNetwork(cleanup);
-    sink = await startContainer(IMAGES.smtpSink, net, cleanup, {
-      aliases: ['smtp'],
-      env: { SMTP_STARTTLS: 'off' },
-      exposed: [8025],
-      wait: Wait.forLogMessage(/smtp-sink listening/),
-      name: uniqueName('smtp'),
-    });
-    sinkApi = `http://${sink.container.getHost()}:${sink.container.getMappedPort(8025)}`;
+    sink = await startSmtpSink(net, cleanup);
+    sinkApi = sink.api;
     await dockerOk(['volume', 'create', '--label', TEST_LABEL, volume]);
     cleanup.defer(`docker volume rm ${volume}`, () => docker(['volume', 'rm', '-f', volume]));
     cleanup.names(mailer);

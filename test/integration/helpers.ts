@@ -309,6 +309,21 @@ export function startNginx(net: StartedNetwork, cleanup: Cleanup, alias = 'insid
   });
 }
 
+/**
+ * ch2/smtp-sink on `net` under `alias`, STARTTLS off (its certificate is self-signed and
+ * a plain smtp:// URL verifies certificates); `api` is its HTTP API (messages, webhooks).
+ */
+export async function startSmtpSink(net: StartedNetwork, cleanup: Cleanup, alias = 'smtp'): Promise<Started & { api: string }> {
+  const sink = await startContainer(IMAGES.smtpSink, net, cleanup, {
+    aliases: [alias],
+    env: { SMTP_STARTTLS: 'off' },
+    exposed: [8025],
+    wait: Wait.forLogMessage(/smtp-sink listening/),
+    name: uniqueName(alias),
+  });
+  return { ...sink, api: `http://${sink.container.getHost()}:${sink.container.getMappedPort(8025)}` };
+}
+
 export function startMailer(net: StartedNetwork, cleanup: Cleanup, opts: { aliases?: string[]; args?: string[]; env?: Record<string, string> } = {}): Promise<Started> {
   return startContainer(IMAGES.mailer, net, cleanup, {
     aliases: opts.aliases ?? ['insidemailer'],

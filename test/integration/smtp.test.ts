@@ -13,6 +13,7 @@ import {
   http,
   IMAGES,
   startContainer,
+  startSmtpSink,
   startMailer,
   startNetwork,
   uniqueName,
@@ -28,7 +29,7 @@ const PASSWORD = 's3cret';
 describe('SMTP delivery through ch2/smtp-sink', { timeout: 150_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-  let sink: Started;
+  let sink: Started & { api: string };
   let mailer: Started;
   let sinkApi: string;
   let mailerUrl: string;
@@ -46,15 +47,8 @@ describe('SMTP delivery through ch2/smtp-sink', { timeout: 150_000 }, () => {
 
   before(async () => {
     net = await startNetwork(cleanup);
-    sink = await startContainer(IMAGES.smtpSink, net, cleanup, {
-      aliases: ['smtp'],
-      // The sink's STARTTLS certificate is self-signed; the brief's plain smtp:// URL verifies certificates.
-      env: { SMTP_STARTTLS: 'off' },
-      exposed: [8025],
-      wait: Wait.forLogMessage(/smtp-sink listening/),
-      name: uniqueName('smtp'),
-    });
-    sinkApi = `http://${sink.container.getHost()}:${sink.container.getMappedPort(8025)}`;
+    sink = await startSmtpSink(net, cleanup);
+    sinkApi = sink.api;
     mailer = await startMailer(net, cleanup, {
       aliases: ['insidemailer'],
       args: ['--smtp', `smtp://alice:${PASSWORD}@smtp:2525`, '--from', 'ch2 alerts <alerts@work>'],

@@ -17,12 +17,9 @@ import type { StoredHook } from '../fixtures/smtp-sink/server.ts';
 import {
   Cleanup,
   http,
-  IMAGES,
-  startContainer,
+  startSmtpSink,
   startMailer,
   startNetwork,
-  uniqueName,
-  Wait,
   waitUntil,
   type Started,
   type StartedNetwork,
@@ -35,7 +32,7 @@ const SLACK_SECRET = 'xoxsecret9d41';
 describe('webhook delivery through the ch2/smtp-sink receiver', { timeout: 150_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-  let sink: Started;
+  let sink: Started & { api: string };
   let mailer: Started;
   let sinkApi: string;
   let mailerUrl: string;
@@ -65,14 +62,8 @@ describe('webhook delivery through the ch2/smtp-sink receiver', { timeout: 150_0
 
   before(async () => {
     net = await startNetwork(cleanup);
-    sink = await startContainer(IMAGES.smtpSink, net, cleanup, {
-      aliases: ['sink'],
-      env: { SMTP_STARTTLS: 'off' },
-      exposed: [8025],
-      wait: Wait.forLogMessage(/smtp-sink listening/),
-      name: uniqueName('sink'),
-    });
-    sinkApi = `http://${sink.container.getHost()}:${sink.container.getMappedPort(8025)}`;
+    sink = await startSmtpSink(net, cleanup, 'sink');
+    sinkApi = sink.api;
     mailer = await startMailer(net, cleanup, {
       aliases: ['insidemailer'],
       args: ['--webhook', 'http://sink:8025/hooks/a', '--slack-webhook', `http://sink:8025/hooks/slack/T0/B0/${SLACK_SECRET}`, '--webhook-timeout', '5s'],
