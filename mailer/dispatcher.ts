@@ -101,7 +101,7 @@ export class Dispatcher {
       this.#inFlight -= 1;
     }
     if (result.ok) {
-      outbox.settle(id, channel.name, 'delivered');
+      outbox.settle(id, channel.name, 'delivered', undefined, true, !channel.repeatIsHarmless);
       if (channel.name !== 'log') log.info(`Delivered alert ${id} via ${channel.name}.`, { event: 'delivered', id, channel: channel.name, attempt, detail: result.detail });
       return;
     }

@@ -65,12 +65,16 @@ export class JournalWriter {
     return this.#size;
   }
 
-  /** Queue a record; the promise resolves once it is on disk. */
-  append(record: unknown): Promise<void> {
+  /**
+   * Queue a record; the promise resolves once it is on disk. An urgent record
+   * (and all queued before it) is written at once rather than after this turn.
+   */
+  append(record: unknown, urgent = false): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('journal closed'));
     this.#queue.push(encodeLine(record));
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#schedule();
+    if (urgent && !this.#paused) this.#flush();
+    else this.#schedule();
     return done;
   }
 

@@ -34,8 +34,11 @@ export interface Outbox {
   put(item: QueuedAlert, channels: readonly string[]): Promise<void>;
   /** A failed attempt that will be retried. */
   attempted(id: string, channel: string, error?: string): void;
-  /** The channel is done with the alert; `attempted` counts the attempt that ended it. */
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted?: boolean): void;
+  /**
+   * The channel is done with the alert; `attempted` counts the attempt that ended it;
+   * `urgent` records it at once rather than with the rest of the event-loop turn.
+   */
+  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted?: boolean, urgent?: boolean): void;
   /** An alert some channel has still to deliver. */
   get(id: string): OutboxRecord | undefined;
   /** Alerts some channel still has to deliver, oldest first. */
@@ -103,8 +106,8 @@ export abstract class RecordKeeper implements Outbox {
   abstract put(item: QueuedAlert, channels: readonly string[]): Promise<void>;
   abstract dead(limit: number): Promise<DeadList>;
   abstract close(): Promise<void>;
-  /** A channel's state of the alert changed. */
-  protected abstract changed(id: string, channel: string): void;
+  /** A channel's state of the alert changed; `urgent`: record it now. */
+  protected abstract changed(id: string, channel: string, urgent: boolean): void;
   /** The alert has a dead channel; its dead letter should show the record as it is now. */
   protected abstract deadLettered(record: OutboxRecord): void;
 
@@ -125,17 +128,17 @@ export abstract class RecordKeeper implements Outbox {
     if (!state) return;
     state.attempts += 1;
     if (error !== undefined) state.error = error;
-    this.changed(id, channel);
+    this.changed(id, channel, false);
   }
 
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true): void {
+  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true, urgent = false): void {
     const record = this.records.get(id);
     const entry = record?.channels[channel];
     if (!record || !entry) return;
     entry.state = state;
     if (attempted) entry.attempts += 1;
     if (error !== undefined) entry.error = error;
-    this.changed(id, channel);
+    this.changed(id, channel, urgent);
     // The dead letter shows every channel: written when one dies, again as the others settle.
     if (Object.values(record.channels).some((c) => c.state === 'dead')) this.deadLettered(record);
     if (isFinished(record)) {

@@ -97,13 +97,13 @@ export class SpoolOutbox extends RecordKeeper {
     await this.#journal.close();
   }
 
-  protected changed(id: string, channel: string): void {
+  protected changed(id: string, channel: string, urgent: boolean): void {
     const c = this.records.get(id)?.channels[channel];
     if (!c) return;
     const record: Record<string, unknown> = { t: 'set', id, ch: channel, s: c.state, n: c.attempts };
     if (c.error !== undefined) record.e = c.error;
     this.#track(
-      this.#journal.append(record).catch((err: Error) => {
+      this.#journal.append(record, urgent).catch((err: Error) => {
         this.#writeErrors += 1;
         this.#log.error(`Spool: cannot record ${channel} state of alert ${id}: ${err.message}`, { event: 'spool-error', id });
       }),

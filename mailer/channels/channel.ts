@@ -35,6 +35,12 @@ import type { QueuedAlert } from '../queued-alert.ts';
 export interface Channel {
   /** Unique among the configured channels, e.g. "log", "smtp". */
   readonly name: string;
+  /**
+   * True when sending an alert twice does no harm (the log line). Otherwise the
+   * mailer records a finished send at once, so a crash right after it cannot
+   * cause a second e-mail or request.
+   */
+  readonly repeatIsHarmless?: boolean;
   send(item: QueuedAlert): Promise<SendResult>;
   close?(): Promise<void>;
 }

@@ -9,6 +9,7 @@ export const logChannel: ChannelKind = {
   create: (_opts, { log }) => [
     {
       name: 'log',
+      repeatIsHarmless: true,
       async send(item) {
         const { alert } = item;
         log.info(`Sending email: ${oneLine(item.line)}`, {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, test } from 'node:test';
-import { decodeLine, encodeLine } from '../../mailer/journal.ts';
+import { decodeLine, encodeLine, JournalWriter } from '../../mailer/journal.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { SpoolOutbox } from '../../mailer/spool.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -173,4 +173,15 @@ test('a dead letter is brought up to date as the alert\'s other channels settle'
   const file = JSON.parse(readFileSync(join(dir, 'dead', 'd3.json'), 'utf8'));
   assert.equal(file.channels.webhook.state, 'dead');
   assert.equal(file.channels.smtp.state, 'delivered');
+});
+
+test('journal: an urgent record is in the file when append returns; others follow at the end of the turn', async () => {
+  const path = join(tempDir(), 'j.log');
+  const journal = await JournalWriter.open(path);
+  const later = journal.append({ t: 'set', n: 1 });
+  assert.doesNotMatch(readFileSync(path, 'utf8'), /"n":1/, 'a plain record waits for the end of the turn');
+  const now = journal.append({ t: 'set', n: 2 }, true);
+  assert.match(readFileSync(path, 'utf8'), /"n":1[\s\S]*"n":2/, 'an urgent record, and what was queued before it, is written at once, in order');
+  await Promise.all([later, now]);
+  await journal.close();
 });
