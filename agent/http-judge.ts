@@ -3,6 +3,7 @@
  * node:http, http-undici.ts on undici): the request's headers, how much of a
  * body is read, and the judgement of status, body keywords and response time.
  */
+import type { CheckResult } from './probe.ts';
 import type { TargetSpec } from './target.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
@@ -30,4 +31,49 @@ export function judge(spec: HttpSpec, status: number, body: string | undefined, 
     return `slow: ${Math.round(latencyMs)}ms, over ${spec.maxResponseTimeMs}ms`;
   }
   return undefined;
+}
+
+/**
+ * What one check has seen so far, whichever client runs it: when it started,
+ * the status, and the body up to the limit (kept only when a keyword is checked).
+ */
+export class CheckProgress {
+  readonly started = performance.now();
+  readonly at = Date.now();
+  status = 0;
+  readonly #spec: HttpSpec;
+  readonly #confirm: boolean;
+  readonly #chunks: Buffer[] | undefined;
+  readonly #limit: number;
+  #bytes = 0;
+
+  constructor(spec: HttpSpec, confirm: boolean) {
+    this.#spec = spec;
+    this.#confirm = confirm;
+    const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
+    this.#chunks = needsBody ? [] : undefined;
+    this.#limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
+  }
+
+  /** Take a chunk of the body; true once enough is read to judge (close the connection then). */
+  take(chunk: Buffer): boolean {
+    const room = this.#limit - this.#bytes;
+    this.#bytes += chunk.length;
+    if (this.#chunks && room > 0) this.#chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+    return this.#bytes >= this.#limit;
+  }
+
+  /** Why the answer read so far means down, or undefined when it means up. */
+  verdict(): string | undefined {
+    const body = this.#chunks ? Buffer.concat(this.#chunks).toString('utf8') : undefined;
+    return judge(this.#spec, this.status, body, performance.now() - this.started);
+  }
+
+  result(ok: boolean, reason: string | undefined): CheckResult {
+    const result: CheckResult = { ok, latencyMs: performance.now() - this.started, at: this.at };
+    if (this.status > 0) result.status = this.status;
+    if (reason !== undefined) result.reason = reason;
+    if (this.#confirm) result.confirm = true;
+    return result;
+  }
 }

@@ -13,7 +13,7 @@
  */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
-import { BODY_LIMIT_BYTES, DUMP_LIMIT_BYTES, HEADERS, type HttpSpec, judge } from './http-judge.ts';
+import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
 import { endpointOf } from './target.ts';
@@ -49,8 +49,6 @@ export function createHttpProbe(spec: HttpSpec, connections: HttpConnections): P
 
 /** A check on node:http: the origin's kept-alive agent, or a fresh connection to confirm. */
 export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections): Probe {
-  const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
-  const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
   const timeoutMs = spec.timeoutMs;
   // node:https (and TLS with it: ~6 MB of RSS) is loaded only for an https target.
   const request = spec.url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
@@ -67,11 +65,7 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
         ? { ...base, agent: connections.freshAgentFor(spec.url), connectTimeoutMs }
         : (pooled ??= { ...base, agent: connections.agentFor(spec.url) });
       return new Promise((resolve) => {
-        const started = performance.now();
-        const at = Date.now();
-        let status = 0;
-        let bytes = 0;
-        const chunks: Buffer[] | undefined = needsBody ? [] : undefined;
+        const progress = new CheckProgress(spec, confirm);
         let done = false;
         let req: ClientRequest | undefined;
         let response: IncomingMessage | undefined;
@@ -80,16 +74,10 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           if (done) return;
           done = true;
           clearTimeout(timer);
-          const result: CheckResult = { ok, latencyMs: performance.now() - started, at };
-          if (status > 0) result.status = status;
-          if (reason !== undefined) result.reason = reason;
-          if (confirm) result.confirm = true;
-          resolve(result);
+          resolve(progress.result(ok, reason));
         };
         const answered = (): void => {
-          const latencyMs = performance.now() - started;
-          const body = chunks ? Buffer.concat(chunks).toString('utf8') : undefined;
-          const reason = judge(spec, status, body, latencyMs);
+          const reason = progress.verdict();
           finish(reason === undefined, reason);
         };
         const failed = (err: unknown): void => {
@@ -102,14 +90,11 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
 
         const onResponse = (res: IncomingMessage): void => {
           response = res;
-          status = res.statusCode ?? 0;
+          progress.status = res.statusCode ?? 0;
           res.on('error', failed);
           res.on('data', (chunk: Buffer) => {
             if (done) return;
-            const room = limit - bytes;
-            bytes += chunk.length;
-            if (chunks && room > 0) chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
-            if (bytes >= limit) {
+            if (progress.take(chunk)) {
               // Enough to judge; closing the connection beats reading a huge body.
               answered();
               req?.destroy();

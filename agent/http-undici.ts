@@ -18,7 +18,7 @@
  * opens a fresh Client with its short connect timeout.
  */
 import { Agent, Client, type Dispatcher, Pool } from 'undici';
-import { BODY_LIMIT_BYTES, DUMP_LIMIT_BYTES, HEADERS, type HttpSpec, judge } from './http-judge.ts';
+import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
 
@@ -71,8 +71,6 @@ export class UndiciConnections {
 }
 
 function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
-  const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
-  const limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
   const origin = spec.url.origin;
   const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
@@ -82,13 +80,9 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
       const confirm = mode === 'confirm';
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
       return new Promise((resolve) => {
-        const started = performance.now();
-        const at = Date.now();
+        const progress = new CheckProgress(spec, confirm);
         const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs }, pipelining: 1 }) : undefined;
         let controller: Dispatcher.DispatchController | undefined;
-        let status = 0;
-        let bytes = 0;
-        const chunks: Buffer[] | undefined = needsBody ? [] : undefined;
         let done = false;
 
         const finish = (ok: boolean, reason: string | undefined): void => {
@@ -96,16 +90,10 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           done = true;
           clearTimeout(timer);
           if (fresh) void fresh.destroy().catch(() => {});
-          const result: CheckResult = { ok, latencyMs: performance.now() - started, at };
-          if (status > 0) result.status = status;
-          if (reason !== undefined) result.reason = reason;
-          if (confirm) result.confirm = true;
-          resolve(result);
+          resolve(progress.result(ok, reason));
         };
         const answered = (): void => {
-          const latencyMs = performance.now() - started;
-          const body = chunks ? Buffer.concat(chunks).toString('utf8') : undefined;
-          const reason = judge(spec, status, body, latencyMs);
+          const reason = progress.verdict();
           finish(reason === undefined, reason);
         };
         const timer = setTimeout(() => {
@@ -119,14 +107,11 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
             if (done) c.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
           },
           onResponseStart(_c, statusCode) {
-            if (statusCode >= 200) status = statusCode;
+            if (statusCode >= 200) progress.status = statusCode;
           },
           onResponseData(c, chunk) {
             if (done) return;
-            const room = limit - bytes;
-            bytes += chunk.length;
-            if (chunks && room > 0) chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
-            if (bytes >= limit) {
+            if (progress.take(chunk)) {
               // Enough to judge; closing the connection beats reading a huge body.
               answered();
               c.abort(new EnoughRead('enough of the body read'));
