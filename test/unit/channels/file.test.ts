@@ -240,13 +240,16 @@ test('a folder the mailer may not write to: exit 2 at start with a one-line reas
   const dir = await freshDir();
   await chmod(root, 0o711);
   await chmod(dir, 0o555);
-  // Root may write anywhere: run the mailer as nobody then.
+  // Root may write anywhere: run it then without the capabilities that let it
+  // (still root, so it can read the checkout wherever that is and whatever its mode).
   const asRoot = process.getuid?.() === 0;
-  const r = spawnSync(process.execPath, ['mailer/main.ts', '--port', '1', '--bind', '127.0.0.1', '--file-dir', dir], {
+  const mailer = [process.execPath, 'mailer/main.ts', '--port', '1', '--bind', '127.0.0.1', '--file-dir', dir];
+  const dropWrite = ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search', '--'];
+  const argv = asRoot ? [...dropWrite, ...mailer] : mailer;
+  const r = spawnSync(argv[0]!, argv.slice(1), {
     cwd: fileURLToPath(new URL('../../../', import.meta.url)),
     encoding: 'utf8',
     timeout: 20_000,
-    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
   });
   await chmod(dir, 0o700);
   assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
