@@ -27,8 +27,8 @@ import {
 } from '../shared/config.ts';
 import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/legacy-links.ts';
 import { loadConfigFile } from './config-file.ts';
-import { DEFAULT_EXPECT_STATUS, parseExpectStatus } from './expect-status.ts';
-import { DEFAULT_MAX_PENDING } from './notifier.ts';
+import { DEFAULT_EXPECT_STATUS, parseExpectStatus } from './checks/expect-status.ts';
+import { DEFAULT_MAX_PENDING } from './alerting/notifier.ts';
 import { DEFAULT_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const MAILER_PROTOCOLS = ['json', 'raw'] as const;

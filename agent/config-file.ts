@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError, formatDuration, isEmailAddress, parseDuration } from '../shared/config.ts';
-import { parseExpectStatus } from './expect-status.ts';
+import { parseExpectStatus } from './checks/expect-status.ts';
 import { LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */

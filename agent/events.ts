@@ -13,8 +13,8 @@
  * or `alertDropped` (the queue was full while the mailer was away).
  */
 import type { Alert } from '../shared/alert.ts';
-import type { Transition } from './incident.ts';
-import type { CheckResult } from './probe.ts';
+import type { Transition } from './incidents/incident.ts';
+import type { CheckResult } from './checks/probe.ts';
 
 /** A watched target, as listeners see it. */
 export interface TargetInfo {

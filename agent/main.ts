@@ -4,10 +4,10 @@ import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
-import { createMailerClient } from './mailer-client.ts';
-import { Monitor } from './monitor.ts';
-import { Notifier } from './notifier.ts';
-import { createLineView, type View } from './view.ts';
+import { createMailerClient } from './alerting/mailer-client.ts';
+import { Monitor } from './incidents/monitor.ts';
+import { Notifier } from './alerting/notifier.ts';
+import { createLineView, type View } from './output/view.ts';
 
 const config = await parseAgentArgs(process.argv.slice(2));
 const log = await createLogger({
@@ -29,7 +29,7 @@ const listeners: AgentEvents[] = [view];
 let stopMetrics: (() => Promise<void>) | undefined;
 let downCount = 0;
 if (config.metricsPort !== undefined) {
-  const [{ Metrics }, { startMetricsServer }] = await Promise.all([import('./metrics.ts'), import('./metrics-server.ts')]);
+  const [{ Metrics }, { startMetricsServer }] = await Promise.all([import('./output/metrics.ts'), import('./output/metrics-server.ts')]);
   const metrics = new Metrics({ pending: () => notifier?.pending ?? 0 });
   listeners.push(metrics.events);
   try {
@@ -83,6 +83,6 @@ events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
 
 async function createTable(): Promise<View> {
-  const { createTableView } = await import('./table-view.ts');
+  const { createTableView } = await import('./output/table-view.ts');
   return createTableView({ out: process.stdout, log, pendingAlerts: () => notifier?.pending ?? 0 });
 }

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
 import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
-import { CHANNEL_KINDS } from './channels/registry.ts';
+import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 
 export interface MailerConfig {
   port: number;

@@ -1,15 +1,15 @@
 /** ch2-mailer: entry point of the mailer image. */
 import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
-import { Admissions } from './admission.ts';
-import { Allowlist } from './allowlist.ts';
-import { CHANNEL_KINDS } from './channels/registry.ts';
+import { Admissions } from './intake/admission.ts';
+import { Allowlist } from './intake/allowlist.ts';
+import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { parseMailerArgs } from './cli.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
-import { createHttpIntake } from './http-intake.ts';
-import { createIntake } from './intake.ts';
-import { SpoolOutbox } from './spool.ts';
+import { createHttpIntake } from './intake/http-intake.ts';
+import { createIntake } from './intake/intake.ts';
+import { SpoolOutbox } from './store/spool.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {

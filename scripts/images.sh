@@ -14,6 +14,7 @@
 # Usage: bash scripts/images.sh [--no-project] [--no-fixtures] [--bases-only] [--rebuild-standins]
 # Env:   CH2_BUILD_NETWORK  network for builds that download packages (apt-get, npm ci):
 #                           auto (default: bridge, then --network host), bridge or host.
+#        CH2_IMAGE_TAG      tag of ch2/agent and ch2/mailer (default latest; the integration tests read it)
 set -euo pipefail
 export DOCKER_BUILDKIT=0
 
@@ -29,7 +30,7 @@ for arg in "$@"; do
     --no-fixtures) build_fixtures=0 ;;
     --bases-only) build_project=0; build_fixtures=0 ;;
     --rebuild-standins) rebuild_standins=1 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ch2-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -244,8 +245,8 @@ if [ "$build_project" = 1 ] || [ "$build_fixtures" = 1 ]; then prepare_build_ca;
 
 if [ "$build_project" = 1 ]; then
   [ -f scripts/build.ts ] || die "scripts/build.ts is missing: the project images need it"
-  build ch2/agent:latest docker/agent.Dockerfile . net
-  build ch2/mailer:latest docker/mailer.Dockerfile . net
+  build "ch2/agent:${CH2_IMAGE_TAG:-latest}" docker/agent.Dockerfile . net
+  build "ch2/mailer:${CH2_IMAGE_TAG:-latest}" docker/mailer.Dockerfile . net
 fi
 
 if [ "$build_fixtures" = 1 ]; then

@@ -13,9 +13,12 @@ import type { Readable } from 'node:stream';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import type { WaitStrategy } from 'testcontainers';
 
+/** CH2_IMAGE_TAG (default latest): the tag of the project images under test, as scripts/images.sh builds them. */
+const TAG = process.env.CH2_IMAGE_TAG || 'latest';
+
 export const IMAGES = {
-  agent: 'ch2/agent:latest',
-  mailer: 'ch2/mailer:latest',
+  agent: `ch2/agent:${TAG}`,
+  mailer: `ch2/mailer:${TAG}`,
   nginx: 'nginx:latest',
   busybox: 'busybox:latest',
   bookAgent: 'ch2/book-agent:latest',

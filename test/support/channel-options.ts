@@ -1,6 +1,6 @@
 /** Parse a channel kind's own options as the mailer's CLI would, with env vars set for the call only. */
 import { Command } from 'commander';
-import type { ChannelKind } from '../../mailer/channels/channel.ts';
+import type { ChannelKind } from '../../mailer/delivery/channels/channel.ts';
 
 export function parseChannelOptions(kind: ChannelKind, argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import type { Channel } from '../../mailer/channels/channel.ts';
-import { Dispatcher } from '../../mailer/dispatcher.ts';
-import { MemoryOutbox } from '../../mailer/outbox.ts';
+import type { Channel } from '../../mailer/delivery/channels/channel.ts';
+import { Dispatcher } from '../../mailer/delivery/dispatcher.ts';
+import { MemoryOutbox } from '../../mailer/store/outbox.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';

@@ -1,7 +1,7 @@
 /** What every mail-writing channel says about an alert: subject tags, body lines, the JSON record. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alertRecord, emailContent } from '../../mailer/email-content.ts';
+import { alertRecord, emailContent } from '../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import type { Alert } from '../../shared/alert.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Incident, type Transition } from '../../agent/incident.ts';
+import { Incident, type Transition } from '../../agent/incidents/incident.ts';
 
 function run(incident: Incident, pattern: string, start = 0, stepMs = 1000): Transition[] {
   const out: Transition[] = [];

@@ -4,8 +4,8 @@ import { request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { escapeLabelValue, formatNumber, LATENCY_BUCKETS_SECONDS, Metrics } from '../../agent/metrics.ts';
-import { METRICS_CONTENT_TYPE, MetricsServerError, startMetricsServer } from '../../agent/metrics-server.ts';
+import { escapeLabelValue, formatNumber, LATENCY_BUCKETS_SECONDS, Metrics } from '../../agent/output/metrics.ts';
+import { METRICS_CONTENT_TYPE, MetricsServerError, startMetricsServer } from '../../agent/output/metrics-server.ts';
 import { type AgentEvents, fanOut } from '../../agent/events.ts';
 import type { Alert } from '../../shared/alert.ts';
 

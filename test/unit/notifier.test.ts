@@ -1,7 +1,7 @@
 /** The agent's outbox: order and ids kept across mailer outages; at its bound only reminders are dropped. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Notifier } from '../../agent/notifier.ts';
+import { Notifier } from '../../agent/alerting/notifier.ts';
 import type { Alert } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';

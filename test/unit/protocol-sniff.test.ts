@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sniffProtocol } from '../../mailer/protocol-sniff.ts';
+import { sniffProtocol } from '../../mailer/intake/protocol-sniff.ts';
 
 test('HTTP methods are HTTP', () => {
   assert.equal(sniffProtocol(Buffer.from('POST /alerts HTTP/1.1\r\n')), 'http');

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, test } from 'node:test';
-import { decodeLine, encodeLine, JournalWriter } from '../../mailer/journal.ts';
+import { decodeLine, encodeLine, JournalWriter } from '../../mailer/store/journal.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
-import { SpoolOutbox } from '../../mailer/spool.ts';
+import { SpoolOutbox } from '../../mailer/store/spool.ts';
 import { createLogger } from '../../shared/logger.ts';
 
 const dirs: string[] = [];

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fanOut } from '../../agent/events.ts';
-import type { CheckResult } from '../../agent/probe.ts';
-import { createTableView, formatDuration, formatLatency } from '../../agent/table-view.ts';
-import type { View } from '../../agent/view.ts';
+import type { CheckResult } from '../../agent/checks/probe.ts';
+import { createTableView, formatDuration, formatLatency } from '../../agent/output/table-view.ts';
+import type { View } from '../../agent/output/view.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 const ESC = '\x1b[';

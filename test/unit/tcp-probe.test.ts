@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createTcpProbe } from '../../agent/tcp-probe.ts';
+import { createTcpProbe } from '../../agent/checks/tcp-probe.ts';
 import { freePort } from '../support/process.ts';
 
 let server: Server;

@@ -1,7 +1,7 @@
 /** The line view: the book's lines with one target, named lines and a summary with several. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLineView, describeTransition } from '../../agent/view.ts';
+import { createLineView, describeTransition } from '../../agent/output/view.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 function recorder(): Logger & { lines: string[] } {

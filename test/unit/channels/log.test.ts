@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { logChannel } from '../../../mailer/channels/log.ts';
+import { logChannel } from '../../../mailer/delivery/channels/log.ts';
 import { createLogger } from '../../../shared/logger.ts';
 
 test("the log channel prints the book's line, raw spacing kept, one line per alert", async () => {

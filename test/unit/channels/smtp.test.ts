@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { SMTPServer } from 'smtp-server';
-import { createSmtpChannel, smtpChannel } from '../../../mailer/channels/smtp.ts';
+import { createSmtpChannel, smtpChannel } from '../../../mailer/delivery/channels/smtp.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { parseChannelOptions } from '../../support/channel-options.ts';

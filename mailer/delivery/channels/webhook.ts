@@ -19,10 +19,10 @@
  * scheme and host only.
  */
 import { Agent, request } from 'undici';
-import { ConfigError, durationArg, envOption, formatDuration, listArg } from '../../shared/config.ts';
-import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
+import { ConfigError, durationArg, envOption, formatDuration, listArg } from '../../../shared/config.ts';
+import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { alertRecord, alertTime, emailContent, formatDurationMs } from '../email-content.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 
 export type WebhookFlavour = 'webhook' | 'slack' | 'discord';

@@ -15,10 +15,10 @@
  *     at most one such early check per interval, so a server that closes every
  *     connection cannot make the agent spin.
  */
-import type { AgentEvents } from './events.ts';
+import type { AgentEvents } from '../events.ts';
 import { Incident, type IncidentState, type Transition } from './incident.ts';
-import type { CheckResult, Probe } from './probe.ts';
-import type { TargetSpec } from './target.ts';
+import type { CheckResult, Probe } from '../checks/probe.ts';
+import type { TargetSpec } from '../target.ts';
 
 /** Delay between the end of a failed check and its confirming check. */
 export const CONFIRM_GAP_MS = 50;

@@ -23,14 +23,14 @@
  *   createTableView (table-view.ts) live table on a TTY, one row per target; exported as
  *                                   `createTableView(options: ViewOptions): View`.
  */
-import type { Alert } from '../shared/alert.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { AgentEvents, TargetInfo } from './events.ts';
+import type { Alert } from '../../shared/alert.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentEvents, TargetInfo } from '../events.ts';
 import { formatElapsed } from './format-elapsed.ts';
-import type { Transition } from './incident.ts';
-import type { CheckResult } from './probe.ts';
+import type { Transition } from '../incidents/incident.ts';
+import type { CheckResult } from '../checks/probe.ts';
 
-export type { TargetInfo } from './events.ts';
+export type { TargetInfo } from '../events.ts';
 
 export interface View extends AgentEvents {
   started(targets: readonly TargetInfo[], mailer: string, protocol: string): void;

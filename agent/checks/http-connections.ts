@@ -45,7 +45,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { OriginSettings, UndiciConnections } from './http-undici.ts';
 import { CONNECT_TIMEOUT_CODE } from './probe.ts';
-import type { TargetSpec } from './target.ts';
+import type { TargetSpec } from '../target.ts';
 
 export const MAX_CONNECTIONS_PER_ORIGIN = 1024;
 // node:http through process.getBuiltinModule, not an ESM import: importing it as ESM builds

@@ -9,10 +9,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../shared/logger.ts';
-import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../shared/wire-json.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../../shared/wire-json.ts';
 import type { Admissions } from './admission.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox } from '../store/outbox.ts';
 
 export interface HttpIntakeOptions {
   maxBytes: number;

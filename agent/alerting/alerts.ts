@@ -9,10 +9,10 @@
  *   The service is down! Still down after 1m 05s (reminder 1 of 10).
  */
 import { randomUUID } from 'node:crypto';
-import type { Alert } from '../shared/alert.ts';
-import { formatElapsed } from './format-elapsed.ts';
-import type { Transition } from './incident.ts';
-import type { TargetSpec } from './target.ts';
+import type { Alert } from '../../shared/alert.ts';
+import { formatElapsed } from '../output/format-elapsed.ts';
+import type { Transition } from '../incidents/incident.ts';
+import type { TargetSpec } from '../target.ts';
 
 export function alertsFor(
   spec: Pick<TargetSpec, 'name' | 'to' | 'message' | 'upMessage' | 'maxReminders'>,

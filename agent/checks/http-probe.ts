@@ -16,7 +16,7 @@ import type { ConnectOptions, HttpConnections } from './http-connections.ts';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
-import { endpointOf } from './target.ts';
+import { endpointOf } from '../target.ts';
 
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
 

@@ -8,8 +8,8 @@
  * Alert data never reaches a header with a line break in it.
  */
 import type { SendMailOptions } from 'nodemailer';
-import type { AlertStatus } from '../shared/alert.ts';
-import type { QueuedAlert } from './queued-alert.ts';
+import type { AlertStatus } from '../../shared/alert.ts';
+import type { QueuedAlert } from '../queued-alert.ts';
 
 export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
 

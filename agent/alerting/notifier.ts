@@ -11,10 +11,10 @@
  * queue grows past the bound, by at most two alerts per incident per
  * recipient. Every drop is counted in a log line.
  */
-import type { Alert } from '../shared/alert.ts';
-import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from '../shared/backoff.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { AgentEvents } from './events.ts';
+import type { Alert } from '../../shared/alert.ts';
+import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from '../../shared/backoff.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentEvents } from '../events.ts';
 import type { SendAlert } from './mailer-client.ts';
 
 export const DEFAULT_MAX_PENDING = 10_000;

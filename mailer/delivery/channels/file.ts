@@ -25,10 +25,10 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { createTransport } from 'nodemailer';
-import { choiceArg, envOption, listArg } from '../../shared/config.ts';
-import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
+import { choiceArg, envOption, listArg } from '../../../shared/config.ts';
+import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { alertRecord, DEFAULT_FROM, emailMessage } from '../email-content.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 
 export const FILE_FORMATS = ['eml', 'json'] as const;

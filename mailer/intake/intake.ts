@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';

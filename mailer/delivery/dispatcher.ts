@@ -6,12 +6,12 @@
  * past that age, is dead-lettered with its reason and logged. Nothing is
  * dropped silently.
  */
-import { backoffDelay, type BackoffPolicy } from '../shared/backoff.ts';
-import type { Logger } from '../shared/logger.ts';
-import { type SendResult, transient } from '../shared/send-result.ts';
+import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { type SendResult, transient } from '../../shared/send-result.ts';
 import type { Channel } from './channels/channel.ts';
-import type { Outbox, OutboxRecord } from './outbox.ts';
-import type { QueuedAlert } from './queued-alert.ts';
+import type { Outbox, OutboxRecord } from '../store/outbox.ts';
+import type { QueuedAlert } from '../queued-alert.ts';
 
 export interface DispatcherOptions {
   channels: readonly Channel[];

@@ -6,14 +6,14 @@
  * rejects when the spool cannot be written, so HTTP can answer 503.
  */
 import { randomUUID } from 'node:crypto';
-import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../shared/alert.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { AlertRequest } from '../shared/wire-json.ts';
-import { preview, type RawMessage } from '../shared/wire-raw.ts';
+import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../../shared/alert.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { AlertRequest } from '../../shared/wire-json.ts';
+import { preview, type RawMessage } from '../../shared/wire-raw.ts';
 import type { Allowlist } from './allowlist.ts';
-import type { Dispatcher } from './dispatcher.ts';
-import type { Outbox } from './outbox.ts';
-import type { Intake, QueuedAlert } from './queued-alert.ts';
+import type { Dispatcher } from '../delivery/dispatcher.ts';
+import type { Outbox } from '../store/outbox.ts';
+import type { Intake, QueuedAlert } from '../queued-alert.ts';
 
 export type Admission =
   | { ok: true; id: string; duplicate: boolean }

@@ -28,9 +28,9 @@
  * - close(): release connections; called once at shutdown.
  */
 import type { Option } from 'commander';
-import type { Logger } from '../../shared/logger.ts';
-import type { SendResult } from '../../shared/send-result.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { SendResult } from '../../../shared/send-result.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
 
 export interface Channel {
   /** Unique among the configured channels, e.g. "log", "smtp". */

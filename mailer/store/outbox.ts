@@ -6,7 +6,7 @@
  * tests of the parts around it.
  */
 import type { DeadLetter } from './dead-letters.ts';
-import type { QueuedAlert } from './queued-alert.ts';
+import type { QueuedAlert } from '../queued-alert.ts';
 
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
 

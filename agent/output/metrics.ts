@@ -60,8 +60,8 @@
  * same text in pieces, which the metrics server sends with a turn of the event
  * loop between them, so a scrape never stalls the checks for long.
  */
-import type { Alert } from '../shared/alert.ts';
-import type { CheckResult } from './probe.ts';
+import type { Alert } from '../../shared/alert.ts';
+import type { CheckResult } from '../checks/probe.ts';
 
 /** Upper bounds of the latency histogram's buckets, in seconds (+Inf is implied). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -7,7 +7,7 @@
 import { connect } from 'node:net';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
-import { endpointOf, type TargetSpec } from './target.ts';
+import { endpointOf, type TargetSpec } from '../target.ts';
 
 type TcpSpec = Pick<TargetSpec, 'url' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseTimeMs'>;
 

@@ -4,7 +4,7 @@
  * body is read, and the judgement of status, body keywords and response time.
  */
 import type { CheckResult } from './probe.ts';
-import type { TargetSpec } from './target.ts';
+import type { TargetSpec } from '../target.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
 /** The most of a body read for `bodyContains` / `bodyNotContains`; the rest is not looked at. */

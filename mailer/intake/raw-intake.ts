@@ -5,7 +5,7 @@
  * (the book's `printf | nc` always closes, other senders may not).
  */
 import type { Socket } from 'node:net';
-import { parseRaw } from '../shared/wire-raw.ts';
+import { parseRaw } from '../../shared/wire-raw.ts';
 import type { Admissions } from './admission.ts';
 
 export interface RawIntakeOptions {

@@ -10,10 +10,10 @@
  */
 import { createTransport, type Transporter } from 'nodemailer';
 import { InvalidArgumentError } from 'commander';
-import { durationArg, envOption, isEmailAddress, listArg } from '../../shared/config.ts';
-import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
+import { durationArg, envOption, isEmailAddress, listArg } from '../../../shared/config.ts';
+import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { DEFAULT_FROM, emailMessage, headerSafe } from '../email-content.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 
 export { DEFAULT_FROM };

@@ -8,16 +8,16 @@
  * again at once. Transitions become alerts for the notifier, which sends them
  * beside the checks.
  */
-import type { Alert } from '../shared/alert.ts';
-import { alertsFor } from './alerts.ts';
-import type { AgentEvents } from './events.ts';
-import { HttpConnections } from './http-connections.ts';
-import { createHttpProbe } from './http-probe.ts';
+import type { Alert } from '../../shared/alert.ts';
+import { alertsFor } from '../alerting/alerts.ts';
+import type { AgentEvents } from '../events.ts';
+import { HttpConnections } from '../checks/http-connections.ts';
+import { createHttpProbe } from '../checks/http-probe.ts';
 import type { Transition } from './incident.ts';
-import type { Probe } from './probe.ts';
-import type { TargetSpec } from './target.ts';
+import type { Probe } from '../checks/probe.ts';
+import type { TargetSpec } from '../target.ts';
 import { TargetMonitor } from './target-monitor.ts';
-import { createTcpProbe } from './tcp-probe.ts';
+import { createTcpProbe } from '../checks/tcp-probe.ts';
 
 /** The longest time over which the first checks are spread. */
 export const START_SPREAD_MS = 2000;

@@ -49,8 +49,8 @@
  * process exits without stopped(), an 'exit' hook restores the cursor and the
  * screen.
  */
-import type { Alert } from '../shared/alert.ts';
-import type { CheckResult } from './probe.ts';
+import type { Alert } from '../../shared/alert.ts';
+import type { CheckResult } from '../checks/probe.ts';
 import { formatElapsed } from './format-elapsed.ts';
 
 export type RowState = 'UP' | 'DOWN' | 'PENDING';

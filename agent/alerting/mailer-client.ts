@@ -13,13 +13,13 @@
  * connection to the mailer can go stale between two alerts.
  */
 import { connect } from 'node:net';
-import type { Alert } from '../shared/alert.ts';
-import { hostPort, type LinkEndpoint } from '../shared/legacy-links.ts';
-import { permanent, type SendResult, sent, transient } from '../shared/send-result.ts';
-import { encodeRaw } from '../shared/wire-raw.ts';
-import { ALERTS_PATH, encodeAlertJson } from '../shared/wire-json.ts';
-import type { MailerProtocol } from './cli.ts';
-import { describeFailure } from './probe.ts';
+import type { Alert } from '../../shared/alert.ts';
+import { hostPort, type LinkEndpoint } from '../../shared/legacy-links.ts';
+import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
+import { encodeRaw } from '../../shared/wire-raw.ts';
+import { ALERTS_PATH, encodeAlertJson } from '../../shared/wire-json.ts';
+import type { MailerProtocol } from '../cli.ts';
+import { describeFailure } from '../checks/probe.ts';
 
 // Not an ESM import of node:http: see http-connections.ts (its namespace costs ~14 MB of RSS).
 const { Agent, request } = process.getBuiltinModule('node:http');

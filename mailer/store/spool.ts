@@ -17,11 +17,11 @@
  */
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { decodeLine, encodeLine, JournalWriter } from './journal.ts';
 import { type DeadList, type DeliveryState, isFinished, newRecord, type OutboxRecord, RecordKeeper } from './outbox.ts';
-import type { QueuedAlert } from './queued-alert.ts';
+import type { QueuedAlert } from '../queued-alert.ts';
 
 export interface SpoolOptions {
   dir: string;
