@@ -40,6 +40,8 @@ if (config.metricsPort !== undefined) {
       log,
     });
     stopMetrics = () => server.close();
+    // With --metrics-port 0 the bound port is news to the user.
+    if (config.metricsPort === 0) log.info(`Metrics on port ${server.port}.`, { event: 'metrics', port: server.port });
   } catch (err) {
     process.stderr.write(`ch2-agent: ${(err as Error).message}\n`);
     process.exit(2);

@@ -1,4 +1,5 @@
 /** ch2-mailer: entry point of the mailer image. */
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { Admissions } from './intake/admission.ts';
@@ -59,10 +60,12 @@ intake.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 intake.listen({ port: config.port, host: config.bind }, () => {
-  log.info('CH2 Example Mailer has started.', { event: 'start', port: config.port, channels: dispatcher.channelNames });
-  log.debug(`Listening on ${config.bind}:${config.port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+  const port = (intake.address() as AddressInfo).port;
+  log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
+  // With --port 0 the bound port is news to the user, so it is logged at info.
+  log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
   if (config.token === undefined) {
-    log.warn(`No --token (MAILER_TOKEN): anyone who can reach port ${config.port} can post alerts over HTTP.`, { event: 'insecure' });
+    log.warn(`No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts over HTTP.`, { event: 'insecure' });
   }
   if (config.raw) log.debug("The book's raw text protocol is on (it carries no token; --no-raw turns it off).");
   const { resumed, remembered, quarantined } = spool.summary;

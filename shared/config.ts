@@ -54,7 +54,8 @@ export function integerArg(min: number, max: number): (text: string) => number {
   };
 }
 
-export const portArg = integerArg(1, 65535);
+/** A port to listen on: 0 asks the system for a free one (the program logs the one it got). */
+export const portArg = integerArg(0, 65535);
 
 export function choiceArg<T extends string>(choices: readonly T[]): (text: string) => T {
   return (text) => {
