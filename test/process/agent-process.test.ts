@@ -1,28 +1,35 @@
 /** The agent process on loopback against a real HTTP server and our mailer. */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
-import { after, before, test } from 'node:test';
-import { freePort, type Running, start } from '../support/process.ts';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import { after, before, beforeEach, test } from 'node:test';
+import { freePort, metricsPort, type Running, start, startMailer } from '../support/process.ts';
 
 let mailer: Running;
 let mailerPort = 0;
 
 before(async () => {
-  mailerPort = await freePort();
-  mailer = start('mailer', ['--port', String(mailerPort), '--bind', '127.0.0.1', '--to', 'admin@work,*@work']);
-  await mailer.waitFor(/CH2 Example Mailer has started\./);
+  const started = await startMailer(['--to', 'admin@work,*@work']);
+  mailer = started;
+  mailerPort = started.port;
 });
+// The mailer is shared: each test looks only at what it printed during that test.
+beforeEach(() => mailer.mark());
 after(async () => {
   await mailer.stop();
 });
 
-function web(port: number, status = 200): Promise<Server> {
+/** A web site on loopback: port 0 picks a free one (read it with portOf); a given port re-opens a site the test closed. */
+function web(port = 0, status = 200): Promise<Server> {
   const server = createHttpServer((_req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain' });
     res.end('hello');
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
 }
 
 function close(server: Server): Promise<void> {
@@ -33,8 +40,8 @@ function close(server: Server): Promise<void> {
 }
 
 test('up, down with one alert, back up with one "up" alert', async () => {
-  const port = await freePort();
-  let site = await web(port);
+  let site = await web();
+  const port = portOf(site);
   const agent = start('agent', ['--target', `http://127.0.0.1:${port}/`, '--mailer', `127.0.0.1:${mailerPort}`, '--interval', '200ms']);
   try {
     await agent.waitFor(/^System up\.$/m);
@@ -51,8 +58,8 @@ test('up, down with one alert, back up with one "up" alert', async () => {
 });
 
 test('a 503 is down; --expect-status decides what is up', async () => {
-  const port = await freePort();
-  const site = await web(port, 503);
+  const site = await web(0, 503);
+  const port = portOf(site);
   const strict = start('agent', ['--target', `http://127.0.0.1:${port}/`, '--mailer', `127.0.0.1:${mailerPort}`, '--interval', '200ms', '--to', 'admin@work']);
   const lenient = start('agent', ['--target', `http://127.0.0.1:${port}/`, '--mailer', `127.0.0.1:1`, '--expect-status', '2xx,503', '--interval', '200ms']);
   try {
@@ -66,7 +73,6 @@ test('a 503 is down; --expect-status decides what is up', async () => {
 });
 
 test('--mailer-protocol raw sends the book\'s bytes; --exit-on-alert exits after delivery', async () => {
-  const rawPort = await freePort();
   const received: string[] = [];
   const bookMailer = createTcpServer((socket) => {
     let text = '';
@@ -76,7 +82,8 @@ test('--mailer-protocol raw sends the book\'s bytes; --exit-on-alert exits after
       socket.end();
     });
   });
-  await new Promise<void>((resolve) => bookMailer.listen(rawPort, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => bookMailer.listen(0, '127.0.0.1', resolve));
+  const rawPort = (bookMailer.address() as AddressInfo).port;
   const deadPort = await freePort();
   const agent = start('agent', ['--target', `http://127.0.0.1:${deadPort}/`, '--mailer', `127.0.0.1:${rawPort}`, '--mailer-protocol', 'raw', '--exit-on-alert']);
   try {
@@ -90,8 +97,10 @@ test('--mailer-protocol raw sends the book\'s bytes; --exit-on-alert exits after
 });
 
 test('an unreachable mailer: clear log lines, checks go on, the alert lands when it comes', async () => {
-  const port = await freePort();
-  const site = await web(port, 500);
+  const site = await web(0, 500);
+  const port = portOf(site);
+  // The agent must be given the mailer's port before the mailer exists, so here (only) a
+  // port is chosen free and handed to a child later; another process could take it meanwhile.
   const latePort = await freePort();
   const agent = start('agent', ['--target', `http://127.0.0.1:${port}/`, '--mailer', `127.0.0.1:${latePort}`, '--interval', '200ms']);
   let late: Running | undefined;
@@ -133,23 +142,37 @@ test('the "up" alert tells the mailer how long the outage lasted', async () => {
 });
 
 test('several targets: lines name the target; no per-check lines at info level', async () => {
-  const upPort = await freePort();
+  const site = await web();
+  const upPort = portOf(site);
   const deadPort = await freePort();
-  const site = await web(upPort);
   const agent = start('agent', [
     '--target', `http://127.0.0.1:${upPort}/`,
     '--target', `tcp://127.0.0.1:${deadPort}`,
     '--mailer', `127.0.0.1:${mailerPort}`,
     '--interval', '200ms',
     '--to', 'several@work',
+    '--metrics-port', '0',
   ]);
   try {
+    const metrics = await metricsPort(agent);
     await agent.waitFor(/^Watching 2 targets; alerts go to 127\.0\.0\.1:\d+ \(json\)\.$/m);
     await agent.waitFor(new RegExp(`^tcp://127\\.0\\.0\\.1:${deadPort}: check failed: connection refused; confirming\\.$`, 'm'));
     await agent.waitFor(new RegExp(`^Alert: tcp://127\\.0\\.0\\.1:${deadPort} is down \\(connection refused\\); telling the mailer\\.$`, 'm'));
     await mailer.waitFor(/Sending email: To: several@work Message: The service is down!/);
-    // A few more checks of both targets go by without a line each.
-    await new Promise((r) => setTimeout(r, 600));
+    // Three more checks of each target go by (counted on /metrics) without a line each.
+    const checks = async (): Promise<number[]> => {
+      const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      return [`http://127.0.0.1:${upPort}/`, `tcp://127.0.0.1:${deadPort}`].map((target) =>
+        [...text.matchAll(/^ch2_checks_total\{target="([^"]+)",result="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => (m[1] === target ? sum + Number(m[2]) : sum), 0),
+      );
+    };
+    const first = await checks();
+    let now = first;
+    for (let i = 0; i < 100 && now.some((n, t) => n < (first[t] ?? 0) + 3); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await checks();
+    }
+    assert.ok(now.every((n, t) => n >= (first[t] ?? 0) + 3), `checks did not go on: ${first} then ${now}`);
     assert.doesNotMatch(agent.output(), /System up\.|System down/);
     assert.equal(agent.output().match(/Alert: /g)?.length, 1);
   } finally {
@@ -163,8 +186,8 @@ test('--config YAML: named targets, body keywords, reminders', async () => {
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'ch2-agent-'));
-  const port = await freePort();
-  const site = await web(port); // answers "hello"
+  const site = await web(); // answers "hello"
+  const port = portOf(site);
   const path = join(dir, 'targets.yaml');
   writeFileSync(
     path,
@@ -197,9 +220,8 @@ targets:
 
 test('--mailer-token: sent as a bearer token, never printed; a refusal says what to fix', async () => {
   const token = 'agent-test-token-0123456789';
-  const port = await freePort();
-  const guarded = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--token', token, '--to', 'admin@work,*@work']);
-  await guarded.waitFor(/CH2 Example Mailer has started\./);
+  const guarded = await startMailer(['--token', token, '--to', 'admin@work,*@work']);
+  const port = guarded.port;
   const deadPort = await freePort();
   const target = `http://127.0.0.1:${deadPort}/`;
   const withToken = start('agent', ['--target', target, '--mailer', `127.0.0.1:${port}`, '--mailer-token', token, '--log-level', 'debug', '--to', 'token@work']);
@@ -220,22 +242,22 @@ test('--mailer-token: sent as a bearer token, never printed; a refusal says what
 });
 
 test('--metrics-port serves /metrics and /healthz for every target', async () => {
-  const port = await freePort();
+  const site = await web();
+  const port = portOf(site);
   const deadPort = await freePort();
-  const metricsPort = await freePort();
-  const site = await web(port);
   const agent = start('agent', [
     '--target', `http://127.0.0.1:${port}/`,
     '--target', `http://127.0.0.1:${deadPort}/`,
     '--mailer', `127.0.0.1:${mailerPort}`,
     '--interval', '200ms',
-    '--metrics-port', String(metricsPort),
+    '--metrics-port', '0',
   ]);
   try {
+    const metrics = await metricsPort(agent);
     await agent.waitFor(/Alert: http:\/\/127\.0\.0\.1:\d+\/ is down/);
     let text = '';
     for (let i = 0; i < 50; i++) {
-      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      const res = await fetch(`http://127.0.0.1:${metrics}/metrics`);
       assert.equal(res.status, 200);
       text = await res.text();
       if (text.includes(`ch2_target_up{target="http://127.0.0.1:${deadPort}/"} 0`)) break;
@@ -246,7 +268,7 @@ test('--metrics-port serves /metrics and /healthz for every target', async () =>
     assert.match(text, new RegExp(`ch2_checks_total\\{target="http://127\\.0\\.0\\.1:${port}/",result="ok"\\} [1-9]`));
     assert.match(text, new RegExp(`ch2_alerts_total\\{target="http://127\\.0\\.0\\.1:${deadPort}/",status="down",reminder="false"\\} 1`));
     assert.match(text, /^ch2_alerts_pending \d+$/m);
-    const health = (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as { ok: boolean; targets: number; down: number };
+    const health = (await (await fetch(`http://127.0.0.1:${metrics}/healthz`)).json()) as { ok: boolean; targets: number; down: number };
     assert.deepEqual([health.ok, health.targets, health.down], [true, 2, 1]);
   } finally {
     await agent.stop();
