@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-
-function run(program: 'agent' | 'mailer', args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [`${program}/main.ts`, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { run } from '../support/process.ts';
 
 for (const program of ['agent', 'mailer'] as const) {
   test(`${program}: --help prints usage with the env vars and exits 0`, () => {
@@ -47,7 +38,7 @@ const BAD: Array<[program: 'agent' | 'mailer', args: string[], env: Record<strin
   ['agent', ['--to', 'admin@work,nobody'], {}, /"nobody" is not an e-mail address/],
   ['agent', ['--view', 'fancy'], {}, /auto, lines, table/],
   ['agent', [], { VIEW: 'grid' }, /from env 'VIEW'/],
-  ['agent', ['--metrics-port', '70000'], {}, /--metrics-port.*from 1 to 65535/],
+  ['agent', ['--metrics-port', '70000'], {}, /--metrics-port.*from 0 to 65535/],
   ['agent', [], { METRICS_PORT: 'abc' }, /from env 'METRICS_PORT'/],
   ['agent', ['--max-pending', '0'], {}, /--max-pending/],
   ['agent', ['--mailer-token', 'short'], {}, /--mailer-token.*at least 16 characters/],

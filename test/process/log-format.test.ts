@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { freePort, start } from '../support/process.ts';
+import { start, startMailer } from '../support/process.ts';
 
 function jsonLines(text: string): Array<Record<string, unknown>> {
   return text
@@ -12,8 +12,8 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 }
 
 test('mailer and agent log pino JSON with LOG_FORMAT=json, and no password', async () => {
-  const port = await freePort();
-  const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--smtp', 'smtp://alice:pa55word@127.0.0.1:1'], { LOG_FORMAT: 'json' });
+  const mailer = await startMailer(['--smtp', 'smtp://alice:pa55word@127.0.0.1:1'], { LOG_FORMAT: 'json' });
+  const port = mailer.port;
   const agent = start('agent', ['--target', 'http://127.0.0.1:1/', '--mailer', `127.0.0.1:${port}`, '--log-format', 'json']);
   try {
     await mailer.waitFor(/"msg":"CH2 Example Mailer has started\."/);

@@ -1,16 +1,9 @@
 /** The mailer's delivery and security flags: bad values exit 2 with one line; a spool it cannot open exits 1 and says which. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { run as runProgram } from '../support/process.ts';
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['mailer/main.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runProgram('mailer', args, env);
 
 const BAD: Array<[args: string[], env: Record<string, string>, reason: RegExp]> = [
   [['--token', 'short'], {}, /--token.*at least 16/],
@@ -38,7 +31,7 @@ test('mailer: a rejected token is not echoed', () => {
 });
 
 test('mailer: a spool folder that cannot be created stops the mailer with exit 1 and names it', () => {
-  const { code, stderr } = run(['--port', '39999', '--bind', '127.0.0.1', '--spool', '/dev/null/spool']);
+  const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', '--spool', '/dev/null/spool']);
   assert.equal(code, 1);
   assert.match(stderr, /Cannot open the spool \/dev\/null\/spool/);
 });

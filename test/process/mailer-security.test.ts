@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, start } from '../support/process.ts';
+import { startMailer } from '../support/process.ts';
 
 const TOKEN = 'tok-0123456789abcdef';
 const spools: string[] = [];
@@ -40,10 +40,9 @@ function sendRaw(port: number, text: string): Promise<void> {
 }
 
 test('--token: /alerts needs the bearer token, /healthz does not, and the token is never logged', async () => {
-  const port = await freePort();
-  const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--log-level', 'debug'], { MAILER_TOKEN: TOKEN });
+  const mailer = await startMailer(['--log-level', 'debug'], { MAILER_TOKEN: TOKEN });
+  const port = mailer.port;
   try {
-    await mailer.waitFor(/CH2 Example Mailer has started\./);
     const alert = { id: 'sec-1', to: 'admin@work', message: 'with token' };
     const none = await request(port, 'POST', '/alerts', alert);
     assert.equal(none.status, 401);
@@ -63,8 +62,7 @@ test('--token: /alerts needs the bearer token, /healthz does not, and the token 
 });
 
 test('without --token the mailer warns at start', async () => {
-  const port = await freePort();
-  const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1']);
+  const mailer = await startMailer();
   try {
     await mailer.waitFor(/No --token \(MAILER_TOKEN\)/);
   } finally {
@@ -74,10 +72,9 @@ test('without --token the mailer warns at start', async () => {
 
 test('--no-raw (or RAW_PROTOCOL=off) refuses the book\'s raw text; HTTP still works', async () => {
   for (const [args, env] of [[['--no-raw'], {}], [[], { RAW_PROTOCOL: 'off' }]] as const) {
-    const port = await freePort();
-    const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', ...args], { ...env });
+    const mailer = await startMailer([...args], { ...env });
+    const port = mailer.port;
     try {
-      await mailer.waitFor(/CH2 Example Mailer has started\./);
       await sendRaw(port, 'To: admin@work  Message: raw is off');
       await mailer.waitFor(/Refused raw alert .*raw text protocol is off/);
       assert.equal((await request(port, 'POST', '/alerts', { to: 'admin@work', message: 'json is on' })).status, 202);
@@ -91,12 +88,10 @@ test('--no-raw (or RAW_PROTOCOL=off) refuses the book\'s raw text; HTTP still wo
 
 test('GET /alerts lists pending and dead alerts; a restart on the same spool remembers delivered ids', async () => {
   const spool = spoolDir();
-  const port = await freePort();
   // An SMTP server that is not there: mail stays pending. A bad state or limit is a 400.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--spool', spool, '--smtp', 'smtp://127.0.0.1:1', '--smtp-timeout', '200ms'];
-  let mailer = start('mailer', args);
+  let mailer = await startMailer(['--spool', spool, '--smtp', 'smtp://127.0.0.1:1', '--smtp-timeout', '200ms']);
+  let port = mailer.port;
   try {
-    await mailer.waitFor(/CH2 Example Mailer has started\./);
     assert.equal((await request(port, 'POST', '/alerts', { id: 'p-1', to: 'admin@work', message: 'pending one' })).status, 202);
     await mailer.waitFor(/Alert p-1 via smtp failed/);
     const pending = await request(port, 'GET', '/alerts?state=pending');
@@ -112,11 +107,16 @@ test('GET /alerts lists pending and dead alerts; a restart on the same spool rem
     await mailer.stop();
   }
   // Started again without SMTP: the pending e-mail cannot be sent any more, so it is a dead letter; the id is still known.
-  mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--spool', spool]);
+  mailer = await startMailer(['--spool', spool]);
+  port = mailer.port;
   try {
-    await mailer.waitFor(/CH2 Example Mailer has started\./);
     await mailer.waitFor(/Alert p-1 not delivered via smtp \(dead letter\): channel smtp is no longer configured/);
-    const dead = await request(port, 'GET', '/alerts?state=dead');
+    // The line is logged as the dead letter is being written: wait (bounded) for the listing to show it.
+    let dead = await request(port, 'GET', '/alerts?state=dead');
+    for (let i = 0; i < 40 && dead.json.total === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      dead = await request(port, 'GET', '/alerts?state=dead');
+    }
     assert.equal(dead.json.total, 1);
     const [letter] = dead.json.alerts as Array<{ id: string; channels: Record<string, { state: string; error?: string }> }>;
     assert.equal(letter?.id, 'p-1');
@@ -133,10 +133,9 @@ test('GET /alerts lists pending and dead alerts; a restart on the same spool rem
 test('a JSON reminder keeps its number through admission to the channels', async () => {
   const spool = spoolDir();
   const files = spoolDir();
-  const port = await freePort();
-  const mailer = start('mailer', ['--port', String(port), '--bind', '127.0.0.1', '--spool', spool, '--file-dir', files, '--file-format', 'json']);
+  const mailer = await startMailer(['--spool', spool, '--file-dir', files, '--file-format', 'json']);
+  const port = mailer.port;
   try {
-    await mailer.waitFor(/CH2 Example Mailer has started\./);
     const alert = { id: 'rem-1', to: 'admin@work', message: 'still down', status: 'down', target: 'http://insideweb:80/', reminder: 2, downForMs: 61_000 };
     assert.equal((await request(port, 'POST', '/alerts', alert)).status, 202);
     await mailer.waitFor(/Delivered alert rem-1 via file/);

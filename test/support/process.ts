@@ -154,8 +154,13 @@ export function start(program: Program, args: string[], env: Record<string, stri
 /** Start a mailer on 127.0.0.1 port 0 and wait until it listens; `port` is the one it bound. */
 export async function startMailer(args: string[] = [], env: Record<string, string> = {}): Promise<Running & { port: number }> {
   const mailer = start('mailer', ['--port', '0', '--bind', '127.0.0.1', ...args], env);
-  const match = await mailer.waitFor(/Listening on 127\.0\.0\.1:(\d+);/);
-  return Object.assign(mailer, { port: Number(match[1]) });
+  try {
+    const match = await mailer.waitFor(/Listening on 127\.0\.0\.1:(\d+);/);
+    return Object.assign(mailer, { port: Number(match[1]) });
+  } catch (err) {
+    await mailer.stop();
+    throw err;
+  }
 }
 
 /** The port an agent started with --metrics-port 0 bound. */
