@@ -1,6 +1,5 @@
 /** The agent's --config file: good JSON and YAML, and every kind of bad input (exit 2, one line naming file, target and key). */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,29 +173,4 @@ for (const [what, text, ext, reason] of BAD) {
 test('a missing file and a directory are refused by name', async () => {
   await assert.rejects(loadConfigFile(join(dir, 'nope.yaml'), DEFAULT_SETTINGS), /config file .*nope\.yaml: cannot read it \(no such file\)/);
   await assert.rejects(loadConfigFile(dir, DEFAULT_SETTINGS), /cannot read it \(is a directory\)/);
-});
-
-function agent(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['agent/main.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-test('the agent exits 2 with one line naming the file, the target and the key', () => {
-  const path = file('targets:\n  - name: web\n    url: http://insideweb/\n    interval: soon\n', 'yml');
-  const { code, stdout, stderr } = agent(['--config', path]);
-  assert.equal(code, 2);
-  assert.equal(stdout, '');
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, stderr);
-  assert.match(lines[0] ?? '', new RegExp(`^ch2-agent: config file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: targets\\[0\\] \\("web"\\): "interval": expected a duration`));
-});
-
-test('CONFIG_FILE works like --config, and --target with it is refused', () => {
-  const path = file('{"targets": [{"url": "tcp://127.0.0.1:1", "interval": "2"}]}');
-  const viaEnv = agent([], { CONFIG_FILE: path });
-  assert.equal(viaEnv.code, 2);
-  assert.match(viaEnv.stderr, /"interval": expected a duration with its unit/);
-  const both = agent(['--config', path, '--target', 'http://a/']);
-  assert.equal(both.code, 2);
-  assert.match(both.stderr, /--target \(TARGET\) and --config \(CONFIG_FILE\) cannot be combined/);
 });

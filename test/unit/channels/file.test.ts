@@ -2,14 +2,13 @@
  * The file channel against a real temporary folder: what an .eml and a .json
  * file hold, the file named by the alert id with no temporary file left, a
  * resend overwriting instead of adding, CR/LF in alert data never making a
- * header, the start-up checks of --file-dir, and how failures are classified.
+ * header, the start-up checks of --file-dir (the process-level one is in
+ * test/process/file-channel.test.ts), and how failures are classified.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { alertFileName, createFileChannel, fileChannel, fileDirArg } from '../../../mailer/delivery/channels/file.ts';
@@ -234,25 +233,4 @@ test('flags: --file-dir repeatable (FILE_DIR a comma list), --file-format; folde
   assert.throws(() => parse([], { FILE_DIR: `${a},${missing}` }), /from env 'FILE_DIR' is invalid/);
   assert.throws(() => parse(['--file-dir', a, '--file-dir', a]), /given twice/);
   assert.throws(() => parse(['--file-format', 'mbox']), /Expected one of: eml, json/);
-});
-
-test('a folder the mailer may not write to: exit 2 at start with a one-line reason', async () => {
-  const dir = await freshDir();
-  await chmod(root, 0o711);
-  await chmod(dir, 0o555);
-  // Root may write anywhere: run it then without the capabilities that let it
-  // (still root, so it can read the checkout wherever that is and whatever its mode).
-  const asRoot = process.getuid?.() === 0;
-  const mailer = [process.execPath, 'mailer/main.ts', '--port', '1', '--bind', '127.0.0.1', '--file-dir', dir];
-  const dropWrite = ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search', '--'];
-  const argv = asRoot ? [...dropWrite, ...mailer] : mailer;
-  const r = spawnSync(argv[0]!, argv.slice(1), {
-    cwd: fileURLToPath(new URL('../../../', import.meta.url)),
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  await chmod(dir, 0o700);
-  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
-  assert.match(r.stderr, new RegExp(`^ch2-mailer: option '--file-dir <dir>' argument '${dir}' is invalid\\. ${dir} is not writable by uid \\d+ .*\\n$`));
-  assert.doesNotMatch(r.stdout, /has started/);
 });
