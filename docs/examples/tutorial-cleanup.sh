@@ -1,0 +1,2 @@
+docker stop agent mailer
+docker rm -v web mailer agent
