@@ -104,7 +104,7 @@ describe('the README on the images', { timeout: 180_000 }, () => {
     }
   });
 
-  test('--help and --version (docs/examples/agent-help.sh) list every flag of the README\'s tables', { timeout: 60_000 }, async () => {
+  test('--help and --version (docs/examples/agent-help.sh) and the README\'s tables list the same flags', { timeout: 60_000 }, async () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     const names = new Mapping([]);
     const seen = new Set<string>();
@@ -124,6 +124,9 @@ describe('the README on the images', { timeout: 180_000 }, () => {
       const flags = tableFlags(program === 'agent' ? '## The agent: `ch2/agent`' : '## The mailer: `ch2/mailer`', README);
       assert.ok(flags.length > 5, `the README's ${program} table`);
       for (const f of flags) assert.ok(help.includes(` ${f} `) || help.includes(` ${f},`), `${f} (README) is not in ch2/${program} --help`);
+      // And the other way: every flag the program has is in the README's tables.
+      const options = [...r.stdout.matchAll(/^ {2}(?:-[A-Za-z], )?(--[a-z0-9-]+)/gm)].map((m) => m[1]!).filter((f) => f !== '--help' && f !== '--version');
+      for (const f of options) assert.ok(flags.includes(f), `ch2/${program} ${f} is in no README table`);
     }
     assert.deepEqual([...seen].sort(), ['agent --help', 'agent --version', 'mailer --help']);
   });

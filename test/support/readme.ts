@@ -50,16 +50,18 @@ export function example(path: string): string {
   return readFileSync(join(ROOT, path), 'utf8');
 }
 
-/** The flags (`--name`) in the first column of the README table under a heading. */
+/** The flags (`--name`) in the "flag"/"flags" columns of the tables of a README section. */
 export function tableFlags(heading: string, readme = readFileSync(join(ROOT, 'README.md'), 'utf8')): string[] {
   const start = readme.indexOf(`\n${heading}\n`);
   if (start < 0) throw new Error(`no heading ${heading} in README.md`);
   const section = readme.slice(start + heading.length + 2).split(/\n## /)[0] ?? '';
-  const table = section.split('\n\n').find((para) => para.startsWith('| flag |')) ?? '';
-  return table
-    .split('\n')
-    .map((row) => /^\| `(--[a-z0-9-]+)/.exec(row)?.[1])
-    .filter((flag): flag is string => flag !== undefined);
+  const flags = new Set<string>();
+  for (const para of section.split('\n\n')) {
+    const rows = para.trim().split('\n').filter((line) => line.startsWith('|')).map((line) => line.split(/(?<!\\)\|/).slice(1, -1));
+    const columns = (rows[0] ?? []).flatMap((cell, i) => (/^\s*flags?\s*$/.test(cell) ? [i] : []));
+    for (const row of rows.slice(2)) for (const i of columns) for (const m of (row[i] ?? '').matchAll(/`(--[a-z0-9-]+)/g)) flags.add(m[1]!);
+  }
+  return [...flags];
 }
 
 /** One command of a shell example and the output lines shown under it (`# …` lines). */
