@@ -54,7 +54,15 @@ run docker run -d --name "$mailer" ch2/mailer:latest; made+=("$mailer")
 run docker run -d --name "$agent" --link "$web:insideweb" --link "$mailer:insidemailer" ch2/agent:latest; made+=("$agent")
 
 wait_log "$mailer" 'CH2 Example Mailer has started\.' 20
-until [ "$(docker logs "$agent" 2>&1 | grep -c '^System up\.$')" -ge 3 ]; do sleep 0.2; done
+up_by=$((SECONDS + 20))
+until [ "$(docker logs "$agent" 2>&1 | grep -c '^System up\.$')" -ge 3 ]; do
+  if [ $SECONDS -ge $up_by ]; then
+    echo "ch2 demo: the agent did not print 'System up.' three times within 20 s" >&2
+    docker logs "$agent" >&2 || true
+    exit 1
+  fi
+  sleep 0.2
+done
 echo
 echo "== docker logs $mailer"
 docker logs "$mailer" 2>&1
