@@ -39,18 +39,24 @@ test('secrets never reach a plain line, in the message or the fields', async () 
 
 test('json format writes one pino JSON object per line with level and msg', async (t) => {
   const writes: string[] = [];
+  let written: () => void = () => {};
+  const firstWrite = new Promise<void>((resolve) => (written = resolve));
   const original = process.stdout.write.bind(process.stdout);
   t.mock.method(process.stdout, 'write', (chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = chunk.toString();
     if (text.includes('"name":"jt"')) {
       writes.push(text);
+      written();
       return true;
     }
     return (original as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   });
   const log = await createLogger({ name: 'jt', format: 'json', level: 'info', secrets: ['hunter2'] });
   log.info('Sending email: To: admin@work Message: x', { id: 'a1', password: 'hunter2' });
-  await new Promise((r) => setTimeout(r, 50));
+  // pino may write on a later tick: wait for the write itself (bounded), not for a guessed time.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([firstWrite, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('pino wrote nothing within 2 s')), 2000)))]);
+  clearTimeout(timer);
   t.mock.restoreAll();
   assert.equal(writes.length, 1, `pino wrote: ${writes.join('')}`);
   const line = JSON.parse(writes[0] ?? '{}') as Record<string, unknown>;

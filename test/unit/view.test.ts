@@ -57,20 +57,26 @@ test('several targets: state changes, first failures and alerts at info; every c
   ]);
 });
 
-test('several targets: a status line now and then, naming what is down', async () => {
+test('several targets: a status line every summaryEveryMs, naming what is down; none after stopped()', (t) => {
+  // A mocked clock: the interval fires exactly when the test says, never by the machine's load.
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const log = recorder();
   const view = createLineView(log, { several: true, summaryEveryMs: 20 });
   view.started(targets, 'm:1', 'json');
   view.check('web', { ok: true, status: 200, latencyMs: 1, at: 0 });
   view.check('db', { ok: false, reason: 'HTTP 503', latencyMs: 1, at: 0 });
   view.transition('db', { kind: 'down', at: 0, reason: 'HTTP 503' });
-  await new Promise((r) => setTimeout(r, 60));
+  const status = () => log.lines.filter((l) => l.startsWith('info Status:'));
+  t.mock.timers.tick(19);
+  assert.deepEqual(status(), [], 'not before summaryEveryMs');
+  t.mock.timers.tick(1);
+  assert.deepEqual(status(), ['info Status: 1 of 2 up; down: db; 2 checks (1 failed) since the last status.']);
+  t.mock.timers.tick(20);
+  assert.equal(status().length, 2, 'again after another summaryEveryMs');
+  assert.equal(status()[1], 'info Status: 1 of 2 up; down: db; 0 checks (0 failed) since the last status.');
   view.stopped();
-  const status = log.lines.filter((l) => l.startsWith('info Status:'));
-  assert.ok(status.length >= 1, log.lines.join('\n'));
-  assert.equal(status[0], 'info Status: 1 of 2 up; down: db; 2 checks (1 failed) since the last status.');
   const after = log.lines.length;
-  await new Promise((r) => setTimeout(r, 60));
+  t.mock.timers.tick(100);
   assert.equal(log.lines.length, after, 'no status line after stopped()');
 });
 
