@@ -35,11 +35,11 @@ run() { # print the command as the book writes it, run it, keep its output quiet
   "$@" >/dev/null
 }
 
-wait_log() { # container pattern timeout_s
-  local end=$((SECONDS + $3))
-  until docker logs "$1" 2>&1 | grep -qE "$2"; do
+wait_log() { # container pattern timeout_s [count: lines that must match, default 1]
+  local end=$((SECONDS + $3)) count="${4:-1}"
+  until [ "$(docker logs "$1" 2>&1 | grep -cE "$2")" -ge "$count" ]; do
     if [ $SECONDS -ge $end ]; then
-      echo "ch2 demo: no '$2' in $1's log after $3 s" >&2
+      echo "ch2 demo: no $count line(s) '$2' in $1's log after $3 s" >&2
       docker logs "$1" >&2 || true
       return 1
     fi
@@ -54,15 +54,7 @@ run docker run -d --name "$mailer" ch2/mailer:latest; made+=("$mailer")
 run docker run -d --name "$agent" --link "$web:insideweb" --link "$mailer:insidemailer" ch2/agent:latest; made+=("$agent")
 
 wait_log "$mailer" 'CH2 Example Mailer has started\.' 20
-up_by=$((SECONDS + 20))
-until [ "$(docker logs "$agent" 2>&1 | grep -c '^System up\.$')" -ge 3 ]; do
-  if [ $SECONDS -ge $up_by ]; then
-    echo "ch2 demo: the agent did not print 'System up.' three times within 20 s" >&2
-    docker logs "$agent" >&2 || true
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_log "$agent" '^System up\.$' 20 3
 echo
 echo "== docker logs $mailer"
 docker logs "$mailer" 2>&1

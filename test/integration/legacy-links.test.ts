@@ -7,7 +7,8 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cleanup, dockerOk, followDockerLogs, IMAGES, MAILER_STARTED, SYSTEM_UP, TEST_LABEL, uniqueName, waitUntil, docker } from './helpers.ts';
+import { follow, startBookPair } from './book-links.ts';
+import { Cleanup, dockerOk, IMAGES, SYSTEM_UP, TEST_LABEL, uniqueName, waitUntil, docker } from './helpers.ts';
 
 describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
   const cleanup = new Cleanup();
@@ -19,34 +20,27 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
    * started and the agent has printed "System up.".
    */
   async function bookTrio(agentImage: string, agentRole: string) {
-    const web = uniqueName('web');
-    const mailer = uniqueName('mailer');
+    const { web, mailer, mailerLogs, links } = await startBookPair(cleanup);
     const agent = uniqueName(agentRole);
-    cleanup.names(agent, mailer, web);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', web, IMAGES.nginx]);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', mailer, IMAGES.mailer]);
-    const mailerLogs = followDockerLogs(mailer);
-    cleanup.defer('stop docker logs -f (mailer)', mailerLogs.stop);
-    await mailerLogs.logs.waitFor(MAILER_STARTED, 15_000);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', agent, '--link', `${web}:insideweb`, '--link', `${mailer}:insidemailer`, agentImage]);
-    const agentLogs = followDockerLogs(agent);
-    cleanup.defer(`stop docker logs -f (${agentRole})`, agentLogs.stop);
-    await agentLogs.logs.waitFor(SYSTEM_UP, 15_000);
+    cleanup.names(agent);
+    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', agent, ...links, agentImage]);
+    const agentLogs = follow(cleanup, agent, agentRole);
+    await agentLogs.waitFor(SYSTEM_UP, 15_000);
     return { web, mailer, agent, mailerLogs, agentLogs };
   }
 
   test('docker run … --link web:insideweb --link mailer:insidemailer ch2/agent', { timeout: 50_000 }, async () => {
     const { web, mailerLogs, agentLogs } = await bookTrio(IMAGES.agent, 'agent');
-    assert.doesNotMatch(mailerLogs.logs.text, /Sending email/);
+    assert.doesNotMatch(mailerLogs.text, /Sending email/);
 
     const stop = await dockerOk(['stop', web], { timeoutMs: 20_000 });
     const stopReturned = Date.now();
-    const { at } = await mailerLogs.logs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
+    const { at } = await mailerLogs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
     const ms = at - stopReturned;
     console.log(`  docker stop web took ${Math.round(stop.ms)} ms; the mailer logged the alert ${ms} ms after it returned`);
     assert.ok(ms <= 2_000, `the alert came ${ms} ms after docker stop returned (acceptance: within 2000)`);
     // The name the alert gives is the link alias, not the container's IP.
-    assert.match(agentLogs.logs.text, /Alert: http:\/\/insideweb:80\/ is down/);
+    assert.match(agentLogs.text, /Alert: http:\/\/insideweb:80\/ is down/);
   });
 
   test('the book\'s agent (ch2/book-agent) against our mailer, over links', { timeout: 50_000 }, async () => {
@@ -55,7 +49,7 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
     await dockerOk(['stop', web], { timeoutMs: 20_000 });
     const stopReturned = Date.now();
     // The book's raw text, kept as sent: two spaces before "Message:".
-    const { at } = await mailerLogs.logs.waitFor(/Sending email: To: admin@work {2}Message: The service is down!/, 15_000);
+    const { at } = await mailerLogs.waitFor(/Sending email: To: admin@work {2}Message: The service is down!/, 15_000);
     console.log(`  our mailer logged the book agent's alert ${at - stopReturned} ms after docker stop returned`);
     // The book's agent exits 1 once it has sent its one message.
     const exit = await waitUntil(
@@ -69,6 +63,6 @@ describe('legacy --link: the book\'s commands', { timeout: 120_000 }, () => {
       200,
     );
     assert.equal(exit, 1);
-    assert.doesNotMatch(mailerLogs.logs.text, /Refused/);
+    assert.doesNotMatch(mailerLogs.text, /Refused/);
   });
 });

@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { example, readmeBlocks, ROOT, type Step, steps, tableFlags } from '../support/readme.ts';
-import { Cleanup, docker, dockerOk, followDockerLogs, IMAGES, MAILER_STARTED, TEST_LABEL, uniqueName, waitUntil } from './helpers.ts';
+import { follow, startBookPair } from './book-links.ts';
+import { Cleanup, docker, dockerOk, IMAGES, MAILER_STARTED, TEST_LABEL, uniqueName, waitUntil } from './helpers.ts';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
@@ -134,29 +135,21 @@ describe('the README on the images', { timeout: 180_000 }, () => {
   test('the config file example (docs/examples/agent-config.yaml) runs in the agent image', { timeout: 60_000 }, async () => {
     const path = 'docs/examples/agent-config.yaml';
     shown(path);
-    const web = uniqueName('web');
-    const mailer = uniqueName('mailer');
+    const { mailerLogs, links } = await startBookPair(cleanup);
     const agent = uniqueName('agent');
-    cleanup.names(agent, mailer, web);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', web, IMAGES.nginx]);
-    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', mailer, IMAGES.mailer]);
-    const mailerLogs = followDockerLogs(mailer);
-    cleanup.defer('stop docker logs -f (mailer)', mailerLogs.stop);
-    await mailerLogs.logs.waitFor(MAILER_STARTED, 15_000);
+    cleanup.names(agent);
     // The example's targets are insideweb (nginx, whose page says "Welcome to nginx") and db (no such host).
     await dockerOk([
-      'run', '-d', '--label', TEST_LABEL, '--name', agent,
-      '--link', `${web}:insideweb`, '--link', `${mailer}:insidemailer`,
+      'run', '-d', '--label', TEST_LABEL, '--name', agent, ...links,
       '-v', `${join(ROOT, path)}:/etc/ch2/agent.yaml:ro`,
       IMAGES.agent, '--config', '/etc/ch2/agent.yaml', '--log-level', 'debug',
     ]);
-    const agentLogs = followDockerLogs(agent);
-    cleanup.defer('stop docker logs -f (agent)', agentLogs.stop);
-    await agentLogs.logs.waitFor(/^Watching 2 targets; /m, 15_000);
-    await agentLogs.logs.waitFor(/^web: up \(HTTP 200, \d+ ms\)$/m, 15_000);
-    await agentLogs.logs.waitFor(/^Alert: db is down \(host not found\); telling the mailer\.$/m, 15_000);
-    await mailerLogs.logs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
-    assert.doesNotMatch(agentLogs.logs.text, /Alert: web /, 'web matches its bodyContains and maxResponseTime');
+    const agentLogs = follow(cleanup, agent, 'agent');
+    await agentLogs.waitFor(/^Watching 2 targets; /m, 15_000);
+    await agentLogs.waitFor(/^web: up \(HTTP 200, \d+ ms\)$/m, 15_000);
+    await agentLogs.waitFor(/^Alert: db is down \(host not found\); telling the mailer\.$/m, 15_000);
+    await mailerLogs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
+    assert.doesNotMatch(agentLogs.text, /Alert: web /, 'web matches its bodyContains and maxResponseTime');
   });
 
   test('the README\'s healthcheck command runs in the mailer image', { timeout: 30_000 }, async () => {
@@ -165,9 +158,7 @@ describe('the README on the images', { timeout: 180_000 }, () => {
     const mailer = uniqueName('mailer');
     cleanup.names(mailer);
     await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', mailer, IMAGES.mailer]);
-    const logs = followDockerLogs(mailer);
-    cleanup.defer('stop docker logs -f (mailer)', logs.stop);
-    await logs.logs.waitFor(MAILER_STARTED, 15_000);
+    await follow(cleanup, mailer, 'mailer').waitFor(MAILER_STARTED, 15_000);
     const r = await docker(['exec', mailer, ...command.split(/\s+/)], { timeoutMs: 15_000 });
     assert.equal(r.code, 0, `docker exec ${mailer} ${command}: exit ${r.code}\n${r.stdout}${r.stderr}`);
   });

@@ -1,20 +1,10 @@
 /** The agent bundle with a bad --config file: exit 2 with one line naming the file, the target and the key. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { configFiles } from '../support/config-files.ts';
 import { run } from '../support/process.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'ch2-config-proc-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function file(text: string, ext = 'json'): string {
-  const path = join(dir, `config-${++n}.${ext}`);
-  writeFileSync(path, text);
-  return path;
-}
+const { file } = configFiles('ch2-config-proc-');
 
 const agent = (args: string[], env: Record<string, string> = {}) => run('agent', args, env);
 

@@ -1,22 +1,14 @@
 /** The agent's --config file: good JSON and YAML, and every kind of bad input (exit 2, one line naming file, target and key). */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadConfigFile } from '../../agent/config-file.ts';
 import { DEFAULT_SETTINGS } from '../../agent/target.ts';
 import { ConfigError } from '../../shared/config.ts';
+import { configFiles } from '../support/config-files.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'ch2-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function file(text: string, ext = 'json'): string {
-  const path = join(dir, `config-${++n}.${ext}`);
-  writeFileSync(path, text);
-  return path;
-}
+const { dir, file } = configFiles('ch2-config-');
 
 test('JSON: per-target settings over the file defaults over the flags', async () => {
   const path = file(
