@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { example, readmeBlocks, ROOT, type Step, steps, tableFlags } from '../support/readme.ts';
 import { follow, startBookPair } from './book-links.ts';
-import { Cleanup, docker, dockerOk, IMAGES, MAILER_STARTED, TEST_LABEL, uniqueName, waitUntil } from './helpers.ts';
+import { Cleanup, containerIp, docker, dockerOk, IMAGES, MAILER_STARTED, SYSTEM_UP, TEST_LABEL, tcpExchange, uniqueName, waitUntil } from './helpers.ts';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
@@ -150,6 +150,37 @@ describe('the README on the images', { timeout: 180_000 }, () => {
     await agentLogs.waitFor(/^Alert: db is down \(host not found\); telling the mailer\.$/m, 15_000);
     await mailerLogs.waitFor(/Sending email: To: admin@work Message: The service is down!/, 15_000);
     assert.doesNotMatch(agentLogs.text, /Alert: web /, 'web matches its bodyContains and maxResponseTime');
+  });
+
+  test('a mailer with a token and --no-raw, and an agent that sends it (docs/examples/mailer-token.sh)', { timeout: 60_000 }, async () => {
+    const names = new Mapping(['web', 'mailer', 'agent']);
+    cleanup.names(...names.names.values());
+    await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', names.word('web'), IMAGES.nginx]);
+    const [mailerStep, agentStep, ...rest] = steps(shown('docs/examples/mailer-token.sh'));
+    assert.ok(mailerStep && agentStep && rest.length === 0, 'two commands: the mailer, the agent');
+    await dockerOk(names.argv(mailerStep));
+    const mailer = names.word('mailer');
+    const mailerLogs = follow(cleanup, mailer, 'mailer');
+    await mailerLogs.waitFor(MAILER_STARTED, 15_000);
+    const token = /MAILER_TOKEN=(\S+)/.exec(mailerStep.argv.join(' '))?.[1];
+    assert.ok(token);
+    // The token guards HTTP, and raw text is refused.
+    const url = `http://${await containerIp(mailer)}:33333/alerts`;
+    const post = (auth?: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify({ message: 'by hand', to: 'admin@work' }) });
+    assert.equal((await post()).status, 401);
+    assert.equal((await post(token)).status, 202);
+    await mailerLogs.waitFor(/Sending email: To: admin@work Message: by hand/, 10_000);
+    const raw = await tcpExchange(await containerIp(mailer), 33333, 'To: admin@work  Message: raw text');
+    assert.ok(raw);
+    await mailerLogs.waitFor(/Refused raw alert /, 10_000);
+    // The agent's alert goes through with the token; stopping web makes one.
+    await dockerOk(names.argv(agentStep));
+    const agentLogs = follow(cleanup, names.word('agent'), 'agent');
+    await agentLogs.waitFor(SYSTEM_UP, 15_000);
+    await dockerOk(['stop', names.word('web')], { timeoutMs: 20_000 });
+    await mailerLogs.waitFor(/Sending email: To: oncall@work Message: The service is down!/, 15_000);
+    assert.ok(!mailerLogs.text.includes(token) && !agentLogs.text.includes(token), 'the token is in no log line');
   });
 
   test('the README\'s healthcheck command runs in the mailer image', { timeout: 30_000 }, async () => {
