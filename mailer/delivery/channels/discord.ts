@@ -1,6 +1,6 @@
 /**
  * Discord webhooks (`--discord-webhook`, repeatable; DISCORD_WEBHOOK_URL a
- * list), over http-post.ts. Channels are named discord, discord-2, ….
+ * list), over chat-webhook.ts and http-post.ts. Channels are named discord, discord-2, ….
  *
  * The payload is `{"content", "allowed_mentions": {"parse": []}, "flags": 4}`:
  * at most 2,000 characters (Discord's limit), the subject line in bold, then
@@ -17,17 +17,14 @@
  *
  * Discord ignores Idempotency-Key: a retried alert is a second message.
  */
-import { envOption } from '../../../shared/config.ts';
 import { chatLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
-import { createHttpPost, urlSecrets, webhookList } from './http-post.ts';
-import { webhookTimeout } from './webhook.ts';
+import { type ChatWebhookSpec, chatWebhookKind, createChatChannel } from './chat-webhook.ts';
 
 const DISCORD_CONTENT_MAX = 2000;
 /** Message flag SUPPRESS_EMBEDS: no link previews. */
 const SUPPRESS_EMBEDS = 1 << 2;
-const FLAG = { flag: '--discord-webhook', env: 'DISCORD_WEBHOOK_URL' };
 
 /** Alert data as inert Discord text: markdown characters backslashed, @everyone and @here broken. */
 export function discordEscape(text: string): string {
@@ -55,21 +52,15 @@ export function discordPayload(item: QueuedAlert): DiscordPayload {
   return { content, allowed_mentions: { parse: [] }, flags: SUPPRESS_EMBEDS };
 }
 
-export function createDiscordChannel(options: { url: URL; name?: string; timeoutMs?: number }): Channel {
-  const http = createHttpPost({ url: options.url, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-  return {
-    name: options.name ?? 'discord',
-    concurrency: http.connections,
-    send: (item, { signal }) => http.post(discordPayload(item), { 'idempotency-key': item.alert.id }, signal),
-    close: () => http.close(),
-  };
-}
-
-const urlsOf = (opts: Record<string, unknown>): URL[] => (opts.discordWebhook as URL[] | undefined) ?? [];
-
-export const discordChannel: ChannelKind = {
+const DISCORD: ChatWebhookSpec = {
   kind: 'discord',
-  options: () => [envOption('--discord-webhook <url>', 'post each alert to this Discord webhook (repeatable, or a list)', FLAG.env).argParser(webhookList(FLAG))],
-  secrets: (opts) => urlSecrets(urlsOf(opts)),
-  create: (opts) => urlsOf(opts).map((url, i) => createDiscordChannel({ url, name: i === 0 ? 'discord' : `discord-${i + 1}`, timeoutMs: webhookTimeout(opts) })),
+  flag: '--discord-webhook',
+  env: 'DISCORD_WEBHOOK_URL',
+  key: 'discordWebhook',
+  description: 'post each alert to this Discord webhook (repeatable, or a list)',
+  payload: discordPayload,
 };
+
+export const createDiscordChannel = (options: { url: URL; name?: string; timeoutMs?: number }): Channel => createChatChannel(DISCORD, options);
+
+export const discordChannel: ChannelKind = chatWebhookKind(DISCORD);

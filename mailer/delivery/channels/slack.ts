@@ -1,6 +1,6 @@
 /**
  * Slack incoming webhooks (`--slack-webhook`, repeatable; SLACK_WEBHOOK_URL a
- * list), over http-post.ts. Channels are named slack, slack-2, ….
+ * list), over chat-webhook.ts and http-post.ts. Channels are named slack, slack-2, ….
  *
  * The payload is `{"text", "mrkdwn": false, "unfurl_links": false,
  * "unfurl_media": false}`: the subject line, then reason, outage length,
@@ -14,16 +14,13 @@
  *
  * Slack ignores Idempotency-Key: a retried alert is a second message.
  */
-import { envOption } from '../../../shared/config.ts';
 import { chatLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelKind } from './channel.ts';
-import { createHttpPost, urlSecrets, webhookList } from './http-post.ts';
-import { webhookTimeout } from './webhook.ts';
+import { type ChatWebhookSpec, chatWebhookKind, createChatChannel } from './chat-webhook.ts';
 
 /** Characters of alert text at most: Slack takes far more; this keeps a message readable. */
 const SLACK_TEXT_MAX = 3000;
-const FLAG = { flag: '--slack-webhook', env: 'SLACK_WEBHOOK_URL' };
 
 /** Slack's control characters & < > as entities (its documented escaping): no mention, no link. */
 export function slackEscape(text: string): string {
@@ -41,21 +38,15 @@ export function slackPayload(item: QueuedAlert): { text: string; mrkdwn: false; 
   return { text, mrkdwn: false, unfurl_links: false, unfurl_media: false };
 }
 
-export function createSlackChannel(options: { url: URL; name?: string; timeoutMs?: number }): Channel {
-  const http = createHttpPost({ url: options.url, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-  return {
-    name: options.name ?? 'slack',
-    concurrency: http.connections,
-    send: (item, { signal }) => http.post(slackPayload(item), { 'idempotency-key': item.alert.id }, signal),
-    close: () => http.close(),
-  };
-}
-
-const urlsOf = (opts: Record<string, unknown>): URL[] => (opts.slackWebhook as URL[] | undefined) ?? [];
-
-export const slackChannel: ChannelKind = {
+const SLACK: ChatWebhookSpec = {
   kind: 'slack',
-  options: () => [envOption('--slack-webhook <url>', 'post each alert to this Slack incoming webhook (repeatable, or a list)', FLAG.env).argParser(webhookList(FLAG))],
-  secrets: (opts) => urlSecrets(urlsOf(opts)),
-  create: (opts) => urlsOf(opts).map((url, i) => createSlackChannel({ url, name: i === 0 ? 'slack' : `slack-${i + 1}`, timeoutMs: webhookTimeout(opts) })),
+  flag: '--slack-webhook',
+  env: 'SLACK_WEBHOOK_URL',
+  key: 'slackWebhook',
+  description: 'post each alert to this Slack incoming webhook (repeatable, or a list)',
+  payload: slackPayload,
 };
+
+export const createSlackChannel = (options: { url: URL; name?: string; timeoutMs?: number }): Channel => createChatChannel(SLACK, options);
+
+export const slackChannel: ChannelKind = chatWebhookKind(SLACK);

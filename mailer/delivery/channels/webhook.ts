@@ -42,11 +42,6 @@ export function createWebhookChannel(options: WebhookOptions): Channel {
   };
 }
 
-/** The parsed --webhook-timeout (Slack and Discord read it too). */
-export function webhookTimeout(opts: Record<string, unknown>): number {
-  return (opts.webhookTimeout as number | undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-}
-
 const urlsOf = (opts: Record<string, unknown>): URL[] => (opts.webhook as URL[] | undefined) ?? [];
 
 export const webhookChannel: ChannelKind = {
@@ -63,7 +58,7 @@ export const webhookChannel: ChannelKind = {
         url,
         name: i === 0 ? 'webhook' : `webhook-${i + 1}`,
         ...(typeof opts.webhookToken === 'string' ? { token: opts.webhookToken } : {}),
-        timeoutMs: webhookTimeout(opts),
+        timeoutMs: (opts.webhookTimeout as number | undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
       }),
     ),
 };

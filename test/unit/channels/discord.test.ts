@@ -12,6 +12,7 @@ import { createDiscordChannel, discordChannel, discordEscape, discordPayload } f
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { parseChannelOptions } from '../../support/channel-options.ts';
+import { sampleAlert } from '../../support/sample-alert.ts';
 import { Receiver, status } from '../../support/http-receiver.ts';
 
 const SEND = { signal: new AbortController().signal };
@@ -23,14 +24,7 @@ beforeEach(() => {
   rx.fallback = status(204);
 });
 
-function item(overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert {
-  return {
-    alert: { id: 'dc-1', to: 'admin@work', message: 'The service is down!', status: 'down', target: 'http://insideweb:80/', reason: 'connection refused', time: '2024-05-01T10:00:00.000Z', ...overrides },
-    line: 'To: admin@work Message: The service is down!',
-    via: 'raw',
-    receivedAt: Date.parse('2024-05-01T10:00:01.000Z'),
-  };
-}
+const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('dc-1', overrides);
 
 async function post(alert: QueuedAlert): Promise<{ content: string; allowed_mentions: unknown; flags: number }> {
   const channel = createDiscordChannel({ url: new URL(`${rx.base}/api/webhooks/1/discordsecret`) });

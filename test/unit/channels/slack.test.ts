@@ -11,6 +11,7 @@ import { webhookChannel } from '../../../mailer/delivery/channels/webhook.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { parseChannelOptions } from '../../support/channel-options.ts';
+import { sampleAlert } from '../../support/sample-alert.ts';
 import { Receiver } from '../../support/http-receiver.ts';
 import fc from 'fast-check';
 
@@ -20,14 +21,7 @@ before(() => rx.listen());
 after(() => rx.close());
 beforeEach(() => rx.reset());
 
-function item(overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert {
-  return {
-    alert: { id: 'sl-1', to: 'admin@work', message: 'The service is down!', status: 'down', target: 'http://insideweb:80/', reason: 'connection refused', time: '2024-05-01T10:00:00.000Z', ...overrides },
-    line: 'To: admin@work Message: The service is down!',
-    via: 'raw',
-    receivedAt: Date.parse('2024-05-01T10:00:01.000Z'),
-  };
-}
+const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('sl-1', overrides);
 
 async function post(alert: QueuedAlert): Promise<unknown> {
   const channel = createSlackChannel({ url: new URL(`${rx.base}/services/T0/B0/slacksecret`) });
