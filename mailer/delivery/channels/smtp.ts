@@ -59,7 +59,7 @@ export function smtpUrlArg(text: string): URL {
   try {
     url = new URL(text.trim());
   } catch {
-    throw new ConfigError(`${WHERE}: expected smtp://[user:password@]host[:port] or smtps://… (the value is not shown: it may hold a password; %-encode @ : / % in it).`);
+    throw new ConfigError(`${WHERE}: expected smtp://host:port or smtps://host:port, with user and password before the host if needed (the value is not shown: it may hold a password; %-encode @ : / % in it).`);
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
     throw new ConfigError(`${WHERE}: expected a URL starting smtp:// or smtps://, not ${url.protocol}// (the rest is not shown).`);
