@@ -19,7 +19,8 @@ import { permanent, type SendResult, sent, transient } from '../../shared/send-r
 import { encodeRaw } from '../../shared/wire-raw.ts';
 import { ALERTS_PATH, encodeAlertJson } from '../../shared/wire-json.ts';
 import type { MailerProtocol } from '../cli.ts';
-import { describeFailure } from '../checks/probe.ts';
+import { describeFailure } from '../../shared/net-errors.ts';
+import { parseRetryAfter } from '../../shared/retry-after.ts';
 
 // Not an ESM import of node:http: see http-connections.ts (its namespace costs ~14 MB of RSS).
 const { Agent, request } = process.getBuiltinModule('node:http');
@@ -90,7 +91,7 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, t
     if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
     const reason = errorText(text) ?? `HTTP ${res.statusCode}`;
     if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
-      return transient(`mailer answered ${res.statusCode}: ${reason}`, retryAfter(res.headers['retry-after']));
+      return transient(`mailer answered ${res.statusCode}: ${reason}`, parseRetryAfter(res.headers['retry-after']));
     }
     if (res.statusCode === 401) {
       const hint = token === undefined ? 'the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)' : 'the mailer did not accept our token: check --mailer-token (MAILER_TOKEN)';
@@ -110,15 +111,6 @@ function errorText(body: string): string | undefined {
   } catch {
     return body.trim().slice(0, 200) || undefined;
   }
-}
-
-function retryAfter(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** The book's protocol: connect, write the text, close; the mailer reads to EOF. */

@@ -30,41 +30,5 @@ export interface Probe {
   check(mode?: CheckMode, confirmConnectTimeoutMs?: number): Promise<CheckResult>;
 }
 
-/** The `code` of the error a connect timeout fails an HTTP check with (http-connections.ts). */
-export const CONNECT_TIMEOUT_CODE = 'CH2_CONNECT_TIMEOUT';
-
-/** A short, human reason for a failed check. */
-export function describeFailure(err: unknown, options: { timeoutMs: number; connectTimeoutMs: number }): string {
-  const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
-  const code = e.code ?? (e.cause as { code?: string } | undefined)?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-      // node:http says "socket hang up" when the server closed (FIN) before its answer,
-      // and "aborted" when it closed in the middle of it; a reset says "read ECONNRESET".
-      return e.message === 'socket hang up' || e.message === 'aborted' ? 'connection closed by the server' : 'connection reset';
-    case 'EHOSTUNREACH':
-      return 'host unreachable';
-    case 'ENETUNREACH':
-      return 'network unreachable';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case CONNECT_TIMEOUT_CODE:
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return `connect timeout after ${options.connectTimeoutMs}ms`;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return `timeout after ${options.timeoutMs}ms`;
-    case 'UND_ERR_SOCKET':
-      return 'connection closed by the server';
-    default:
-      break;
-  }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timeout after ${options.timeoutMs}ms`;
-  if (typeof code === 'string' && code.startsWith('ERR_TLS') || /certificate/i.test(e.message ?? '')) {
-    return `TLS error: ${e.message ?? code}`;
-  }
-  return e.message ? e.message : String(err);
-}
+// The reasons' wording is shared with the agent's alerts and the mailer's webhooks.
+export { CONNECT_TIMEOUT_CODE, describeFailure } from '../../shared/net-errors.ts';

@@ -3,7 +3,8 @@
  * an alert e-mail (SMTP, and the file channel's .eml), the nodemailer message
  * options both build the e-mail from (so the .eml file is the very message
  * SMTP would send), its Message-ID, and the JSON record of an alert (generic
- * webhooks, the file channel's .json).
+ * webhooks, the file channel's .json), and the lines of a chat message
+ * (Slack, Discord), each escaped by its channel for its own dialect.
  *
  * Alert data never reaches a header with a line break in it.
  */
@@ -52,6 +53,22 @@ export function emailContent(item: QueuedAlert): EmailContent {
   lines.push(`Alert id: ${alert.id}`);
   lines.push('', '-- ', 'ch2 mailer');
   return { subject, text: `${lines.join('\n')}\n` };
+}
+
+/**
+ * The lines a chat message gives: what (the subject), then why, how long, when
+ * and which alert. Each line is one line (alert data cannot start a line of
+ * its own) and raw: the channel escapes it for its dialect.
+ */
+export function chatLines(item: QueuedAlert): { title: string; details: string[] } {
+  const { alert } = item;
+  const details: string[] = [];
+  if (alert.reason) details.push(`Reason: ${headerSafe(alert.reason, 500)}`);
+  if (alert.downForMs !== undefined) details.push(`Down for: ${formatDurationMs(alert.downForMs)}`);
+  if (alert.reminder !== undefined) details.push(`Reminder: ${alert.reminder}`);
+  details.push(`Time: ${headerSafe(alertTime(item), 100)}`);
+  details.push(`Alert id: ${headerSafe(alert.id, 200)}`);
+  return { title: emailContent(item).subject, details };
 }
 
 /**

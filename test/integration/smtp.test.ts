@@ -51,7 +51,7 @@ describe('SMTP delivery through ch2/smtp-sink', { timeout: 150_000 }, () => {
     sinkApi = sink.api;
     mailer = await startMailer(net, cleanup, {
       aliases: ['insidemailer'],
-      args: ['--smtp', `smtp://alice:${PASSWORD}@smtp:2525`, '--from', 'ch2 alerts <alerts@work>'],
+      args: ['--smtp', `smtp://alice:${PASSWORD}@smtp:2525?tls=off`, '--from', 'ch2 alerts <alerts@work>'],
     });
     mailerUrl = `http://${mailer.container.getHost()}:${mailer.container.getMappedPort(33333)}`;
   }, { timeout: 60_000 });

@@ -48,7 +48,7 @@ const BAD: Array<[program: 'agent' | 'mailer', args: string[], env: Record<strin
   ['mailer', [], { PORT: '70000' }, /from env 'PORT'/],
   ['mailer', ['--to', 'a@b,nope'], {}, /"nope" is not an e-mail address/],
   ['mailer', ['--smtp', 'http://mail:25'], {}, /smtp:\/\//],
-  ['mailer', [], { SMTP_URL: 'not a url' }, /from env 'SMTP_URL'/],
+  ['mailer', [], { SMTP_URL: 'not a url' }, /--smtp \/ SMTP_URL: expected smtp:\/\/host:port/],
   ['mailer', ['--from', 'bad\naddress'], {}, /--from/],
   ['mailer', ['--max-bytes', '1'], {}, /256/],
   ['mailer', ['--bind', 'localhst'], {}, /IP address/],

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import type { Channel } from '../../mailer/delivery/channels/channel.ts';
 import { Dispatcher } from '../../mailer/delivery/dispatcher.ts';
 import { MemoryOutbox } from '../../mailer/store/outbox.ts';
+import { createSmtpChannel } from '../../mailer/delivery/channels/smtp.ts';
+import { startSmtp } from '../support/smtp-server.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
@@ -22,9 +24,15 @@ function scripted(name: string, answers: SendResult[], delayMs = 0): Channel & {
   const channel = {
     name,
     calls: 0,
-    async send(): Promise<SendResult> {
+    async send(_item: QueuedAlert, { signal }: { signal: AbortSignal }): Promise<SendResult> {
       channel.calls += 1;
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      // A slow send that stops when cancelled (at close).
+      if (delayMs) {
+        await new Promise((r) => {
+          setTimeout(r, delayMs);
+          signal.addEventListener('abort', r, { once: true });
+        });
+      }
       return answers[Math.min(channel.calls - 1, answers.length - 1)] ?? sent();
     },
   };
@@ -118,4 +126,176 @@ test('resume sends a spooled alert only through the channels that still owe it, 
   assert.match(letter?.channels.webhook?.error ?? '', /no longer configured/);
   assert.match(read(), /not delivered via webhook \(dead letter\): channel webhook is no longer configured/);
   await d.close();
+});
+
+function about(id: string, target: string, status: 'down' | 'up'): QueuedAlert {
+  return { alert: { id, to: 'admin@work', message: status, status, target }, line: `To: admin@work Message: ${status}`, via: 'json', receivedAt: Date.now() };
+}
+
+test('a backlog against a slow channel never has more than its concurrency of sends in flight', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  let inFlight = 0;
+  let most = 0;
+  let calls = 0;
+  const slow: Channel = {
+    name: 'slow',
+    concurrency: 3,
+    async send() {
+      calls += 1;
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 10));
+      inFlight -= 1;
+      return sent();
+    },
+  };
+  const d = new Dispatcher({ channels: [slow], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  for (let i = 0; i < 30; i++) {
+    await outbox.put(alert(`b${i}`), d.channelNames);
+    d.submit(alert(`b${i}`));
+  }
+  assert.equal(d.active, 30, 'all owed, queued in the dispatcher');
+  await until(() => outbox.unfinished().length === 0, 5000);
+  assert.equal(calls, 30);
+  assert.equal(most, 3, `at most 3 sends at once (saw ${most})`);
+  await d.close();
+});
+
+test('a send that outlives the timeout has its signal aborted, and is retried only after it settled', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const events: string[] = [];
+  let calls = 0;
+  const stuck: Channel = {
+    name: 'stuck',
+    async send(_item, { signal }) {
+      calls += 1;
+      const call = calls;
+      events.push(`start ${call}`);
+      if (call > 1) return sent();
+      // Ignores nothing: waits for the abort, then takes a while to stop (closing a connection).
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      events.push('aborted 1');
+      await new Promise((r) => setTimeout(r, 100));
+      events.push('settled 1');
+      return transient('connection closed');
+    },
+  };
+  const d = new Dispatcher({ channels: [stuck], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST, sendTimeoutMs: 50 });
+  await outbox.put(alert('t'), d.channelNames);
+  d.submit(alert('t'));
+  await until(() => outbox.get('t') === undefined, 3000);
+  assert.deepEqual(events, ['start 1', 'aborted 1', 'settled 1', 'start 2']);
+  assert.equal(outbox.has('t'), true);
+  await d.close();
+});
+
+test('per target, the up is delivered after the down it closes, though the down failed twice and the up came meanwhile', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const seen: string[] = [];
+  const answers: Record<string, SendResult[]> = { down: [transient('503'), transient('503'), sent()], up: [sent()], other: [sent()] };
+  const chat: Channel = {
+    name: 'chat',
+    async send(item) {
+      seen.push(item.alert.id);
+      return answers[item.alert.id]!.shift() ?? sent();
+    },
+  };
+  const d = new Dispatcher({ channels: [chat], outbox, log, maxRetryAgeMs: 60_000, backoff: { baseMs: 30, maxMs: 30, jitter: 0 } });
+  const down = about('down', 'http://web/', 'down');
+  const up = about('up', 'http://web/', 'up');
+  const other = about('other', 'http://db/', 'down');
+  await outbox.put(down, d.channelNames);
+  d.submit(down);
+  await until(() => seen.length === 1);
+  // The up (and another target's alert) arrive while the down waits for its first retry.
+  await outbox.put(up, d.channelNames);
+  d.submit(up);
+  await outbox.put(other, d.channelNames);
+  d.submit(other);
+  await until(() => outbox.unfinished().length === 0);
+  assert.deepEqual(seen, ['down', 'other', 'down', 'down', 'up'], 'another target is not held up; this target\'s up waits for its down');
+  await d.close();
+});
+
+test('a down that is dead-lettered lets its up go on', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const seen: string[] = [];
+  const chat: Channel = {
+    name: 'chat',
+    async send(item) {
+      seen.push(item.alert.id);
+      return item.alert.id === 'down' ? permanent('HTTP 400') : sent();
+    },
+  };
+  const d = new Dispatcher({ channels: [chat], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  for (const a of [about('down', 'http://web/', 'down'), about('up', 'http://web/', 'up')]) {
+    await outbox.put(a, d.channelNames);
+    d.submit(a);
+  }
+  await until(() => outbox.unfinished().length === 0);
+  assert.deepEqual(seen, ['down', 'up']);
+  assert.equal((await outbox.dead(10)).letters[0]?.id, 'down');
+  await d.close();
+});
+
+test('close() cancels the sends under way and waits until they settled; what they did not deliver stays owed', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  let settled = 0;
+  const hanging: Channel = {
+    name: 'hanging',
+    async send(_item, { signal }) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      settled += 1;
+      return transient('cancelled');
+    },
+  };
+  const d = new Dispatcher({ channels: [hanging], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  await outbox.put(alert('s'), d.channelNames);
+  d.submit(alert('s'));
+  await until(() => d.active === 1);
+  await d.close();
+  assert.equal(settled, 1);
+  assert.equal(outbox.get('s')?.channels.hanging?.state, 'pending');
+});
+
+test('an SMTP backlog against a slow real SMTP server: every message delivered once (DATA counted per Message-ID)', { timeout: 20_000 }, async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  // Each DATA takes 150 ms; the pool has 2 connections; a send may take 400 ms. Twenty
+  // sends handed to nodemailer at once would wait in its queue past that and be sent again.
+  const server = await startSmtp({
+    disabledCommands: ['STARTTLS'],
+    onData(stream, _session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const id = /^Message-ID: *(<[^>]+>)/im.exec(raw)?.[1] ?? '?';
+        dataById.set(id, (dataById.get(id) ?? 0) + 1);
+        setTimeout(() => cb(), 150);
+      });
+    },
+  });
+  const dataById = new Map<string, number>();
+  const smtp = createSmtpChannel(new URL(`smtp://127.0.0.1:${server.port}`), 'alerts@ch2.test', 5000);
+  const d = new Dispatcher({ channels: [smtp], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST, sendTimeoutMs: 400 });
+  try {
+    for (let i = 0; i < 20; i++) {
+      await outbox.put(alert(`m${i}`), d.channelNames);
+      d.submit(alert(`m${i}`));
+    }
+    await until(() => outbox.unfinished().length === 0, 15_000);
+    assert.equal(dataById.size, 20, 'every alert arrived');
+    const repeated = [...dataById].filter(([, n]) => n > 1);
+    assert.deepEqual(repeated, [], 'no message twice');
+    assert.equal((await outbox.dead(10)).total, 0);
+  } finally {
+    await d.close();
+    await server.close();
+  }
 });

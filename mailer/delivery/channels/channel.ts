@@ -5,9 +5,10 @@
  * arrive, and does no I/O beyond its own send.
  *
  * To add a channel: one file here exporting a ChannelKind, its test in
- * test/unit/channels/, and one line in registry.ts.
+ * test/unit/channels/, and one line in registry.ts. A channel over HTTP
+ * builds on http-post.ts, as webhook.ts, slack.ts and discord.ts do.
  *
- * The contract, as log, smtp, webhook and file keep it:
+ * The contract, as log, smtp, webhook, slack, discord and file keep it:
  * - options(): commander Options made with envOption (each mirrored by an env
  *   var). Check every value in its parser, at start: throw InvalidArgumentError
  *   (commander echoes the value) or ConfigError (it does not: use it when the
@@ -20,11 +21,18 @@
  * - secrets(): every secret in the parsed options (passwords, tokens, URLs
  *   that carry a token), so that the logger scrubs them; error text names
  *   a server by scheme and host only.
- * - send(): never throws; returns sent(), transient() (retried with backoff,
- *   at the earliest after retryAfterMs) or permanent() (dead-lettered at
- *   once), with a one-line reason. The same alert may be sent again (after a
- *   retry or a restart): where the receiver can tell, make that visible (an
- *   idempotency key, a Message-ID, a file named by the alert id).
+ * - send(item, { signal }): never throws; returns sent(), transient()
+ *   (retried with backoff, at the earliest after retryAfterMs) or permanent()
+ *   (dead-lettered at once), with a one-line reason. When `signal` aborts (the
+ *   dispatcher's timeout, or shutdown) the send must really stop (hand the
+ *   signal to the library, or close the connection) and settle soon; the
+ *   dispatcher retries only after it settled, so a send it gave up on cannot
+ *   go out later beside its retry. Settle sent() only if the alert went out.
+ *   The same alert may be sent again (after a retry or a restart): where the
+ *   receiver can tell, make that visible (an idempotency key, a Message-ID, a
+ *   file named by the alert id).
+ * - concurrency: how many sends the dispatcher runs at once on this channel
+ *   (the size of its connection pool); nothing waits in a library's queue.
  * - close(): release connections; called once at shutdown.
  */
 import type { Option } from 'commander';
@@ -41,8 +49,15 @@ export interface Channel {
    * cause a second e-mail or request.
    */
   readonly repeatIsHarmless?: boolean;
-  send(item: QueuedAlert): Promise<SendResult>;
+  /** Sends under way at once at the most (the dispatcher's default when absent). */
+  readonly concurrency?: number;
+  send(item: QueuedAlert, options: SendOptions): Promise<SendResult>;
   close?(): Promise<void>;
+}
+
+export interface SendOptions {
+  /** Aborted when the dispatcher gives up on this attempt (timeout) or shuts down. */
+  signal: AbortSignal;
 }
 
 export interface ChannelContext {

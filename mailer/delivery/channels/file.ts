@@ -134,7 +134,9 @@ export function createFileChannel(options: FileChannelOptions): Channel {
 
   return {
     name: options.name ?? 'file',
-    async send(item: QueuedAlert): Promise<SendResult> {
+    async send(item: QueuedAlert, { signal }): Promise<SendResult> {
+      // A write is short and not cut midway; a send cancelled before it starts does not write.
+      if (signal.aborted) return transient('send cancelled');
       let data: Buffer | string;
       try {
         data = await render(item);

@@ -17,6 +17,9 @@ import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { parseChannelOptions } from '../../support/channel-options.ts';
 
+/** The options of a send nobody cancels. */
+const SEND = { signal: new AbortController().signal };
+
 let root = '';
 let n = 0;
 
@@ -92,7 +95,7 @@ test('.eml: an RFC 5322 message with From, To, Subject, Date, Message-ID, X-Ch2-
   const dir = await freshDir();
   await withChannel(createFileChannel({ dir, from: 'ch2 alerts <alerts@work>' }), async (c) => {
     assert.equal(c.name, 'file');
-    assert.deepEqual(await c.send(item()), { ok: true, detail: 'f-1.eml' });
+    assert.deepEqual(await c.send(item(), SEND), { ok: true, detail: 'f-1.eml' });
   });
   assert.deepEqual(await readdir(dir), ['f-1.eml']);
   const raw = await readFile(join(dir, 'f-1.eml'), 'utf8');
@@ -118,7 +121,7 @@ test('.eml: an RFC 5322 message with From, To, Subject, Date, Message-ID, X-Ch2-
 
 test('.eml of a recovery gives the outage length; the default sender is the mailer', async () => {
   const dir = await freshDir();
-  await withChannel(createFileChannel({ dir }), (c) => c.send(item({ id: 'up-1', status: 'up', message: 'The service is back up.', reason: undefined, downForMs: 125_000 })));
+  await withChannel(createFileChannel({ dir }), (c) => c.send(item({ id: 'up-1', status: 'up', message: 'The service is back up.', reason: undefined, downForMs: 125_000 }), SEND));
   const { headers, body } = parseEml(await readFile(join(dir, 'up-1.eml'), 'utf8'));
   assert.deepEqual(headers.get('from'), ['ch2 mailer <ch2-mailer@localhost>']);
   assert.equal(decodeWords(headers.get('subject')?.[0] ?? ''), '[UP] http://insideweb:80/ — The service is back up.');
@@ -128,7 +131,7 @@ test('.eml of a recovery gives the outage length; the default sender is the mail
 test('.json: the alert record, named by its id', async () => {
   const dir = await freshDir();
   await withChannel(createFileChannel({ dir, format: 'json' }), async (c) => {
-    assert.deepEqual(await c.send(item({ status: 'up', downForMs: 4000, reason: undefined })), { ok: true, detail: 'f-1.json' });
+    assert.deepEqual(await c.send(item({ status: 'up', downForMs: 4000, reason: undefined }), SEND), { ok: true, detail: 'f-1.json' });
   });
   assert.deepEqual(await readdir(dir), ['f-1.json']);
   assert.deepEqual(JSON.parse(await readFile(join(dir, 'f-1.json'), 'utf8')), {
@@ -147,13 +150,13 @@ test('a resend overwrites the same file: one file per alert, no temporary file l
   for (const format of ['eml', 'json'] as const) {
     const dir = await freshDir();
     await withChannel(createFileChannel({ dir, format }), async (c) => {
-      assert.equal((await c.send(item())).ok, true);
+      assert.equal((await c.send(item(), SEND)).ok, true);
       const first = await readFile(join(dir, `f-1.${format}`));
-      assert.equal((await c.send(item())).ok, true);
+      assert.equal((await c.send(item(), SEND)).ok, true);
       assert.deepEqual(await readFile(join(dir, `f-1.${format}`)), first, 'the same alert gives the same bytes');
       // A resend after a crash may carry what changed (here the message): it replaces the file.
-      assert.equal((await c.send(item({ message: 'Second copy' }))).ok, true);
-      assert.equal((await c.send(item({ id: 'f-2' }))).ok, true);
+      assert.equal((await c.send(item({ message: 'Second copy' }), SEND)).ok, true);
+      assert.equal((await c.send(item({ id: 'f-2' }), SEND)).ok, true);
     });
     assert.deepEqual((await readdir(dir)).sort(), [`f-1.${format}`, `f-2.${format}`]);
     assert.match(await readFile(join(dir, `f-1.${format}`), 'utf8'), /Second copy/);
@@ -163,7 +166,7 @@ test('a resend overwrites the same file: one file per alert, no temporary file l
 test('CR/LF in the message and the target never makes a header', async () => {
   const dir = await freshDir();
   await withChannel(createFileChannel({ dir }), (c) =>
-    c.send(item({ id: 'inj-1', target: 'http://x/\r\nBcc: victim@evil', message: 'down\r\nX-Injected: yes\r\n\r\nbody', reason: 'r\nSubject: forged' })),
+    c.send(item({ id: 'inj-1', target: 'http://x/\r\nBcc: victim@evil', message: 'down\r\nX-Injected: yes\r\n\r\nbody', reason: 'r\nSubject: forged' }), SEND),
   );
   const { headers, head } = parseEml(await readFile(join(dir, 'inj-1.eml'), 'utf8'));
   assert.doesNotMatch(head, /^(Bcc|X-Injected|Subject: forged)/im);
@@ -182,7 +185,7 @@ test('file names: the id, %-encoded where it could leave the folder, hide the fi
   assert.ok(Buffer.byteLength(long) <= 255, `${long.length} bytes`);
   assert.notEqual(long, alertFileName(`${':'.repeat(127)};`, 'eml'));
   const dir = await freshDir();
-  await withChannel(createFileChannel({ dir }), (c) => c.send(item({ id: '../../escape' })));
+  await withChannel(createFileChannel({ dir }), (c) => c.send(item({ id: '../../escape' }), SEND));
   assert.deepEqual(await readdir(dir), ['%2E.%2F..%2Fescape.eml']);
 });
 
@@ -191,16 +194,16 @@ test('failures: the folder gone is transient (an operator can bring it back), a 
   await withChannel(createFileChannel({ dir }), async (c) => {
     await mkdir(join(dir, 'f-1.eml'));
     await writeFile(join(dir, 'f-1.eml', 'keep'), 'x');
-    const blocked = await c.send(item());
+    const blocked = await c.send(item(), SEND);
     assert.deepEqual([blocked.ok, !blocked.ok && blocked.retry], [false, false]);
     assert.match(!blocked.ok ? blocked.error : '', /EISDIR|ENOTEMPTY|EEXIST/);
     assert.deepEqual((await readdir(dir)).sort(), ['f-1.eml'], 'no temporary file left behind');
     await rm(dir, { recursive: true });
-    const gone = await c.send(item());
+    const gone = await c.send(item(), SEND);
     assert.deepEqual([gone.ok, !gone.ok && gone.retry], [false, true]);
     assert.match(!gone.ok ? gone.error : '', new RegExp(`${dir}: ENOENT`));
     await mkdir(dir);
-    assert.equal((await c.send(item())).ok, true, 'delivered once the folder is back');
+    assert.equal((await c.send(item(), SEND)).ok, true, 'delivered once the folder is back');
   });
 });
 
@@ -215,7 +218,7 @@ test('flags: --file-dir repeatable (FILE_DIR a comma list), --file-format; folde
   const channels = fileChannel.create(opts, { log });
   try {
     assert.deepEqual(channels.map((ch) => ch.name), ['file', 'file-2']);
-    for (const ch of channels) assert.equal((await ch.send(item())).ok, true);
+    for (const ch of channels) assert.equal((await ch.send(item(), SEND)).ok, true);
     assert.deepEqual([await readdir(a), await readdir(b)], [['f-1.json'], ['f-1.json']]);
   } finally {
     await Promise.all(channels.map((ch) => ch.close?.()));

@@ -1,68 +1,36 @@
 /**
- * The webhook channel against a real HTTP server (node:http) on loopback: the
- * generic, Slack and Discord payloads, the headers (bearer token, idempotency
- * key), how answers are classified (2xx, 429 + Retry-After, 5xx, 4xx, no
- * answer), kept-alive connections, the flags, and no token in any error.
+ * The generic webhook channel and the HTTP transport under it (http-post.ts)
+ * against a real HTTP server on loopback: the payload, the headers (bearer
+ * token, idempotency key), how answers are classified (2xx, 429 +
+ * Retry-After, 5xx, 4xx, no answer), kept-alive connections, cancelling,
+ * the flags, and no token in any error.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { createWebhookChannel, parseRetryAfter, webhookChannel } from '../../../mailer/delivery/channels/webhook.ts';
+import { PassThrough } from 'node:stream';
+import { createWebhookChannel, webhookChannel } from '../../../mailer/delivery/channels/webhook.ts';
+import { createSlackChannel, slackChannel } from '../../../mailer/delivery/channels/slack.ts';
+import { discordChannel } from '../../../mailer/delivery/channels/discord.ts';
 import type { Channel } from '../../../mailer/delivery/channels/channel.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { PassThrough } from 'node:stream';
 import { parseChannelOptions } from '../../support/channel-options.ts';
+import { Receiver, status } from '../../support/http-receiver.ts';
 
-interface Hit {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  socket: number;
-}
+/** The options of a send nobody cancels. */
+const SEND = { signal: new AbortController().signal };
 
-type Answer = (req: IncomingMessage, res: ServerResponse) => void;
-
-const hits: Hit[] = [];
-let answers: Answer[] = [];
-let fallback: Answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-let sockets = 0;
+const rx = new Receiver();
+const hits = rx.hits;
 let base = '';
-
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    hits.push({
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-      socket: (req.socket as unknown as { ch2Id: number }).ch2Id,
-    });
-    (answers.shift() ?? fallback)(req, res);
-  });
-});
-server.on('connection', (socket) => {
-  sockets += 1;
-  (socket as unknown as { ch2Id: number }).ch2Id = sockets;
-});
-
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await rx.listen();
+  base = rx.base;
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-beforeEach(() => {
-  hits.length = 0;
-  answers = [];
-  fallback = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-});
+after(() => rx.close());
+beforeEach(() => rx.reset());
 
 function item(overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert {
   return {
@@ -90,15 +58,11 @@ async function withChannel<T>(channel: Channel, fn: (c: Channel) => Promise<T>):
   }
 }
 
-const status = (code: number, body = '', headers: Record<string, string> = {}): Answer => (_req, res) => {
-  res.writeHead(code, { 'content-type': 'text/plain', ...headers }).end(body);
-};
-
 test('generic webhook: the alert as JSON, with the bearer token and the idempotency key', async () => {
   const channel = createWebhookChannel({ url: new URL(`${base}/hook?x=1`), token: 'tok-123', timeoutMs: 5000 });
   await withChannel(channel, async (c) => {
     assert.equal(c.name, 'webhook');
-    const result = await c.send(item({ status: 'up', downForMs: 93_000, reason: undefined, message: 'The service is back up.' }));
+    const result = await c.send(item({ status: 'up', downForMs: 93_000, reason: undefined, message: 'The service is back up.' }), SEND);
     assert.deepEqual(result, { ok: true, detail: 'HTTP 200' });
   });
   assert.equal(hits.length, 1);
@@ -123,7 +87,7 @@ test('generic webhook: the alert as JSON, with the bearer token and the idempote
 
 test('generic webhook: an alert without a time gets the time the mailer took it; no token, no Authorization', async () => {
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
-    assert.equal((await c.send(item({ time: undefined }))).ok, true);
+    assert.equal((await c.send(item({ time: undefined }), SEND)).ok, true);
   });
   const body = JSON.parse(hits[0]!.body) as Record<string, unknown>;
   assert.equal(body.time, '2024-05-01T10:00:01.000Z');
@@ -131,127 +95,90 @@ test('generic webhook: an alert without a time gets the time the mailer took it;
   assert.equal(hits[0]!.headers.authorization, undefined);
 });
 
-test('Slack: {text} with status, target, reason, time; mrkdwn control characters escaped; no bearer token', async () => {
-  await withChannel(createWebhookChannel({ url: new URL(`${base}/services/T0/B0/slacksecret`), flavour: 'slack', token: 'tok-123' }), async (c) => {
-    assert.equal(c.name, 'slack');
-    assert.equal((await c.send(item({ message: 'down <!channel> & more' }))).ok, true);
-  });
-  const hit = hits[0]!;
-  assert.equal(hit.headers.authorization, undefined, 'the generic token is not sent to Slack');
-  assert.equal(hit.headers['idempotency-key'], 'wh-1');
-  const body = JSON.parse(hit.body) as { text: string };
-  assert.equal(typeof body.text, 'string');
-  assert.match(body.text, /^\*\[DOWN\] http:\/\/insideweb:80\/ — down &lt;!channel&gt; &amp; more\*\n/);
-  assert.match(body.text, /Reason: connection refused/);
-  assert.match(body.text, /Time: 2024-05-01T10:00:00\.000Z/);
-  assert.match(body.text, /Alert id: wh-1/);
-  assert.doesNotMatch(body.text, /<!channel>/);
-});
-
-test('Discord: {content} no longer than 2000 characters, mentions disabled, outage length on recovery', async () => {
-  fallback = status(204);
-  await withChannel(createWebhookChannel({ url: new URL(`${base}/api/webhooks/1/discordsecret`), flavour: 'discord' }), async (c) => {
-    assert.equal(c.name, 'discord');
-    assert.deepEqual(await c.send(item({ status: 'up', downForMs: 3_723_000, message: `@everyone ${'x'.repeat(3000)}` })), { ok: true, detail: 'HTTP 204' });
-  });
-  const body = JSON.parse(hits[0]!.body) as { content: string; allowed_mentions: unknown };
-  assert.deepEqual(body.allowed_mentions, { parse: [] });
-  assert.ok(body.content.length <= 2000, `content is ${body.content.length} characters`);
-  assert.match(body.content, /^\*\*\[UP\] http:\/\/insideweb:80\/ — @everyone x+/);
-  const short = createWebhookChannel({ url: new URL(`${base}/api/webhooks/1/discordsecret`), flavour: 'discord' });
-  await withChannel(short, (c) => c.send(item({ status: 'up', downForMs: 3_723_000, message: 'The service is back up.' })));
-  const content = (JSON.parse(hits[1]!.body) as { content: string }).content;
-  assert.match(content, /Down for: 1h 2m/);
-  assert.match(content, /Time: 2024-05-01T10:00:00\.000Z/);
-});
-
 test('429 with Retry-After in seconds or as an HTTP date is transient, with the delay', async () => {
-  answers = [status(429, 'slow down', { 'retry-after': '7' }), status(429, '', { 'retry-after': new Date(Date.now() + 60_000).toUTCString() })];
+  rx.answers = [status(429, 'slow down', { 'retry-after': '7' }), status(429, '', { 'retry-after': new Date(Date.now() + 60_000).toUTCString() })];
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
-    const seconds = await c.send(item());
+    const seconds = await c.send(item(), SEND);
     assert.equal(seconds.ok, false);
     assert.equal(!seconds.ok && seconds.retry, true);
     assert.equal(!seconds.ok ? seconds.retryAfterMs : -1, 7000);
     assert.match(!seconds.ok ? seconds.error : '', /HTTP 429: slow down/);
-    const date = await c.send(item());
+    const date = await c.send(item(), SEND);
     const ms = !date.ok ? (date.retryAfterMs ?? -1) : -1;
     // An HTTP date has whole seconds: about 60 s from now.
     assert.ok(ms > 50_000 && ms <= 60_000, `retryAfterMs ${ms}`);
   });
-  assert.equal(parseRetryAfter('1.5'), 1500);
-  assert.equal(parseRetryAfter('soon'), undefined);
-  assert.equal(parseRetryAfter(new Date(0).toUTCString()), 0);
 });
 
 test('503 is transient, the idempotency key is the same on every attempt, then 200 delivers', async () => {
-  answers = [status(503, 'maintenance'), status(502), status(500, '', { 'retry-after': '2' })];
+  rx.answers = [status(503, 'maintenance'), status(502), status(500, '', { 'retry-after': '2' })];
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
     for (const code of [503, 502, 500]) {
-      const r = await c.send(item());
+      const r = await c.send(item(), SEND);
       assert.equal(r.ok, false);
       assert.equal(!r.ok && r.retry, true, `HTTP ${code} is transient`);
       assert.match(!r.ok ? r.error : '', new RegExp(`HTTP ${code}`));
     }
-    assert.equal((await c.send(item())).ok, true);
+    assert.equal((await c.send(item(), SEND)).ok, true);
   });
   assert.deepEqual(hits.map((h) => h.headers['idempotency-key']), ['wh-1', 'wh-1', 'wh-1', 'wh-1']);
 });
 
 test('400 is permanent, with the status and a short one-line excerpt of the answer', async () => {
-  answers = [status(400, `invalid_payload\r\nX-Forged: yes\n${'y'.repeat(5000)}`), status(410, 'channel_is_archived'), status(301, '', { location: 'http://elsewhere/' })];
+  rx.answers = [status(400, `invalid_payload\r\nX-Forged: yes\n${'y'.repeat(5000)}`), status(410, 'channel_is_archived'), status(301, '', { location: 'http://elsewhere/' })];
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
-    const r = await c.send(item());
+    const r = await c.send(item(), SEND);
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.retry, false);
     const error = !r.ok ? r.error : '';
     assert.match(error, new RegExp(`^${base.replace(/[.:/]/g, '\\$&')} answered HTTP 400: invalid_payload X-Forged: yes y+…$`));
     assert.doesNotMatch(error, /[\r\n]/);
     assert.ok(error.length < 300, `error is ${error.length} characters`);
-    const gone = await c.send(item());
+    const gone = await c.send(item(), SEND);
     assert.deepEqual([gone.ok, !gone.ok && gone.retry, !gone.ok && gone.error.endsWith('HTTP 410: channel_is_archived')], [false, false, true]);
-    const moved = await c.send(item());
+    const moved = await c.send(item(), SEND);
     assert.deepEqual([moved.ok, !moved.ok && moved.retry], [false, false]);
   });
 });
 
 test('answers are read to the end, so connections are reused for 2xx and 4xx answers alike', async () => {
   const bodies = [status(200, 'z'.repeat(100_000)), status(400, 'bad'.repeat(1000)), status(503, 'busy'), status(201, 'created')];
-  answers = [...bodies, ...bodies, ...bodies];
-  const before = sockets;
+  rx.answers = [...bodies, ...bodies, ...bodies];
+  const before = rx.sockets;
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`) }), async (c) => {
-    for (let i = 0; i < 12; i++) await c.send(item({ id: `keep-${i}` }));
+    for (let i = 0; i < 12; i++) await c.send(item({ id: `keep-${i}` }), SEND);
   });
   assert.equal(hits.length, 12);
   // undici may open a second connection while it books the first one back in; an
   // answer left unread would cost a new connection for each of the 12 requests.
   const used = new Set(hits.map((h) => h.socket)).size;
   assert.ok(used <= 2, `12 sequential requests used ${used} connections`);
-  assert.equal(sockets - before, used);
+  assert.equal(rx.sockets - before, used);
 });
 
 test('no answer within --webhook-timeout, and a refused connection, are transient', async () => {
-  answers = [() => {}]; // never answers
+  rx.answers = [() => {}]; // never answers
   await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`), timeoutMs: 300 }), async (c) => {
-    const r = await c.send(item());
+    const r = await c.send(item(), SEND);
     assert.deepEqual([r.ok, !r.ok && r.retry], [false, true]);
-    assert.match(!r.ok ? r.error : '', /no answer within 300ms/);
+    assert.match(!r.ok ? r.error : '', /timeout after 300ms/);
   });
-  server.closeAllConnections();
+  rx.server.closeAllConnections();
   const closed = createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   await withChannel(createWebhookChannel({ url: new URL(`http://127.0.0.1:${port}/hook`), timeoutMs: 2000 }), async (c) => {
-    const r = await c.send(item());
+    const r = await c.send(item(), SEND);
     assert.deepEqual([r.ok, !r.ok && r.retry], [false, true]);
     assert.equal(!r.ok ? r.error : '', `http://127.0.0.1:${port}: connection refused`);
   });
 });
 
 test('close() at shutdown does not wait for a receiver that never answers', { timeout: 5000 }, async () => {
-  answers = [() => {}]; // never answers
+  rx.answers = [() => {}]; // never answers
   const channel = createWebhookChannel({ url: new URL(`${base}/hook`), timeoutMs: 60_000 });
-  const pending = channel.send(item());
+  const pending = channel.send(item(), SEND);
   await new Promise<void>((resolve) => {
     const check = (): void => (hits.length > 0 ? resolve() : void setTimeout(check, 10));
     check();
@@ -259,16 +186,16 @@ test('close() at shutdown does not wait for a receiver that never answers', { ti
   await channel.close?.();
   const r = await pending;
   assert.deepEqual([r.ok, !r.ok && r.retry], [false, true], 'the alert stays owed');
-  server.closeAllConnections();
+  rx.server.closeAllConnections();
 });
 
 test('the token in a webhook URL never reaches an error: the webhook is named by scheme and host', async () => {
   const secretPath = '/services/T0AAA/B0BBB/xoxsecretTOKEN';
   // The receiver echoes what it was asked for, as some 404 pages do.
-  answers = [(req, res) => res.writeHead(404).end(`no such hook: ${req.url} (http://127.0.0.1${req.url})`), status(503, `busy ${secretPath}`)];
-  await withChannel(createWebhookChannel({ url: new URL(`${base}${secretPath}`), flavour: 'slack' }), async (c) => {
+  rx.answers = [(req, res) => res.writeHead(404).end(`no such hook: ${req.url} (http://127.0.0.1${req.url})`), status(503, `busy ${secretPath}`)];
+  await withChannel(createSlackChannel({ url: new URL(`${base}${secretPath}`) }), async (c) => {
     for (const retry of [false, true]) {
-      const r = await c.send(item());
+      const r = await c.send(item(), SEND);
       assert.equal(!r.ok && r.retry, retry);
       const error = !r.ok ? r.error : '';
       assert.ok(error.startsWith(`${base} answered HTTP`), error);
@@ -276,29 +203,38 @@ test('the token in a webhook URL never reaches an error: the webhook is named by
     }
   });
   // Nothing listens on port 9: the network error names the host only.
-  await withChannel(createWebhookChannel({ url: new URL(`http://127.0.0.1:9${secretPath}`), flavour: 'slack', timeoutMs: 2000 }), async (c) => {
-    const r = await c.send(item());
+  await withChannel(createSlackChannel({ url: new URL(`http://127.0.0.1:9${secretPath}`), timeoutMs: 2000 }), async (c) => {
+    const r = await c.send(item(), SEND);
     assert.doesNotMatch(!r.ok ? r.error : '', /xoxsecretTOKEN|services/);
   });
 });
 
+const KINDS = [webhookChannel, slackChannel, discordChannel];
+
 function parse(argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
-  return parseChannelOptions(webhookChannel, argv, env);
+  return parseChannelOptions(KINDS, argv, env);
 }
+
+/** Every channel the webhook, Slack and Discord kinds make of these options, in the registry's order. */
+async function createAll(opts: Record<string, unknown>): Promise<Channel[]> {
+  const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
+  return KINDS.flatMap((kind) => kind.create(opts, { log }));
+}
+
+const secretsOf = (opts: Record<string, unknown>): string[] => KINDS.flatMap((kind) => kind.secrets?.(opts) ?? []);
 
 test('flags: each repeatable, env vars take lists, channel names unique; URLs checked at start without echoing them', async () => {
   const opts = parse(['--webhook', `${base}/a`, '--webhook', `${base}/b`, '--slack-webhook', 'https://hooks.slack.example/services/T/B/slacktok', '--webhook-timeout', '2s']);
   assert.equal(opts.webhookTimeout, 2000);
-  const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
-  const channels = webhookChannel.create(opts, { log });
+  const channels = await createAll(opts);
   try {
     assert.deepEqual(channels.map((c) => c.name), ['webhook', 'webhook-2', 'slack']);
-    assert.equal((await channels[1]!.send(item())).ok, true);
+    assert.equal((await channels[1]!.send(item(), SEND)).ok, true);
     assert.equal(hits.at(-1)?.path, '/b');
   } finally {
     await Promise.all(channels.map((c) => c.close?.()));
   }
-  const secrets = webhookChannel.secrets!(opts);
+  const secrets = secretsOf(opts);
   assert.ok(secrets.includes('https://hooks.slack.example/services/T/B/slacktok'));
   assert.ok(secrets.includes('/services/T/B/slacktok'));
 
@@ -307,10 +243,12 @@ test('flags: each repeatable, env vars take lists, channel names unique; URLs ch
     DISCORD_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/x,https://discord.example/api/webhooks/2/y',
     WEBHOOK_TOKEN: 'envtoken',
   });
-  assert.deepEqual(webhookChannel.create(fromEnv, { log }).map((c) => c.name), ['webhook', 'webhook-2', 'webhook-3', 'discord', 'discord-2']);
+  const envChannels = await createAll(fromEnv);
+  assert.deepEqual(envChannels.map((c) => c.name), ['webhook', 'webhook-2', 'webhook-3', 'discord', 'discord-2']);
+  await Promise.all(envChannels.map((c) => c.close?.()));
   assert.equal(fromEnv.webhookTimeout, 10_000, 'default 10s');
-  assert.ok(webhookChannel.secrets!(fromEnv).includes('envtoken'));
-  assert.deepEqual(webhookChannel.create(parse([]), { log }), [], 'no flags, no channels');
+  assert.ok(secretsOf(fromEnv).includes('envtoken'));
+  assert.deepEqual(await createAll(parse([])), [], 'no flags, no channels');
 
   for (const [argv, env, re] of [
     [['--slack-webhook', 'ftp://hooks.slack.example/services/T/B/slacktok'], {}, /--slack-webhook \/ SLACK_WEBHOOK_URL: expected a URL starting http:\/\/ or https:\/\//],
@@ -326,4 +264,19 @@ test('flags: each repeatable, env vars take lists, channel names unique; URLs ch
       return true;
     });
   }
+});
+
+test('an aborted send stops at once: the request is torn down, the send settles transient', { timeout: 5000 }, async () => {
+  rx.answers = [() => {}]; // never answers
+  let closed = false;
+  rx.server.once('request', (req) => req.socket.once('close', () => (closed = true)));
+  await withChannel(createWebhookChannel({ url: new URL(`${base}/hook`), timeoutMs: 60_000 }), async (c) => {
+    assert.equal(c.concurrency, 4, 'no more sends at once than undici connections');
+    const controller = new AbortController();
+    const pending = c.send(item(), { signal: controller.signal });
+    while (hits.length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    assert.deepEqual(await pending, { ok: false, retry: true, error: `${base}: send cancelled` });
+    while (!closed) await new Promise((r) => setTimeout(r, 5));
+  });
 });
