@@ -44,11 +44,11 @@ function spoolArg(text: string): string {
 }
 
 /** A ConfigError, not InvalidArgumentError: commander would echo the rejected value, a secret. */
-function tokenArg(text: string): string | undefined {
+function tokenArg(text: string): string {
   const value = text.trim();
   const from = process.env.MAILER_TOKEN === text ? "env 'MAILER_TOKEN'" : '--token';
-  // An empty env var means unset (MAILER_TOKEN= in a compose file or `docker run -e MAILER_TOKEN=`).
-  if (value === '' && from !== '--token') return undefined;
+  // An empty env var means unset (MAILER_TOKEN= in a compose file or `docker run -e MAILER_TOKEN=`): '' here, undefined in the config.
+  if (value === '' && from !== '--token') return '';
   if (value.length < 16) throw new ConfigError(`${from}: expected a token of at least 16 characters (value not shown).`);
   if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${from}: expected a token of printable ASCII without spaces (value not shown).`);
   return value;
@@ -96,7 +96,7 @@ export function buildProgram(): Command {
 }
 
 export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): MailerConfig {
-  const token = opts.token as string | undefined;
+  const token = (opts.token as string | undefined) || undefined;
   const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
   const raw = asked ?? token === undefined;
   const rawOff = raw ? undefined : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';

@@ -50,10 +50,10 @@ export function parseRecipient(text: string): AddressParse {
   if (text.length > ADDRESS_MAX) return { ok: false, error: `the recipient is longer than ${ADDRESS_MAX} characters` };
   if (/[\u0000-\u001f\u007f]/.test(text)) return { ok: false, error: 'the recipient holds a control character or line break' };
   if (/[^\x21-\x7e]/.test(text)) return { ok: false, error: 'the recipient holds a space or a non-ASCII character' };
-  const parsed = readAsNodemailer(text);
-  if (parsed !== undefined) return { ok: false, error: parsed };
   const at = text.lastIndexOf('@');
   if (at < 0) return { ok: false, error: 'the recipient has no "@domain" (a bare local part is not an address)' };
+  const parsed = readAsNodemailer(text);
+  if (parsed !== undefined) return { ok: false, error: parsed };
   const local = text.slice(0, at);
   if (local.includes('@')) return { ok: false, error: 'the recipient holds more than one "@"' };
   if (local.length === 0) return { ok: false, error: 'the recipient has nothing before "@"' };

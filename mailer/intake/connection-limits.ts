@@ -14,16 +14,21 @@ export const DEFAULT_MAX_CONNECTIONS_CAP = 512;
 export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
 const LOG_INTERVAL_MS = 10_000;
 
-/** 512, or half the soft open-file limit when that is lower (read from /proc; 512 where it cannot be read). */
-export function defaultMaxConnections(): number {
+/** The soft limit on open files (from /proc), if it can be read. */
+export function openFileLimit(): number | undefined {
   try {
     const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
     const soft = match ? Number(match[1]) : Number.NaN;
-    if (Number.isSafeInteger(soft) && soft > 0) return Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS_CAP, Math.floor(soft / 2)));
+    return Number.isSafeInteger(soft) && soft > 0 ? soft : undefined;
   } catch {
-    // not Linux, or no /proc: the fixed default
+    return undefined; // not Linux, or no /proc
   }
-  return DEFAULT_MAX_CONNECTIONS_CAP;
+}
+
+/** 512, or half the soft open-file limit when that is lower (512 where it cannot be read). */
+export function defaultMaxConnections(): number {
+  const soft = openFileLimit();
+  return soft === undefined ? DEFAULT_MAX_CONNECTIONS_CAP : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS_CAP, Math.floor(soft / 2)));
 }
 
 /** A peer's address, one per host: an IPv4 peer seen through an IPv6 socket (::ffff:a.b.c.d) as a.b.c.d. */

@@ -3,14 +3,16 @@
  * book's raw text, and the connection goes to that protocol's handler.
  * Connections that say nothing are closed after --idle-timeout; connections
  * over --max-connections (in all) or --max-connections-per-peer (from one
- * address) are closed at once. An accept error once listening (EMFILE,
- * ENFILE: out of file descriptors) is logged and the server keeps going.
+ * address) are closed at once. Out of file descriptors, libuv accepts and
+ * closes what it cannot keep (no error reaches us), so a --max-connections
+ * over half the open-file limit is warned about at start; an accept error
+ * that does reach the server once listening is logged and survived.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
-import { ConnectionLimits, ThrottledLog } from './connection-limits.ts';
+import { ConnectionLimits, openFileLimit, ThrottledLog } from './connection-limits.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';
 
@@ -33,6 +35,15 @@ export function createIntake(options: IntakeOptions): Server {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (limits.admit(socket)) onConnection(socket, options);
   });
+  const files = openFileLimit();
+  if (files !== undefined && options.maxConnections > files / 2) {
+    // libuv then closes connections it cannot accept (EMFILE) itself, with no error for us to log.
+    options.log.warn(
+      `--max-connections ${options.maxConnections} is over half the open-file limit (${files}): when descriptors run out, ` +
+        'new connections are closed unseen. Lower --max-connections or raise the limit (docker run --ulimit nofile=...).',
+      { event: 'fd-limit', maxConnections: options.maxConnections, openFiles: files },
+    );
+  }
   const acceptErrors = new ThrottledLog(options.log);
   server.on('error', (err: NodeJS.ErrnoException) => {
     // Before 'listening' the caller's handler decides (a port in use is fatal); after it, accept errors are survived.
