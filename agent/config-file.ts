@@ -19,7 +19,8 @@
  * ConfigError whose one-line message names the file, the target and the key.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, formatDuration, isEmailAddress, parseDuration } from '../shared/config.ts';
+import { parseRecipient } from '../shared/address.ts';
+import { ConfigError, formatDuration, parseDuration } from '../shared/config.ts';
 import { parseExpectStatus } from './checks/expect-status.ts';
 import { LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
@@ -217,7 +218,7 @@ function recipients(value: unknown): string[] {
   if (!Array.isArray(list) || list.length === 0) throw new Error(`expected an e-mail address or a list of them, not ${describe(value)}`);
   const out: string[] = [];
   for (const item of list) {
-    if (typeof item !== 'string' || !isEmailAddress(item.trim())) throw new Error(`${describe(item)} is not an e-mail address`);
+    if (typeof item !== 'string' || !parseRecipient(item.trim()).ok) throw new Error(`${describe(item)} is not an e-mail address`);
     if (!out.includes(item.trim())) out.push(item.trim());
   }
   return out;

@@ -9,6 +9,7 @@ import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
 import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
+import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
   port: number;
@@ -21,8 +22,12 @@ export interface MailerConfig {
   spool: string;
   /** Bearer token the HTTP intake requires, if any. */
   token: string | undefined;
-  /** Whether the book's raw text protocol is accepted. */
+  /** Whether the book's raw text protocol is accepted: with --token only if --raw asks for it. */
   raw: boolean;
+  /** Why raw is off (for the refusal lines), when it is. */
+  rawOff: string | undefined;
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Parsed options, for the channel kinds. */
@@ -42,6 +47,8 @@ function spoolArg(text: string): string {
 function tokenArg(text: string): string {
   const value = text.trim();
   const from = process.env.MAILER_TOKEN === text ? "env 'MAILER_TOKEN'" : '--token';
+  // An empty env var means unset (MAILER_TOKEN= in a compose file or `docker run -e MAILER_TOKEN=`): '' here, undefined in the config.
+  if (value === '' && from !== '--token') return '';
   if (value.length < 16) throw new ConfigError(`${from}: expected a token of at least 16 characters (value not shown).`);
   if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${from}: expected a token of printable ASCII without spaces (value not shown).`);
   return value;
@@ -71,14 +78,28 @@ export function buildProgram(): Command {
     .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
     .addOption(envOption('--spool <dir>', 'durable spool folder: accepted alerts, delivery state, dead letters', 'SPOOL_DIR', spoolArg).default(DEFAULT_SPOOL))
     .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
-    .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off)"));
+    .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
+    .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
+    .addOption(
+      envOption('--max-connections <n>', 'connections open at once, in all', 'MAX_CONNECTIONS', integerArg(1, 1_000_000)).default(
+        defaultMaxConnections(),
+        `${DEFAULT_MAX_CONNECTIONS_CAP}, or half the open-file limit if lower`,
+      ),
+    )
+    .addOption(
+      envOption('--max-connections-per-peer <n>', 'connections open at once from one IP address', 'MAX_CONNECTIONS_PER_PEER', integerArg(1, 1_000_000)).default(
+        DEFAULT_MAX_CONNECTIONS_PER_PEER,
+      ),
+    );
   for (const kind of CHANNEL_KINDS) for (const option of kind.options()) program.addOption(option);
   return addLogOptions(program);
 }
 
 export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): MailerConfig {
-  const raw = opts.raw === false ? false : (envBoolean(env, 'RAW_PROTOCOL') ?? true);
-  const token = opts.token as string | undefined;
+  const token = (opts.token as string | undefined) || undefined;
+  const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
+  const raw = asked ?? token === undefined;
+  const rawOff = raw ? undefined : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
   if (typeof opts.spool !== 'string') throw new ConfigError('--spool must be a folder.');
   return {
     port: opts.port as number,
@@ -90,6 +111,9 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     spool: opts.spool as string,
     token,
     raw,
+    rawOff,
+    maxConnections: opts.maxConnections as number,
+    maxConnectionsPerPeer: opts.maxConnectionsPerPeer as number,
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
     channelOptions: opts,

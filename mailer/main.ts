@@ -45,7 +45,16 @@ const http = createHttpIntake({
     spoolWriteErrors: outbox.writeErrors,
   }),
 });
-const intake = createIntake({ http, admissions, log, maxBytes: config.maxBytes, idleTimeoutMs: config.idleTimeoutMs, raw: config.raw });
+const intake = createIntake({
+  http,
+  admissions,
+  log,
+  maxBytes: config.maxBytes,
+  idleTimeoutMs: config.idleTimeoutMs,
+  raw: config.rawOff === undefined ? true : { off: config.rawOff },
+  maxConnections: config.maxConnections,
+  maxConnectionsPerPeer: config.maxConnectionsPerPeer,
+});
 
 exitOnSignals(async () => {
   intake.close();
@@ -55,19 +64,28 @@ exitOnSignals(async () => {
   await outbox.close();
 });
 
-intake.on('error', (err: NodeJS.ErrnoException) => {
+// Only an error before 'listening' is fatal; later ones (EMFILE on accept) the intake logs and survives.
+const cannotListen = (err: NodeJS.ErrnoException): void => {
   log.error(`Cannot listen on ${config.bind}:${config.port}: ${err.code === 'EADDRINUSE' ? 'port already in use' : err.message}`);
   process.exit(1);
-});
+};
+intake.once('error', cannotListen);
 intake.listen({ port: config.port, host: config.bind }, () => {
+  intake.off('error', cannotListen);
   const port = (intake.address() as AddressInfo).port;
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
   if (config.token === undefined) {
-    log.warn(`No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts over HTTP.`, { event: 'insecure' });
+    log.warn(
+      `No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts${config.raw ? ' (HTTP and raw text)' : ''}; GET /alerts answers loopback peers only.`,
+      { event: 'insecure' },
+    );
+  } else if (config.raw) {
+    log.warn(`--raw with --token: the book's raw text protocol carries no token, so anyone who can reach port ${port} can post raw alerts.`, {
+      event: 'insecure',
+    });
   }
-  if (config.raw) log.debug("The book's raw text protocol is on (it carries no token; --no-raw turns it off).");
   const { resumed, remembered, quarantined } = spool.summary;
   if (resumed + remembered + quarantined > 0) {
     log.info(`Spool ${config.spool}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {

@@ -4,8 +4,10 @@
  * the rule that a bad flag or value exits 2 with a one-line reason.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseDomain, parseRecipient } from './address.ts';
 import type { Env } from './legacy-links.ts';
 import { makeScrubber } from './logger.ts';
+import { flatten } from './text.ts';
 
 /** Exit status for bad flags, env vars or config. */
 export const EXIT_CONFIG = 2;
@@ -65,29 +67,21 @@ export function choiceArg<T extends string>(choices: readonly T[]): (text: strin
   };
 }
 
-/** An e-mail address: something@something, no white space or line breaks. */
-export function isEmailAddress(text: string): boolean {
-  return /^[^\s@<>",;]+@[^\s@<>",;]+$/.test(text);
-}
-
-export function emailArg(text: string): string {
-  const value = text.trim();
-  if (!isEmailAddress(value)) throw new InvalidArgumentError('Expected an e-mail address such as admin@work.');
-  return value;
-}
-
-/** A comma-separated list of e-mail addresses (and `*@domain` wildcards where allowed). */
+/**
+ * A comma-separated list of recipients, each one bare address (shared/address.ts),
+ * and `*@domain` wildcards where allowed. A repeated entry is kept once.
+ */
 export function emailListArg(allowWildcard: boolean): (text: string) => string[] {
   return (text) => {
     const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     if (items.length === 0) throw new InvalidArgumentError('Expected at least one e-mail address.');
     for (const item of items) {
-      const address = allowWildcard && item.startsWith('*@') ? `x${item.slice(1)}` : item;
-      if (!isEmailAddress(address)) {
-        throw new InvalidArgumentError(`"${item}" is not an e-mail address${allowWildcard ? ' or *@domain' : ''}.`);
+      const parsed = allowWildcard && item.startsWith('*@') ? parseDomain(item.slice(2)) : parseRecipient(item);
+      if (!parsed.ok) {
+        throw new InvalidArgumentError(`${JSON.stringify(flatten(item, 120))} is not an e-mail address${allowWildcard ? ' or *@domain' : ''}: ${parsed.error}.`);
       }
     }
-    return items;
+    return [...new Set(items)];
   };
 }
 

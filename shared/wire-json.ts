@@ -2,7 +2,9 @@
  * ch2's JSON protocol: `POST /alerts` with an alert object, answered
  * `202 {"id": "..."}`. The same port also speaks the book's raw text.
  */
+import { parseRecipient } from './address.ts';
 import { ALERT_STATUSES, type Alert, type AlertStatus } from './alert.ts';
+import { preview } from './text.ts';
 
 export const ALERTS_PATH = '/alerts';
 export const HEALTH_PATH = '/healthz';
@@ -73,8 +75,9 @@ export function validateAlertRequest(data: unknown): JsonParse {
     return { ok: false, error: `field "status" must be "down" or "up", not ${JSON.stringify(status)}` };
   }
   const to = record.to as string | undefined;
-  if (to !== undefined && !/^[^\s@]+@[^\s@]+$/.test(to)) {
-    return { ok: false, error: `field "to" must be one e-mail address, not ${JSON.stringify(to.slice(0, 80))}` };
+  if (to !== undefined) {
+    const recipient = parseRecipient(to);
+    if (!recipient.ok) return { ok: false, error: `field "to" must be one e-mail address, not ${preview(JSON.stringify(to))}: ${recipient.error}` };
   }
   const id = record.id as string | undefined;
   if (id !== undefined && !ID_PATTERN.test(id)) {

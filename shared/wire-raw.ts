@@ -1,8 +1,13 @@
 /**
  * The book's raw protocol: the agent opens TCP to the mailer, writes
  * `To: admin@work  Message: The service is down!` and closes. The message is
- * every byte until the sender closes.
+ * every byte until the sender closes. The recipient is one bare address
+ * (shared/address.ts); anything else is refused with the reason.
  */
+import { parseRecipient } from './address.ts';
+import { preview } from './text.ts';
+
+/** The mailer's default --max-bytes, for raw messages and JSON bodies alike. */
 export const RAW_MAX_BYTES = 64 * 1024;
 
 export interface RawMessage {
@@ -14,19 +19,21 @@ export interface RawMessage {
 
 export type RawParse = { ok: true; value: RawMessage } | { ok: false; error: string };
 
-/** Encode an alert the way the book's agent does: two spaces before "Message:". */
+/** Encode an alert the way the book's agent does: two spaces before "Message:". Throws on a recipient that is not one address. */
 export function encodeRaw(to: string, message: string): Buffer {
-  if (/[\r\n]/.test(to)) throw new Error('recipient must not contain a line break');
+  const recipient = parseRecipient(to);
+  if (!recipient.ok) throw new Error(recipient.error);
   return Buffer.from(`To: ${to}  Message: ${message}`, 'utf8');
 }
 
-const RAW_PATTERN = /^To:[ \t]*([^\s]+)[ \t]+Message:[ \t]?([\s\S]*)$/;
+/** "To:", the recipient (up to the first white space before "Message:"), "Message:", the text. */
+const RAW_PATTERN = /^To:[ \t]*([^\r\n]*?)[ \t]+Message:[ \t]?([\s\S]*)$/;
 
-/** Decode the bytes one raw sender sent before it closed. */
-export function parseRaw(bytes: Buffer): RawParse {
+/** Decode the bytes one raw sender sent before it closed; over `maxBytes` (--max-bytes) is refused. */
+export function parseRaw(bytes: Buffer, maxBytes = RAW_MAX_BYTES): RawParse {
   if (bytes.length === 0) return { ok: false, error: 'empty message' };
-  if (bytes.length > RAW_MAX_BYTES) {
-    return { ok: false, error: `message of ${bytes.length} bytes is over the ${RAW_MAX_BYTES}-byte limit` };
+  if (bytes.length > maxBytes) {
+    return { ok: false, error: `message of ${bytes.length} bytes is over the ${maxBytes}-byte limit` };
   }
   const text = bytes.toString('utf8');
   if (text.includes('\uFFFD') || text.includes('\u0000')) {
@@ -38,23 +45,9 @@ export function parseRaw(bytes: Buffer): RawParse {
     return { ok: false, error: `not in the book's form "To: <address>  Message: <text>": ${preview(trimmed)}` };
   }
   const to = match[1] ?? '';
+  const recipient = parseRecipient(to);
+  if (!recipient.ok) return { ok: false, error: `recipient ${preview(to, 120)} refused: ${recipient.error}` };
   const message = (match[2] ?? '').trim();
   if (message.length === 0) return { ok: false, error: 'message text is empty' };
   return { ok: true, value: { to, message, text: trimmed } };
-}
-
-/** A short, single-line, printable preview of untrusted text for log lines. */
-export function preview(text: string, max = 80): string {
-  const flat = oneLine(text);
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-
-/** Escape control characters so untrusted text cannot forge extra log lines. */
-export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\t';
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
 }

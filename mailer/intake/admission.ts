@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
-import { preview, type RawMessage } from '../../shared/wire-raw.ts';
+import { preview } from '../../shared/text.ts';
+import type { RawMessage } from '../../shared/wire-raw.ts';
 import type { Allowlist } from './allowlist.ts';
 import type { Dispatcher } from '../delivery/dispatcher.ts';
 import type { Outbox } from '../store/outbox.ts';
@@ -63,9 +64,8 @@ export class Admissions {
 
   async #admit(alert: Alert, line: string, via: Intake, peer: string): Promise<Admission> {
     const { allowlist, outbox, dispatcher, log } = this.#deps;
-    if (!allowlist.allows(alert.to)) {
-      return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} is not on the allowlist (--to)`, via, peer);
-    }
+    const allowed = allowlist.check(alert.to);
+    if (!allowed.ok) return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} ${allowed.error}`, via, peer);
     if (outbox.has(alert.id)) {
       log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
       return { ok: true, id: alert.id, duplicate: true };

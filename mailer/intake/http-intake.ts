@@ -4,7 +4,9 @@
  * given up on), GET /healthz. Bad JSON is a 400 with the reason, a body over
  * --max-bytes a 413, an unknown path a 404, a refused recipient a 403, a
  * missing or wrong bearer token (with --token) a 401, a spool that cannot
- * be written a 503 (the sender keeps the alert and retries).
+ * be written a 503 (the sender keeps the alert and retries). Without --token,
+ * GET /alerts (which shows every alert's content) answers loopback peers only
+ * and is a 403 for others.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,6 +14,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../../shared/wire-json.ts';
 import type { Admissions } from './admission.ts';
+import { hostAddress } from './connection-limits.ts';
 import type { Outbox } from '../store/outbox.ts';
 
 export interface HttpIntakeOptions {
@@ -40,7 +43,10 @@ export function createHttpIntake(options: HttpIntakeOptions): Server {
   // is closed too, so slow senders cannot hold connections and starve the intake.
   server.timeout = options.idleTimeoutMs;
   server.on('timeout', (socket: Socket) => socket.destroy());
-  server.on('connection', (socket: Socket) => armHeaderDeadline(socket, options.idleTimeoutMs));
+  server.on('connection', (socket: Socket) => {
+    socket.once('close', () => disarmHeaderDeadline(socket));
+    armHeaderDeadline(socket, options.idleTimeoutMs);
+  });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     disarmHeaderDeadline(req.socket);
     res.on('finish', () => armHeaderDeadline(req.socket, options.idleTimeoutMs));
@@ -60,7 +66,6 @@ function armHeaderDeadline(socket: Socket, ms: number): void {
   const timer = setTimeout(() => socket.destroy(), ms);
   timer.unref();
   headerDeadlines.set(socket, timer);
-  socket.once('close', () => disarmHeaderDeadline(socket));
 }
 
 function disarmHeaderDeadline(socket: Socket): void {
@@ -97,6 +102,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   }
   if (req.method === 'GET') {
     req.resume();
+    if (options.token === undefined && !isLoopback(req.socket.remoteAddress)) {
+      options.admissions.reject('json', peer, `GET ${ALERTS_PATH} from a non-loopback peer without --token`);
+      return reply(res, 403, { error: `without --token, GET ${ALERTS_PATH} answers loopback only; start the mailer with --token` });
+    }
     return listAlerts(req.url ?? '/', res, options.outbox);
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -134,6 +143,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   }
   if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+function isLoopback(address: string | undefined): boolean {
+  const ip = hostAddress(address);
+  return ip === '::1' || /^127\.\d+\.\d+\.\d+$/.test(ip);
 }
 
 function authorized(header: string | undefined, token: string): boolean {

@@ -1,12 +1,18 @@
 /**
  * The mailer's one TCP port: each connection's first bytes tell HTTP from the
  * book's raw text, and the connection goes to that protocol's handler.
- * Connections that say nothing are closed after --idle-timeout.
+ * Connections that say nothing are closed after --idle-timeout; connections
+ * over --max-connections (in all) or --max-connections-per-peer (from one
+ * address) are closed at once. Out of file descriptors, libuv accepts and
+ * closes what it cannot keep (no error reaches us), so a --max-connections
+ * over half the open-file limit is warned about at start; an accept error
+ * that does reach the server once listening is logged and survived.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
+import { ConnectionLimits, openFileLimit, ThrottledLog } from './connection-limits.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';
 
@@ -16,15 +22,35 @@ export interface IntakeOptions {
   log: Logger;
   maxBytes: number;
   idleTimeoutMs: number;
-  /** Accept the book's raw text protocol (off with --no-raw). */
-  raw?: boolean;
+  /** Accept the book's raw text protocol; when off, why (logged with each refusal). */
+  raw: true | { off: string };
   /** Largest number of connections open at once. */
-  maxConnections?: number;
+  maxConnections: number;
+  /** Largest number of connections open at once from one IP address. */
+  maxConnectionsPerPeer: number;
 }
 
 export function createIntake(options: IntakeOptions): Server {
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(socket, options));
-  server.maxConnections = options.maxConnections ?? 1024;
+  const limits = new ConnectionLimits({ maxConnections: options.maxConnections, maxPerPeer: options.maxConnectionsPerPeer, log: options.log });
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (limits.admit(socket)) onConnection(socket, options);
+  });
+  const files = openFileLimit();
+  if (files !== undefined && options.maxConnections > files / 2) {
+    // libuv then closes connections it cannot accept (EMFILE) itself, with no error for us to log.
+    options.log.warn(
+      `--max-connections ${options.maxConnections} is over half the open-file limit (${files}): when descriptors run out, ` +
+        'new connections are closed unseen. Lower --max-connections or raise the limit (docker run --ulimit nofile=...).',
+      { event: 'fd-limit', maxConnections: options.maxConnections, openFiles: files },
+    );
+  }
+  const acceptErrors = new ThrottledLog(options.log);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    // Before 'listening' the caller's handler decides (a port in use is fatal); after it, accept errors are survived.
+    if (!server.listening) return;
+    const hint = err.code === 'EMFILE' || err.code === 'ENFILE' ? ' (out of file descriptors: lower --max-connections or raise the open-file limit)' : '';
+    acceptErrors.warn(`Cannot accept a connection: ${err.code ?? err.message}${hint}; still listening.`, { event: 'accept-error', code: err.code });
+  });
   return server;
 }
 
@@ -32,6 +58,7 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
   const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
   let head: Buffer = Buffer.alloc(0);
   let decided = false;
+  let firstByteAt = 0;
   socket.on('error', (err) => options.log.debug(`connection ${peer}: ${err.message}`));
   const decide = (kind: 'http' | 'raw'): void => {
     decided = true;
@@ -46,14 +73,15 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
       socket.unshift(head);
       options.http.emit('connection', socket);
       process.nextTick(() => socket.resume());
-    } else if (options.raw === false) {
-      if (head.length > 0) options.admissions.reject('raw', peer, 'raw text protocol is off (--no-raw); use HTTP POST /alerts');
+    } else if (options.raw !== true) {
+      if (head.length > 0) options.admissions.reject('raw', peer, `raw text protocol is off (${options.raw.off}); use HTTP POST /alerts`);
       socket.destroy();
     } else {
-      handleRaw(socket, head, options.admissions, peer, options);
+      handleRaw(socket, head, options.admissions, peer, options, firstByteAt || Date.now());
     }
   };
   const onData = (chunk: Buffer): void => {
+    if (firstByteAt === 0) firstByteAt = Date.now();
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     const kind = sniffProtocol(head);
     if (kind !== 'more') decide(kind);

@@ -379,6 +379,23 @@ export async function http(method: string, url: string, body?: unknown, opts: { 
   return { status: res.status, text, json, headers: res.headers };
 }
 
+/**
+ * GET `path` from inside a mailer container, on its loopback: without --token the
+ * mailer answers GET /alerts to loopback peers only.
+ */
+export async function httpOnLoopback(container: StartedTestContainer, path: string, port = 33333): Promise<HttpAnswer> {
+  const script = `fetch('http://127.0.0.1:${port}' + process.argv[1]).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, text: await r.text() })))`;
+  const r = await dockerOk(['exec', container.getId(), 'node', '-e', script, path]);
+  const { status, text } = JSON.parse(r.stdout) as { status: number; text: string };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, text, json, headers: new Headers() };
+}
+
 export interface TcpOutcome {
   /** Everything the server sent back. */
   received: string;

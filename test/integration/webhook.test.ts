@@ -17,6 +17,7 @@ import type { StoredHook } from '../fixtures/smtp-sink/server.ts';
 import {
   Cleanup,
   http,
+  httpOnLoopback,
   startSmtpSink,
   startMailer,
   startNetwork,
@@ -134,7 +135,7 @@ describe('webhook delivery through the ch2/smtp-sink receiver', { timeout: 150_0
       assert.deepEqual((await hooks('a', id)).map((h) => h.status), [400], 'one request, not retried');
 
       const dead = await waitUntil('the alert in GET /alerts?state=dead', async () => {
-        const r = await http('GET', `${mailerUrl}/alerts?state=dead`);
+        const r = await httpOnLoopback(mailer.container, '/alerts?state=dead');
         assert.equal(r.status, 200, r.text);
         const list = r.json as { alerts: { id: string; channels: Record<string, { state: string; error?: string }> }[] };
         return list.alerts.find((a) => a.id === id);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Alert } from '../../shared/alert.ts';
+import fc from 'fast-check';
+import { Allowlist } from '../../mailer/intake/allowlist.ts';
 import { encodeAlertJson, parseAlertJson } from '../../shared/wire-json.ts';
+import { ALLOW, goodRecipient, hostileRecipient, onlyAllowed } from '../support/relay-arbitraries.ts';
 
 test('a full alert round-trips through encode and parse', () => {
   const alert: Alert = {
@@ -66,3 +69,69 @@ for (const [name, body, pattern] of [
     if (!parsed.ok) assert.match(parsed.error, pattern);
   });
 }
+
+for (const [name, to] of [
+  ['a list', 'victim@evil.example,a@work'],
+  ['a display name', '"a@work" <victim@evil.example>'],
+  ['a group', 'g: victim@evil.example;'],
+  ['a comment', 'a@work(x)'],
+  ['a bare local part', 'admin'],
+] as const) {
+  test(`a JSON "to" that is not one mailbox is refused with the reason: ${name}`, () => {
+    const parsed = parseAlertJson(JSON.stringify({ message: 'm', to }));
+    assert.equal(parsed.ok, false);
+    if (!parsed.ok) assert.match(parsed.error, /field "to" must be one e-mail address, not .*: the recipient /);
+  });
+}
+
+const text = (max: number) => fc.string({ unit: 'grapheme', minLength: 1, maxLength: max }).filter((s) => s.trim().length > 0);
+const alert: fc.Arbitrary<Alert> = fc
+  .record(
+    {
+      id: fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/),
+      to: goodRecipient,
+      message: text(300),
+      status: fc.constantFrom('down' as const, 'up' as const),
+      target: text(100),
+      reason: text(100),
+      time: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+      downForMs: fc.nat(),
+      reminder: fc.integer({ min: 1, max: 1000 }),
+    },
+    { requiredKeys: ['id', 'to', 'message', 'status'] },
+  )
+  .map(({ reminder, ...rest }) => ({ ...rest, ...(reminder !== undefined && rest.status === 'down' ? { reminder } : {}) }));
+
+test('property: encodeAlertJson then parseAlertJson gives back the alert', () => {
+  fc.assert(
+    fc.property(alert, (a) => {
+      const parsed = parseAlertJson(encodeAlertJson(a));
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      assert.deepEqual(parsed.value, a);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('property: parseAlertJson never throws, on any text or any JSON value', () => {
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (body) => void parseAlertJson(body)), { numRuns: 2000 });
+  fc.assert(fc.property(fc.jsonValue(), (value) => void parseAlertJson(JSON.stringify(value) ?? '')), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.dictionary(fc.constantFrom('message', 'to', 'status', 'id', 'time', 'downForMs', 'reminder', 'x'), fc.jsonValue()), (value) =>
+      void parseAlertJson(JSON.stringify(value)),
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: no accepted relay — a JSON alert is accepted and allowed only for one address in the domain work', () => {
+  const allow = new Allowlist([...ALLOW]);
+  fc.assert(
+    fc.property(hostileRecipient, (to) => {
+      const parsed = parseAlertJson(JSON.stringify({ message: 'm', to }));
+      if (!parsed.ok || parsed.value.to === undefined || !allow.check(parsed.value.to).ok) return;
+      assert.ok(onlyAllowed(parsed.value.to), `relay accepted: ${JSON.stringify(to)}`);
+    }),
+    { numRuns: 3000 },
+  );
+});

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeRaw, oneLine, parseRaw, RAW_MAX_BYTES } from '../../shared/wire-raw.ts';
+import fc from 'fast-check';
+import { Allowlist } from '../../mailer/intake/allowlist.ts';
+import { encodeRaw, parseRaw, RAW_MAX_BYTES } from '../../shared/wire-raw.ts';
+import { ALLOW, goodRecipient, hostileRecipient, onlyAllowed } from '../support/relay-arbitraries.ts';
 
 const BOOK = 'To: admin@work  Message: The service is down!';
 
@@ -51,6 +54,60 @@ test('encodeRaw refuses a recipient with a line break', () => {
   assert.throws(() => encodeRaw('a@b\r\nBcc: x@y', 'm'), /line break/);
 });
 
-test('oneLine escapes control characters so a log line cannot be forged', () => {
-  assert.equal(oneLine('a\nb\rc\u0007'), 'a\\nb\\rc\\x07');
+test('the size cap is the one given (--max-bytes), not a fixed 64 KiB', () => {
+  const big = Buffer.from(`To: admin@work  Message: ${'x'.repeat(70_000)}`);
+  assert.equal(parseRaw(big).ok, false);
+  assert.ok(parseRaw(big, 1024 * 1024).ok);
+  assert.equal(parseRaw(Buffer.from(BOOK), 10).ok, false);
+});
+
+for (const [name, text] of [
+  ['a list', 'To: victim@evil.example,a@work  Message: m'],
+  ['a display name', 'To: "a@work" <victim@evil.example>  Message: m'],
+  ['a bare local part', 'To: admin  Message: m'],
+  ['a quoted local part', 'To: "victim@evil.example"@work  Message: m'],
+] as const) {
+  test(`a raw recipient that is not one mailbox is refused with the reason: ${name}`, () => {
+    const parsed = parseRaw(Buffer.from(text));
+    assert.equal(parsed.ok, false);
+    if (!parsed.ok) assert.match(parsed.error, /recipient .* refused: /);
+  });
+}
+
+/** A message as the agent sends it: well-formed text without NUL, not blank. */
+const message = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 200 })
+  .filter((m) => m.trim().length > 0 && !m.includes('\u0000') && !m.includes('\uFFFD'));
+
+test('property: encodeRaw then parseRaw gives back the recipient and the trimmed message', () => {
+  fc.assert(
+    fc.property(goodRecipient, message, (to, text) => {
+      const parsed = parseRaw(encodeRaw(to, text));
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      assert.equal(parsed.value.to, to);
+      assert.equal(parsed.value.message, text.trim());
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: parseRaw never throws on any bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      parseRaw(Buffer.from(bytes));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('property: no accepted relay — a raw message is accepted and allowed only for one address in the domain work', () => {
+  const allow = new Allowlist([...ALLOW]);
+  fc.assert(
+    fc.property(hostileRecipient, fc.constantFrom(' ', '  ', '\t', ' \t'), message, (to, gap, text) => {
+      const parsed = parseRaw(Buffer.from(`To: ${to}${gap}Message: ${text}`));
+      if (!parsed.ok || !allow.check(parsed.value.to).ok) return;
+      assert.ok(onlyAllowed(parsed.value.to), `relay accepted: ${JSON.stringify(parsed.value.to)}`);
+    }),
+    { numRuns: 3000 },
+  );
 });

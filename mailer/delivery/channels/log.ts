@@ -1,6 +1,6 @@
 /** The embedded default channel: the book's "Sending email: ..." line. Always on. */
 import { sent } from '../../../shared/send-result.ts';
-import { oneLine } from '../../../shared/wire-raw.ts';
+import { oneLine } from '../../../shared/text.ts';
 import type { ChannelKind } from './channel.ts';
 
 export const logChannel: ChannelKind = {

@@ -30,7 +30,8 @@
  */
 import { createTransport, type Transporter } from 'nodemailer';
 import { InvalidArgumentError } from 'commander';
-import { ConfigError, durationArg, envOption, isEmailAddress, listArg } from '../../../shared/config.ts';
+import { parseRecipient } from '../../../shared/address.ts';
+import { ConfigError, durationArg, envOption, listArg } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { DEFAULT_FROM, emailMessage, headerSafe } from '../email-content.ts';
@@ -102,7 +103,7 @@ function smtpUrls(opts: Record<string, unknown>): URL[] {
 export function fromArg(text: string): string {
   const value = text.trim();
   const address = /<([^<>]+)>\s*$/.exec(value)?.[1] ?? value;
-  if (/[\r\n]/.test(value) || !isEmailAddress(address)) {
+  if (/[\r\n]/.test(value) || !parseRecipient(address).ok) {
     throw new InvalidArgumentError('Expected an address such as alerts@example.com or "ch2 <alerts@example.com>".');
   }
   return value;

@@ -1,0 +1,100 @@
+/**
+ * How many connections the intake holds at once: at most --max-connections in
+ * all and --max-connections-per-peer from one IP address, so one host's slow
+ * or idle sockets cannot take every slot (or every file descriptor) and lock
+ * other hosts out. A connection over a limit is closed at once. Refusals and
+ * accept errors (EMFILE, ENFILE) are logged at most once per interval, with
+ * how many there were, so a flood cannot flood the log too.
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../shared/logger.ts';
+
+export const DEFAULT_MAX_CONNECTIONS_CAP = 512;
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
+const LOG_INTERVAL_MS = 10_000;
+
+/** The soft limit on open files (from /proc), if it can be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    const soft = match ? Number(match[1]) : Number.NaN;
+    return Number.isSafeInteger(soft) && soft > 0 ? soft : undefined;
+  } catch {
+    return undefined; // not Linux, or no /proc
+  }
+}
+
+/** 512, or half the soft open-file limit when that is lower (512 where it cannot be read). */
+export function defaultMaxConnections(): number {
+  const soft = openFileLimit();
+  return soft === undefined ? DEFAULT_MAX_CONNECTIONS_CAP : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS_CAP, Math.floor(soft / 2)));
+}
+
+/** A peer's address, one per host: an IPv4 peer seen through an IPv6 socket (::ffff:a.b.c.d) as a.b.c.d. */
+export function hostAddress(address: string | undefined): string {
+  return (address ?? '?').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+}
+
+/** A log line at most once per interval, saying how many events it stands for. */
+export class ThrottledLog {
+  #last = 0;
+  #suppressed = 0;
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  warn(line: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.#last < LOG_INTERVAL_MS) {
+      this.#suppressed += 1;
+      return;
+    }
+    const more = this.#suppressed > 0 ? ` (${this.#suppressed} more like it since the last such line)` : '';
+    this.#last = now;
+    this.#suppressed = 0;
+    this.#log.warn(`${line}${more}`, fields);
+  }
+}
+
+export class ConnectionLimits {
+  readonly #perPeer = new Map<string, number>();
+  #open = 0;
+  readonly #max: number;
+  readonly #maxPerPeer: number;
+  readonly #refusals: ThrottledLog;
+
+  constructor(options: { maxConnections: number; maxPerPeer: number; log: Logger }) {
+    this.#max = options.maxConnections;
+    this.#maxPerPeer = options.maxPerPeer;
+    this.#refusals = new ThrottledLog(options.log);
+  }
+
+  /** Count the socket in (until it closes) and return true, or close it and return false. */
+  admit(socket: Socket): boolean {
+    const peer = hostAddress(socket.remoteAddress);
+    const fromPeer = this.#perPeer.get(peer) ?? 0;
+    const over =
+      this.#open >= this.#max
+        ? `${this.#max} connections open (--max-connections)`
+        : fromPeer >= this.#maxPerPeer
+          ? `${this.#maxPerPeer} connections open from ${peer} (--max-connections-per-peer)`
+          : undefined;
+    if (over !== undefined) {
+      socket.destroy();
+      this.#refusals.warn(`Connection from ${peer} closed at once: ${over}.`, { event: 'connection-refused', peer });
+      return false;
+    }
+    this.#open += 1;
+    this.#perPeer.set(peer, fromPeer + 1);
+    socket.once('close', () => {
+      this.#open -= 1;
+      const left = (this.#perPeer.get(peer) ?? 1) - 1;
+      if (left <= 0) this.#perPeer.delete(peer);
+      else this.#perPeer.set(peer, left);
+    });
+    return true;
+  }
+}

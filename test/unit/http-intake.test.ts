@@ -1,0 +1,86 @@
+/**
+ * The HTTP intake in this process, behind a plain TCP server as the mailer's
+ * shared port hands it connections: kept-alive requests do not pile up
+ * listeners on their socket, and without a token GET /alerts answers loopback
+ * peers only (a non-loopback peer is this machine's own non-loopback address).
+ */
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { after, test } from 'node:test';
+import type { Logger } from '../../shared/logger.ts';
+import type { Admissions } from '../../mailer/intake/admission.ts';
+import { createHttpIntake } from '../../mailer/intake/http-intake.ts';
+import type { Outbox } from '../../mailer/store/outbox.ts';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const refusals: string[] = [];
+const admissions = { reject: (_via: string, _peer: string, error: string) => void refusals.push(error) } as unknown as Admissions;
+const outbox = { unfinished: () => [], dead: async () => ({ total: 0, letters: [], unreadable: [] }) } as unknown as Outbox;
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+async function serve(host: string, token?: string): Promise<{ port: number; sockets: Socket[] }> {
+  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, outbox, token, log: silent, health: () => ({}) });
+  const sockets: Socket[] = [];
+  const tcp = createServer((socket) => {
+    sockets.push(socket);
+    http.emit('connection', socket);
+  });
+  servers.push(tcp);
+  await new Promise<void>((resolve) => tcp.listen(0, host, resolve));
+  return { port: (tcp.address() as { port: number }).port, sockets };
+}
+
+function get(host: string, port: number, path: string, agent?: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, agent: agent ?? false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('kept-alive requests add no listener to their socket (one close listener per socket, not per request)', async () => {
+  const { port, sockets } = await serve('127.0.0.1');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    await get('127.0.0.1', port, '/healthz', agent);
+    const [socket] = sockets;
+    assert.ok(socket);
+    const after1 = socket.listenerCount('close');
+    for (let i = 0; i < 40; i++) assert.equal((await get('127.0.0.1', port, '/healthz', agent)).status, 200);
+    assert.equal(sockets.length, 1, 'all requests on one kept-alive connection');
+    assert.equal(socket.listenerCount('close'), after1);
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('without a token, GET /alerts answers a loopback peer', async () => {
+  const { port } = await serve('127.0.0.1');
+  const answer = await get('127.0.0.1', port, '/alerts?state=pending');
+  assert.equal(answer.status, 200, answer.body);
+});
+
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
+test('without a token, GET /alerts is a 403 for a non-loopback peer; with one, the token decides', { skip: outside === undefined && 'no non-loopback IPv4 address' }, async () => {
+  const host = outside!;
+  const open = await serve(host);
+  const refused = await get(host, open.port, '/alerts?state=pending');
+  assert.equal(refused.status, 403);
+  assert.match(refused.body, /loopback only; start the mailer with --token/);
+  assert.match(refusals.at(-1) ?? '', /non-loopback peer without --token/);
+  const guarded = await serve(host, 'tok-0123456789abcdef');
+  assert.equal((await get(host, guarded.port, '/alerts?state=pending')).status, 401);
+});
