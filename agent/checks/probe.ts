@@ -33,8 +33,28 @@ export interface Probe {
 /** The `code` of the error a connect timeout fails an HTTP check with (http-connections.ts). */
 export const CONNECT_TIMEOUT_CODE = 'CH2_CONNECT_TIMEOUT';
 
-/** A short, human reason for a failed check. */
+/** The longest reason printed; the rest is cut ("…"). */
+export const REASON_MAX_CHARS = 300;
+
+/**
+ * A reason as every line shows it: one line (OpenSSL's messages, a server's
+ * text and the like carry line breaks, which would split "System down: …" and
+ * "Alert: …"), no control characters, at most REASON_MAX_CHARS.
+ */
+export function oneLineReason(text: string): string {
+  const flat = text
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .trim();
+  return flat.length > REASON_MAX_CHARS ? `${flat.slice(0, REASON_MAX_CHARS - 1)}…` : flat;
+}
+
+/** A short, human, one-line reason for a failed check. */
 export function describeFailure(err: unknown, options: { timeoutMs: number; connectTimeoutMs: number }): string {
+  return oneLineReason(failureText(err, options));
+}
+
+function failureText(err: unknown, options: { timeoutMs: number; connectTimeoutMs: number }): string {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
   const code = e.code ?? (e.cause as { code?: string } | undefined)?.code;
   switch (code) {

@@ -17,7 +17,7 @@
  */
 import type { AgentEvents } from '../events.ts';
 import { Incident, type IncidentState, type Transition } from './incident.ts';
-import type { CheckResult, Probe } from '../checks/probe.ts';
+import { type CheckResult, oneLineReason, type Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
 
 /** Delay between the end of a failed check and its confirming check. */
@@ -127,7 +127,7 @@ export class TargetMonitor {
     try {
       result = await this.#deps.probe.check(confirming ? 'confirm' : 'normal', this.confirmConnectTimeoutMs());
     } catch (err) {
-      result = { ok: false, reason: (err as Error).message ?? String(err), latencyMs: this.#now() - start, at: Date.now() };
+      result = { ok: false, reason: oneLineReason((err as Error).message ?? String(err)), latencyMs: this.#now() - start, at: Date.now() };
     }
     this.#inFlight = false;
     if (this.#stopped) return;

@@ -51,7 +51,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import type { CheckResult } from '../checks/probe.ts';
-import { formatElapsed } from './format-elapsed.ts';
+import { formatElapsed } from '../../shared/duration.ts';
 
 export type RowState = 'UP' | 'DOWN' | 'PENDING';
 
@@ -421,7 +421,7 @@ export function createTableView(
       const r = row(target);
       if (t.kind === 'up') {
         r.incidentOpen = false;
-        r.note = `back after ${formatDuration(t.downForMs)}`;
+        r.note = `back after ${formatElapsed(t.downForMs)}`;
       } else {
         if (!r.incidentOpen) {
           r.incidentOpen = true;
@@ -473,7 +473,7 @@ function lastChange(r: Row, at: number): string {
   const when = r.changedAt === undefined ? '' : clock(r.changedAt);
   if (r.state === 'UP') return r.note ? `${when} ${r.note}` : when;
   const reason = r.reason ? clean(r.reason) : '';
-  if (r.state === 'DOWN' && r.changedAt !== undefined) return `${when} ${reason} (for ${formatDuration(Math.max(0, at - r.changedAt))})`;
+  if (r.state === 'DOWN' && r.changedAt !== undefined) return `${when} ${reason} (for ${formatElapsed(Math.max(0, at - r.changedAt))})`;
   return `${when} ${reason}`;
 }
 
@@ -523,9 +523,6 @@ function formatUptime(r: Pick<Row, 'checks' | 'ok'>): string {
   if (r.ok === r.checks) return '100%';
   return `${(Math.floor((r.ok / r.checks) * 1000) / 10).toFixed(1)}%`;
 }
-
-/** "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h": the agent's one way of writing a duration. */
-export const formatDuration = formatElapsed;
 
 /** Local wall-clock time, HH:MM:SS. */
 function clock(ms: number): string {

@@ -137,12 +137,12 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['unknown defaults key', '{"defaults": {"retries": 3}, "targets": [{"url": "http://a/"}]}', 'json', /defaults: "retries": unknown key/],
   ['url in defaults', '{"defaults": {"url": "http://a/"}, "targets": [{"url": "http://a/"}]}', 'json', /defaults: "url": belongs to a target/],
   ['defaults not an object', '{"defaults": [], "targets": [{"url": "http://a/"}]}', 'json', /"defaults": expected an object, not a list/],
-  ['duration without unit', '{"targets": [{"url": "http://a/", "interval": 1}]}', 'json', /"interval": expected a duration with its unit.*not number 1/],
+  ['duration as a list', '{"targets": [{"url": "http://a/", "interval": [1]}]}', 'json', /"interval": expected a duration such as "500ms".*or a number of seconds, not a list/],
   ['duration nonsense', '{"targets": [{"url": "http://a/", "timeout": "soon"}]}', 'json', /"timeout": expected a duration such as "500ms".*not "soon"/],
   ['interval too short', '{"targets": [{"url": "http://a/", "interval": "10ms"}]}', 'json', /"interval": expected a duration from 100ms to 1h/],
   ['remindEvery too short', '{"targets": [{"url": "http://a/", "remindEvery": "100ms"}]}', 'json', /"remindEvery": expected a duration from 1s/],
   ['threshold zero', '{"targets": [{"url": "http://a/", "failureThreshold": 0}]}', 'json', /"failureThreshold": expected a whole number from 1 to 100, not number 0/],
-  ['threshold as text', '{"targets": [{"url": "http://a/", "successThreshold": "2"}]}', 'json', /"successThreshold": expected a whole number.*not "2"/],
+  ['threshold as text', '{"targets": [{"url": "http://a/", "successThreshold": "two"}]}', 'json', /"successThreshold": expected a whole number.*not "two"/],
   ['threshold fraction', '{"targets": [{"url": "http://a/", "failureThreshold": 1.5}]}', 'json', /"failureThreshold": expected a whole number/],
   ['maxReminders negative', '{"targets": [{"url": "http://a/", "maxReminders": -1}]}', 'json', /"maxReminders": expected a whole number from 0/],
   ['bad expectStatus', '{"targets": [{"url": "http://a/", "expectStatus": "2xx,abc"}]}', 'json', /"expectStatus": "abc" is not a status/],
@@ -192,10 +192,10 @@ test('the agent exits 2 with one line naming the file, the target and the key', 
 });
 
 test('CONFIG_FILE works like --config, and --target with it is refused', () => {
-  const path = file('{"targets": [{"url": "tcp://127.0.0.1:1", "interval": "2"}]}');
+  const path = file('{"targets": [{"url": "tcp://127.0.0.1:1", "interval": "soon"}]}');
   const viaEnv = agent([], { CONFIG_FILE: path });
   assert.equal(viaEnv.code, 2);
-  assert.match(viaEnv.stderr, /"interval": expected a duration with its unit/);
+  assert.match(viaEnv.stderr, /"interval": expected a duration such as/);
   const both = agent(['--config', path, '--target', 'http://a/']);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--target \(TARGET\) and --config \(CONFIG_FILE\) cannot be combined/);

@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fanOut } from '../../agent/events.ts';
 import type { CheckResult } from '../../agent/checks/probe.ts';
-import { createTableView, formatDuration, formatLatency } from '../../agent/output/table-view.ts';
+import { createTableView, formatLatency } from '../../agent/output/table-view.ts';
+import { formatElapsed as formatDuration } from '../../shared/duration.ts';
 import type { View } from '../../agent/output/view.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -64,7 +65,7 @@ const frameCount = (tty: FakeTTY): number => tty.text.split(`${ESC}H`).length - 
 const ok = (latencyMs: number, at = Date.now()): CheckResult => ({ ok: true, status: 200, latencyMs, at });
 const fail = (reason: string, at = Date.now()): CheckResult => ({ ok: false, reason, latencyMs: 1000, at });
 const targets = (...names: string[]) => names.map((name) => ({ name, url: `http://${name}/`, intervalMs: 1000 }));
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
 
 test('one row per target, coloured states, in place on the alternate screen', () => {
   const tty = new FakeTTY();
