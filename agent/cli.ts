@@ -94,6 +94,7 @@ export function parseMailerAddress(text: string): MailerAddress {
   }
   if (!['tcp:', 'http:'].includes(url.protocol)) throw new InvalidArgumentError('Expected tcp:// or http://.');
   if (!url.hostname) throw new InvalidArgumentError('The mailer address has no host.');
+  if (url.username || url.password) throw new InvalidArgumentError('Credentials in the mailer address are not supported: give the token with --mailer-token (MAILER_TOKEN).');
   if (url.pathname !== '' && url.pathname !== '/') {
     throw new InvalidArgumentError('Give the mailer as host:port; the agent adds /alerts itself.');
   }
