@@ -10,6 +10,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { AlertStatus } from '../../shared/alert.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
+import { formatDurationCoarse as formatDurationMs } from '../../shared/duration.ts';
 
 export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
 
@@ -24,7 +25,7 @@ export function headerSafe(text: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export { formatDurationCoarse as formatDurationMs } from '../../shared/duration.ts';
+export { formatDurationMs };
 
 /** When it happened: the agent's time, else when the mailer took the alert. */
 export function alertTime(item: QueuedAlert): string {
