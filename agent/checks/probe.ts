@@ -79,8 +79,16 @@ function failureText(err: unknown, options: { timeoutMs: number; connectTimeoutM
       return `timeout after ${options.timeoutMs}ms`;
     case 'UND_ERR_SOCKET':
       return 'connection closed by the server';
+    case 'HPE_HEADER_OVERFLOW':
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return `bad HTTP answer: headers larger than ${Math.round(process.getBuiltinModule('node:http').maxHeaderSize / 1024)} KiB`;
     default:
       break;
+  }
+  // llhttp's parse errors (node:http and undici): "Parse Error: Invalid character in chunk size".
+  if (typeof code === 'string' && code.startsWith('HPE_')) {
+    const what = ((e as { reason?: string }).reason ?? e.message ?? code).replace(/^Parse Error:\s*/, '');
+    return `bad HTTP answer: ${what.charAt(0).toLowerCase()}${what.slice(1)}`;
   }
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timeout after ${options.timeoutMs}ms`;
   if (typeof code === 'string' && code.startsWith('ERR_TLS') || /certificate/i.test(e.message ?? '')) {

@@ -1,0 +1,163 @@
+/**
+ * The built agent (dist/agent.mjs) against misbehaving loopback servers: an
+ * endless body, endless headers, a byte a second, a reset mid-body, a
+ * redirect loop, bad chunking. Each check fails within --timeout (read from
+ * the check's latencyMs in the JSON logs) with a clear one-line reason, and
+ * the agent's memory (VmRSS from /proc/<pid>/status) stays bounded.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { startBundle } from '../support/bundle.ts';
+
+const TIMEOUT_MS = 1000;
+/** A check's own bookkeeping beyond its timeout: timers fire late on a busy CI machine. */
+const LATE_MS = 150;
+/** The agent idles at ~50 MB; one check keeps at most 1 MiB of a body. */
+const RSS_LIMIT_BYTES = 120 * 1024 * 1024;
+
+type Behaviour = (socket: Socket, requests: () => number) => void;
+
+interface Case {
+  name: string;
+  behaviour: Behaviour;
+  args?: string[];
+  reason: RegExp;
+  /** Keep the agent this long and sample its memory (an endless body). */
+  soakMs?: number;
+}
+
+function endlessBody(socket: Socket): void {
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n');
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(chunk));
+  };
+  socket.on('drain', pump);
+  pump();
+}
+
+const CASES: Case[] = [
+  {
+    name: 'an endless body (a keyword to find)',
+    behaviour: endlessBody,
+    args: ['--body-contains', 'Welcome'],
+    reason: /^body does not contain "Welcome"$/,
+    soakMs: 3000,
+  },
+  {
+    name: 'endless headers',
+    behaviour: (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      const line = Buffer.from(`X-Junk: ${'j'.repeat(1000)}\r\n`);
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(line));
+      };
+      socket.on('drain', pump);
+      pump();
+    },
+    reason: /^bad HTTP answer: headers larger than \d+ KiB$/,
+    soakMs: 2000,
+  },
+  {
+    name: 'a byte a second',
+    behaviour: (socket) => {
+      const text = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+      let i = 0;
+      const timer = setInterval(() => {
+        if (socket.destroyed || i >= text.length) return clearInterval(timer);
+        socket.write(text[i++]!);
+      }, 1000);
+      socket.on('close', () => clearInterval(timer));
+    },
+    reason: new RegExp(`^timeout after ${TIMEOUT_MS}ms$`),
+  },
+  {
+    name: 'a reset mid-body',
+    behaviour: (socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(1000)}`, () => setTimeout(() => socket.resetAndDestroy(), 20));
+    },
+    reason: /^connection (reset|closed by the server)$/,
+  },
+  {
+    name: 'a redirect loop (not followed: one request per check)',
+    behaviour: (socket) => {
+      socket.write('HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n');
+    },
+    args: ['--expect-status', '200'],
+    reason: /^HTTP 302$/,
+  },
+  {
+    name: 'bad chunking',
+    behaviour: (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nnot a chunk\r\n');
+    },
+    reason: /^bad HTTP answer: invalid character in chunk size$/,
+  },
+];
+
+function rssBytes(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+
+for (const c of CASES) {
+  test(`hostile server: ${c.name} fails each check within --timeout with a one-line reason, memory bounded`, async () => {
+    let requests = 0;
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+      // Answer once the request line and headers are in.
+      let head = '';
+      const onData = (b: Buffer): void => {
+        head += b.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        socket.removeListener('data', onData);
+        requests += 1;
+        c.behaviour(socket, () => requests);
+      };
+      socket.on('data', onData);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const agent = startBundle('agent', [
+      '--target', `http://127.0.0.1:${port}/`,
+      '--timeout', `${TIMEOUT_MS}ms`,
+      '--interval', '500ms',
+      '--mailer', '127.0.0.1:1',
+      '--log-format', 'json',
+      ...(c.args ?? []),
+    ]);
+    let peakRss = 0;
+    try {
+      await agent.waitFor(/"event":"alert"/, 10_000);
+      const until = Date.now() + (c.soakMs ?? 0);
+      while (Date.now() < until) {
+        peakRss = Math.max(peakRss, rssBytes(agent.child.pid!));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      peakRss = Math.max(peakRss, rssBytes(agent.child.pid!));
+    } finally {
+      await agent.stop();
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+    const checks = agent
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"event":"check"'))
+      .map((l) => JSON.parse(l) as { ok: boolean; reason?: string; latencyMs: number });
+    assert.ok(checks.length >= 2, `at least the failed check and its confirmation: ${agent.output()}`);
+    for (const check of checks) {
+      assert.equal(check.ok, false, `every check fails: ${JSON.stringify(check)}`);
+      assert.match(check.reason ?? '', c.reason);
+      assert.ok(check.latencyMs <= TIMEOUT_MS + LATE_MS, `within --timeout: ${check.latencyMs} ms`);
+    }
+    assert.ok(requests <= checks.length + 1, `one request per check, no redirect followed: ${requests} requests for ${checks.length} checks`);
+    assert.ok(peakRss > 0 && peakRss < RSS_LIMIT_BYTES, `RSS ${Math.round(peakRss / 1048576)} MB`);
+    assert.equal(agent.stderr().split('\n').filter((l) => l && !l.includes('mailer unreachable')).length, 0, agent.stderr());
+  });
+}
