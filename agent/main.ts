@@ -5,6 +5,7 @@ import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
+import { oneLineReason } from './checks/probe.ts';
 import { Monitor } from './incidents/monitor.ts';
 import { Notifier } from './alerting/notifier.ts';
 import { createLineView, type View } from './output/view.ts';
@@ -51,7 +52,13 @@ listeners.push({
     else if (t.kind === 'up') downCount -= 1;
   },
 });
-const events = fanOut(...listeners);
+// A listener's bug must not stop the checks or the alerts: logged once per event, then counted silently.
+const failedEvents = new Set<string>();
+const events = fanOut(listeners, (event, err) => {
+  if (failedEvents.has(event)) return;
+  failedEvents.add(event);
+  log.error(`Internal error in a ${event} listener (the checks and alerts go on; later ones of this event are not shown): ${oneLineReason(err instanceof Error ? err.message : String(err))}`, { event: 'listener-error', listener: event });
+});
 
 let monitor: Monitor | undefined;
 notifier = new Notifier({

@@ -10,7 +10,7 @@
  * AgentEvents listener, to join with the view:
  *
  *   const metrics = new Metrics({ pending: () => notifier.pending });   // `pending` is optional
- *   const events = fanOut(view, metrics.events);
+ *   const events = fanOut([view, metrics.events], onError);
  *
  *   started(targets)         registers every target, in order
  *   check(target, result)    histogram (result.latencyMs), ch2_checks_total (result.ok), last-check time
@@ -74,7 +74,7 @@ export interface MetricsOptions {
 
 /**
  * The events the metrics listen to: structurally a subset of AgentEvents
- * (agent/events.ts), so `fanOut(view, metrics.events)` type-checks without
+ * (agent/events.ts), so `fanOut([view, metrics.events], …)` type-checks without
  * this module importing the agent's wiring.
  */
 export interface MetricsEvents {

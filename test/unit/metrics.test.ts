@@ -176,7 +176,7 @@ test('fed by the agent events: states, reminders, outcomes and the derived pendi
   const m = new Metrics({ processMetrics: false });
   // The metrics listener fits the agent's event seam.
   const listener: AgentEvents = m.events;
-  const ev = fanOut(listener);
+  const ev = fanOut([listener], (_e, err) => assert.fail(err as Error));
   const alert = (status: 'down' | 'up', to = 'admin@work'): Alert => ({ id: `${status}-${to}`, to, message: 'm', status, target: 'web' });
   ev.started([{ name: 'web', url: 'http://web/', intervalMs: 1000 }, { name: 'db', url: 'tcp://db:5432', intervalMs: 1000 }], 'mailer:33333', 'json');
   let p = parse(m.render());

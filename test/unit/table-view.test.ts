@@ -359,7 +359,7 @@ test('a target first seen in an event gets a row; the positional factory takes i
 test('it plugs into the event seam as a View', () => {
   const tty = new FakeTTY();
   const view: View = createTableView({ out: tty as unknown as NodeJS.WriteStream, log: silent });
-  const events = fanOut(view);
+  const events = fanOut([view], (_e, err) => assert.fail(err as Error));
   events.started(targets('web'), 'insidemailer:33333', 'json');
   events.check('web', ok(2));
   events.stopped();
