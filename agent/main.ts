@@ -1,6 +1,6 @@
 /** ch2-agent: entry point of the agent image. Wires the monitors, the notifier, the view and the metrics. */
 import { hostPort } from '../shared/legacy-links.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
@@ -11,7 +11,7 @@ import { Notifier } from './alerting/notifier.ts';
 import { createLineView, type View } from './output/view.ts';
 
 const config = await parseAgentArgs(process.argv.slice(2));
-const log = await createLogger({
+const baseLog = await createLogger({
   name: 'ch2-agent',
   format: config.logFormat,
   level: config.logLevel,
@@ -22,9 +22,10 @@ const several = config.targets.length > 1;
 const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true && config.logFormat === 'plain');
 
 let notifier: Notifier | undefined;
-const view: View = useTable
-  ? await createTable()
-  : createLineView(log, { several });
+const table = useTable ? await createTable() : undefined;
+const view: View = table ?? createLineView(baseLog, { several });
+// The table redraws over stderr: its frame keeps the last warning or error in view.
+const log: Logger = table ? keepingProblemsOn(baseLog, table) : baseLog;
 
 const listeners: AgentEvents[] = [view];
 let stopMetrics: (() => Promise<void>) | undefined;
@@ -89,7 +90,22 @@ const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.ur
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
 
-async function createTable(): Promise<View> {
+async function createTable(): Promise<View & { problem(text: string): void }> {
   const { createTableView } = await import('./output/table-view.ts');
-  return createTableView({ out: process.stdout, log, pendingAlerts: () => notifier?.pending ?? 0 });
+  return createTableView({ out: process.stdout, log: baseLog, pendingAlerts: () => notifier?.pending ?? 0 });
+}
+
+function keepingProblemsOn(base: Logger, shown: { problem(text: string): void }): Logger {
+  const scrub = makeScrubber(config.mailerToken ? [config.mailerToken] : []);
+  return {
+    ...base,
+    warn(msg, fields) {
+      base.warn(msg, fields);
+      shown.problem(scrub(msg));
+    },
+    error(msg, fields) {
+      base.error(msg, fields);
+      shown.problem(scrub(msg));
+    },
+  };
 }

@@ -377,3 +377,19 @@ test('formats', () => {
   assert.equal(formatDuration(7_380_000), '2h 03m');
   assert.equal(formatDuration(100_800_000), '1d 4h');
 });
+
+test('a warning or error stays in the frame under the title, one line, across redraws (P1-12)', () => {
+  const tty = new FakeTTY(120, 10);
+  const view = createTableView({ out: tty, log: silent, now: () => new Date(2026, 0, 1, 12, 34, 56).getTime() });
+  view.started(['web', 'db'], 'mailer:33333', 'json');
+  view.flush();
+  assert.doesNotMatch(plain(lastFrame(tty).join('\n')), /401/);
+  view.problem('Alert not delivered: mailer refused the alert (401 unauthorized);\nset --mailer-token');
+  view.flush();
+  view.check('web', ok(3));
+  view.flush();
+  const lines = lastFrame(tty).map(plain);
+  assert.match(lines[1] ?? '', /^12:34:56 Alert not delivered: mailer refused the alert \(401 unauthorized\);\s+set --mailer-token/);
+  assert.match(lines[2] ?? '', /^TARGET/);
+  view.close();
+});
