@@ -1,19 +1,37 @@
 /**
  * Run the BUILT programs (dist/agent.mjs, dist/mailer.mjs), as the images do,
  * for process-level tests: what users run is what the tests run. The bundles
- * are built once (node scripts/build.ts) when dist/ lacks them.
+ * are (re)built (node scripts/build.ts) when dist/ lacks them or a source file
+ * is newer, so a stale bundle is never what a test runs.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type Program = 'agent' | 'mailer';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** The newest modification time of the sources a bundle is built from, ms. */
+function newestSource(): number {
+  let newest = statSync(join(ROOT, 'scripts/build.ts')).mtimeMs;
+  for (const dir of ['agent', 'mailer', 'shared']) {
+    for (const entry of readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+let checked = false;
 export function bundlePath(program: Program): string {
   const path = join(ROOT, 'dist', `${program}.mjs`);
-  if (!existsSync(path)) execFileSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: 'ignore' });
+  if (!checked) {
+    checked = true;
+    const built = ['agent', 'mailer'].map((p) => join(ROOT, 'dist', `${p}.mjs`));
+    const sources = newestSource();
+    if (built.some((b) => !existsSync(b) || statSync(b).mtimeMs < sources)) execFileSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: 'ignore' });
+  }
   return path;
 }
 
