@@ -85,9 +85,11 @@ function failureText(err: unknown, options: { timeoutMs: number; connectTimeoutM
     default:
       break;
   }
-  // llhttp's parse errors (node:http and undici): "Parse Error: Invalid character in chunk size".
-  if (typeof code === 'string' && code.startsWith('HPE_')) {
-    const what = ((e as { reason?: string }).reason ?? e.message ?? code).replace(/^Parse Error:\s*/, '');
+  // llhttp's parse errors: node:http's "Parse Error: Invalid character in chunk size", undici's
+  // "Response does not match the HTTP/1.1 protocol (Invalid character in chunk size)".
+  const undiciParse = /^Response does not match the HTTP\/1\.1 protocol \((.*)\)$/.exec(e.message ?? '');
+  if ((typeof code === 'string' && code.startsWith('HPE_')) || e.name === 'HTTPParserError' || undiciParse) {
+    const what = undiciParse?.[1] ?? ((e as { reason?: string }).reason ?? e.message ?? String(code)).replace(/^Parse Error:\s*/, '');
     return `bad HTTP answer: ${what.charAt(0).toLowerCase()}${what.slice(1)}`;
   }
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timeout after ${options.timeoutMs}ms`;
