@@ -139,6 +139,8 @@ export class TargetMonitor {
 
   #record(result: CheckResult): void {
     const { events, raise, spec } = this.#deps;
+    // Every reason is one short line, whichever probe made it (a body keyword may be 4,096 characters).
+    if (result.reason !== undefined) result.reason = oneLineReason(result.reason);
     events.check?.(spec.name, result);
     const obs = result.reason === undefined ? { ok: result.ok, at: result.at } : { ok: result.ok, at: result.at, reason: result.reason };
     const transition = this.#incident.observe(obs);
