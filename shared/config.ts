@@ -10,8 +10,6 @@ import type { Env } from './legacy-links.ts';
 import { LOG_FORMATS, type LogFormat, LOG_LEVELS, type LogLevel, makeScrubber } from './logger.ts';
 
 export type { LogFormat, LogLevel } from './logger.ts';
-/** The compact form a flag takes ("1s"); webhook.ts names it so. */
-export { formatDurationFlag as formatDuration } from './duration.ts';
 
 /** Exit status for bad flags, env vars or config. */
 export const EXIT_CONFIG = 2;

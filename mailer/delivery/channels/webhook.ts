@@ -19,7 +19,8 @@
  * scheme and host only.
  */
 import { Agent, request } from 'undici';
-import { ConfigError, durationArg, envOption, formatDuration, listArg } from '../../../shared/config.ts';
+import { ConfigError, durationArg, envOption, listArg } from '../../../shared/config.ts';
+import { formatDurationFlag as formatDuration } from '../../../shared/duration.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { alertRecord, alertTime, emailContent, formatDurationMs } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
