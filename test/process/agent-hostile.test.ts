@@ -120,16 +120,18 @@ for (const c of CASES) {
       sockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => sockets.delete(socket));
-      // Answer once the request line and headers are in.
+      // Answer each request once its request line and headers are in (a kept-alive
+      // connection carries the next check's request: the redirect's).
       let head = '';
-      const onData = (b: Buffer): void => {
+      socket.on('data', (b: Buffer) => {
         head += b.toString('latin1');
-        if (!head.includes('\r\n\r\n')) return;
-        socket.removeListener('data', onData);
-        requests += 1;
-        c.behaviour(socket, () => requests);
-      };
-      socket.on('data', onData);
+        let end: number;
+        while ((end = head.indexOf('\r\n\r\n')) >= 0) {
+          head = head.slice(end + 4);
+          requests += 1;
+          c.behaviour(socket, () => requests);
+        }
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
