@@ -228,7 +228,9 @@ export function configFromOptions(
   opts: Record<string, unknown>,
   env: Env,
   targetSource: string | undefined = 'cli',
-  sourceOf: (key: string) => string | undefined = (key) => (opts[key] === undefined ? undefined : 'cli'),
+  /** commander's value source of an option ('default', 'env', 'cli'); without a program, a value other than the default counts as given. */
+  sourceOf: (key: string) => string | undefined = (key) =>
+    opts[key] === undefined ? undefined : key === 'expectStatus' && opts[key] === DEFAULT_EXPECT_STATUS ? 'default' : 'cli',
 ): AgentConfig {
   let web: LinkEndpoint | undefined;
   let mailerLink: LinkEndpoint | undefined;
