@@ -28,6 +28,7 @@ import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/l
 import type { LogFormat, LogLevel } from '../shared/logger.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
+import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
 import { DEFAULT_EXPECT_STATUS } from './checks/expect-status.ts';
 import { messageProblem } from './alerting/alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
@@ -66,11 +67,6 @@ export interface AgentConfig {
   to: string;
 }
 
-/** Where the mailer listens, and whether it was given as http:// (which speaks only JSON). */
-export interface MailerAddress extends LinkEndpoint {
-  http?: boolean;
-}
-
 /** A commander parser from a setting-values.ts parser. */
 function arg<T>(parse: (text: string) => T): (text: string) => T {
   return (text) => {
@@ -80,28 +76,6 @@ function arg<T>(parse: (text: string) => T): (text: string) => T {
       throw new InvalidArgumentError(`${(err as Error).message.replace(/\.$/, '')}.`);
     }
   };
-}
-
-/** "host:port", "tcp://host:port" or "http://host:port" → endpoint; without a port, the mailer's 33333. */
-export function parseMailerAddress(text: string): MailerAddress {
-  const value = text.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `tcp://${value}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new InvalidArgumentError('Expected host:port, tcp://host:port or http://host:port.');
-  }
-  if (!['tcp:', 'http:'].includes(url.protocol)) throw new InvalidArgumentError('Expected tcp:// or http://.');
-  if (!url.hostname) throw new InvalidArgumentError('The mailer address has no host.');
-  if (url.username || url.password) throw new InvalidArgumentError('Credentials in the mailer address are not supported: give the token with --mailer-token (MAILER_TOKEN).');
-  if (url.pathname !== '' && url.pathname !== '/') {
-    throw new InvalidArgumentError('Give the mailer as host:port; the agent adds /alerts itself.');
-  }
-  // new URL() drops a scheme's default port: "http://host:80" has port ''.
-  const explicit = /^[a-z][a-z0-9+.-]*:\/\/(\[[^\]]*\]|[^/:]*):(\d+)/i.exec(value)?.[2];
-  const port = url.port !== '' ? Number(url.port) : explicit !== undefined ? Number(explicit) : MAILER_PORT;
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, ...(url.protocol === 'http:' ? { http: true } : {}) };
 }
 
 /** One target URL: http://, https:// or tcp://host:port. */

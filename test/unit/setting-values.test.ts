@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseMailerAddress } from '../../agent/cli.ts';
+import { parseMailerAddress } from '../../agent/mailer-address.ts';
 import { durationValue, expectStatusValue, remindEveryValue, wholeValue } from '../../agent/setting-values.ts';
 import { formatDurationCoarse, formatDurationFlag, formatElapsed, parseDuration } from '../../shared/duration.ts';
 
