@@ -20,19 +20,22 @@ import {
   envOption,
   exitConfig,
   integerArg,
-  type LogFormat,
-  type LogLevel,
   parseOrExit,
   portArg,
+  secretOption,
 } from '../shared/config.ts';
 import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/legacy-links.ts';
+import type { LogFormat, LogLevel } from '../shared/logger.ts';
+import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
-import { DEFAULT_EXPECT_STATUS, parseExpectStatus } from './checks/expect-status.ts';
-import { DEFAULT_MAX_PENDING } from './alerting/notifier.ts';
-import { DEFAULT_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
+import { DEFAULT_EXPECT_STATUS } from './checks/expect-status.ts';
+import { messageProblem } from './alerting/alerts.ts';
+import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
+import { DEFAULT_MAX_PENDING, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
+import { expectStatusValue, remindEveryValue } from './setting-values.ts';
+import { DEFAULT_SETTINGS, forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
-export const MAILER_PROTOCOLS = ['json', 'raw'] as const;
-export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
 export const VIEWS = ['auto', 'lines', 'table'] as const;
 export type ViewChoice = (typeof VIEWS)[number];
 
@@ -41,7 +44,7 @@ export interface AgentConfig {
   targets: TargetSpec[];
   /** Where the targets came from, for the start line. */
   configFile?: string;
-  mailer: LinkEndpoint;
+  mailer: MailerAddress;
   mailerProtocol: MailerProtocol;
   /** Bearer token for the mailer's JSON intake; never logged. */
   mailerToken?: string;
@@ -64,37 +67,15 @@ export interface AgentConfig {
   to: string;
 }
 
-const WEB_ALIAS = 'insideweb';
-const WEB_PORT = 80;
-const MAILER_ALIAS = 'insidemailer';
-const MAILER_PORT = 33333;
-
-function expectStatusArg(text: string): string {
-  try {
-    parseExpectStatus(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`${(err as Error).message}.`);
-  }
-  return text.trim();
-}
-
-/** "host:port", "tcp://host:port" or "http://host:port" → endpoint. */
-export function parseMailerAddress(text: string): LinkEndpoint {
-  const value = text.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `tcp://${value}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new InvalidArgumentError('Expected host:port, tcp://host:port or http://host:port.');
-  }
-  if (!['tcp:', 'http:'].includes(url.protocol)) throw new InvalidArgumentError('Expected tcp:// or http://.');
-  if (!url.hostname) throw new InvalidArgumentError('The mailer address has no host.');
-  if (url.pathname !== '' && url.pathname !== '/') {
-    throw new InvalidArgumentError('Give the mailer as host:port; the agent adds /alerts itself.');
-  }
-  const port = url.port === '' ? (url.protocol === 'http:' ? 80 : MAILER_PORT) : Number(url.port);
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+/** A commander parser from a setting-values.ts parser. */
+function arg<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(`${(err as Error).message.replace(/\.$/, '')}.`);
+    }
+  };
 }
 
 /** One target URL: http://, https:// or tcp://host:port. */
@@ -114,22 +95,17 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function remindEveryArg(text: string): number {
-  if (['off', 'none', 'never', '0'].includes(text.trim().toLowerCase())) return 0;
-  return durationArg(LIMITS.remindEveryMs[0], LIMITS.remindEveryMs[1])(text);
-}
-
 function nonEmptyText(text: string): string {
   if (text.trim().length === 0) throw new InvalidArgumentError('Expected some text.');
-  if (text.length > 4096) throw new InvalidArgumentError('Longer than 4096 characters.');
+  if (text.length > FIELD_MAX) throw new InvalidArgumentError(`Longer than ${FIELD_MAX} characters.`);
   return text;
 }
 
-/** The mailer's bearer token: at least 16 printable ASCII characters, no spaces (as the mailer's --token). */
+/** The mailer's bearer token: at least 16 printable ASCII characters, no spaces (as the mailer's --token). Never echoed. */
 function tokenArg(text: string): string {
   const value = text.trim();
-  if (value.length < 16) throw new InvalidArgumentError('Expected a token of at least 16 characters.');
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('Expected a token of printable ASCII without spaces.');
+  if (value.length < 16) throw new Error('expected a token of at least 16 characters');
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new Error('expected a token of printable ASCII without spaces');
   return value;
 }
 
@@ -151,20 +127,20 @@ export function buildProgram(): Command {
     .addOption(envOption('--config <file>', 'JSON or YAML file listing the targets, each with its own settings (instead of --target)', 'CONFIG_FILE', (t) => nonEmptyText(t).trim()))
     .addOption(envOption('--mailer <address>', 'mailer host:port or http://host:port (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerAddress))
     .addOption(envOption('--mailer-protocol <protocol>', "json: POST /alerts; raw: the book's text, for the book's mailer", 'MAILER_PROTOCOL', choiceArg(MAILER_PROTOCOLS)).default('json'))
-    .addOption(envOption('--mailer-token <token>', 'bearer token for the mailer (json protocol); never logged', 'MAILER_TOKEN', tokenArg))
+    .addOption(secretOption('--mailer-token <token>', 'bearer token for the mailer (json protocol); never logged', 'MAILER_TOKEN', tokenArg))
     .addOption(envOption('--interval <duration>', 'time between checks (500ms, 1s, 2m)', 'INTERVAL', durationArg(intervalMin, intervalMax)).default(DEFAULT_SETTINGS.intervalMs, '1s'))
     .addOption(envOption('--timeout <duration>', 'time a check may take in all', 'TIMEOUT', durationArg(...LIMITS.timeoutMs)).default(DEFAULT_SETTINGS.timeoutMs, '2s'))
     .addOption(envOption('--connect-timeout <duration>', 'time a TCP connect may take', 'CONNECT_TIMEOUT', durationArg(...LIMITS.connectTimeoutMs)).default(DEFAULT_SETTINGS.connectTimeoutMs, '1s'))
-    .addOption(envOption('--expect-status <list>', 'statuses that mean up: 2xx, 200, 200-299, comma-separated', 'EXPECT_STATUS', expectStatusArg).default(DEFAULT_EXPECT_STATUS))
+    .addOption(envOption('--expect-status <list>', 'statuses that mean up: 2xx, 200, 200-299, comma-separated', 'EXPECT_STATUS', arg((t) => expectStatusValue(t).expectStatusSpec)).default(DEFAULT_EXPECT_STATUS))
     .addOption(envOption('--body-contains <text>', 'up only if the body contains this text', 'BODY_CONTAINS', nonEmptyText))
     .addOption(envOption('--body-not-contains <text>', 'up only if the body does not contain this text', 'BODY_NOT_CONTAINS', nonEmptyText))
     .addOption(envOption('--max-response-time <duration>', 'down if a check takes longer than this', 'MAX_RESPONSE_TIME', durationArg(...LIMITS.maxResponseTimeMs)))
     .addOption(envOption('--failure-threshold <n>', 'failed checks in a row that open an incident (the confirming checks run at once)', 'FAILURE_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.failureThreshold))
     .addOption(envOption('--success-threshold <n>', 'good checks in a row that close it', 'SUCCESS_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.successThreshold))
-    .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', remindEveryArg).default(0, 'off'))
+    .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', arg((t) => remindEveryValue(t, LIMITS.remindEveryMs))).default(0, 'off'))
     .addOption(envOption('--max-reminders <n>', 'most reminders per incident', 'MAX_REMINDERS', integerArg(...LIMITS.maxReminders)).default(DEFAULT_SETTINGS.maxReminders))
     .addOption(envOption('--to <addresses>', 'recipients of the alerts, comma-separated', 'ALERT_TO', emailListArg(false)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
-    .addOption(envOption('--message <text>', 'text of the "down" alert', 'ALERT_MESSAGE').default(DEFAULT_DOWN_MESSAGE))
+    .addOption(envOption('--message <text>', 'text of the "down" alert (a reminder adds how long and which one)', 'ALERT_MESSAGE').default(DEFAULT_DOWN_MESSAGE))
     .addOption(envOption('--up-message <text>', 'text of the "up" alert (the outage\'s length is added)', 'ALERT_UP_MESSAGE').default(DEFAULT_UP_MESSAGE))
     .option('--exit-on-alert', "exit once the first down alert is delivered, as the book's agent does (env: EXIT_ON_ALERT=true)")
     .addOption(envOption('--view <view>', 'lines: plain lines; table: a live table; auto: the table with several targets on a terminal (plain logs), else lines', 'VIEW', choiceArg(VIEWS)).default('auto'))
@@ -181,11 +157,10 @@ function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
   if (upMessage.length === 0) throw new ConfigError('--up-message must not be empty.');
   const expectStatusSpec = opts.expectStatus as string;
   const settings: TargetSettings = {
+    ...expectStatusValue(expectStatusSpec),
     intervalMs: opts.interval as number,
     timeoutMs: opts.timeout as number,
     connectTimeoutMs: opts.connectTimeout as number,
-    expectStatus: parseExpectStatus(expectStatusSpec),
-    expectStatusSpec,
     failureThreshold: opts.failureThreshold as number,
     successThreshold: opts.successThreshold as number,
     remindEveryMs: opts.remindEvery as number,
@@ -197,8 +172,19 @@ function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
   if (opts.bodyContains !== undefined) settings.bodyContains = opts.bodyContains as string;
   if (opts.bodyNotContains !== undefined) settings.bodyNotContains = opts.bodyNotContains as string;
   if (opts.maxResponseTime !== undefined) settings.maxResponseTimeMs = opts.maxResponseTime as number;
+  const tooLong = messageProblem(settings);
+  if (tooLong) {
+    const flag = tooLong.key === 'message' ? '--message (ALERT_MESSAGE)' : '--up-message (ALERT_UP_MESSAGE)';
+    throw new ConfigError(`${flag} is longer than ${tooLong.max} characters: with what the agent adds to it, the mailer would refuse the alert (fields of at most ${FIELD_MAX}).`);
+  }
   return normalise(settings);
 }
+
+const FLAG_OF: Record<(typeof HTTP_ONLY_SETTINGS)[number], string> = {
+  expectStatus: '--expect-status (EXPECT_STATUS)',
+  bodyContains: '--body-contains (BODY_CONTAINS)',
+  bodyNotContains: '--body-not-contains (BODY_NOT_CONTAINS)',
+};
 
 /** The --target values: each flag one URL; the TARGET env var a comma or space separated list. */
 function targetTexts(opts: Record<string, unknown>, source: string | undefined): string[] {
@@ -212,7 +198,14 @@ function targetTexts(opts: Record<string, unknown>, source: string | undefined):
  * value source of --target ('cli' or 'env'); `configFile`, if set, is read
  * afterwards by parseAgentArgs.
  */
-export function configFromOptions(opts: Record<string, unknown>, env: Env, targetSource: string | undefined = 'cli'): AgentConfig {
+export function configFromOptions(
+  opts: Record<string, unknown>,
+  env: Env,
+  targetSource: string | undefined = 'cli',
+  /** commander's value source of an option ('default', 'env', 'cli'); without a program, a value other than the default counts as given. */
+  sourceOf: (key: string) => string | undefined = (key) =>
+    opts[key] === undefined ? undefined : key === 'expectStatus' && opts[key] === DEFAULT_EXPECT_STATUS ? 'default' : 'cli',
+): AgentConfig {
   let web: LinkEndpoint | undefined;
   let mailerLink: LinkEndpoint | undefined;
   try {
@@ -239,16 +232,23 @@ export function configFromOptions(opts: Record<string, unknown>, env: Env, targe
       }
       if (seen.has(url.href)) throw new ConfigError(`--target ${url.href} is given twice.`);
       seen.add(url.href);
+      if (targetKind(url) === 'tcp') {
+        const given = HTTP_ONLY_SETTINGS.find((key) => sourceOf(key) !== undefined && sourceOf(key) !== 'default');
+        if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a tcp:// check has no HTTP status or body.`);
+      }
       // Named as written: "http://insideweb:80/" stays so, though the URL drops the default port.
-      targets.push({ ...settings, name: nameFromUrlText(text, url), url, kind: targetKind(url) });
+      targets.push({ ...forKind(settings, targetKind(url)), name: nameFromUrlText(text, url), url, kind: targetKind(url) });
     }
   } else if (configFile === undefined) {
     const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;
     const url = new URL(web ? `http://${hostPort(web)}/` : defaultName);
     targets.push({ ...settings, name: defaultName, url, kind: 'http' });
   }
-  const mailer = (opts.mailer as LinkEndpoint | undefined) ?? mailerLink ?? { host: MAILER_ALIAS, port: MAILER_PORT };
+  const mailer: MailerAddress = (opts.mailer as MailerAddress | undefined) ?? mailerLink ?? { host: MAILER_ALIAS, port: MAILER_PORT };
   const mailerProtocol = opts.mailerProtocol as MailerProtocol;
+  if (mailer.http && mailerProtocol !== 'json') {
+    throw new ConfigError('--mailer http://… (MAILER_URL) speaks JSON: drop --mailer-protocol raw, or give the mailer as host:port.');
+  }
   const mailerToken = opts.mailerToken as string | undefined;
   if (mailerToken !== undefined && mailerProtocol !== 'json') {
     throw new ConfigError('--mailer-token (MAILER_TOKEN) needs --mailer-protocol json: the raw protocol has no place for a token.');
@@ -280,7 +280,7 @@ export async function parseAgentArgs(argv: readonly string[], env: Env = process
   let settings: TargetSettings | undefined;
   const config = parseOrExit(program, argv, (opts) => {
     settings = settingsFromOptions(opts);
-    return configFromOptions(opts, env, program.getOptionValueSource('target'));
+    return configFromOptions(opts, env, program.getOptionValueSource('target'), (key) => program.getOptionValueSource(key));
   });
   if (config.configFile === undefined || !settings) return config;
   try {

@@ -11,18 +11,23 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage. Durations are strings with a unit ("500ms", "1s", "2m");
- * remindEvery also takes "off". Settings come from, last wins: the built-in
- * defaults, the flags, the file's `defaults`, the target's own keys.
+ * upMessage. Values are what the flags take (setting-values.ts parses
+ * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
+ * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
+ * them. Settings come from, last wins: the built-in defaults, the flags, the
+ * file's `defaults`, the target's own keys. A tcp:// target has no status or
+ * body: it ignores expectStatus, bodyContains and bodyNotContains from the
+ * flags or `defaults`, and refuses them as its own keys.
  *
  * Any problem (unknown key, bad value, duplicate name, unreadable file) is a
  * ConfigError whose one-line message names the file, the target and the key.
  */
 import { readFile } from 'node:fs/promises';
-import { parseRecipient } from '../shared/address.ts';
-import { ConfigError, formatDuration, parseDuration } from '../shared/config.ts';
-import { parseExpectStatus } from './checks/expect-status.ts';
-import { LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { ConfigError } from '../shared/config.ts';
+import { FIELD_MAX } from '../shared/wire-json.ts';
+import { messageProblem } from './alerting/alerts.ts';
+import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
+import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
@@ -32,27 +37,20 @@ export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 type Setter = (value: unknown) => Partial<TargetSettings>;
 
 const SETTINGS: Record<string, Setter> = {
-  interval: (v) => ({ intervalMs: duration(v, LIMITS.intervalMs) }),
-  timeout: (v) => ({ timeoutMs: duration(v, LIMITS.timeoutMs) }),
-  connectTimeout: (v) => ({ connectTimeoutMs: duration(v, LIMITS.connectTimeoutMs) }),
-  expectStatus: (v) => {
-    const spec = typeof v === 'number' && Number.isInteger(v) ? String(v) : text(v);
-    try {
-      return { expectStatus: parseExpectStatus(spec), expectStatusSpec: spec.trim() };
-    } catch (err) {
-      throw new Error((err as Error).message);
-    }
-  },
-  bodyContains: (v) => ({ bodyContains: text(v) }),
-  bodyNotContains: (v) => ({ bodyNotContains: text(v) }),
-  maxResponseTime: (v) => ({ maxResponseTimeMs: duration(v, LIMITS.maxResponseTimeMs) }),
-  failureThreshold: (v) => ({ failureThreshold: whole(v, LIMITS.threshold) }),
-  successThreshold: (v) => ({ successThreshold: whole(v, LIMITS.threshold) }),
-  remindEvery: (v) => ({ remindEveryMs: typeof v === 'string' && isOff(v) ? 0 : duration(v, LIMITS.remindEveryMs) }),
-  maxReminders: (v) => ({ maxReminders: whole(v, LIMITS.maxReminders) }),
-  to: (v) => ({ to: recipients(v) }),
-  message: (v) => ({ message: text(v).trim() }),
-  upMessage: (v) => ({ upMessage: text(v).trim() }),
+  interval: (v) => ({ intervalMs: durationValue(v, LIMITS.intervalMs) }),
+  timeout: (v) => ({ timeoutMs: durationValue(v, LIMITS.timeoutMs) }),
+  connectTimeout: (v) => ({ connectTimeoutMs: durationValue(v, LIMITS.connectTimeoutMs) }),
+  expectStatus: (v) => expectStatusValue(v),
+  bodyContains: (v) => ({ bodyContains: textValue(v) }),
+  bodyNotContains: (v) => ({ bodyNotContains: textValue(v) }),
+  maxResponseTime: (v) => ({ maxResponseTimeMs: durationValue(v, LIMITS.maxResponseTimeMs) }),
+  failureThreshold: (v) => ({ failureThreshold: wholeValue(v, LIMITS.threshold) }),
+  successThreshold: (v) => ({ successThreshold: wholeValue(v, LIMITS.threshold) }),
+  remindEvery: (v) => ({ remindEveryMs: remindEveryValue(v, LIMITS.remindEveryMs) }),
+  maxReminders: (v) => ({ maxReminders: wholeValue(v, LIMITS.maxReminders) }),
+  to: (v) => ({ to: recipientsValue(v) }),
+  message: (v) => ({ message: textValue(v).trim() }),
+  upMessage: (v) => ({ upMessage: textValue(v).trim() }),
 };
 
 const TARGET_ONLY = new Set(['name', 'url']);
@@ -84,9 +82,9 @@ export async function parseDocument(path: string, text: string): Promise<unknown
       throw new ConfigError(`config file ${path}: not valid JSON: ${oneLine((err as Error).message)}.`);
     }
   }
-  const { parse } = await import('yaml');
+  const { parseYaml } = await import('./yaml-document.ts');
   try {
-    return parse(body, { uniqueKeys: true, prettyErrors: true, maxAliasCount: 1000 });
+    return parseYaml(body);
   } catch (err) {
     // yaml's pretty message: "<what> at line 3, column 5:" and then the lines around it.
     const first = ((err as Error).message.split('\n')[0] ?? '').replace(/[:.]\s*$/, '');
@@ -128,11 +126,16 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
         fail(where('name'), `${(err as Error).message}.`);
       }
     }
-    const settings = applySettings(defaults, item, (key, message) => fail(where(key), message), true);
+    const kind = targetKind(url);
+    if (kind === 'tcp') {
+      const own = HTTP_ONLY_SETTINGS.find((key) => item[key] !== undefined);
+      if (own) fail(where(own), 'cannot apply to a tcp:// target: a TCP check has no HTTP status or body.');
+    }
+    const settings = applySettings(forKind(defaults, kind), item, (key, message) => fail(where(key), message), true);
     const first = seen.get(name);
     if (first !== undefined) fail(`${label}: `, `the name ${JSON.stringify(name)} is already used by targets[${first}]; give each target its own "name".`);
     seen.set(name, index);
-    return { ...normalise(settings), name, url, kind: targetKind(url) };
+    return { ...normalise(settings), name, url, kind };
   });
 }
 
@@ -158,6 +161,8 @@ function applySettings(
     }
   }
   if (out.message.length === 0 || out.upMessage.length === 0) fail(out.message.length === 0 ? 'message' : 'upMessage', 'must not be empty.');
+  const tooLong = messageProblem(out);
+  if (tooLong) fail(tooLong.key, `longer than ${tooLong.max} characters: with what the agent adds to it, the mailer would refuse the alert (fields of at most ${FIELD_MAX}).`);
   return out;
 }
 
@@ -185,59 +190,8 @@ function parseUrl(value: unknown, fail: (message: string) => never): URL {
   return url;
 }
 
-function duration(value: unknown, [min, max]: readonly [number, number]): number {
-  if (typeof value !== 'string' || /^\s*\d+(\.\d+)?\s*$/.test(value)) {
-    throw new Error(`expected a duration with its unit, such as "500ms", "1s" or "2m", not ${describe(value)}`);
-  }
-  let ms: number;
-  try {
-    ms = parseDuration(value);
-  } catch {
-    throw new Error(`expected a duration such as "500ms", "1s" or "2m", not ${JSON.stringify(value)}`);
-  }
-  if (ms < min || ms > max) throw new Error(`expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, not ${JSON.stringify(value)}`);
-  return ms;
-}
-
-function whole(value: unknown, [min, max]: readonly [number, number]): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(`expected a whole number from ${min} to ${max}, not ${describe(value)}`);
-  }
-  return value;
-}
-
-function text(value: unknown): string {
-  if (typeof value !== 'string') throw new Error(`expected a string, not ${describe(value)}`);
-  if (value.trim().length === 0) throw new Error('must not be empty');
-  if (value.length > 4096) throw new Error('longer than 4096 characters');
-  return value;
-}
-
-function recipients(value: unknown): string[] {
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s) : value;
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`expected an e-mail address or a list of them, not ${describe(value)}`);
-  const out: string[] = [];
-  for (const item of list) {
-    if (typeof item !== 'string' || !parseRecipient(item.trim()).ok) throw new Error(`${describe(item)} is not an e-mail address`);
-    if (!out.includes(item.trim())) out.push(item.trim());
-  }
-  return out;
-}
-
-function isOff(value: string): boolean {
-  return ['off', 'none', 'never', '0'].includes(value.trim().toLowerCase());
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  return `${typeof value} ${String(value)}`;
 }
 
 function suggest(key: string): string {

@@ -56,16 +56,26 @@ const EVENT_NAMES: readonly EventName[] = [
   'stopped',
 ];
 
-/** One listener that calls each of `listeners` in turn; a method none has costs nothing. */
-export function fanOut(...listeners: readonly AgentEvents[]): Required<AgentEvents> {
+/**
+ * One listener that calls each of `listeners` in turn; a method none has
+ * costs nothing. A listener that throws does not stop the others (nor the
+ * monitor or the notifier that called): its error goes to `onError`, with the
+ * event's name.
+ */
+export function fanOut(listeners: readonly AgentEvents[], onError: (event: string, err: unknown) => void): Required<AgentEvents> {
   const out: Record<string, (...args: never[]) => void> = {};
   for (const name of EVENT_NAMES) {
     const fns = listeners.map((l) => l[name]?.bind(l)).filter((f) => f !== undefined) as Array<(...args: unknown[]) => void>;
     if (fns.length === 0) out[name] = () => {};
-    else if (fns.length === 1) out[name] = fns[0]!;
     else
       out[name] = (...args: unknown[]) => {
-        for (const fn of fns) fn(...args);
+        for (const fn of fns) {
+          try {
+            fn(...args);
+          } catch (err) {
+            onError(name, err);
+          }
+        }
       };
   }
   return out as unknown as Required<AgentEvents>;

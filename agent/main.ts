@@ -1,16 +1,17 @@
 /** ch2-agent: entry point of the agent image. Wires the monitors, the notifier, the view and the metrics. */
 import { hostPort } from '../shared/legacy-links.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
+import { oneLineReason } from './checks/probe.ts';
 import { Monitor } from './incidents/monitor.ts';
 import { Notifier } from './alerting/notifier.ts';
 import { createLineView, type View } from './output/view.ts';
 
 const config = await parseAgentArgs(process.argv.slice(2));
-const log = await createLogger({
+const baseLog = await createLogger({
   name: 'ch2-agent',
   format: config.logFormat,
   level: config.logLevel,
@@ -21,9 +22,10 @@ const several = config.targets.length > 1;
 const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true && config.logFormat === 'plain');
 
 let notifier: Notifier | undefined;
-const view: View = useTable
-  ? await createTable()
-  : createLineView(log, { several });
+const table = useTable ? await createTable() : undefined;
+const view: View = table ?? createLineView(baseLog, { several });
+// The table redraws over stderr: its frame keeps the last warning or error in view.
+const log: Logger = table ? keepingProblemsOn(baseLog, table) : baseLog;
 
 const listeners: AgentEvents[] = [view];
 let stopMetrics: (() => Promise<void>) | undefined;
@@ -53,7 +55,13 @@ listeners.push({
     else if (t.kind === 'up') downCount -= 1;
   },
 });
-const events = fanOut(...listeners);
+// A listener's bug must not stop the checks or the alerts: logged once per event, then counted silently.
+const failedEvents = new Set<string>();
+const events = fanOut(listeners, (event, err) => {
+  if (failedEvents.has(event)) return;
+  failedEvents.add(event);
+  log.error(`Internal error in a ${event} listener (the checks and alerts go on; later ones of this event are not shown): ${oneLineReason(err instanceof Error ? err.message : String(err))}`, { event: 'listener-error', listener: event });
+});
 
 let monitor: Monitor | undefined;
 notifier = new Notifier({
@@ -84,7 +92,22 @@ const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.ur
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
 
-async function createTable(): Promise<View> {
+async function createTable(): Promise<View & { problem(text: string): void }> {
   const { createTableView } = await import('./output/table-view.ts');
-  return createTableView({ out: process.stdout, log, pendingAlerts: () => notifier?.pending ?? 0 });
+  return createTableView({ out: process.stdout, log: baseLog, pendingAlerts: () => notifier?.pending ?? 0 });
+}
+
+function keepingProblemsOn(base: Logger, shown: { problem(text: string): void }): Logger {
+  const scrub = makeScrubber(config.mailerToken ? [config.mailerToken] : []);
+  return {
+    ...base,
+    warn(msg, fields) {
+      base.warn(msg, fields);
+      shown.problem(scrub(msg));
+    },
+    error(msg, fields) {
+      base.error(msg, fields);
+      shown.problem(scrub(msg));
+    },
+  };
 }

@@ -86,6 +86,20 @@ export function targetUrlProblem(url: URL): string | undefined {
   return undefined;
 }
 
+/** The settings only an HTTP check uses: a tcp:// target has no status or body. */
+export const HTTP_ONLY_SETTINGS = ['expectStatus', 'bodyContains', 'bodyNotContains'] as const;
+
+/**
+ * The settings for a target of `kind`: a tcp:// target drops the HTTP-only
+ * ones it inherited (from flags or a config file's defaults); a tcp:// target
+ * that sets one itself is refused before this (see cli.ts, config-file.ts).
+ */
+export function forKind(settings: TargetSettings, kind: 'http' | 'tcp'): TargetSettings {
+  if (kind === 'http') return settings;
+  const { bodyContains: _b, bodyNotContains: _n, ...rest } = settings;
+  return { ...rest, expectStatus: DEFAULT_SETTINGS.expectStatus, expectStatusSpec: DEFAULT_SETTINGS.expectStatusSpec };
+}
+
 /** A target's timeouts made consistent: the connect timeout never exceeds the whole check's. */
 export function normalise(settings: TargetSettings): TargetSettings {
   return { ...settings, connectTimeoutMs: Math.min(settings.connectTimeoutMs, settings.timeoutMs) };

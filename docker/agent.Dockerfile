@@ -31,7 +31,9 @@ LABEL org.opencontainers.image.title="ch2-agent" \
       org.ch2.project="true"
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/dist/agent.mjs /app/agent.mjs
+# The source maps (*.map) come along: NODE_OPTIONS=--enable-source-maps makes stack traces
+# name the TypeScript sources (off by default: it costs memory at start).
+COPY --from=build /src/dist/agent.mjs /src/dist/agent.mjs.map /app/
 COPY --from=build /src/dist/agent-chunks /app/agent-chunks
 USER node
 STOPSIGNAL SIGTERM

@@ -9,6 +9,16 @@
  * node still reads and pre-parses all of it at start: with undici inside,
  * that was ~8 MB more RSS at idle and ~20 ms more to the first check.
  * The mailer stays one file.
+ *
+ * A lazy import of a CommonJS package (pino, yaml, undici) is refused: in a
+ * split bundle its chunk exports only `default`, so the named exports the
+ * source destructures are undefined (the shipped agent crashed so on
+ * --log-format json and refused every YAML config). Import the package
+ * statically in a small ESM module and import that lazily instead
+ * (shared/pino-lines.ts, agent/yaml-document.ts).
+ *
+ * Source maps are written beside each file (linked): a stack trace names the
+ * TypeScript source when node runs with --enable-source-maps (NODE_OPTIONS).
  */
 import { build } from 'esbuild';
 
@@ -31,13 +41,21 @@ for (const [name, { entry, split }] of Object.entries(entries)) {
     minify: true,
     keepNames: false,
     legalComments: 'none',
-    sourcemap: false,
+    sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
     // Bundled CommonJS dependencies (nodemailer, pino) call require().
     banner: { js: "import { createRequire as __ch2CreateRequire } from 'node:module'; const require = __ch2CreateRequire(import.meta.url);" },
   });
-  const outputs = Object.entries(result.metafile.outputs);
+  const inputs = result.metafile.inputs;
+  const lazyCommonJs = Object.entries(inputs).flatMap(([file, input]) =>
+    input.imports.filter((i) => i.kind === 'dynamic-import' && inputs[i.path]?.format === 'cjs').map((i) => `${file} imports ${i.original ?? i.path} lazily`),
+  );
+  if (lazyCommonJs.length > 0) {
+    console.error(`${name}: a lazy import of CommonJS has only a default export in the bundle; import it statically in an ESM module and import that lazily:\n  ${lazyCommonJs.join('\n  ')}`);
+    process.exit(1);
+  }
+  const outputs = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map'));
   const main = outputs.find(([file]) => file === `dist/${name}.mjs`)?.[1].bytes ?? 0;
   const lazy = outputs.reduce((sum, [file, o]) => (file === `dist/${name}.mjs` ? sum : sum + o.bytes), 0);
   console.log(`dist/${name}.mjs ${(main / 1024).toFixed(0)} KiB${split ? ` (+ ${(lazy / 1024).toFixed(0)} KiB loaded on demand in dist/${name}-chunks/)` : ''}`);

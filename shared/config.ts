@@ -1,13 +1,17 @@
 /**
  * Command-line and environment configuration shared by both programs: value
  * parsers for commander options (each option is mirrored by an env var), and
- * the rule that a bad flag or value exits 2 with a one-line reason.
+ * the rule that a bad flag or value exits 2 with a one-line reason (never
+ * quoting a secret), and that an empty env var means unset.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDomain, parseRecipient } from './address.ts';
+import { formatDurationFlag, parseDuration } from './duration.ts';
 import type { Env } from './legacy-links.ts';
-import { makeScrubber } from './logger.ts';
+import { LOG_FORMATS, type LogFormat, LOG_LEVELS, type LogLevel, makeScrubber } from './logger.ts';
 import { flatten } from './text.ts';
+
+export type { LogFormat, LogLevel } from './logger.ts';
 
 /** Exit status for bad flags, env vars or config. */
 export const EXIT_CONFIG = 2;
@@ -17,33 +21,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "500ms", "1s", "1.5s", "2m", "24h"; a bare number means seconds. Returns ms. */
-export function parseDuration(text: string): number {
-  const match = DURATION.exec(text.trim());
-  if (!match) throw new InvalidArgumentError('Expected a duration such as 500ms, 1s, 2m or 24h.');
-  const ms = Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError('Duration is too large.');
-  return Math.round(ms);
+/** A duration within [min, max] ms, as a flag, an env var or a config file gives it ("500ms", "2m"; a bare number is seconds). Throws a one-line Error. */
+export function durationInRange(text: string, min: number, max: number): number {
+  const ms = parseDuration(text);
+  if (ms < min || ms > max) throw new RangeError(`Expected a duration from ${formatDurationFlag(min)} to ${formatDurationFlag(max)}.`);
+  return ms;
 }
 
 export function durationArg(min: number, max: number): (text: string) => number {
   return (text) => {
-    const ms = parseDuration(text);
-    if (ms < min || ms > max) {
-      throw new InvalidArgumentError(`Expected a duration from ${formatDuration(min)} to ${formatDuration(max)}.`);
+    try {
+      return durationInRange(text, min, max);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
     }
-    return ms;
   };
-}
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 export function integerArg(min: number, max: number): (text: string) => number {
@@ -85,30 +77,13 @@ export function emailListArg(allowWildcard: boolean): (text: string) => string[]
   };
 }
 
-/** A URL whose scheme is one of `protocols` (e.g. ["http:", "https:"]). */
-export function urlArg(protocols: readonly string[]): (text: string) => URL {
-  return (text) => {
-    let url: URL;
-    try {
-      url = new URL(text.trim());
-    } catch {
-      throw new InvalidArgumentError(`Expected a URL (${protocols.map((p) => `${p}//…`).join(' or ')}).`);
-    }
-    if (!protocols.includes(url.protocol)) {
-      throw new InvalidArgumentError(`Expected a URL starting ${protocols.map((p) => `${p}//`).join(' or ')}.`);
-    }
-    if (!url.hostname) throw new InvalidArgumentError('The URL has no host.');
-    return url;
-  };
-}
-
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
 
-/** A boolean env var: 1/true/yes/on or 0/false/no/off; anything else is a ConfigError. */
+/** A boolean env var: 1/true/yes/on or 0/false/no/off; unset or empty: undefined; anything else is a ConfigError. */
 export function envBoolean(env: Env, name: string): boolean | undefined {
   const raw = env[name];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || raw === '') return undefined;
   const value = raw.trim().toLowerCase();
   if (TRUE.has(value)) return true;
   if (FALSE.has(value)) return false;
@@ -142,10 +117,55 @@ export function envOption<T>(flags: string, description: string, env: string, pa
   return option;
 }
 
-export const LOG_FORMATS = ['plain', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Options whose values are secrets: parseOrExit keeps their values out of every error line. */
+const SECRET_OPTIONS = new WeakSet<Option>();
+
+/**
+ * An option that carries a secret (a token, a password), mirrored by an env
+ * var. A bad value is refused without echoing it: `check` throws an Error
+ * whose message says what is expected, and the line names the flag and the
+ * env var, never the value (commander's own message would quote it).
+ */
+export function secretOption<T>(flags: string, description: string, env: string, check: (text: string) => T): Option {
+  const option = new Option(flags, description).env(env);
+  const name = flags.split(/[ ,]/)[0];
+  option.argParser((value: string) => {
+    try {
+      return check(value);
+    } catch (err) {
+      throw new ConfigError(`${name} (${env}): ${(err as Error).message.replace(/\.$/, '')} (value not shown).`);
+    }
+  });
+  SECRET_OPTIONS.add(option);
+  return option;
+}
+
+/**
+ * An empty env var means unset (as for most programs): each option's env var
+ * that is set to "" is removed from process.env, which commander reads, so
+ * the option keeps its default. Returns the secret values given on the
+ * command line or in the env, for scrubbing.
+ */
+function prepareEnv(program: Command, argv: readonly string[]): string[] {
+  const secrets: string[] = [];
+  for (const option of program.options) {
+    if (option.envVar !== undefined && process.env[option.envVar] === '') delete process.env[option.envVar];
+    if (!SECRET_OPTIONS.has(option)) continue;
+    if (option.envVar !== undefined && process.env[option.envVar]) secrets.push(process.env[option.envVar]!);
+    argv.forEach((arg, i) => {
+      if (arg === option.long && argv[i + 1] !== undefined) secrets.push(argv[i + 1]!);
+      else if (option.long && arg.startsWith(`${option.long}=`)) secrets.push(arg.slice(option.long.length + 1));
+    });
+  }
+  return secrets.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Every occurrence of a secret value replaced, however short (a rejected token may be one character). */
+function withoutSecrets(text: string, secrets: readonly string[]): string {
+  let out = makeScrubber()(text);
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join('[redacted]');
+  return out;
+}
 
 /** The logging options both programs share. */
 export function addLogOptions(program: Command): Command {
@@ -161,6 +181,7 @@ export function addLogOptions(program: Command): Command {
  * error (unknown flag, bad value, bad env var) prints one line and exits 2.
  */
 export function parseOrExit<T>(program: Command, argv: readonly string[], build: (opts: Record<string, unknown>) => T): T {
+  const secrets = prepareEnv(program, argv);
   program.exitOverride();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: () => {} });
   try {
@@ -171,10 +192,10 @@ export function parseOrExit<T>(program: Command, argv: readonly string[], build:
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
         process.exit(0);
       }
-      return exitConfig(program.name(), err.message);
+      return exitConfig(program.name(), withoutSecrets(err.message, secrets));
     }
     if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
-      return exitConfig(program.name(), err.message);
+      return exitConfig(program.name(), withoutSecrets(err.message, secrets));
     }
     throw err;
   }

@@ -3,8 +3,17 @@
  * "Sending email: ..."), so `docker logs` reads like the tutorial; with
  * `--log-format json`, pino JSON lines. Secrets (passwords in URLs, tokens)
  * are scrubbed from every line in both formats.
+ *
+ * Two kinds of line: diagnostics (debug, info, warn, error), which
+ * `--log-level` filters, and `output`: what the program is for (the agent's
+ * "System down: …" and "Alert: …" lines, the mailer's "Sending email: …"),
+ * printed at every level (on stdout; in JSON with level "info").
  */
-import type { LogFormat, LogLevel } from './config.ts';
+
+export const LOG_FORMATS = ['plain', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type Fields = Record<string, unknown>;
 
@@ -13,6 +22,8 @@ export interface Logger {
   info(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
+  /** The program's output, not a diagnostic: printed whatever --log-level says. */
+  output(msg: string, fields?: Fields): void;
 }
 
 export interface LoggerOptions {
@@ -62,26 +73,22 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
   const scrub = makeScrubber(options.secrets);
   const min = RANK[options.level];
   if (options.format === 'json') {
-    const { pino } = await import('pino');
-    const base = pino({
-      name: options.name,
-      level: options.level,
-      base: { name: options.name },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    });
-    const emit = (level: LogLevel) => (msg: string, fields?: Fields) => {
-      if (RANK[level] < min) return;
+    const { createPinoLines } = await import('./pino-lines.ts');
+    const base = createPinoLines(options.name);
+    const write = (level: LogLevel, msg: string, fields: Fields | undefined): void => {
       base[level]((fields ? scrubValue(fields, scrub) : {}) as object, scrub(msg));
     };
-    return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+    const emit = (level: LogLevel) => (msg: string, fields?: Fields) => {
+      if (RANK[level] >= min) write(level, msg, fields);
+    };
+    return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), output: (msg, fields) => write('info', msg, fields) };
   }
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
-  const emit = (level: LogLevel) => (msg: string, fields?: Fields) => {
+  const emit = (level: LogLevel) => (msg: string) => {
     if (RANK[level] < min) return;
     // Plain lines carry their facts in the message; fields are for JSON.
     (level === 'info' ? out : err).write(`${scrub(msg)}\n`);
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), output: (msg) => out.write(`${scrub(msg)}\n`) };
 }

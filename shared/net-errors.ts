@@ -8,6 +8,9 @@
 /** The `code` of the error a connect timeout fails an HTTP check with (the agent's http-connections.ts). */
 export const CONNECT_TIMEOUT_CODE = 'CH2_CONNECT_TIMEOUT';
 
+/** The longest reason printed; the rest is cut ("…"). */
+export const REASON_MAX_CHARS = 300;
+
 export interface NetTimeouts {
   /** The whole exchange's limit, ms. */
   timeoutMs: number;
@@ -15,13 +18,26 @@ export interface NetTimeouts {
   connectTimeoutMs: number;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+/**
+ * A reason as every line shows it: one line (OpenSSL's messages, a server's
+ * text and the like carry line breaks, which would split "System down: …" and
+ * "Alert: …"), no control characters, at most REASON_MAX_CHARS.
+ */
+export function oneLineReason(text: string): string {
+  const flat = text
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .trim();
+  return flat.length > REASON_MAX_CHARS ? `${flat.slice(0, REASON_MAX_CHARS - 1)}…` : flat;
 }
 
 /** A short, human, single-line reason for a network failure. */
 export function describeFailure(err: unknown, options: NetTimeouts): string {
-  const e = (err ?? {}) as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  return oneLineReason(failureText(err, options)) || 'network error';
+}
+
+function failureText(err: unknown, options: NetTimeouts): string {
+  const e = (err ?? {}) as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; reason?: unknown };
   const causeCode = (e.cause as { code?: unknown } | undefined)?.code;
   const code = typeof e.code === 'string' ? e.code : typeof causeCode === 'string' ? causeCode : undefined;
   const message = typeof e.message === 'string' ? e.message : '';
@@ -47,12 +63,20 @@ export function describeFailure(err: unknown, options: NetTimeouts): string {
       return `timeout after ${options.timeoutMs}ms`;
     case 'UND_ERR_SOCKET':
       return 'connection closed by the server';
+    case 'HPE_HEADER_OVERFLOW':
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return `bad HTTP answer: headers larger than ${Math.round(process.getBuiltinModule('node:http').maxHeaderSize / 1024)} KiB`;
     default:
       break;
   }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timeout after ${options.timeoutMs}ms`;
-  if ((typeof code === 'string' && code.startsWith('ERR_TLS')) || /certificate/i.test(message)) {
-    return oneLine(`TLS error: ${message || code}`);
+  // llhttp's parse errors: node:http's "Parse Error: Invalid character in chunk size", undici's
+  // "Response does not match the HTTP/1.1 protocol (Invalid character in chunk size)".
+  const undiciParse = /^Response does not match the HTTP\/1\.1 protocol \((.*)\)$/.exec(message);
+  if ((code !== undefined && code.startsWith('HPE_')) || e.name === 'HTTPParserError' || undiciParse) {
+    const what = undiciParse?.[1] ?? (typeof e.reason === 'string' ? e.reason : message || String(code)).replace(/^Parse Error:\s*/, '');
+    return `bad HTTP answer: ${what.charAt(0).toLowerCase()}${what.slice(1)}`;
   }
-  return oneLine(message || code || String(err)) || 'network error';
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timeout after ${options.timeoutMs}ms`;
+  if ((code !== undefined && code.startsWith('ERR_TLS')) || /certificate/i.test(message)) return `TLS error: ${message || code}`;
+  return message || code || String(err);
 }

@@ -37,7 +37,7 @@ export type JsonParse = { ok: true; value: AlertRequest } | { ok: false; error: 
 
 const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time'] as const;
 const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'downForMs', 'reminder']);
-const FIELD_MAX = 4096;
+export const FIELD_MAX = 4096;
 const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** Parse and validate the body of `POST /alerts`. */

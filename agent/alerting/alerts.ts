@@ -10,7 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert } from '../../shared/alert.ts';
-import { formatElapsed } from '../output/format-elapsed.ts';
+import { ELAPSED_MAX_CHARS, formatElapsed } from '../../shared/duration.ts';
+import { FIELD_MAX } from '../../shared/wire-json.ts';
 import type { Transition } from '../incidents/incident.ts';
 import type { TargetSpec } from '../target.ts';
 
@@ -26,16 +27,38 @@ export function alertsFor(
       case 'down':
         return { ...base, status: 'down', message: spec.message, reason: transition.reason };
       case 'up':
-        return { ...base, status: 'up', message: `${spec.upMessage} Down for ${formatElapsed(transition.downForMs)}.`, downForMs: transition.downForMs };
+        return { ...base, status: 'up', message: spec.upMessage + upSuffix(formatElapsed(transition.downForMs)), downForMs: transition.downForMs };
       case 'reminder':
         return {
           ...base,
           status: 'down',
-          message: `${spec.message} Still down after ${formatElapsed(transition.downForMs)} (reminder ${transition.count} of ${spec.maxReminders}).`,
+          message: spec.message + reminderSuffix(formatElapsed(transition.downForMs), transition.count, spec.maxReminders),
           reason: transition.reason,
           downForMs: transition.downForMs,
           reminder: transition.count,
         };
     }
   });
+}
+
+function upSuffix(elapsed: string): string {
+  return ` Down for ${elapsed}.`;
+}
+
+function reminderSuffix(elapsed: string, count: number, max: number): string {
+  return ` Still down after ${elapsed} (reminder ${count} of ${max}).`;
+}
+
+/**
+ * Why a target's messages would make alerts the mailer refuses (a field over
+ * FIELD_MAX characters once the suffix is added), or undefined when they fit.
+ */
+export function messageProblem(spec: Pick<TargetSpec, 'message' | 'upMessage' | 'remindEveryMs' | 'maxReminders'>): { key: 'message' | 'upMessage'; max: number } | undefined {
+  const longest = 'x'.repeat(ELAPSED_MAX_CHARS);
+  const reminds = spec.remindEveryMs > 0 && spec.maxReminders > 0;
+  const downMax = FIELD_MAX - (reminds ? reminderSuffix(longest, spec.maxReminders, spec.maxReminders).length : 0);
+  if (spec.message.length > downMax) return { key: 'message', max: downMax };
+  const upMax = FIELD_MAX - upSuffix(longest).length;
+  if (spec.upMessage.length > upMax) return { key: 'upMessage', max: upMax };
+  return undefined;
 }

@@ -18,9 +18,12 @@ import { hostPort, type LinkEndpoint } from '../../shared/legacy-links.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
 import { encodeRaw } from '../../shared/wire-raw.ts';
 import { ALERTS_PATH, encodeAlertJson } from '../../shared/wire-json.ts';
-import type { MailerProtocol } from '../cli.ts';
-import { describeFailure } from '../../shared/net-errors.ts';
+import { describeFailure, oneLineReason } from '../../shared/net-errors.ts';
 import { parseRetryAfter } from '../../shared/retry-after.ts';
+
+/** json: POST /alerts (ch2's mailer); raw: the book's text over TCP (the book's mailer too). */
+export const MAILER_PROTOCOLS = ['json', 'raw'] as const;
+export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
 
 // Not an ESM import of node:http: see http-connections.ts (its namespace costs ~14 MB of RSS).
 const { Agent, request } = process.getBuiltinModule('node:http');
@@ -89,7 +92,7 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, t
     const res = await post(mailer, ALERTS_PATH, headers, encodeAlertJson(alert), timeoutMs);
     const text = res.text;
     if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
-    const reason = errorText(text) ?? `HTTP ${res.statusCode}`;
+    const reason = oneLineReason(errorText(text) ?? `HTTP ${res.statusCode}`);
     if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
       return transient(`mailer answered ${res.statusCode}: ${reason}`, parseRetryAfter(res.headers['retry-after']));
     }
@@ -113,11 +116,19 @@ function errorText(body: string): string | undefined {
   }
 }
 
-/** The book's protocol: connect, write the text, close; the mailer reads to EOF. */
+/**
+ * The book's protocol: connect, write the text, close our side; the mailer
+ * reads to EOF. The raw protocol has no answer, so how the mailer closes is
+ * the answer: a clean close (its FIN) after our FIN, or a connection it keeps
+ * open past the timeout (the book's nc may), means it read the alert; a reset
+ * means it refused it (ch2's mailer with --no-raw, or a message over its
+ * --max-bytes), a failed send retried like an unreachable mailer.
+ */
 function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise<SendResult> {
   const payload = encodeRaw(alert.to, alert.message);
   return new Promise((resolve) => {
     let written = false;
+    let peerEnded = false;
     let settled = false;
     const finish = (result: SendResult): void => {
       if (settled) return;
@@ -139,11 +150,19 @@ function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise
       });
     });
     socket.on('data', () => {});
-    socket.on('error', (err) => {
+    socket.on('end', () => {
+      peerEnded = true;
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (socket.bytesWritten > 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        finish(transient(`mailer at ${hostPort(mailer)} reset the connection: it refused the raw alert (is its raw protocol off, --no-raw, or the alert over its --max-bytes?)`));
+        return;
+      }
       finish(transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`));
     });
-    socket.on('close', () => {
-      if (written) finish(sent('raw'));
+    socket.on('close', (hadError) => {
+      if (written && peerEnded && !hadError) finish(sent('raw'));
+      else if (written) finish(transient(`mailer at ${hostPort(mailer)} dropped the connection without a clean close; the alert may not have been read`));
       else finish(transient(`mailer at ${hostPort(mailer)} closed the connection before the alert was sent`));
     });
   });

@@ -15,9 +15,8 @@ import type { Alert } from '../../shared/alert.ts';
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from '../../shared/backoff.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentEvents } from '../events.ts';
+import { DEFAULT_MAX_PENDING } from '../defaults.ts';
 import type { SendAlert } from './mailer-client.ts';
-
-export const DEFAULT_MAX_PENDING = 10_000;
 
 export interface NotifierOptions {
   send: SendAlert;
@@ -53,11 +52,6 @@ export class Notifier {
   /** Reminders dropped so far to keep the queue bounded. */
   get dropped(): number {
     return this.#dropped;
-  }
-
-  /** The waiting alerts' ids, oldest first (for tests and diagnostics). */
-  pendingIds(): string[] {
-    return this.#queue.map((a) => a.id);
   }
 
   enqueue(alert: Alert): void {

@@ -31,4 +31,4 @@ export interface Probe {
 }
 
 // The reasons' wording is shared with the agent's alerts and the mailer's webhooks.
-export { CONNECT_TIMEOUT_CODE, describeFailure } from '../../shared/net-errors.ts';
+export { CONNECT_TIMEOUT_CODE, describeFailure, oneLineReason, REASON_MAX_CHARS } from '../../shared/net-errors.ts';

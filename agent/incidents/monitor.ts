@@ -71,11 +71,6 @@ export class Monitor {
     this.#monitors.forEach((monitor, i) => monitor.start(Math.floor((i / n) * Math.min(monitor.spec.intervalMs, START_SPREAD_MS))));
   }
 
-  /** Check the targets of `origin` now (their server closed a connection). */
-  wakeOrigin(origin: string): void {
-    this.#serverClosed(origin);
-  }
-
   async stop(): Promise<void> {
     for (const monitor of this.#monitors) monitor.stop();
     await this.#connections.close();

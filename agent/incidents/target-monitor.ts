@@ -17,7 +17,7 @@
  */
 import type { AgentEvents } from '../events.ts';
 import { Incident, type IncidentState, type Transition } from './incident.ts';
-import type { CheckResult, Probe } from '../checks/probe.ts';
+import { type CheckResult, oneLineReason, type Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
 
 /** Delay between the end of a failed check and its confirming check. */
@@ -127,7 +127,7 @@ export class TargetMonitor {
     try {
       result = await this.#deps.probe.check(confirming ? 'confirm' : 'normal', this.confirmConnectTimeoutMs());
     } catch (err) {
-      result = { ok: false, reason: (err as Error).message ?? String(err), latencyMs: this.#now() - start, at: Date.now() };
+      result = { ok: false, reason: oneLineReason((err as Error).message ?? String(err)), latencyMs: this.#now() - start, at: Date.now() };
     }
     this.#inFlight = false;
     if (this.#stopped) return;
@@ -139,6 +139,8 @@ export class TargetMonitor {
 
   #record(result: CheckResult): void {
     const { events, raise, spec } = this.#deps;
+    // Every reason is one short line, whichever probe made it (a body keyword may be 4,096 characters).
+    if (result.reason !== undefined) result.reason = oneLineReason(result.reason);
     events.check?.(spec.name, result);
     const obs = result.reason === undefined ? { ok: result.ok, at: result.at } : { ok: result.ok, at: result.at, reason: result.reason };
     const transition = this.#incident.observe(obs);

@@ -1,7 +1,7 @@
 /**
  * The agent's metrics: a small registry rendered in the Prometheus text
  * exposition format 0.0.4. It knows nothing of how checks are made or alerts
- * sent: it is fed the agent's events, or plain method calls.
+ * sent: it is fed the agent's events.
  *
  * Load it lazily (`await import('./metrics.ts')`) only when `--metrics-port` is
  * given. It imports nothing at run time (type declarations only).
@@ -10,7 +10,7 @@
  * AgentEvents listener, to join with the view:
  *
  *   const metrics = new Metrics({ pending: () => notifier.pending });   // `pending` is optional
- *   const events = fanOut(view, metrics.events);
+ *   const events = fanOut([view, metrics.events], onError);
  *
  *   started(targets)         registers every target, in order
  *   check(target, result)    histogram (result.latencyMs), ch2_checks_total (result.ok), last-check time
@@ -20,16 +20,8 @@
  *                            when the target's last transition was a reminder
  *   alertDelivered / alertFailed / alertDropped   the three outcome counters
  *
- * Or by plain calls (`name` is the target's name, as in alerts and the view):
- *   recordCheck(name, ok, latencyMs, at?) (the first makes ch2_target_up 1 unless a state was set),
- *   setState(name, 'up' | 'down'), setUp(name, boolean),
- *   recordAlert(name, 'down' | 'up', reminder?), setPending(n), recordDelivered(n?),
- *   recordFailed(n?), recordDropped(n?); `target(name)` returns a handle with the per-target
- *   calls, without the name lookup; `removeTarget(name)` forgets one.
- *
- * ch2_alerts_pending is, in order of preference: the `pending` option read at
- * each render, the last setPending value, or alerts queued less those
- * delivered, failed and dropped.
+ * ch2_alerts_pending is the `pending` option read at each render, or else
+ * alerts queued less those delivered, failed and dropped.
  *
  * Metric families (in this order; every family has HELP and TYPE lines):
  *
@@ -69,30 +61,20 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0
 /** The content type of `render()`'s output. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export type TargetState = 'up' | 'down';
 export type AlertKind = 'down' | 'up';
 
 export interface MetricsOptions {
   /** Histogram bucket upper bounds in seconds, ascending; default LATENCY_BUCKETS_SECONDS. */
   buckets?: readonly number[];
-  /** Read at each render for ch2_alerts_pending (e.g. `() => notifier.pending`); overrides setPending. */
+  /** Read at each render for ch2_alerts_pending (e.g. `() => notifier.pending`). */
   pending?: () => number;
   /** Include the process_* families; default true. */
   processMetrics?: boolean;
 }
 
-/** One target's metrics, without the name lookup. Stale after removeTarget. */
-export interface TargetMetrics {
-  readonly name: string;
-  recordCheck(ok: boolean, latencyMs: number, at?: number): void;
-  setState(state: TargetState): void;
-  setUp(up: boolean): void;
-  recordAlert(status: AlertKind, reminder?: boolean): void;
-}
-
 /**
  * The events the metrics listen to: structurally a subset of AgentEvents
- * (agent/events.ts), so `fanOut(view, metrics.events)` type-checks without
+ * (agent/events.ts), so `fanOut([view, metrics.events], …)` type-checks without
  * this module importing the agent's wiring.
  */
 export interface MetricsEvents {
@@ -107,7 +89,7 @@ export interface MetricsEvents {
 
 const STATE_UNKNOWN = -1;
 
-class Series implements TargetMetrics {
+class Series {
   readonly name: string;
   /** `target="…"` with the value escaped, computed once. */
   readonly label: string;
@@ -145,14 +127,6 @@ class Series implements TargetMetrics {
     if (this.up === STATE_UNKNOWN) this.up = 1;
   }
 
-  setState(state: TargetState): void {
-    this.up = state === 'up' ? 1 : 0;
-  }
-
-  setUp(up: boolean): void {
-    this.up = up ? 1 : 0;
-  }
-
   recordAlert(status: AlertKind, reminder = false): void {
     this.alerts[(status === 'up' ? 2 : 0) + (reminder ? 1 : 0)]! += 1;
   }
@@ -163,7 +137,6 @@ export class Metrics {
   readonly #bounds: readonly number[];
   readonly #leLabels: readonly string[];
   readonly #options: MetricsOptions;
-  #pending: number | undefined;
   #queued = 0;
   #delivered = 0;
   #failed = 0;
@@ -184,8 +157,8 @@ export class Metrics {
     this.#startTimeSeconds = Math.round((Date.now() - process.uptime() * 1000) / 10) / 100;
   }
 
-  /** Registers a target (no-op if known) and returns its handle. Targets render in registration order. */
-  target(name: string): TargetMetrics {
+  /** The target's series, registered at first sight (no-op if known). Targets render in registration order. */
+  #target(name: string): Series {
     let series = this.#series.get(name);
     if (!series) {
       series = new Series(name, this.#bounds);
@@ -194,66 +167,16 @@ export class Metrics {
     return series;
   }
 
-  /** Same as target(), for callers that only register. */
-  addTarget(name: string): void {
-    this.target(name);
-  }
-
-  /** Forgets a target and all its series. Returns whether it was known. */
-  removeTarget(name: string): boolean {
-    return this.#series.delete(name);
-  }
-
-  get targetCount(): number {
-    return this.#series.size;
-  }
-
-  /** One finished check: `latencyMs` goes to the histogram, `ok` to ch2_checks_total; `at` (ms since epoch) defaults to now. */
-  recordCheck(target: string, ok: boolean, latencyMs: number, at?: number): void {
-    this.target(target).recordCheck(ok, latencyMs, at);
-  }
-
-  /** The target's incident state, for ch2_target_up. */
-  setState(target: string, state: TargetState): void {
-    this.target(target).setState(state);
-  }
-
-  setUp(target: string, up: boolean): void {
-    this.target(target).setUp(up);
-  }
-
-  /** One alert queued for the mailer. A reminder is a repeated "down" alert for an incident already announced. */
-  recordAlert(target: string, status: AlertKind, reminder = false): void {
-    this.target(target).recordAlert(status, reminder);
-  }
-
-  /** Alerts waiting for the mailer; ignored when the `pending` option is given. */
-  setPending(n: number): void {
-    this.#pending = n;
-  }
-
-  recordDelivered(n = 1): void {
-    this.#delivered += n;
-  }
-
-  recordFailed(n = 1): void {
-    this.#failed += n;
-  }
-
-  recordDropped(n = 1): void {
-    this.#dropped += n;
-  }
-
   /** The agent's events, as a listener (see the header). Methods are bound: pass them around freely. */
   readonly events: MetricsEvents = {
     started: (targets) => {
-      for (const t of targets) this.target(t.name);
+      for (const t of targets) this.#target(t.name);
     },
     check: (target, result) => {
-      this.target(target).recordCheck(result.ok, result.latencyMs, result.at);
+      this.#target(target).recordCheck(result.ok, result.latencyMs, result.at);
     },
     transition: (target, t) => {
-      const s = this.target(target) as Series;
+      const s = this.#target(target);
       s.reminding = t.kind === 'reminder';
       if (t.kind === 'down') s.up = 0;
       else if (t.kind === 'up') s.up = 1;
@@ -261,7 +184,7 @@ export class Metrics {
     alertQueued: (alert) => {
       this.#queued += 1;
       if (alert.target === undefined) return;
-      const s = this.target(alert.target) as Series;
+      const s = this.#target(alert.target);
       s.recordAlert(alert.status, s.reminding && alert.status === 'down');
     },
     alertDelivered: () => {
@@ -277,7 +200,6 @@ export class Metrics {
 
   #pendingNow(): number {
     if (this.#options.pending) return this.#options.pending();
-    if (this.#pending !== undefined) return this.#pending;
     return Math.max(0, this.#queued - this.#delivered - this.#failed - this.#dropped);
   }
 

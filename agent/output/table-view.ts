@@ -23,7 +23,9 @@
  * reason while not UP, "(for 1m 05s)" while DOWN, or "back after 3.2s" once UP
  * again). Above them, a title line: the counts per state, where alerts go and
  * how many wait for the mailer (the `pendingAlerts` option, else queued less
- * delivered, failed and dropped), failed and dropped alerts if any.
+ * delivered, failed and dropped), failed and dropped alerts if any; under
+ * it, the last warning or error given to `problem()` (main.ts passes every
+ * warn and error line), which the redraws would otherwise wipe off stderr.
  *
  * States: PENDING (yellow) before a target's first check, and while it fails
  * without an open incident (below the failure threshold); DOWN (red) from its
@@ -51,7 +53,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import type { CheckResult } from '../checks/probe.ts';
-import { formatElapsed } from './format-elapsed.ts';
+import { formatElapsed } from '../../shared/duration.ts';
 
 export type RowState = 'UP' | 'DOWN' | 'PENDING';
 
@@ -113,6 +115,8 @@ export interface TableView {
   stopped(): void;
   /** Adds a row (no-op if known). */
   addTarget(target: string): void;
+  /** A warning or error to keep on screen (the frame would erase it on stderr): the last one shows under the title. */
+  problem(text: string): void;
   /** Draws now if anything changed since the last frame. */
   flush(): void;
   /** The plain summary that close() prints. */
@@ -188,6 +192,7 @@ export function createTableView(
   let queued = 0;
   let delivered = 0;
   let failed = 0;
+  let lastProblem: { text: string; at: number } | undefined;
   let dropped = 0;
   let dirty = true;
   let drawn = false;
@@ -312,6 +317,7 @@ export function createTableView(
     const nameW = Math.max(6, Math.min(longest, 48, width - FIXED_W - 20));
 
     const lines: string[] = [fit(titleSegs, width)];
+    if (lastProblem) lines.push(fit([paint(`${clock(lastProblem.at)} ${lastProblem.text}`, SGR.DOWN)], width));
     const head =
       `${pad('TARGET', nameW)}  ${pad('STATE', STATE_W)}  ${lpad('LATENCY', LATENCY_W)}  ` +
       `${lpad('UPTIME', UPTIME_W)}  ${lpad('INC', INC_W)}  LAST CHANGE`;
@@ -421,7 +427,7 @@ export function createTableView(
       const r = row(target);
       if (t.kind === 'up') {
         r.incidentOpen = false;
-        r.note = `back after ${formatDuration(t.downForMs)}`;
+        r.note = `back after ${formatElapsed(t.downForMs)}`;
       } else {
         if (!r.incidentOpen) {
           r.incidentOpen = true;
@@ -441,6 +447,11 @@ export function createTableView(
     alertDelivered() {
       if (closed) return;
       delivered += 1;
+      changed();
+    },
+    problem(text) {
+      if (closed) return;
+      lastProblem = { text: clean(text.replace(/\s*[\r\n]+\s*/g, ' ')), at: now() };
       changed();
     },
     alertFailed() {
@@ -473,7 +484,7 @@ function lastChange(r: Row, at: number): string {
   const when = r.changedAt === undefined ? '' : clock(r.changedAt);
   if (r.state === 'UP') return r.note ? `${when} ${r.note}` : when;
   const reason = r.reason ? clean(r.reason) : '';
-  if (r.state === 'DOWN' && r.changedAt !== undefined) return `${when} ${reason} (for ${formatDuration(Math.max(0, at - r.changedAt))})`;
+  if (r.state === 'DOWN' && r.changedAt !== undefined) return `${when} ${reason} (for ${formatElapsed(Math.max(0, at - r.changedAt))})`;
   return `${when} ${reason}`;
 }
 
@@ -523,9 +534,6 @@ function formatUptime(r: Pick<Row, 'checks' | 'ok'>): string {
   if (r.ok === r.checks) return '100%';
   return `${(Math.floor((r.ok / r.checks) * 1000) / 10).toFixed(1)}%`;
 }
-
-/** "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h": the agent's one way of writing a duration. */
-export const formatDuration = formatElapsed;
 
 /** Local wall-clock time, HH:MM:SS. */
 function clock(ms: number): string {

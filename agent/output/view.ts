@@ -26,7 +26,7 @@
 import type { Alert } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentEvents, TargetInfo } from '../events.ts';
-import { formatElapsed } from './format-elapsed.ts';
+import { formatElapsed } from '../../shared/duration.ts';
 import type { Transition } from '../incidents/incident.ts';
 import type { CheckResult } from '../checks/probe.ts';
 
@@ -127,7 +127,8 @@ export function createLineView(log: Logger, options: LineViewOptions = {}): View
     transition(target, t) {
       if (t.kind === 'down') down.add(target);
       else if (t.kind === 'up') down.delete(target);
-      log.info(`Alert: ${describeTransition(target, t)}; telling the mailer.`, {
+      // The agent's output, not a diagnostic: printed at every --log-level.
+      log.output(`Alert: ${describeTransition(target, t)}; telling the mailer.`, {
         event: 'alert',
         target,
         kind: t.kind,

@@ -11,6 +11,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { AlertStatus } from '../../shared/alert.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
+import { formatDurationCoarse as formatDurationMs } from '../../shared/duration.ts';
 
 export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
 
@@ -25,14 +26,7 @@ export function headerSafe(text: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export function formatDurationMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m % 60}m`;
-}
+export { formatDurationMs };
 
 /** When it happened: the agent's time, else when the mailer took the alert. */
 export function alertTime(item: QueuedAlert): string {

@@ -75,7 +75,7 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
       process.nextTick(() => socket.resume());
     } else if (options.raw !== true) {
       if (head.length > 0) options.admissions.reject('raw', peer, `raw text protocol is off (${options.raw.off}); use HTTP POST /alerts`);
-      socket.destroy();
+      socket.resetAndDestroy(); // a reset, not a FIN: the raw sender learns it was refused
     } else {
       handleRaw(socket, head, options.admissions, peer, options, firstByteAt || Date.now());
     }

@@ -54,7 +54,7 @@ export function handleRaw(socket: Socket, first: Buffer, admissions: Admissions,
     done = true;
     clearTimeout(deadline);
     admissions.reject('raw', peer, `message over the ${options.maxBytes}-byte limit; connection closed`);
-    socket.destroy();
+    socket.resetAndDestroy(); // a reset, not a FIN: the raw sender learns it was refused
   };
   if (size > options.maxBytes) return refuseTooLarge();
   socket.on('data', (chunk: Buffer) => {

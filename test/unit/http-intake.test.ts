@@ -14,7 +14,7 @@ import type { Admissions } from '../../mailer/intake/admission.ts';
 import { createHttpIntake } from '../../mailer/intake/http-intake.ts';
 import type { Outbox } from '../../mailer/store/outbox.ts';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Logger = { debug() {}, info() {}, output() {}, warn() {}, error() {} };
 const refusals: string[] = [];
 const admissions = { reject: (_via: string, _peer: string, error: string) => void refusals.push(error) } as unknown as Admissions;
 const outbox = { unfinished: () => [], dead: async () => ({ total: 0, letters: [], unreadable: [] }) } as unknown as Outbox;

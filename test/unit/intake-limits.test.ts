@@ -12,7 +12,7 @@ import type { Admissions } from '../../mailer/intake/admission.ts';
 import { createIntake } from '../../mailer/intake/intake.ts';
 
 const warnings: string[] = [];
-const log: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
+const log: Logger = { debug() {}, info() {}, output() {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
 const admissions = { reject() {}, admitRaw: async () => ({ ok: true, id: 'x', duplicate: false }) } as unknown as Admissions;
 const servers: Server[] = [];
 const clients: Socket[] = [];

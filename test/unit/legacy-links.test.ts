@@ -66,5 +66,5 @@ test('agent: --target and --mailer override the link variables', () => {
   });
   assert.equal(config.target.href, 'https://example.test:8443/health');
   assert.equal(config.targetName, 'https://example.test:8443/health');
-  assert.deepEqual(config.mailer, { host: 'm', port: 9000 });
+  assert.deepEqual(config.mailer, { host: 'm', port: 9000, http: true });
 });

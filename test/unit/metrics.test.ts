@@ -67,6 +67,11 @@ function family(name: string, types: Map<string, string>): string | undefined {
   return types.get(base) === 'histogram' ? base : undefined;
 }
 
+/** One check, as the monitor reports it (the production path: metrics.events). */
+function check(m: Metrics, target: string, ok: boolean, latencyMs: number, at = Date.now()): void {
+  m.events.check(target, { ok, latencyMs, at });
+}
+
 function value(parsed: Parsed, name: string, labels: Record<string, string> = {}): number | undefined {
   return parsed.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
@@ -98,11 +103,11 @@ test('an empty registry renders valid text with every family declared', () => {
 
 test('checks fill the histogram cumulatively and count ok and fail', () => {
   const m = new Metrics({ processMetrics: false });
-  m.recordCheck('web', true, 3); // 0.003 s: first bucket
-  m.recordCheck('web', true, 5); // exactly 0.005 s: le="0.005" is inclusive
-  m.recordCheck('web', true, 70); // 0.07 s
-  m.recordCheck('web', false, 2000); // 2 s
-  m.recordCheck('web', false, 60_000); // over every bound: only +Inf
+  check(m, 'web', true, 3); // 0.003 s: first bucket
+  check(m, 'web', true, 5); // exactly 0.005 s: le="0.005" is inclusive
+  check(m, 'web', true, 70); // 0.07 s
+  check(m, 'web', false, 2000); // 2 s
+  check(m, 'web', false, 60_000); // over every bound: only +Inf
   const p = parse(m.render());
   const bucket = (le: string): number | undefined => value(p, 'ch2_check_duration_seconds_bucket', { target: 'web', le });
   assert.equal(bucket('0.005'), 2);
@@ -120,59 +125,58 @@ test('checks fill the histogram cumulatively and count ok and fail', () => {
   assert.ok(value(p, 'ch2_target_last_check_timestamp_seconds', { target: 'web' })! > 1.6e9);
 });
 
-test('target_up: absent before the first check, then up until a state says otherwise', () => {
+test('target_up: absent before the first check, then up until a transition says otherwise', () => {
   const m = new Metrics({ processMetrics: false });
-  m.addTarget('web');
+  m.events.started([{ name: 'web' }]);
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), undefined);
-  m.recordCheck('web', false, 1); // an incident starts up: one failed check is not an outage
+  check(m, 'web', false, 1); // an incident starts up: one failed check is not an outage
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), 1);
-  m.setState('web', 'down');
+  m.events.transition('web', { kind: 'down' });
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), 0);
-  m.recordCheck('web', true, 1); // checks never override a state that was set
+  check(m, 'web', true, 1); // checks never override the incident state
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), 0);
-  m.setState('web', 'up');
+  m.events.transition('web', { kind: 'up' });
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), 1);
-  m.setUp('web', false);
+  m.events.transition('web', { kind: 'down' });
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'web' }), 0);
-  m.setState('db', 'down'); // a state alone registers the target
+  m.events.transition('db', { kind: 'down' }); // a transition alone registers the target
   assert.equal(value(parse(m.render()), 'ch2_target_up', { target: 'db' }), 0);
 });
 
 test('alerts count by status and reminder; pending, delivered, failed and dropped', () => {
   let pendingNow = 4;
   const m = new Metrics({ processMetrics: false, pending: () => pendingNow });
-  m.recordAlert('web', 'down');
-  m.recordAlert('web', 'down', true);
-  m.recordAlert('web', 'down', true);
-  m.recordAlert('web', 'up');
-  m.recordDelivered();
-  m.recordDelivered(2);
-  m.recordFailed();
-  m.recordDropped(2);
-  m.setPending(99); // the option wins
+  const ev = m.events;
+  ev.transition('web', { kind: 'down' });
+  ev.alertQueued({ target: 'web', status: 'down' });
+  ev.transition('web', { kind: 'reminder' });
+  ev.alertQueued({ target: 'web', status: 'down' });
+  ev.alertQueued({ target: 'web', status: 'down' });
+  ev.transition('web', { kind: 'up' });
+  ev.alertQueued({ target: 'web', status: 'up' });
+  for (let i = 0; i < 3; i++) ev.alertDelivered();
+  ev.alertFailed();
+  ev.alertDropped();
+  ev.alertDropped();
   let p = parse(m.render());
   assert.equal(value(p, 'ch2_alerts_total', { target: 'web', status: 'down', reminder: 'false' }), 1);
   assert.equal(value(p, 'ch2_alerts_total', { target: 'web', status: 'down', reminder: 'true' }), 2);
   assert.equal(value(p, 'ch2_alerts_total', { target: 'web', status: 'up', reminder: 'false' }), 1);
   assert.equal(value(p, 'ch2_alerts_total', { target: 'web', status: 'up', reminder: 'true' }), undefined);
-  assert.equal(value(p, 'ch2_alerts_pending'), 4);
+  assert.equal(value(p, 'ch2_alerts_pending'), 4, 'the pending option wins over the derived count');
   assert.equal(value(p, 'ch2_alerts_delivered_total'), 3);
   assert.equal(value(p, 'ch2_alerts_failed_total'), 1);
   assert.equal(value(p, 'ch2_alerts_dropped_total'), 2);
   pendingNow = 0;
   p = parse(m.render());
   assert.equal(value(p, 'ch2_alerts_pending'), 0);
-
-  const plain = new Metrics({ processMetrics: false });
-  plain.setPending(7);
-  assert.equal(value(parse(plain.render()), 'ch2_alerts_pending'), 7);
 });
 
 test('fed by the agent events: states, reminders, outcomes and the derived pending count', () => {
   const m = new Metrics({ processMetrics: false });
   // The metrics listener fits the agent's event seam.
   const listener: AgentEvents = m.events;
-  const ev = fanOut(listener);
+  const ev = fanOut([listener], (_e, err) => assert.fail(err as Error));
   const alert = (status: 'down' | 'up', to = 'admin@work'): Alert => ({ id: `${status}-${to}`, to, message: 'm', status, target: 'web' });
   ev.started([{ name: 'web', url: 'http://web/', intervalMs: 1000 }, { name: 'db', url: 'tcp://db:5432', intervalMs: 1000 }], 'mailer:33333', 'json');
   let p = parse(m.render());
@@ -227,7 +231,7 @@ test('fed by the agent events: states, reminders, outcomes and the derived pendi
 
 test('chunks() is render() in pieces, each ending a line, one histogram per piece', () => {
   const m = new Metrics({ processMetrics: false });
-  for (let i = 0; i < 25; i++) m.recordCheck(`t${i}`, true, i);
+  for (let i = 0; i < 25; i++) check(m, `t${i}`, true, i);
   const pieces = [...m.chunks(4)];
   assert.equal(pieces.join(''), m.render());
   assert.ok(pieces.length > 6 * 5);
@@ -243,8 +247,8 @@ test('label values escape backslash, double quote and line feed', () => {
   assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
   const m = new Metrics({ processMetrics: false });
   const nasty = 'http://x/?q="1"\\n\nnext} 1\n# TYPE evil counter';
-  m.recordCheck(nasty, true, 1);
-  m.setState(nasty, 'up');
+  check(m, nasty, true, 1);
+  m.events.transition(nasty, { kind: 'up' });
   const text = m.render();
   const p = parse(text); // no injected line survives the strict parser
   assert.equal(value(p, 'ch2_target_up', { target: nasty }), 1);
@@ -260,32 +264,25 @@ test('numbers use the exposition spellings', () => {
   assert.equal(formatNumber(NaN), 'NaN');
 });
 
-test('targets render in the order they were added; removeTarget forgets one; handles skip the lookup', () => {
+test('targets render in the order they were announced', () => {
   const m = new Metrics({ processMetrics: false });
-  m.addTarget('b');
-  m.addTarget('a');
-  const c = m.target('c');
-  c.recordCheck(true, 1);
-  c.setState('up');
-  c.recordAlert('down');
-  m.recordCheck('a', true, 1);
-  let p = parse(m.render());
+  m.events.started([{ name: 'b' }, { name: 'a' }]);
+  check(m, 'c', true, 1);
+  m.events.transition('c', { kind: 'up' });
+  m.events.alertQueued({ target: 'c', status: 'down' });
+  check(m, 'a', true, 1);
+  const p = parse(m.render());
   assert.deepEqual(
     p.samples.filter((s) => s.name === 'ch2_checks_total' && s.labels.result === 'ok').map((s) => [s.labels.target, s.value]),
     [['b', 0], ['a', 1], ['c', 1]],
   );
-  assert.equal(m.removeTarget('a'), true);
-  assert.equal(m.removeTarget('a'), false);
-  assert.equal(m.targetCount, 2);
-  p = parse(m.render());
-  assert.equal(p.samples.some((s) => s.labels.target === 'a'), false);
   assert.equal(value(p, 'ch2_alerts_total', { target: 'c', status: 'down', reminder: 'false' }), 1);
 });
 
 test('custom buckets must ascend', () => {
   assert.throws(() => new Metrics({ buckets: [1, 0.5] }), RangeError);
   const m = new Metrics({ buckets: [0.1, 1], processMetrics: false });
-  m.recordCheck('t', true, 500);
+  check(m, 't', true, 500);
   const les = parse(m.render()).samples.filter((s) => s.name === 'ch2_check_duration_seconds_bucket').map((s) => `${s.labels.le}=${s.value}`);
   assert.deepEqual(les, ['0.1=0', '1=1', '+Inf=1']);
 });
@@ -294,8 +291,8 @@ test('5,000 targets: linear output, every line valid', () => {
   const m = new Metrics({ processMetrics: false });
   for (let i = 0; i < 5000; i++) {
     const name = `http://10.0.${i >> 8}.${i & 255}:8080/health`;
-    m.recordCheck(name, i % 7 !== 0, i % 300);
-    m.setState(name, i % 7 === 0 ? 'down' : 'up');
+    check(m, name, i % 7 !== 0, i % 300);
+    m.events.transition(name, { kind: i % 7 === 0 ? 'down' : 'up' });
   }
   const p = parse(m.render());
   // Per target: 1 up + 14 histogram (12 buckets, sum, count) + 2 checks + 1 timestamp + 3 alerts = 21.
@@ -320,8 +317,8 @@ function get(port: number, path: string, init: { method?: string; headers?: Reco
 
 test('the server: /metrics, /healthz, HEAD, 404, 405', async () => {
   const metrics = new Metrics();
-  metrics.recordCheck('web', true, 12);
-  metrics.setState('web', 'up');
+  check(metrics, 'web', true, 12);
+  metrics.events.transition('web', { kind: 'up' });
   const server = await startMetricsServer({ port: 0, host: '127.0.0.1', metrics, health: () => ({ ok: true, targets: 1 }) });
   try {
     assert.ok(server.port > 0);
@@ -362,7 +359,7 @@ test('the server: /metrics, /healthz, HEAD, 404, 405', async () => {
 
 test('the server: a small exposition goes in one piece, with a content-length', async () => {
   const metrics = new Metrics({ processMetrics: false });
-  metrics.recordCheck('web', true, 1);
+  check(metrics, 'web', true, 1);
   const server = await startMetricsServer({ port: 0, host: '127.0.0.1', metrics, health: () => ({}) });
   try {
     const res = await get(server.port, '/metrics', { headers: { 'accept-encoding': 'gzip' } });
@@ -376,7 +373,7 @@ test('the server: a small exposition goes in one piece, with a content-length', 
 
 test('the server streams 5,000 targets in pieces, gzipped for a scraper that accepts it', async () => {
   const metrics = new Metrics({ processMetrics: false });
-  for (let i = 0; i < 5000; i++) metrics.recordCheck(`target-${i}`, i % 2 === 0, i % 100);
+  for (let i = 0; i < 5000; i++) check(metrics, `target-${i}`, i % 2 === 0, i % 100);
   const server = await startMetricsServer({ port: 0, host: '127.0.0.1', metrics, health: () => ({}) });
   try {
     const plain = await get(server.port, '/metrics');

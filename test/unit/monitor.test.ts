@@ -275,3 +275,29 @@ test('tcp:// targets: up while the port listens, down (confirmed) when it closes
     await w.monitor.stop();
   }
 });
+
+test('every reason reaches the events and the alerts as one short line, whatever the probe said', async () => {
+  const checks: CheckResult[] = [];
+  const alerts: Alert[] = [];
+  const ugly = `write EPROTO 40E7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:\n../ssl/record.c:354:\n${'x'.repeat(5000)}`;
+  let done: () => void = () => {};
+  const downed = new Promise<void>((resolve) => (done = resolve));
+  const monitor = new Monitor({
+    targets: [target('http://web.invalid/')],
+    enqueue: (a) => {
+      alerts.push(a);
+      done();
+    },
+    events: { check: (_t, r) => void checks.push({ ...r }) },
+    probeFor: () => ({ check: async () => ({ ok: false, reason: ugly, latencyMs: 1, at: Date.now() }) }),
+  });
+  monitor.start();
+  await downed;
+  await monitor.stop();
+  for (const reason of [...checks.map((c) => c.reason), alerts[0]?.reason]) {
+    assert.ok(reason !== undefined);
+    assert.doesNotMatch(reason, /[\r\n]/);
+    assert.ok(reason.length <= 300, `${reason.length} characters`);
+    assert.match(reason, /^write EPROTO 40E7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number: \.\.\/ssl\/record\.c:354: x+…$/);
+  }
+});

@@ -11,7 +11,28 @@ const FAST = { baseMs: 1, maxMs: 5, jitter: 0 };
 function recorder(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (level: string) => (msg: string) => void lines.push(`${level} ${msg}`);
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), output: at('output') };
+}
+
+/** The queue as the agent's events show it: queued, less dropped, delivered and failed. */
+function queueWatch() {
+  const order: string[] = [];
+  const gone = new Set<string>();
+  const dropped: string[] = [];
+  const leave = (a: Alert) => void gone.add(a.id);
+  return {
+    dropped,
+    waiting: () => order.filter((id) => !gone.has(id)),
+    events: {
+      alertQueued: (a: Alert) => void order.push(a.id),
+      alertDropped: (a: Alert) => {
+        dropped.push(a.id);
+        leave(a);
+      },
+      alertDelivered: leave,
+      alertFailed: leave,
+    },
+  };
 }
 
 function down(id: string, target = 'web'): Alert {
@@ -68,17 +89,18 @@ test('while the mailer is away alerts wait, then go in order with the same ids',
 test('at the bound the oldest waiting reminder makes room, never a down or up alert, and the log counts the drops', async () => {
   const mailer = scriptedMailer();
   const log = recorder();
-  const dropped: string[] = [];
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, maxPending: 4, events: { alertDropped: (a) => dropped.push(a.id) } });
+  const queue = queueWatch();
+  const dropped = queue.dropped;
+  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, maxPending: 4, events: queue.events });
   notifier.enqueue(reminder('r0', 1)); // on the wire: never dropped, even though it is a reminder
   notifier.enqueue(down('d1', 'db'));
   notifier.enqueue(reminder('r1', 2));
   notifier.enqueue(reminder('r2', 3));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'r1', 'r2']);
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'r1', 'r2']);
   notifier.enqueue(up('u1', 'db'));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'r2', 'u1'], 'the oldest waiting reminder went');
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'r2', 'u1'], 'the oldest waiting reminder went');
   notifier.enqueue(reminder('r3', 4));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'u1', 'r3']);
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'u1', 'r3']);
   assert.equal(notifier.dropped, 2);
   assert.deepEqual(dropped, ['r1', 'r2']);
   assert.match(log.lines.find((l) => l.includes('r1') || l.includes('reminder 2')) ?? '', /^warn Alert queue full \(4\); dropped reminder 2 for web \(1 reminder dropped so far\)\./);
@@ -86,17 +108,17 @@ test('at the bound the oldest waiting reminder makes room, never a down or up al
 
   // Only r0 and r3 are reminders now; r0 is on the wire. A down alert makes r3 go.
   notifier.enqueue(down('d2'));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'u1', 'd2']);
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'u1', 'd2']);
   assert.equal(notifier.dropped, 3);
 
   // No reminder left: a new reminder is itself dropped...
   notifier.enqueue(reminder('r4', 5));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'u1', 'd2']);
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'u1', 'd2']);
   assert.equal(notifier.dropped, 4);
   // ...and a down or up alert is kept past the bound, with one warning.
   notifier.enqueue(up('u2'));
   notifier.enqueue(down('d3'));
-  assert.deepEqual(notifier.pendingIds(), ['r0', 'd1', 'u1', 'd2', 'u2', 'd3']);
+  assert.deepEqual(queue.waiting(), ['r0', 'd1', 'u1', 'd2', 'u2', 'd3']);
   assert.equal(log.lines.filter((l) => /over its bound \(4\) with no reminder left to drop; keeping every down and up alert/.test(l)).length, 1);
 
   for (let i = 0; i < 6; i++) await mailer.answer(sent());
@@ -122,13 +144,14 @@ test('a permanent refusal is logged as an error and the next alert goes on', asy
 
 test('after close nothing more is sent or queued', async () => {
   const mailer = scriptedMailer();
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log: recorder(), backoff: FAST });
+  const queue = queueWatch();
+  const notifier = new Notifier({ send: (a) => mailer.send(a), log: recorder(), backoff: FAST, events: queue.events });
   notifier.enqueue(down('d1'));
   notifier.close();
   notifier.enqueue(up('u1'));
   await mailer.answer(transient('down'));
   assert.deepEqual(mailer.attempts, ['d1']);
-  assert.deepEqual(notifier.pendingIds(), ['d1']);
+  assert.deepEqual(queue.waiting(), ['d1']);
 });
 
 test('a bound below 1 is refused', () => {

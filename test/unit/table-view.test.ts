@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fanOut } from '../../agent/events.ts';
 import type { CheckResult } from '../../agent/checks/probe.ts';
-import { createTableView, formatDuration, formatLatency } from '../../agent/output/table-view.ts';
+import { createTableView, formatLatency } from '../../agent/output/table-view.ts';
+import { formatElapsed as formatDuration } from '../../shared/duration.ts';
 import type { View } from '../../agent/output/view.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -64,7 +65,7 @@ const frameCount = (tty: FakeTTY): number => tty.text.split(`${ESC}H`).length - 
 const ok = (latencyMs: number, at = Date.now()): CheckResult => ({ ok: true, status: 200, latencyMs, at });
 const fail = (reason: string, at = Date.now()): CheckResult => ({ ok: false, reason, latencyMs: 1000, at });
 const targets = (...names: string[]) => names.map((name) => ({ name, url: `http://${name}/`, intervalMs: 1000 }));
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
 
 test('one row per target, coloured states, in place on the alternate screen', () => {
   const tty = new FakeTTY();
@@ -358,7 +359,7 @@ test('a target first seen in an event gets a row; the positional factory takes i
 test('it plugs into the event seam as a View', () => {
   const tty = new FakeTTY();
   const view: View = createTableView({ out: tty as unknown as NodeJS.WriteStream, log: silent });
-  const events = fanOut(view);
+  const events = fanOut([view], (_e, err) => assert.fail(err as Error));
   events.started(targets('web'), 'insidemailer:33333', 'json');
   events.check('web', ok(2));
   events.stopped();
@@ -375,4 +376,20 @@ test('formats', () => {
   assert.equal(formatDuration(245_000), '4m 05s');
   assert.equal(formatDuration(7_380_000), '2h 03m');
   assert.equal(formatDuration(100_800_000), '1d 4h');
+});
+
+test('a warning or error stays in the frame under the title, one line, across redraws (P1-12)', () => {
+  const tty = new FakeTTY(120, 10);
+  const view = createTableView({ out: tty, log: silent, now: () => new Date(2026, 0, 1, 12, 34, 56).getTime() });
+  view.started(['web', 'db'], 'mailer:33333', 'json');
+  view.flush();
+  assert.doesNotMatch(plain(lastFrame(tty).join('\n')), /401/);
+  view.problem('Alert not delivered: mailer refused the alert (401 unauthorized);\nset --mailer-token');
+  view.flush();
+  view.check('web', ok(3));
+  view.flush();
+  const lines = lastFrame(tty).map(plain);
+  assert.match(lines[1] ?? '', /^12:34:56 Alert not delivered: mailer refused the alert \(401 unauthorized\);\s+set --mailer-token/);
+  assert.match(lines[2] ?? '', /^TARGET/);
+  view.close();
 });

@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.ts';
 function recorder(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (level: string) => (msg: string) => void lines.push(`${level} ${msg}`);
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), output: at('output') };
 }
 
 const targets = [
@@ -29,7 +29,7 @@ test('one target: "System up." and "System down: <reason>." for every check, as 
     'info System up.',
     'info System down: connection refused.',
     'info System down: connection refused.',
-    'info Alert: web is down (connection refused); telling the mailer.',
+    'output Alert: web is down (connection refused); telling the mailer.',
   ]);
 });
 
@@ -50,10 +50,10 @@ test('several targets: state changes, first failures and alerts at info; every c
     'debug web: up (HTTP 200, 2 ms)',
     'info db: check failed: connection refused; confirming.',
     'debug db: confirming check failed: connection refused.',
-    'info Alert: db is down (connection refused); telling the mailer.',
+    'output Alert: db is down (connection refused); telling the mailer.',
     'debug db: down (connection refused, 1 ms)',
-    'info Alert: db is still down after 1m 01s (connection refused); reminder 1; telling the mailer.',
-    'info Alert: db is up (down for 1m 05s); telling the mailer.',
+    'output Alert: db is still down after 1m 01s (connection refused); reminder 1; telling the mailer.',
+    'output Alert: db is up (down for 1m 05s); telling the mailer.',
   ]);
 });
 

@@ -12,7 +12,7 @@ export const logChannel: ChannelKind = {
       repeatIsHarmless: true,
       async send(item) {
         const { alert } = item;
-        log.info(`Sending email: ${oneLine(item.line)}`, {
+        log.output(`Sending email: ${oneLine(item.line)}`, {
           event: 'alert',
           id: alert.id,
           to: alert.to,

@@ -8,7 +8,8 @@
  * `--webhook-timeout` is the time one request may take in all, for Slack and
  * Discord webhooks too.
  */
-import { ConfigError, durationArg, envOption, formatDuration } from '../../../shared/config.ts';
+import { ConfigError, durationArg, envOption } from '../../../shared/config.ts';
+import { formatDurationFlag as formatDuration } from '../../../shared/duration.ts';
 import { alertRecord } from '../email-content.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 import { createHttpPost, DEFAULT_WEBHOOK_TIMEOUT_MS, urlSecrets, webhookList } from './http-post.ts';
