@@ -15,10 +15,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "500ms", "1s", "1.5s", "2m", "24h"; a bare number means seconds. Returns ms. */
+/** "500ms", "1s", "1.5s", "2m", "24h", "7d"; a bare number means seconds. Returns ms. */
 export function parseDuration(text: string): number {
   const match = DURATION.exec(text.trim());
   if (!match) throw new InvalidArgumentError('Expected a duration such as 500ms, 1s, 2m or 24h.');
@@ -38,6 +38,7 @@ export function durationArg(min: number, max: number): (text: string) => number 
 }
 
 export function formatDuration(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 86_400_000) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
   if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;
