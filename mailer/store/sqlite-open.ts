@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS probe (x BLOB);
 export interface OpenedDatabase {
   db: DatabaseSync;
   path: string;
+  /** The write-ahead log (path + '-wal'), which the store syncs. */
+  wal: string;
   /** Where a corrupt database was moved (with --spool-recover). */
   movedAside?: string;
 }
@@ -143,6 +145,9 @@ function openOnce(dir: string, path: string): DatabaseSync {
   }
   try {
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // Small pages: each alert dirties a few pages of random places in the id index, and every
+    // dirty page is written whole to the WAL at each commit (4 KiB pages cost about a third of the rate).
+    db.exec('PRAGMA page_size = 1024');
     db.prepare('PRAGMA journal_mode = WAL').get();
     db.exec('PRAGMA synchronous = FULL');
     db.exec('PRAGMA temp_store = MEMORY');
@@ -155,6 +160,9 @@ function openOnce(dir: string, path: string): DatabaseSync {
     const check = db.prepare('PRAGMA quick_check').all() as Array<Record<string, unknown>>;
     const verdict = String(Object.values(check[0] ?? {})[0] ?? '');
     if (verdict !== 'ok') throw Object.assign(new Error(`quick_check: ${verdict.slice(0, 200)}`), { errcode: SQLITE_CORRUPT });
+    // From here the store syncs the WAL itself after each commit, off the event loop (sqlite-store.ts):
+    // what synchronous=FULL does inside COMMIT, without blocking every request behind the fsync.
+    db.exec('PRAGMA synchronous = NORMAL');
     return db;
   } catch (err) {
     try {
@@ -201,7 +209,7 @@ export function openSpoolDatabase(dir: string, recover: boolean): OpenedDatabase
   try {
     const db = openOnce(dir, path);
     writeOwner(dir);
-    return { db, path };
+    return { db, path, wal: `${path}-wal` };
   } catch (err) {
     if (!(err instanceof StoreOpenError) || err.kind !== 'corrupt' || !recover) throw err;
   }
@@ -212,5 +220,5 @@ export function openSpoolDatabase(dir: string, recover: boolean): OpenedDatabase
   }
   const db = openOnce(dir, path);
   writeOwner(dir);
-  return { db, path, movedAside: aside };
+  return { db, path, wal: `${path}-wal`, movedAside: aside };
 }

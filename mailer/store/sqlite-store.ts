@@ -1,10 +1,14 @@
 /**
  * The store on node:sqlite: one database in --spool (sqlite-open.ts: WAL,
- * synchronous=FULL, exclusive hold). Group commit: alerts admitted and
- * progress recorded in one turn of the event loop go into one transaction
- * right after it, and admit() resolves only once that transaction has
- * committed. The commit is synchronous (DatabaseSync), so what arrives while
- * it runs forms the next batch. A failed commit (disk full, I/O error)
+ * exclusive hold). Group commit: alerts admitted and progress recorded in one
+ * turn of the event loop go into one transaction right after it, and admit()
+ * resolves only once that transaction is committed and the WAL synced
+ * (fdatasync) after it. The sync is what synchronous=FULL does inside
+ * COMMIT; it is done here instead, on node's thread pool, so the event loop
+ * goes on taking requests meanwhile: one sync runs at a time, and covers
+ * every transaction committed before it started. A failed sync leaves the
+ * database's durability unknown, so the mailer stops (exit 1) and starts
+ * again from what SQLite has (what PostgreSQL does on a failed fsync). A failed commit (disk full, I/O error)
  * rejects the batch's alerts (HTTP 503), keeps their progress records for
  * the next commit, and marks the store degraded until a write succeeds; a
  * probe write every second finds out when space is back. Unfinished alerts
@@ -12,6 +16,7 @@
  * in the database for the dedupe window, capped in number, for duplicate
  * checks and GET /alerts.
  */
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Logger } from '../../shared/logger.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 import { hasLegacySpool, readLegacySpool, retireLegacySpool } from './legacy-spool.ts';
@@ -71,6 +76,12 @@ export class SqliteStore implements Store {
   /** Admitted, commit not yet done: a duplicate waits for this. */
   readonly #inflight = new Map<string, Promise<Admitted>>();
   #queue: Queued[] = [];
+  /** Committed, waiting for the next WAL sync. */
+  #unsynced: Array<{ q: Queued; seq: number }> = [];
+  #syncing: Promise<void> | undefined;
+  #syncs = 0;
+  readonly #walPath: string;
+  #walFd: number | undefined;
   #deliveries = new Map<string, { seq: number; channel: string; c: ChannelState }>();
   #alerts = new Map<number, AlertChange>();
   #scheduled = false;
@@ -82,8 +93,9 @@ export class SqliteStore implements Store {
   #sentRows: number;
   #closed = false;
 
-  private constructor(options: SqliteStoreOptions, q: SqliteQueries) {
+  private constructor(options: SqliteStoreOptions, q: SqliteQueries, walPath: string) {
     this.#q = q;
+    this.#walPath = walPath;
     this.#dir = options.dir;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
@@ -94,10 +106,10 @@ export class SqliteStore implements Store {
 
   /** Open the spool (throws StoreOpenError), import a previous-format spool, load what is unfinished. */
   static async open(options: SqliteStoreOptions): Promise<{ store: SqliteStore; summary: OpenSummary }> {
-    const { db, movedAside } = openSpoolDatabase(options.dir, options.recover ?? false);
+    const { db, movedAside, wal } = openSpoolDatabase(options.dir, options.recover ?? false);
     const q = new SqliteQueries(db);
     const imported = hasLegacySpool(options.dir) ? importLegacy(q, options) : 0;
-    const store = new SqliteStore(options, q);
+    const store = new SqliteStore(options, q, wal);
     for (const row of q.loadPending()) store.#pending.set(row.record.item.alert.id, row);
     const summary: OpenSummary = { resumed: store.#pending.size, remembered: q.countFinished(), imported };
     if (movedAside) summary.movedAside = movedAside;
@@ -154,7 +166,7 @@ export class SqliteStore implements Store {
   }
 
   health(): StoreHealth {
-    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, writeErrors: this.#writeErrors, pending: this.#pending.size };
+    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, syncs: this.#syncs, writeErrors: this.#writeErrors, pending: this.#pending.size };
     if (this.#degraded !== undefined) h.reason = this.#degraded;
     return h;
   }
@@ -163,8 +175,10 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#flush();
     this.#closed = true;
+    while (this.#syncing) await this.#syncing;
     if (this.#probe) clearInterval(this.#probe);
     this.#q.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
     removeOwner(this.#dir);
   }
 
@@ -224,12 +238,38 @@ export class SqliteStore implements Store {
     this.#commits += 1;
     for (const a of alerts.values()) if (a.state === 'sent') this.#sentRows += 1;
     this.#succeeded();
-    queue.forEach((q, i) => {
-      const id = q.item.alert.id;
-      this.#pending.set(id, { record: newRecord(q.item, q.channels), seq: seqs[i]!, deadAt: null });
-      this.#inflight.delete(id);
-      q.resolve({ duplicate: false });
+    queue.forEach((q, i) => this.#unsynced.push({ q, seq: seqs[i]! }));
+    this.#requestSync();
+  }
+
+  #requestSync(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    this.#syncing = this.#syncLoop().finally(() => {
+      this.#syncing = undefined;
+      this.#requestSync(); // committed after the loop's last look
     });
+  }
+
+  async #syncLoop(): Promise<void> {
+    while (this.#unsynced.length > 0) {
+      const batch = this.#unsynced;
+      this.#unsynced = [];
+      try {
+        this.#walFd ??= openSync(this.#walPath, 'r');
+        const fd = this.#walFd;
+        await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        this.#log.error(`Spool: cannot sync ${this.#walPath} (${(err as Error).message}); stopping, to start again from what is on disk.`, { event: 'spool-error' });
+        process.exit(1);
+      }
+      this.#syncs += 1;
+      for (const { q, seq } of batch) {
+        const id = q.item.alert.id;
+        this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
+        this.#inflight.delete(id);
+        q.resolve({ duplicate: false });
+      }
+    }
   }
 
   /** Forget delivered alerts past the dedupe window, and the oldest beyond the cap. */

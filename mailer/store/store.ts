@@ -50,6 +50,8 @@ export interface StoreHealth {
   reason?: string;
   /** Transactions committed since start (every acknowledged alert is in one). */
   commits: number;
+  /** Syncs of the spool to disk since start (an admitted alert is acknowledged after one). */
+  syncs: number;
   /** Commits that failed since start. */
   writeErrors: number;
   /** Alerts some channel still owes. */

@@ -32,11 +32,16 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     const store = await open(place);
     await store.admit(item('warm-up'), ['log']);
     const before = store.health().commits;
+    const syncsBefore = store.health().syncs;
     const seenAt: number[] = [];
+    const syncedAt: number[] = [];
     const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
-    const results = await Promise.all(ids.map((id) => store.admit(item(id), ['log', 'smtp']).then((r) => (seenAt.push(store.health().commits), r))));
+    const results = await Promise.all(
+      ids.map((id) => store.admit(item(id), ['log', 'smtp']).then((r) => (seenAt.push(store.health().commits), syncedAt.push(store.health().syncs), r))),
+    );
     assert.ok(results.every((r) => !r.duplicate));
     assert.ok(seenAt.every((c) => c === before + 1), `every admit resolved after its commit (commits seen: ${[...new Set(seenAt)].join(', ')}; before: ${before})`);
+    assert.ok(syncedAt.every((c) => c > syncsBefore), 'and after a sync to disk that followed it');
     assert.equal(store.health().commits, before + 1, 'one commit for alerts admitted in one turn');
     await store.close();
     const again = await open(place);

@@ -82,7 +82,7 @@ export class MemoryOutbox implements Store {
   }
 
   health(): StoreHealth {
-    return { degraded: false, commits: this.#commits, writeErrors: 0, pending: this.unfinished().length };
+    return { degraded: false, commits: this.#commits, syncs: this.#commits, writeErrors: 0, pending: this.unfinished().length };
   }
 
   async close(): Promise<void> {}
