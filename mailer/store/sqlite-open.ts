@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   alert TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, seq);
+CREATE INDEX IF NOT EXISTS alerts_by_age ON alerts (received_at);
 CREATE INDEX IF NOT EXISTS alerts_dead ON alerts (seq) WHERE dead_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
   alert_seq INTEGER NOT NULL REFERENCES alerts (seq) ON DELETE CASCADE,

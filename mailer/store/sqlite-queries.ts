@@ -35,7 +35,8 @@ export class SqliteQueries {
       updateDelivery: p('UPDATE deliveries SET state = ?, attempts = ?, error = ? WHERE alert_seq = ? AND channel = ?'),
       updateAlert: p('UPDATE alerts SET state = ?, dead_at = ?, finished_at = ? WHERE seq = ?'),
       deleteSeq: p('DELETE FROM alerts WHERE seq = ?'),
-      pruneBefore: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE state = 'sent' AND received_at < ? ORDER BY seq LIMIT ?)"),
+      // By age through alerts_by_age: only rows older than the cutoff are looked at.
+      pruneBefore: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts INDEXED BY alerts_by_age WHERE received_at < ? AND state = 'sent' ORDER BY received_at LIMIT ?)"),
       pruneOldest: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE state = 'sent' ORDER BY seq LIMIT ?)"),
       countSent: p("SELECT count(*) AS n FROM alerts WHERE state = 'sent'"),
       countFinished: p("SELECT count(*) AS n FROM alerts WHERE state != 'pending'"),
