@@ -20,6 +20,10 @@ export interface MailerConfig {
   maxRetryAgeMs: number;
   /** The durable spool folder. */
   spool: string;
+  /** Move a corrupt spool database aside and start empty. */
+  spoolRecover: boolean;
+  /** Remember accepted alert ids this long, ms. */
+  dedupeWindowMs: number;
   /** Bearer token the HTTP intake requires, if any. */
   token: string | undefined;
   /** Whether the book's raw text protocol is accepted: with --token only if --raw asks for it. */
@@ -77,6 +81,8 @@ export function buildProgram(): Command {
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
     .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
     .addOption(envOption('--spool <dir>', 'durable spool folder: accepted alerts, delivery state, dead letters', 'SPOOL_DIR', spoolArg).default(DEFAULT_SPOOL))
+    .addOption(envOption('--dedupe-window <duration>', 'an alert resent with a known id within this long is not sent again', 'DEDUPE_WINDOW', durationArg(60_000, 366 * 86_400_000)).default(7 * 86_400_000, '7d'))
+    .addOption(new Option('--spool-recover', 'move a corrupt spool database aside and start empty (env SPOOL_RECOVER=1)'))
     .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
     .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
     .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
@@ -109,6 +115,8 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     idleTimeoutMs: opts.idleTimeout as number,
     maxRetryAgeMs: opts.maxRetryAge as number,
     spool: opts.spool as string,
+    spoolRecover: opts.spoolRecover === true || (envBoolean(env, 'SPOOL_RECOVER') ?? false),
+    dedupeWindowMs: opts.dedupeWindow as number,
     token,
     raw,
     rawOff,

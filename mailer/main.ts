@@ -10,7 +10,8 @@ import { Dispatcher } from './delivery/dispatcher.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
-import { SpoolOutbox } from './store/spool.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+import { StoreOpenError } from './store/store.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
@@ -22,28 +23,35 @@ const config = parseMailerArgs(argv);
 
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: config.secrets });
 const channels = CHANNEL_KINDS.flatMap((kind) => kind.create(config.channelOptions, { log }));
-const spool = await SpoolOutbox.open({ dir: config.spool, log }).catch((err: NodeJS.ErrnoException) => {
-  log.error(`Cannot open the spool ${config.spool}: ${err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable' : err.message} (--spool / SPOOL_DIR).`);
-  process.exit(1);
+const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.spoolRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
+  // In use, corrupt, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
+  log.error(err instanceof StoreOpenError ? err.message : `Cannot open the spool ${config.spool}: ${err.message} (--spool / SPOOL_DIR).`);
+  process.exit(2);
 });
-const outbox = spool.outbox;
-const dispatcher = new Dispatcher({ channels, outbox, log, maxRetryAgeMs: config.maxRetryAgeMs });
-const admissions = new Admissions({ allowlist: new Allowlist(config.allow), outbox, dispatcher, log });
+const store = opened.store;
+if (opened.summary.movedAside) log.warn(`Spool ${config.spool}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--spool-recover).`);
+const dispatcher = new Dispatcher({ channels, outbox: store, log, maxRetryAgeMs: config.maxRetryAgeMs });
+const admissions = new Admissions({ allowlist: new Allowlist(config.allow), store, dispatcher, log });
 const started = Date.now();
 const http = createHttpIntake({
   maxBytes: config.maxBytes,
   idleTimeoutMs: config.idleTimeoutMs,
   admissions,
-  outbox,
+  store,
   token: config.token,
   log,
-  health: () => ({
-    uptimeMs: Date.now() - started,
-    channels: dispatcher.channelNames,
-    deliveriesActive: dispatcher.active,
-    pending: outbox.unfinished().length,
-    spoolWriteErrors: outbox.writeErrors,
-  }),
+  health: () => {
+    const spool = store.health();
+    return {
+      ...(spool.degraded ? { status: 'degraded', reason: `cannot write the spool: ${spool.reason ?? 'unknown error'}` } : {}),
+      uptimeMs: Date.now() - started,
+      channels: dispatcher.channelNames,
+      deliveriesActive: dispatcher.active,
+      pending: spool.pending,
+      spoolCommits: spool.commits,
+      spoolWriteErrors: spool.writeErrors,
+    };
+  },
 });
 const intake = createIntake({
   http,
@@ -61,7 +69,7 @@ exitOnSignals(async () => {
   const active = dispatcher.active;
   if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
   await dispatcher.close();
-  await outbox.close();
+  await store.close();
 });
 
 // Only an error before 'listening' is fatal; later ones (EMFILE on accept) the intake logs and survives.
@@ -86,14 +94,13 @@ intake.listen({ port: config.port, host: config.bind }, () => {
       event: 'insecure',
     });
   }
-  const { resumed, remembered, quarantined } = spool.summary;
-  if (resumed + remembered + quarantined > 0) {
+  const { resumed, remembered } = opened.summary;
+  if (resumed + remembered > 0) {
     log.info(`Spool ${config.spool}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
       event: 'resume',
       resumed,
       remembered,
-      quarantined,
     });
   }
-  dispatcher.resume(outbox.unfinished());
+  dispatcher.resume(store.unfinished());
 });

@@ -3,16 +3,16 @@
  * three ways the programs print a length of time. Each printed form is what
  * users already see; they differ on purpose:
  *
- *   formatDurationFlag(ms)    "500ms", "1s", "2m", "24h": the form a flag takes (limits in errors)
+ *   formatDurationFlag(ms)    "500ms", "1s", "2m", "24h", "7d": the form a flag takes (limits in errors)
  *   formatElapsed(ms)         "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h": an outage's length in the
  *                             agent's lines and alert texts ("Down for 3.2s.")
  *   formatDurationCoarse(ms)  "5s", "1m 5s", "2h 3m": whole seconds, in e-mails and chat messages
  */
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "500ms", "1s", "1.5s", "2m", "24h"; a bare number means seconds. Returns ms; throws a RangeError with a one-line reason. */
+/** "500ms", "1s", "1.5s", "2m", "24h", "7d"; a bare number means seconds. Returns ms; throws a RangeError with a one-line reason. */
 export function parseDuration(text: string): number {
   const match = DURATION.exec(text.trim());
   if (!match) throw new RangeError('Expected a duration such as 500ms, 1s, 2m or 24h.');
@@ -21,8 +21,9 @@ export function parseDuration(text: string): number {
   return Math.round(ms);
 }
 
-/** The largest whole unit that divides `ms`: "500ms", "1s", "2m", "24h". */
+/** The largest whole unit that divides `ms`: "500ms", "1s", "2m", "24h", "7d". */
 export function formatDurationFlag(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 86_400_000) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
   if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;

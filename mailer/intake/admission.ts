@@ -1,9 +1,10 @@
 /**
  * Turns what arrived (a raw message or a JSON alert) into an accepted alert:
- * checks the recipient against the allowlist, drops known ids as duplicates,
- * keeps the alert in the outbox (on disk) and hands it to the dispatcher.
- * Both protocols come through here, so they behave the same. admitJson
- * rejects when the spool cannot be written, so HTTP can answer 503.
+ * checks the recipient against the allowlist, keeps the alert in the store
+ * (committed to disk; a known id is a duplicate, answered as its original
+ * is) and hands it to the dispatcher. Both protocols come through here, so
+ * they behave the same. admitJson rejects when the spool cannot be written,
+ * so HTTP can answer 503.
  */
 import { randomUUID } from 'node:crypto';
 import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../../shared/alert.ts';
@@ -13,7 +14,7 @@ import { preview } from '../../shared/text.ts';
 import type { RawMessage } from '../../shared/wire-raw.ts';
 import type { Allowlist } from './allowlist.ts';
 import type { Dispatcher } from '../delivery/dispatcher.ts';
-import type { Outbox } from '../store/outbox.ts';
+import type { Store } from '../store/store.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 
 export type Admission =
@@ -22,7 +23,7 @@ export type Admission =
 
 export interface AdmissionDeps {
   allowlist: Allowlist;
-  outbox: Outbox;
+  store: Store;
   dispatcher: Dispatcher;
   log: Logger;
   now?: () => number;
@@ -63,16 +64,14 @@ export class Admissions {
   }
 
   async #admit(alert: Alert, line: string, via: Intake, peer: string): Promise<Admission> {
-    const { allowlist, outbox, dispatcher, log } = this.#deps;
+    const { allowlist, store, dispatcher, log } = this.#deps;
     const allowed = allowlist.check(alert.to);
     if (!allowed.ok) return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} ${allowed.error}`, via, peer);
-    if (outbox.has(alert.id)) {
-      log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
-      return { ok: true, id: alert.id, duplicate: true };
-    }
     const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
+    let duplicate = false;
     try {
-      await outbox.put(item, dispatcher.channelNames);
+      // Resolves once committed; a duplicate of an alert still being committed waits for that commit.
+      duplicate = (await store.admit(item, dispatcher.channelNames)).duplicate;
     } catch (err) {
       // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
       if (via === 'json') throw err;
@@ -80,6 +79,10 @@ export class Admissions {
         event: 'spool-error',
         id: alert.id,
       });
+    }
+    if (duplicate) {
+      log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
+      return { ok: true, id: alert.id, duplicate: true };
     }
     dispatcher.submit(item);
     return { ok: true, id: alert.id, duplicate: false };

@@ -1,7 +1,8 @@
 /**
  * ch2's JSON protocol: POST /alerts (answered 202 {"id"} once the alert is
- * on disk), GET /alerts?state=pending|dead (what is still owed, and what was
- * given up on), GET /healthz. Bad JSON is a 400 with the reason, a body over
+ * committed to the spool), GET /alerts?state=pending|dead|sent (what is still
+ * owed, given up on, delivered; paged, newest first), GET /healthz (503
+ * "degraded" while the spool cannot be written). Bad JSON is a 400 with the reason, a body over
  * --max-bytes a 413, an unknown path a 404, a refused recipient a 403, a
  * missing or wrong bearer token (with --token) a 401, a spool that cannot
  * be written a 503 (the sender keeps the alert and retries). Without --token,
@@ -15,13 +16,13 @@ import type { Logger } from '../../shared/logger.ts';
 import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../../shared/wire-json.ts';
 import type { Admissions } from './admission.ts';
 import { hostAddress } from './connection-limits.ts';
-import type { Outbox } from '../store/outbox.ts';
+import { LIST_STATES, type ListState, type Store } from '../store/store.ts';
 
 export interface HttpIntakeOptions {
   maxBytes: number;
   idleTimeoutMs: number;
   admissions: Admissions;
-  outbox: Outbox;
+  store: Store;
   /** Bearer token required on /alerts; none: open. */
   token?: string | undefined;
   log: Logger;
@@ -85,7 +86,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
   if (path === HEALTH_PATH) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, { error: 'use GET' }, { allow: 'GET, HEAD' });
-    return reply(res, 200, { status: 'ok', ...options.health() });
+    const health = { status: 'ok', ...options.health() };
+    return reply(res, health.status === 'ok' ? 200 : 503, health);
   }
   if (path !== ALERTS_PATH) {
     req.resume();
@@ -93,7 +95,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   }
   if (req.method !== 'POST' && req.method !== 'GET') {
     req.resume();
-    return reply(res, 405, { error: `use POST ${ALERTS_PATH} (or GET ${ALERTS_PATH}?state=pending|dead)` }, { allow: 'GET, POST' });
+    return reply(res, 405, { error: `use POST ${ALERTS_PATH} (or GET ${ALERTS_PATH}?state=pending|dead|sent)` }, { allow: 'GET, POST' });
   }
   if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
     req.resume();
@@ -106,7 +108,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
       options.admissions.reject('json', peer, `GET ${ALERTS_PATH} from a non-loopback peer without --token`);
       return reply(res, 403, { error: `without --token, GET ${ALERTS_PATH} answers loopback only; start the mailer with --token` });
     }
-    return listAlerts(req.url ?? '/', res, options.outbox);
+    return listAlerts(req.url ?? '/', res, options.store);
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > options.maxBytes) {
@@ -138,7 +140,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   try {
     admission = await options.admissions.admitJson(parsed.value, peer);
   } catch (err) {
-    options.log.error(`Cannot keep alert from ${peer} in the spool: ${(err as Error).message}; answered 503 so the sender retries.`, { event: 'spool-error' });
+    // The store logs when writes start and stop failing; one line per refused request would flood the log.
+    options.log.debug(`Cannot keep alert from ${peer} in the spool: ${(err as Error).message}; answered 503 so the sender retries.`, { event: 'spool-error' });
     return reply(res, 503, { error: 'cannot write the spool; retry later' }, { 'retry-after': '5' });
   }
   if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
@@ -159,9 +162,8 @@ function authorized(header: string | undefined, token: string): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-const LIST_STATES = ['pending', 'dead'] as const;
-
-async function listAlerts(url: string, res: ServerResponse, outbox: Outbox): Promise<void> {
+/** GET /alerts?state=pending|dead|sent[&limit=n][&cursor=c]: one page, newest first; `next` is the cursor of the next page. */
+async function listAlerts(url: string, res: ServerResponse, store: Store): Promise<void> {
   const query = new URL(url, 'http://mailer').searchParams;
   const state = query.get('state') ?? '';
   if (!(LIST_STATES as readonly string[]).includes(state)) {
@@ -169,19 +171,10 @@ async function listAlerts(url: string, res: ServerResponse, outbox: Outbox): Pro
   }
   const limitText = query.get('limit') ?? '100';
   const limit = Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply(res, 400, { error: 'limit must be an integer from 1 to 1000' });
-  if (state === 'dead') {
-    const { total, letters, unreadable } = await outbox.dead(limit);
-    return reply(res, 200, { state, total, alerts: letters, ...(unreadable.length > 0 ? { unreadable } : {}) });
-  }
-  const pending = outbox.unfinished();
-  const alerts = pending.slice(0, limit).map((r) => ({
-    id: r.item.alert.id,
-    alert: r.item.alert,
-    receivedAt: new Date(r.item.receivedAt).toISOString(),
-    channels: r.channels,
-  }));
-  return reply(res, 200, { state, total: pending.length, alerts });
+  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000) return reply(res, 400, { error: 'limit must be an integer from 1 to 1000' });
+  const cursor = query.get('cursor') ?? undefined;
+  if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) return reply(res, 400, { error: 'cursor must be the "next" of a previous page' });
+  return reply(res, 200, await store.list({ state: state as ListState, limit, cursor }));
 }
 
 /** The whole body; undefined once it passes `max` bytes; 'late' when not in within `deadlineMs`. */

@@ -1,4 +1,4 @@
-/** The mailer's delivery and security flags: bad values exit 2 with one line; a spool it cannot open exits 1 and says which. */
+/** The mailer's delivery and security flags: bad values exit 2 with one line; a spool it cannot use exits 2 and says which, and how to fix it. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { run as runProgram } from '../support/process.ts';
@@ -10,6 +10,9 @@ const BAD: Array<[args: string[], env: Record<string, string>, reason: RegExp]> 
   [[], { MAILER_TOKEN: 'has a space in it, see' }, /env 'MAILER_TOKEN'.*printable ASCII/],
   [['--spool', '  '], {}, /--spool.*folder/],
   [[], { RAW_PROTOCOL: 'maybe' }, /RAW_PROTOCOL.*true or false/],
+  [['--dedupe-window', '10s'], {}, /--dedupe-window.*from 1m/],
+  [[], { DEDUPE_WINDOW: 'forever' }, /DEDUPE_WINDOW.*duration/],
+  [[], { SPOOL_RECOVER: 'maybe' }, /SPOOL_RECOVER.*true or false/],
 ];
 
 for (const [args, env, reason] of BAD) {
@@ -30,8 +33,13 @@ test('mailer: a rejected token is not echoed', () => {
   assert.doesNotMatch(stderr, /sh0rt-secret/);
 });
 
-test('mailer: a spool folder that cannot be created stops the mailer with exit 1 and names it', () => {
-  const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', '--spool', '/dev/null/spool']);
-  assert.equal(code, 1);
-  assert.match(stderr, /Cannot open the spool \/dev\/null\/spool/);
+test('mailer: a spool folder that cannot be created (/dev/null/spool, /proc/x) stops the mailer at once with exit 2, one line naming it', () => {
+  for (const spool of ['/dev/null/spool', '/proc/x']) {
+    const t0 = Date.now();
+    const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', '--spool', spool, '--dedupe-window', '1d']);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, new RegExp(`Cannot use the spool ${spool}: .*--spool`));
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.ok(Date.now() - t0 < 3000, `${spool}: exited within ${Date.now() - t0} ms`);
+  }
 });

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { Channel } from '../../mailer/delivery/channels/channel.ts';
 import { Dispatcher } from '../../mailer/delivery/dispatcher.ts';
-import { MemoryOutbox } from '../../mailer/store/outbox.ts';
+import { MemoryOutbox } from '../support/memory-store.ts';
 import { createSmtpChannel } from '../../mailer/delivery/channels/smtp.ts';
 import { startSmtp } from '../support/smtp-server.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';

@@ -12,12 +12,12 @@ import { after, test } from 'node:test';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from '../../mailer/intake/admission.ts';
 import { createHttpIntake } from '../../mailer/intake/http-intake.ts';
-import type { Outbox } from '../../mailer/store/outbox.ts';
+import type { Store } from '../../mailer/store/store.ts';
 
 const silent: Logger = { debug() {}, info() {}, output() {}, warn() {}, error() {} };
 const refusals: string[] = [];
 const admissions = { reject: (_via: string, _peer: string, error: string) => void refusals.push(error) } as unknown as Admissions;
-const outbox = { unfinished: () => [], dead: async () => ({ total: 0, letters: [], unreadable: [] }) } as unknown as Outbox;
+const store = { list: async ({ state }: { state: string }) => ({ state, total: 0, alerts: [] }) } as unknown as Store;
 
 const servers: Server[] = [];
 after(() => {
@@ -25,7 +25,7 @@ after(() => {
 });
 
 async function serve(host: string, token?: string): Promise<{ port: number; sockets: Socket[] }> {
-  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, outbox, token, log: silent, health: () => ({}) });
+  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token, log: silent, health: () => ({}) });
   const sockets: Socket[] = [];
   const tcp = createServer((socket) => {
     sockets.push(socket);

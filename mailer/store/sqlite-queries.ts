@@ -1,0 +1,190 @@
+/**
+ * Every SQL statement of the SQLite store (schema: sqlite-open.ts), prepared
+ * once. Alerts are rows of `alerts` (seq: acceptance order; state pending,
+ * sent or dead; dead_at once a channel gave up), each channel's progress a
+ * row of `deliveries`.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { Alert } from '../../shared/alert.ts';
+import type { Intake, QueuedAlert } from '../queued-alert.ts';
+import type { ChannelState, DeliveryState, OutboxRecord } from './outbox.ts';
+import { type ListedAlert, type ListPage, type ListQuery } from './store.ts';
+
+type Row = Record<string, SQLInputValue>;
+
+const COLUMNS = 'seq, id, received_at, dead_at, finished_at, via, line, alert';
+const WHERE: Record<ListQuery['state'], string> = {
+  pending: "state = 'pending'",
+  sent: "state = 'sent'",
+  dead: 'dead_at IS NOT NULL',
+};
+
+export class SqliteQueries {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+  readonly #list: Record<ListQuery['state'], { page: StatementSync; count: StatementSync }>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    const p = (sql: string): StatementSync => db.prepare(sql);
+    this.#s = {
+      find: p('SELECT seq, state, received_at FROM alerts WHERE id = ?'),
+      insert: p("INSERT INTO alerts (id, state, received_at, via, line, alert) VALUES (?, 'pending', ?, ?, ?, ?)"),
+      importAlert: p('INSERT OR IGNORE INTO alerts (id, state, received_at, dead_at, finished_at, via, line, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertDelivery: p('INSERT INTO deliveries (alert_seq, channel, state, attempts, error) VALUES (?, ?, ?, ?, ?)'),
+      updateDelivery: p('UPDATE deliveries SET state = ?, attempts = ?, error = ? WHERE alert_seq = ? AND channel = ?'),
+      updateAlert: p('UPDATE alerts SET state = ?, dead_at = ?, finished_at = ? WHERE seq = ?'),
+      deleteSeq: p('DELETE FROM alerts WHERE seq = ?'),
+      // By age through alerts_by_age: only rows older than the cutoff are looked at.
+      pruneBefore: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts INDEXED BY alerts_by_age WHERE received_at < ? AND state = 'sent' ORDER BY received_at LIMIT ?)"),
+      pruneOldest: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE state = 'sent' ORDER BY seq LIMIT ?)"),
+      countSent: p("SELECT count(*) AS n FROM alerts WHERE state = 'sent'"),
+      countFinished: p("SELECT count(*) AS n FROM alerts WHERE state != 'pending'"),
+      pending: p(`SELECT ${COLUMNS} FROM alerts WHERE state = 'pending' ORDER BY seq`),
+      pendingDeliveries: p("SELECT d.alert_seq AS seq, d.channel, d.state, d.attempts, d.error FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq WHERE a.state = 'pending'"),
+      deliveriesOf: p('SELECT channel, state, attempts, error FROM deliveries WHERE alert_seq = ?'),
+      probeIn: p('INSERT INTO probe (x) VALUES (zeroblob(8192))'),
+      probeOut: p('DELETE FROM probe'),
+    };
+    const list = (state: ListQuery['state']) => ({
+      page: p(`SELECT ${COLUMNS} FROM alerts WHERE ${WHERE[state]} AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      count: p(`SELECT count(*) AS n FROM alerts WHERE ${WHERE[state]}`),
+    });
+    this.#list = { pending: list('pending'), sent: list('sent'), dead: list('dead') };
+  }
+
+  /** Run `work` in one transaction: committed if it returns, rolled back if it throws. */
+  transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN');
+    try {
+      const out = work();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec('ROLLBACK');
+        } catch {
+          // SQLite rolled back already
+        }
+      }
+      throw err;
+    }
+  }
+
+  findId(id: string): { seq: number; state: string; receivedAt: number } | undefined {
+    const row = this.#s.find!.get(id) as Row | undefined;
+    return row ? { seq: Number(row.seq), state: String(row.state), receivedAt: Number(row.received_at) } : undefined;
+  }
+
+  insertAlert(item: QueuedAlert, channels: readonly string[]): number {
+    const seq = Number(this.#s.insert!.run(item.alert.id, item.receivedAt, item.via, item.line, JSON.stringify(item.alert)).lastInsertRowid);
+    for (const channel of channels) this.#s.insertDelivery!.run(seq, channel, 'pending', 0, null);
+    return seq;
+  }
+
+  importAlert(record: OutboxRecord, state: 'pending' | 'dead', deadAt: number | null, finishedAt: number | null): void {
+    const { item } = record;
+    const r = this.#s.importAlert!.run(item.alert.id, state, item.receivedAt, deadAt, finishedAt, item.via, item.line, JSON.stringify(item.alert));
+    if (r.changes === 0) return;
+    const seq = Number(r.lastInsertRowid);
+    for (const [channel, c] of Object.entries(record.channels)) this.#s.insertDelivery!.run(seq, channel, c.state, c.attempts, c.error ?? null);
+  }
+
+  /** A delivered alert of the old journal, of which only the id was kept. */
+  importSeenId(id: string, at: number): void {
+    this.#s.importAlert!.run(id, 'sent', at, null, at, 'json', '', JSON.stringify({ id }));
+  }
+
+  updateDelivery(seq: number, channel: string, c: ChannelState): void {
+    this.#s.updateDelivery!.run(c.state, c.attempts, c.error ?? null, seq, channel);
+  }
+
+  updateAlert(seq: number, state: string, deadAt: number | null, finishedAt: number | null): void {
+    this.#s.updateAlert!.run(state, deadAt, finishedAt, seq);
+  }
+
+  deleteSeq(seq: number): void {
+    this.#s.deleteSeq!.run(seq);
+  }
+
+  pruneSentBefore(cutoff: number, limit: number): number {
+    return Number(this.#s.pruneBefore!.run(cutoff, limit).changes);
+  }
+
+  pruneOldestSent(limit: number): number {
+    return Number(this.#s.pruneOldest!.run(limit).changes);
+  }
+
+  countState(state: 'sent'): number {
+    return state === 'sent' ? Number((this.#s.countSent!.get() as Row).n) : 0;
+  }
+
+  countFinished(): number {
+    return Number((this.#s.countFinished!.get() as Row).n);
+  }
+
+  /** Pending alerts with their channels, oldest first. */
+  loadPending(): Array<{ record: OutboxRecord; seq: number; deadAt: number | null }> {
+    const bySeq = new Map<number, { record: OutboxRecord; seq: number; deadAt: number | null }>();
+    for (const row of this.#s.pending!.all() as Row[]) {
+      const listed = toListed(row, {});
+      bySeq.set(Number(row.seq), {
+        record: { item: { alert: listed.alert, line: listed.line, via: listed.via, receivedAt: Number(row.received_at) }, channels: listed.channels },
+        seq: Number(row.seq),
+        deadAt: row.dead_at === null ? null : Number(row.dead_at),
+      });
+    }
+    for (const d of this.#s.pendingDeliveries!.all() as Row[]) {
+      const entry = bySeq.get(Number(d.seq));
+      if (entry) entry.record.channels[String(d.channel)] = channelState(d);
+    }
+    return [...bySeq.values()];
+  }
+
+  list(query: ListQuery): ListPage {
+    const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(query.cursor);
+    const { page, count } = this.#list[query.state];
+    const rows = page.all(before, query.limit) as Row[];
+    const alerts = rows.map((row) => {
+      const channels: Record<string, ChannelState> = {};
+      for (const d of this.#s.deliveriesOf!.all(row.seq as number) as Row[]) channels[String(d.channel)] = channelState(d);
+      return toListed(row, channels);
+    });
+    const out: ListPage = { state: query.state, total: Number((count.get() as Row).n), alerts };
+    if (rows.length === query.limit) out.next = String(rows.at(-1)!.seq);
+    return out;
+  }
+
+  /** A write of an alert's size, undone in the same transaction: can the spool take one now? */
+  probe(): void {
+    this.transaction(() => {
+      this.#s.probeIn!.run();
+      this.#s.probeOut!.run();
+    });
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function channelState(d: Row): ChannelState {
+  const c: ChannelState = { state: String(d.state) as DeliveryState, attempts: Number(d.attempts) };
+  if (d.error !== null && d.error !== undefined) c.error = String(d.error);
+  return c;
+}
+
+function toListed(row: Row, channels: Record<string, ChannelState>): ListedAlert {
+  const listed: ListedAlert = {
+    id: String(row.id),
+    alert: JSON.parse(String(row.alert)) as Alert,
+    line: String(row.line),
+    via: String(row.via) as Intake,
+    receivedAt: new Date(Number(row.received_at)).toISOString(),
+    channels,
+  };
+  if (row.dead_at !== null) listed.deadAt = new Date(Number(row.dead_at)).toISOString();
+  if (row.finished_at !== null) listed.finishedAt = new Date(Number(row.finished_at)).toISOString();
+  return listed;
+}

@@ -1,0 +1,96 @@
+/**
+ * The mailer's one store: accepted alerts, each channel's progress and
+ * attempts, dead letters and the dedupe memory. The intake admits alerts
+ * through it, the dispatcher records progress (Outbox), GET /alerts lists
+ * it. Everything that may touch a disk or a network is async, so a
+ * networked implementation (Postgres) fits the same interface and the same
+ * conformance tests (test/store/conformance.ts). sqlite-store.ts is the
+ * implementation the mailer runs on.
+ */
+import type { Alert } from '../../shared/alert.ts';
+import type { ChannelState, Outbox } from './outbox.ts';
+import type { Intake, QueuedAlert } from '../queued-alert.ts';
+
+export type ListState = 'pending' | 'dead' | 'sent';
+export const LIST_STATES: readonly ListState[] = ['pending', 'dead', 'sent'];
+
+export interface ListQuery {
+  state: ListState;
+  /** At most this many alerts, newest first. */
+  limit: number;
+  /** The `next` of the previous page: only alerts accepted before it. */
+  cursor?: string | undefined;
+}
+
+export interface ListedAlert {
+  id: string;
+  alert: Alert;
+  line: string;
+  via: Intake;
+  receivedAt: string;
+  channels: Record<string, ChannelState>;
+  /** When a channel first gave up on it (dead letters). */
+  deadAt?: string;
+  /** When the last channel was done with it. */
+  finishedAt?: string;
+}
+
+export interface ListPage {
+  state: ListState;
+  total: number;
+  alerts: ListedAlert[];
+  /** Cursor of the next (older) page; absent on the last page. */
+  next?: string;
+}
+
+export interface StoreHealth {
+  /** Writes are failing (disk full, I/O error): new alerts get 503 until one succeeds. */
+  degraded: boolean;
+  /** Why, while degraded. */
+  reason?: string;
+  /** Transactions committed since start (every acknowledged alert is in one). */
+  commits: number;
+  /** Syncs of the spool to disk since start (an admitted alert is acknowledged after one). */
+  syncs: number;
+  /** Commits that failed since start. */
+  writeErrors: number;
+  /** Alerts some channel still owes. */
+  pending: number;
+}
+
+export interface Admitted {
+  /** The id was accepted before (within the dedupe window): nothing new was kept. */
+  duplicate: boolean;
+}
+
+export interface Store extends Outbox {
+  /**
+   * Keep a new alert, owed by these channels. Resolves once it is committed
+   * (alerts admitted in one event-loop turn share one commit); rejects when
+   * it could not be written. A known id resolves as a duplicate; one whose
+   * commit is still under way waits for it and shares its outcome.
+   */
+  admit(item: QueuedAlert, channels: readonly string[]): Promise<Admitted>;
+  /** One page of alerts in a state, newest first. */
+  list(query: ListQuery): Promise<ListPage>;
+  health(): StoreHealth;
+  /** Commit what is queued and let go of the spool. */
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Remember accepted ids this long (ms) for duplicate checks. */
+  dedupeWindowMs: number;
+  /** Remember at most this many finished alerts; the oldest are forgotten first. */
+  maxRemembered?: number;
+  now?: () => number;
+}
+
+/** What went wrong opening a store, with the one line the mailer prints before it exits 2. */
+export class StoreOpenError extends Error {
+  readonly kind: 'in-use' | 'corrupt' | 'unusable';
+  constructor(kind: 'in-use' | 'corrupt' | 'unusable', message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}

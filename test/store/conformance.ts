@@ -1,0 +1,186 @@
+/**
+ * The store conformance suite: what every implementation of the mailer's
+ * Store (mailer/store/store.ts) must do, written against the interface only,
+ * so the SQLite store runs it today (test/unit/store-sqlite.test.ts) and a
+ * Postgres store can run it later. Commits are counted through health(), so
+ * an admit that resolved before its commit fails here.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { QueuedAlert } from '../../mailer/queued-alert.ts';
+import type { Store, StoreOptions } from '../../mailer/store/store.ts';
+
+export interface StoreFactory {
+  /** A fresh place (folder, database) for a store. */
+  place(): string;
+  open(place: string, options: StoreOptions): Promise<Store>;
+  /** Whether `err` is the refusal of a second store on a place another holds. */
+  isInUse(err: unknown): boolean;
+}
+
+const WINDOW = 7 * 86_400_000;
+
+export function item(id: string, message = 'The service is down!', receivedAt = Date.now()): QueuedAlert {
+  return { alert: { id, to: 'admin@work', message, status: 'down', target: 'http://insideweb:80/' }, line: `To: admin@work Message: ${message}`, via: 'json', receivedAt };
+}
+
+export function storeConformance(name: string, factory: StoreFactory): void {
+  const open = (place: string, options: Partial<StoreOptions> = {}): Promise<Store> => factory.open(place, { dedupeWindowMs: WINDOW, ...options });
+
+  test(`${name}: admit resolves only after the commit that holds the alert; alerts admitted together share one commit`, async () => {
+    const place = factory.place();
+    const store = await open(place);
+    await store.admit(item('warm-up'), ['log']);
+    const before = store.health().commits;
+    const syncsBefore = store.health().syncs;
+    const seenAt: number[] = [];
+    const syncedAt: number[] = [];
+    const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    const results = await Promise.all(
+      ids.map((id) => store.admit(item(id), ['log', 'smtp']).then((r) => (seenAt.push(store.health().commits), syncedAt.push(store.health().syncs), r))),
+    );
+    assert.ok(results.every((r) => !r.duplicate));
+    assert.ok(seenAt.every((c) => c === before + 1), `every admit resolved after its commit (commits seen: ${[...new Set(seenAt)].join(', ')}; before: ${before})`);
+    assert.ok(syncedAt.every((c) => c > syncsBefore), 'and after a sync to disk that followed it');
+    assert.equal(store.health().commits, before + 1, 'one commit for alerts admitted in one turn');
+    await store.close();
+    const again = await open(place);
+    const kept = new Set(again.unfinished().map((r) => r.item.alert.id));
+    for (const id of ids) assert.ok(kept.has(id), `${id} kept across a reopen`);
+    await again.close();
+  });
+
+  test(`${name}: a duplicate that arrives during the commit waits for it and answers as a duplicate`, async () => {
+    const place = factory.place();
+    const store = await open(place);
+    const before = store.health().commits;
+    let commitsWhenDuplicateAnswered = -1;
+    const first = store.admit(item('d1'), ['log']);
+    const second = store.admit(item('d1', 'sent again'), ['log']).then((r) => ((commitsWhenDuplicateAnswered = store.health().commits), r));
+    assert.deepEqual(await first, { duplicate: false });
+    assert.deepEqual(await second, { duplicate: true });
+    assert.ok(commitsWhenDuplicateAnswered >= before + 1, 'the duplicate was answered only after the original was committed');
+    assert.equal(store.unfinished().length, 1);
+    assert.equal(store.get('d1')?.item.alert.message, 'The service is down!', 'the original is kept, not the copy');
+    assert.deepEqual(await store.admit(item('d1'), ['log']), { duplicate: true });
+    await store.close();
+    const again = await open(place);
+    assert.deepEqual(await again.admit(item('d1'), ['log']), { duplicate: true }, 'known after a reopen');
+    await again.close();
+  });
+
+  test(`${name}: ids are remembered for the dedupe window and no longer; a pending alert always; the oldest beyond the cap go first`, async () => {
+    let now = 1_800_000_000_000;
+    const store = await open(factory.place(), { now: () => now, dedupeWindowMs: 60_000, maxRemembered: 5 });
+    await store.admit(item('w1', undefined, now), ['log']);
+    await store.admit(item('w-pending', undefined, now), ['log']);
+    store.settle('w1', 'log', 'delivered');
+    now += 59_000;
+    assert.equal((await store.admit(item('w1', undefined, now), ['log'])).duplicate, true, 'within the window');
+    now += 2_000;
+    assert.equal((await store.admit(item('w-pending', undefined, now), ['log'])).duplicate, true, 'a pending alert is never forgotten');
+    assert.equal((await store.admit(item('w1', 'new incident', now), ['log'])).duplicate, false, 'past the window the id is new');
+    assert.equal(store.get('w1')?.item.alert.message, 'new incident');
+    store.settle('w1', 'log', 'delivered');
+    // The cap: 8 delivered alerts, at most 5 remembered.
+    for (let i = 0; i < 8; i++) {
+      await store.admit(item(`cap${i}`, undefined, now), ['log']);
+      store.settle(`cap${i}`, 'log', 'delivered');
+    }
+    now += 2_000;
+    await store.admit(item('trigger', undefined, now), ['log']);
+    now += 2_000;
+    await store.admit(item('trigger2', undefined, now), ['log']);
+    assert.equal((await store.admit(item('cap0', undefined, now), ['log'])).duplicate, false, 'the oldest beyond the cap is forgotten');
+    assert.equal((await store.admit(item('cap7', undefined, now), ['log'])).duplicate, true, 'the newest is remembered');
+    await store.close();
+  });
+
+  test(`${name}: each channel's progress and attempts survive a reopen; a finished alert is not resumed`, async () => {
+    const place = factory.place();
+    let store = await open(place);
+    await store.admit(item('p1'), ['log', 'smtp']);
+    await store.admit(item('p2'), ['log']);
+    store.settle('p1', 'log', 'delivered');
+    store.attempted('p1', 'smtp', 'SMTP 451: try later');
+    store.settle('p2', 'log', 'delivered', undefined, true, true);
+    await store.close();
+    store = await open(place);
+    assert.deepEqual(store.unfinished().map((r) => r.item.alert.id), ['p1']);
+    assert.deepEqual(store.get('p1')?.channels, {
+      log: { state: 'delivered', attempts: 1 },
+      smtp: { state: 'pending', attempts: 1, error: 'SMTP 451: try later' },
+    });
+    assert.equal(store.get('p2'), undefined);
+    assert.equal((await store.admit(item('p2'), ['log'])).duplicate, true);
+    store.settle('p1', 'smtp', 'delivered');
+    await store.close();
+    store = await open(place);
+    assert.deepEqual(store.unfinished(), []);
+    assert.equal(store.health().pending, 0);
+    await store.close();
+  });
+
+  test(`${name}: dead letters keep every channel's state and reason, listed while other channels still owe the alert`, async () => {
+    const place = factory.place();
+    let store = await open(place);
+    await store.admit(item('x1'), ['webhook', 'smtp']);
+    store.settle('x1', 'webhook', 'dead', 'HTTP 400: bad payload');
+    let dead = await store.list({ state: 'dead', limit: 10 });
+    assert.equal(dead.total, 1);
+    assert.equal(dead.alerts[0]?.channels.smtp?.state, 'pending');
+    assert.ok(dead.alerts[0]?.deadAt);
+    store.settle('x1', 'smtp', 'delivered');
+    await store.close();
+    store = await open(place);
+    dead = await store.list({ state: 'dead', limit: 10 });
+    assert.equal(dead.total, 1);
+    const [letter] = dead.alerts;
+    assert.equal(letter?.id, 'x1');
+    assert.equal(letter?.alert.message, 'The service is down!');
+    assert.deepEqual(letter?.channels, { webhook: { state: 'dead', attempts: 1, error: 'HTTP 400: bad payload' }, smtp: { state: 'delivered', attempts: 1 } });
+    assert.equal((await store.list({ state: 'pending', limit: 10 })).total, 0);
+    assert.equal((await store.list({ state: 'sent', limit: 10 })).total, 0, 'an alert with a dead channel is not "sent"');
+    await store.close();
+  });
+
+  test(`${name}: listings are paged, newest first, every alert on exactly one page`, async () => {
+    const store = await open(factory.place());
+    const ids = Array.from({ length: 25 }, (_, i) => `l${String(i).padStart(2, '0')}`);
+    for (const id of ids) await store.admit(item(id), ['log']);
+    for (const id of ids.filter((_, i) => i % 5 === 0)) store.settle(id, 'log', 'delivered');
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await store.list({ state: 'pending', limit: 7, cursor });
+      assert.equal(page.total, 20);
+      pages.push(page.alerts.map((a) => a.id));
+      if (page.next === undefined) break;
+      cursor = page.next;
+      assert.ok(pages.length < 10, 'the pages end');
+    }
+    const pending = ids.filter((_, i) => i % 5 !== 0);
+    assert.deepEqual(pages.flat(), [...pending].reverse(), 'newest first, none twice, none missing');
+    assert.deepEqual(pages.map((p) => p.length), [7, 7, 6]);
+    const sent = await store.list({ state: 'sent', limit: 100 });
+    assert.deepEqual(sent.alerts.map((a) => a.id), ['l20', 'l15', 'l10', 'l05', 'l00']);
+    assert.equal(sent.next, undefined);
+    await store.close();
+  });
+
+  test(`${name}: a second store on a held place is refused; the first is untouched and the place free once it closes`, async () => {
+    const place = factory.place();
+    const first = await open(place);
+    await first.admit(item('h1'), ['log']);
+    const t0 = Date.now();
+    await assert.rejects(open(place), (err: unknown) => factory.isInUse(err));
+    assert.ok(Date.now() - t0 < 5_000, 'refused within a few seconds');
+    const before = first.health().commits;
+    assert.equal((await first.admit(item('h2'), ['log'])).duplicate, false);
+    assert.equal(first.health().commits, before + 1, 'the first still commits');
+    await first.close();
+    const second = await open(place);
+    assert.deepEqual(second.unfinished().map((r) => r.item.alert.id), ['h1', 'h2']);
+    await second.close();
+  });
+}

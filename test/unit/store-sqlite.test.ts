@@ -1,0 +1,109 @@
+/**
+ * The SQLite store (mailer/store/sqlite-store.ts) on real folders: the store
+ * conformance suite, then what only this implementation has: the import of
+ * a previous-format spool (journal.log), a corrupt database refused with the
+ * way out (and moved aside with recover), and a spool path that cannot work
+ * refused at once with the fix.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { SqliteStore } from '../../mailer/store/sqlite-store.ts';
+import { StoreOpenError, type StoreOptions } from '../../mailer/store/store.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { item, storeConformance } from '../store/conformance.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-store-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const out = new PassThrough();
+let logText = '';
+out.on('data', (c: Buffer) => (logText += c.toString()));
+const log = await createLogger({ name: 't', format: 'plain', level: 'info', out, err: out });
+
+async function openStore(dir: string, options: Partial<StoreOptions> & { recover?: boolean } = {}) {
+  return SqliteStore.open({ dir, log, dedupeWindowMs: 7 * 86_400_000, ...options });
+}
+
+storeConformance('sqlite', {
+  place: tempDir,
+  open: async (dir, options) => (await openStore(dir, options)).store,
+  isInUse: (e) => e instanceof StoreOpenError && e.kind === 'in-use' && /in use by another mailer \(host .+, pid \d+/.test(e.message),
+});
+
+function journalLine(record: unknown): string {
+  const json = JSON.stringify(record);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+test('sqlite: a spool of the previous format (journal.log, dead/) is imported once; nothing pending is lost', async () => {
+  const dir = tempDir();
+  const pending = item('old-pending');
+  const done = item('old-done');
+  writeFileSync(
+    join(dir, 'journal.log'),
+    journalLine({ t: 'seen', ids: ['old-seen'] }) +
+      journalLine({ t: 'put', item: pending, ch: ['log', 'smtp'] }) +
+      journalLine({ t: 'put', item: done, ch: ['log'] }) +
+      journalLine({ t: 'set', id: 'old-pending', ch: 'log', s: 'delivered', n: 1 }) +
+      journalLine({ t: 'set', id: 'old-pending', ch: 'smtp', s: 'pending', n: 2, e: 'SMTP 451' }) +
+      journalLine({ t: 'set', id: 'old-done', ch: 'log', s: 'delivered', n: 1 }) +
+      '0000beef {"t":"put","torn',
+  );
+  mkdirSync(join(dir, 'dead'));
+  const deadItem = item('old-dead');
+  writeFileSync(
+    join(dir, 'dead', 'old-dead.json'),
+    JSON.stringify({ id: 'old-dead', deadAt: '2026-11-30T10:00:00.000Z', alert: deadItem.alert, line: deadItem.line, via: 'json', receivedAt: new Date(deadItem.receivedAt).toISOString(), channels: { webhook: { state: 'dead', attempts: 1, error: 'HTTP 400' } } }),
+  );
+  const { store, summary } = await openStore(dir);
+  assert.equal(summary.imported, 2);
+  assert.deepEqual(store.unfinished().map((r) => r.item.alert.id), ['old-pending']);
+  assert.deepEqual(store.get('old-pending')?.channels, { log: { state: 'delivered', attempts: 1 }, smtp: { state: 'pending', attempts: 2, error: 'SMTP 451' } });
+  for (const id of ['old-seen', 'old-done', 'old-dead', 'old-pending']) assert.equal((await store.admit(item(id), ['log'])).duplicate, true, `${id} remembered`);
+  const dead = await store.list({ state: 'dead', limit: 10 });
+  assert.deepEqual(dead.alerts.map((a) => [a.id, a.channels.webhook?.error]), [['old-dead', 'HTTP 400']]);
+  assert.match(logText, /imported 2 alert\(s\) and 2 delivered id\(s\) from journal\.log \(1 damaged record\(s\) skipped\)/);
+  await store.close();
+  assert.ok(!existsSync(join(dir, 'journal.log')) && existsSync(join(dir, 'journal.log.imported')), 'journal.log is retired');
+  const again = await openStore(dir);
+  assert.equal(again.summary.imported, 0, 'imported once');
+  assert.equal(again.store.unfinished().length, 1);
+  await again.store.close();
+});
+
+test('sqlite: a corrupt database stops the store with one line naming the file and the way out; recover moves it aside', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'mailer.db'), 'this is not a database'.repeat(200));
+  await assert.rejects(openStore(dir), (e: unknown) => {
+    assert.ok(e instanceof StoreOpenError && e.kind === 'corrupt');
+    assert.match(e.message, new RegExp(`${join(dir, 'mailer.db')} is corrupt .*--spool-recover`));
+    assert.doesNotMatch(e.message, /\n/);
+    return true;
+  });
+  const { store, summary } = await openStore(dir, { recover: true });
+  assert.ok(summary.movedAside && existsSync(summary.movedAside), 'the damaged file is kept aside');
+  assert.equal((await store.admit(item('fresh'), ['log'])).duplicate, false);
+  await store.close();
+  assert.ok(readdirSync(dir).some((n) => n.startsWith('mailer.db.corrupt-')));
+});
+
+test('sqlite: a spool path that cannot work (/proc/x, under a file) is refused at once with the fix', async () => {
+  for (const path of ['/proc/x', '/dev/null/spool']) {
+    const t0 = Date.now();
+    await assert.rejects(openStore(path), (e: unknown) => e instanceof StoreOpenError && e.kind === 'unusable' && e.message.includes(path) && /--spool/.test(e.message));
+    assert.ok(Date.now() - t0 < 1000, `${path} refused within a second`);
+  }
+});
