@@ -68,7 +68,7 @@ test('the mailer address: host:port, tcp:// or http://; without a port, 33333; n
 });
 
 test('the three printed forms of a duration keep what users see', () => {
-  assert.deepEqual([500, 1000, 120_000, 86_400_000].map(formatDurationFlag), ['500ms', '1s', '2m', '24h']);
+  assert.deepEqual([500, 1000, 120_000, 3_600_000, 86_400_000 * 7].map(formatDurationFlag), ['500ms', '1s', '2m', '1h', '7d']);
   assert.deepEqual([850, 3_249, 245_000, 7_380_000, 100_800_000].map(formatElapsed), ['850ms', '3.2s', '4m 05s', '2h 03m', '1d 4h']);
   assert.deepEqual([4_600, 65_000, 11_000_000].map(formatDurationCoarse), ['5s', '1m 5s', '3h 3m']);
   fc.assert(fc.property(fc.integer({ min: 0, max: 100 * 365 * 86_400_000 }), (ms) => assert.ok(formatElapsed(ms).length <= 16, 'ELAPSED_MAX_CHARS holds')));
