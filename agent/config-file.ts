@@ -28,6 +28,7 @@ import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './alerting/alerts.ts';
 import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
 import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { flatten } from '../shared/text.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
@@ -79,7 +80,7 @@ export async function parseDocument(path: string, text: string): Promise<unknown
     try {
       return JSON.parse(body);
     } catch (err) {
-      throw new ConfigError(`config file ${path}: not valid JSON: ${oneLine((err as Error).message)}.`);
+      throw new ConfigError(`config file ${path}: not valid JSON: ${flatten((err as Error).message)}.`);
     }
   }
   const { parseYaml } = await import('./yaml-document.ts');
@@ -88,7 +89,7 @@ export async function parseDocument(path: string, text: string): Promise<unknown
   } catch (err) {
     // yaml's pretty message: "<what> at line 3, column 5:" and then the lines around it.
     const first = ((err as Error).message.split('\n')[0] ?? '').replace(/[:.]\s*$/, '');
-    throw new ConfigError(`config file ${path}: not valid YAML: ${oneLine(first)}.`);
+    throw new ConfigError(`config file ${path}: not valid YAML: ${flatten(first)}.`);
   }
 }
 
@@ -200,6 +201,3 @@ function suggest(key: string): string {
   return match ? ` (did you mean ${JSON.stringify(match)}?)` : '';
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}

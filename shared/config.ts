@@ -203,7 +203,7 @@ export function parseOrExit<T>(program: Command, argv: readonly string[], build:
 
 export function exitConfig(name: string, message: string): never {
   // commander echoes the bad value: a URL's password must not reach the terminal or a log.
-  const line = makeScrubber()(message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+  const line = makeScrubber()(flatten(message.replace(/^error: /, '')));
   process.stderr.write(`${name}: ${line}\n`);
   process.exit(EXIT_CONFIG);
 }

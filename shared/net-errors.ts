@@ -18,17 +18,15 @@ export interface NetTimeouts {
   connectTimeoutMs: number;
 }
 
+import { flatten } from './text.ts';
+
 /**
  * A reason as every line shows it: one line (OpenSSL's messages, a server's
  * text and the like carry line breaks, which would split "System down: …" and
  * "Alert: …"), no control characters, at most REASON_MAX_CHARS.
  */
 export function oneLineReason(text: string): string {
-  const flat = text
-    .replace(/\s*[\r\n]+\s*/g, ' ')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
-    .trim();
-  return flat.length > REASON_MAX_CHARS ? `${flat.slice(0, REASON_MAX_CHARS - 1)}…` : flat;
+  return flatten(text, REASON_MAX_CHARS);
 }
 
 /** A short, human, single-line reason for a network failure. */

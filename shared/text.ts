@@ -3,7 +3,8 @@
  * line, a header, an error message or a terminal:
  * - oneLine: control characters escaped (`\n`, `\x07`), so a line cannot be forged and nothing is lost;
  * - preview: oneLine, cut to a length;
- * - flatten: control characters and runs of white space made one space, trimmed, cut (headers, reasons, excerpts);
+ * - flatten: control characters (C0, DEL, C1, line and paragraph separators) and runs of white space made one
+ *   space, trimmed, cut (headers, reasons, excerpts, error lines);
  * - printable: each control character (C0, DEL, C1) shown as a stand-in (terminal frames);
  * - cut: at most `max` characters, an ellipsis marking the cut.
  * Lengths count UTF-16 code units; a cut never splits a surrogate pair.
@@ -26,7 +27,7 @@ export function preview(text: string, max = 80): string {
 
 /** Control characters and white space collapsed to single spaces, trimmed, at most `max` characters. */
 export function flatten(text: string, max = Number.POSITIVE_INFINITY): string {
-  return cut(text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim(), max);
+  return cut(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim(), max);
 }
 
 /** Each control character (C0, DEL and C1, ESC included) replaced by `stand`. */

@@ -54,6 +54,7 @@
 import type { Alert } from '../../shared/alert.ts';
 import type { CheckResult } from '../checks/probe.ts';
 import { formatElapsed } from '../../shared/duration.ts';
+import { printable } from '../../shared/text.ts';
 
 export type RowState = 'UP' | 'DOWN' | 'PENDING';
 
@@ -206,7 +207,7 @@ export function createTableView(
     if (!r) {
       r = {
         name,
-        label: clean(name),
+        label: printable(name),
         checks: 0,
         ok: 0,
         lastOk: undefined,
@@ -309,7 +310,7 @@ export function createTableView(
       paint(`${c.DOWN} down`, c.DOWN > 0 ? SGR.DOWN : undefined),
       { text: ', ' },
       paint(`${c.PENDING} pending`, c.PENDING > 0 ? SGR.PENDING : undefined),
-      { text: ` | alerts${mailer ? ` to ${clean(mailer)}${protocol ? ` (${clean(protocol)})` : ''}` : ''}: ${waiting} waiting${trouble}` },
+      { text: ` | alerts${mailer ? ` to ${printable(mailer)}${protocol ? ` (${printable(protocol)})` : ''}` : ''}: ${waiting} waiting${trouble}` },
     ];
 
     let longest = 6;
@@ -363,7 +364,7 @@ export function createTableView(
     const listed = (list.length <= SUMMARY_ALL_UP_TO ? list : list.filter((r) => r.state !== 'UP')).slice(0, SUMMARY_MAX_LINES);
     for (const r of listed) {
       let head = `${r.label}: ${r.state}`;
-      if (r.state !== 'UP' && r.changedAt !== undefined) head += ` since ${clock(r.changedAt)}${r.reason ? ` (${clean(r.reason)})` : ''}`;
+      if (r.state !== 'UP' && r.changedAt !== undefined) head += ` since ${clock(r.changedAt)}${r.reason ? ` (${printable(r.reason)})` : ''}`;
       const parts = [head, `uptime ${formatUptime(r)}`, `${r.incidents} incident${r.incidents === 1 ? '' : 's'}`];
       if (r.latencyMs !== undefined) parts.push(`last check ${formatLatency(r.latencyMs)}`);
       lines.push(`  ${parts.join(', ')}`);
@@ -451,7 +452,7 @@ export function createTableView(
     },
     problem(text) {
       if (closed) return;
-      lastProblem = { text: clean(text.replace(/\s*[\r\n]+\s*/g, ' ')), at: now() };
+      lastProblem = { text: printable(text.replace(/\s*[\r\n]+\s*/g, ' ')), at: now() };
       changed();
     },
     alertFailed() {
@@ -483,7 +484,7 @@ function lastChange(r: Row, at: number): string {
   if (r.checks === 0 && !r.incidentOpen) return 'waiting for the first check';
   const when = r.changedAt === undefined ? '' : clock(r.changedAt);
   if (r.state === 'UP') return r.note ? `${when} ${r.note}` : when;
-  const reason = r.reason ? clean(r.reason) : '';
+  const reason = r.reason ? printable(r.reason) : '';
   if (r.state === 'DOWN' && r.changedAt !== undefined) return `${when} ${reason} (for ${formatElapsed(Math.max(0, at - r.changedAt))})`;
   return `${when} ${reason}`;
 }
@@ -503,10 +504,6 @@ function fit(segments: readonly Segment[], width: number): string {
 }
 
 /** Control characters (ESC, newlines, ...) would break the frame: show them as '?'. */
-function clean(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
 function cut(text: string, width: number): string {
   const chars = [...text];
   return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;

@@ -12,6 +12,7 @@ import type { SendMailOptions } from 'nodemailer';
 import type { AlertStatus } from '../../shared/alert.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 import { formatDurationCoarse as formatDurationMs } from '../../shared/duration.ts';
+import { flatten } from '../../shared/text.ts';
 
 export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
 
@@ -22,8 +23,7 @@ export interface EmailContent {
 
 /** Collapse CR, LF and other control characters so a value is safe in a header. */
 export function headerSafe(text: string, max = 200): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return flatten(text, max);
 }
 
 export { formatDurationMs };

@@ -22,6 +22,7 @@ import { ConfigError, listArg } from '../../../shared/config.ts';
 import { describeFailure } from '../../../shared/net-errors.ts';
 import { parseRetryAfter } from '../../../shared/retry-after.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
+import { flatten } from '../../../shared/text.ts';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 /** Requests one channel has under way at once (undici connections). */
@@ -89,8 +90,7 @@ function excerpt(body: string, url: URL): string {
   for (const secret of [url.href, `${url.pathname}${url.search}`]) {
     if (secret.length >= 3) text = text.split(secret).join('…');
   }
-  text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return text.length > EXCERPT_MAX ? `${text.slice(0, EXCERPT_MAX - 1)}…` : text;
+  return flatten(text, EXCERPT_MAX);
 }
 
 type Body = AsyncIterable<Buffer>;
