@@ -59,7 +59,7 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
     const spool = join(work, 'spool');
     const logFile = join(work, 'mailer.log');
     const port = await freePort();
-    const args = ['mailer/main.ts', '--port', String(port), '--bind', '127.0.0.1'];
+    const args = ['dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1'];
     if (durable) args.push('--spool', spool);
     else figures.note(B, 'the mailer has no --spool flag yet: this intake is NOT durable (in memory, no fsync)');
     const fsType = fsTypeOf(work);

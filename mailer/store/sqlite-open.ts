@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS alerts (
   line TEXT NOT NULL,
   alert TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, seq);
+DROP INDEX IF EXISTS alerts_by_state;
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS alerts_by_age ON alerts (received_at);
 CREATE INDEX IF NOT EXISTS alerts_dead ON alerts (seq) WHERE dead_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS deliveries (

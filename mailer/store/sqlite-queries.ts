@@ -29,7 +29,7 @@ export class SqliteQueries {
     const p = (sql: string): StatementSync => db.prepare(sql);
     this.#s = {
       find: p('SELECT seq, state, received_at FROM alerts WHERE id = ?'),
-      insert: p("INSERT INTO alerts (id, state, received_at, via, line, alert) VALUES (?, 'pending', ?, ?, ?, ?)"),
+      insert: p("INSERT INTO alerts (id, state, received_at, via, line, alert) VALUES (?, 'pending', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
       importAlert: p('INSERT OR IGNORE INTO alerts (id, state, received_at, dead_at, finished_at, via, line, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       insertDelivery: p('INSERT INTO deliveries (alert_seq, channel, state, attempts, error) VALUES (?, ?, ?, ?, ?)'),
       updateDelivery: p('UPDATE deliveries SET state = ?, attempts = ?, error = ? WHERE alert_seq = ? AND channel = ?'),
@@ -77,8 +77,11 @@ export class SqliteQueries {
     return row ? { seq: Number(row.seq), state: String(row.state), receivedAt: Number(row.received_at) } : undefined;
   }
 
-  insertAlert(item: QueuedAlert, channels: readonly string[]): number {
-    const seq = Number(this.#s.insert!.run(item.alert.id, item.receivedAt, item.via, item.line, JSON.stringify(item.alert)).lastInsertRowid);
+  /** The new alert's seq; undefined when an alert with its id is kept already (nothing written). */
+  insertAlert(item: QueuedAlert, channels: readonly string[]): number | undefined {
+    const r = this.#s.insert!.run(item.alert.id, item.receivedAt, item.via, item.line, JSON.stringify(item.alert));
+    if (r.changes === 0) return undefined;
+    const seq = Number(r.lastInsertRowid);
     for (const channel of channels) this.#s.insertDelivery!.run(seq, channel, 'pending', 0, null);
     return seq;
   }

@@ -49,7 +49,6 @@ interface Entry {
 interface Queued {
   item: QueuedAlert;
   channels: readonly string[];
-  replaceSeq: number | undefined;
   resolve: (a: Admitted) => void;
   reject: (err: Error) => void;
 }
@@ -77,7 +76,8 @@ export class SqliteStore implements Store {
   readonly #inflight = new Map<string, Promise<Admitted>>();
   #queue: Queued[] = [];
   /** Committed, waiting for the next WAL sync. */
-  #unsynced: Array<{ q: Queued; seq: number }> = [];
+  /** seq undefined: the id was kept already, so the alert is answered as a duplicate. */
+  #unsynced: Array<{ q: Queued; seq: number | undefined }> = [];
   #syncing: Promise<void> | undefined;
   #syncs = 0;
   readonly #walPath: string;
@@ -85,6 +85,8 @@ export class SqliteStore implements Store {
   #deliveries = new Map<string, { seq: number; channel: string; c: ChannelState }>();
   #alerts = new Map<number, AlertChange>();
   #scheduled = false;
+  /** A commit waits for the sync under way: what it would commit could not be synced sooner. */
+  #afterSync = false;
   #commits = 0;
   #writeErrors = 0;
   #degraded: string | undefined;
@@ -122,18 +124,8 @@ export class SqliteStore implements Store {
     const inflight = this.#inflight.get(id);
     if (inflight) return inflight.then(() => ({ duplicate: true }));
     if (this.#pending.has(id)) return Promise.resolve({ duplicate: true });
-    let replaceSeq: number | undefined;
-    try {
-      const known = this.#q.findId(id);
-      if (known) {
-        const state = this.#alerts.get(known.seq)?.state ?? known.state; // its latest change may wait for the next commit
-        if (state !== 'sent' || known.receivedAt >= this.#now() - this.#windowMs) return Promise.resolve({ duplicate: true });
-        replaceSeq = known.seq; // remembered beyond the window: forgotten now
-      }
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    const done = new Promise<Admitted>((resolve, reject) => this.#queue.push({ item, channels, replaceSeq, resolve, reject }));
+    // An id kept from before is found by the insert itself (#keep), in the commit.
+    const done = new Promise<Admitted>((resolve, reject) => this.#queue.push({ item, channels, resolve, reject }));
     this.#inflight.set(id, done);
     this.#schedule();
     return done;
@@ -197,6 +189,12 @@ export class SqliteStore implements Store {
 
   #schedule(): void {
     if (this.#scheduled || this.#closed) return;
+    if (this.#syncing) {
+      // Committed now, it would wait for this sync to end before its own began; committed when
+      // the sync ends, it makes one transaction with everything else that came meanwhile.
+      this.#afterSync = true;
+      return;
+    }
     this.#scheduled = true;
     setImmediate(() => this.#flush());
   }
@@ -213,13 +211,10 @@ export class SqliteStore implements Store {
     this.#queue = [];
     this.#deliveries = new Map();
     this.#alerts = new Map();
-    let seqs: number[];
+    let seqs: Array<number | undefined>;
     try {
       seqs = this.#q.transaction(() => {
-        const out = queue.map((q) => {
-          if (q.replaceSeq !== undefined) this.#q.deleteSeq(q.replaceSeq);
-          return this.#q.insertAlert(q.item, q.channels);
-        });
+        const out = queue.map((q) => this.#keep(q, alerts));
         for (const d of deliveries.values()) this.#q.updateDelivery(d.seq, d.channel, d.c);
         for (const [seq, a] of alerts) this.#q.updateAlert(seq, a.state, a.deadAt, a.finishedAt);
         return out;
@@ -238,7 +233,7 @@ export class SqliteStore implements Store {
     this.#commits += 1;
     for (const a of alerts.values()) if (a.state === 'sent') this.#sentRows += 1;
     this.#succeeded();
-    queue.forEach((q, i) => this.#unsynced.push({ q, seq: seqs[i]! }));
+    queue.forEach((q, i) => this.#unsynced.push({ q, seq: seqs[i] }));
     this.#requestSync();
   }
 
@@ -246,7 +241,12 @@ export class SqliteStore implements Store {
     if (this.#syncing || this.#unsynced.length === 0) return;
     this.#syncing = this.#syncLoop().finally(() => {
       this.#syncing = undefined;
-      this.#requestSync(); // committed after the loop's last look
+      if (this.#afterSync) {
+        this.#afterSync = false;
+        this.#flush(); // commits what waited, then syncs it
+      } else {
+        this.#requestSync(); // committed after the loop's last look (an urgent record)
+      }
     });
   }
 
@@ -265,11 +265,27 @@ export class SqliteStore implements Store {
       this.#syncs += 1;
       for (const { q, seq } of batch) {
         const id = q.item.alert.id;
-        this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
+        if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
         this.#inflight.delete(id);
-        q.resolve({ duplicate: false });
+        q.resolve({ duplicate: seq === undefined });
       }
     }
+  }
+
+  /**
+   * Insert a queued alert, in the commit's transaction: its seq, or undefined
+   * when its id is known (a duplicate). A delivered alert remembered beyond the
+   * dedupe window is forgotten, and the new one kept in its place.
+   */
+  #keep(q: Queued, changes: ReadonlyMap<number, AlertChange>): number | undefined {
+    const seq = this.#q.insertAlert(q.item, q.channels);
+    if (seq !== undefined) return seq;
+    const known = this.#q.findId(q.item.alert.id);
+    if (!known) return undefined;
+    const state = changes.get(known.seq)?.state ?? known.state; // its latest change is in this commit
+    if (state !== 'sent' || known.receivedAt >= this.#now() - this.#windowMs) return undefined;
+    this.#q.deleteSeq(known.seq);
+    return this.#q.insertAlert(q.item, q.channels);
   }
 
   /** Forget delivered alerts past the dedupe window, and the oldest beyond the cap. */
