@@ -31,20 +31,15 @@ CREATE TABLE IF NOT EXISTS alerts (
   finished_at INTEGER,
   via TEXT NOT NULL,
   line TEXT NOT NULL,
-  alert TEXT NOT NULL
+  alert TEXT NOT NULL,
+  -- each channel's progress, {"smtp": {"state": "pending", "attempts": 0}, …}: one row
+  -- written per alert and per change, rather than one more row per channel
+  channels TEXT NOT NULL
 );
 DROP INDEX IF EXISTS alerts_by_state;
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS alerts_by_age ON alerts (received_at);
 CREATE INDEX IF NOT EXISTS alerts_dead ON alerts (seq) WHERE dead_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deliveries (
-  alert_seq INTEGER NOT NULL REFERENCES alerts (seq) ON DELETE CASCADE,
-  channel TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
-  attempts INTEGER NOT NULL,
-  error TEXT,
-  PRIMARY KEY (alert_seq, channel)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS probe (x BLOB);
 `;

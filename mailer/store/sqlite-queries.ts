@@ -1,18 +1,18 @@
 /**
  * Every SQL statement of the SQLite store (schema: sqlite-open.ts), prepared
  * once. Alerts are rows of `alerts` (seq: acceptance order; state pending,
- * sent or dead; dead_at once a channel gave up), each channel's progress a
- * row of `deliveries`.
+ * sent or dead; dead_at once a channel gave up), each channel's progress in
+ * its `channels` column (JSON).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Alert } from '../../shared/alert.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
-import type { ChannelState, DeliveryState, OutboxRecord } from './outbox.ts';
+import type { ChannelState, OutboxRecord } from './outbox.ts';
 import { type ListedAlert, type ListPage, type ListQuery } from './store.ts';
 
 type Row = Record<string, SQLInputValue>;
 
-const COLUMNS = 'seq, id, received_at, dead_at, finished_at, via, line, alert';
+const COLUMNS = 'seq, id, received_at, dead_at, finished_at, via, line, alert, channels';
 const WHERE: Record<ListQuery['state'], string> = {
   pending: "state = 'pending'",
   sent: "state = 'sent'",
@@ -29,11 +29,9 @@ export class SqliteQueries {
     const p = (sql: string): StatementSync => db.prepare(sql);
     this.#s = {
       find: p('SELECT seq, state, received_at FROM alerts WHERE id = ?'),
-      insert: p("INSERT INTO alerts (id, state, received_at, via, line, alert) VALUES (?, 'pending', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
-      importAlert: p('INSERT OR IGNORE INTO alerts (id, state, received_at, dead_at, finished_at, via, line, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      insertDelivery: p('INSERT INTO deliveries (alert_seq, channel, state, attempts, error) VALUES (?, ?, ?, ?, ?)'),
-      updateDelivery: p('UPDATE deliveries SET state = ?, attempts = ?, error = ? WHERE alert_seq = ? AND channel = ?'),
-      updateAlert: p('UPDATE alerts SET state = ?, dead_at = ?, finished_at = ? WHERE seq = ?'),
+      insert: p("INSERT INTO alerts (id, state, received_at, via, line, alert, channels) VALUES (?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
+      importAlert: p('INSERT OR IGNORE INTO alerts (id, state, received_at, dead_at, finished_at, via, line, alert, channels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      updateAlert: p('UPDATE alerts SET channels = ?, state = ?, dead_at = ?, finished_at = ? WHERE seq = ?'),
       deleteSeq: p('DELETE FROM alerts WHERE seq = ?'),
       // By age through alerts_by_age: only rows older than the cutoff are looked at.
       pruneBefore: p("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts INDEXED BY alerts_by_age WHERE received_at < ? AND state = 'sent' ORDER BY received_at LIMIT ?)"),
@@ -41,8 +39,6 @@ export class SqliteQueries {
       countSent: p("SELECT count(*) AS n FROM alerts WHERE state = 'sent'"),
       countFinished: p("SELECT count(*) AS n FROM alerts WHERE state != 'pending'"),
       pending: p(`SELECT ${COLUMNS} FROM alerts WHERE state = 'pending' ORDER BY seq`),
-      pendingDeliveries: p("SELECT d.alert_seq AS seq, d.channel, d.state, d.attempts, d.error FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq WHERE a.state = 'pending'"),
-      deliveriesOf: p('SELECT channel, state, attempts, error FROM deliveries WHERE alert_seq = ?'),
       probeIn: p('INSERT INTO probe (x) VALUES (zeroblob(8192))'),
       probeOut: p('DELETE FROM probe'),
     };
@@ -79,32 +75,25 @@ export class SqliteQueries {
 
   /** The new alert's seq; undefined when an alert with its id is kept already (nothing written). */
   insertAlert(item: QueuedAlert, channels: readonly string[]): number | undefined {
-    const r = this.#s.insert!.run(item.alert.id, item.receivedAt, item.via, item.line, JSON.stringify(item.alert));
-    if (r.changes === 0) return undefined;
-    const seq = Number(r.lastInsertRowid);
-    for (const channel of channels) this.#s.insertDelivery!.run(seq, channel, 'pending', 0, null);
-    return seq;
+    const progress: Record<string, ChannelState> = {};
+    for (const channel of channels) progress[channel] = { state: 'pending', attempts: 0 };
+    const r = this.#s.insert!.run(item.alert.id, item.receivedAt, item.via, item.line, JSON.stringify(item.alert), JSON.stringify(progress));
+    return r.changes === 0 ? undefined : Number(r.lastInsertRowid);
   }
 
   importAlert(record: OutboxRecord, state: 'pending' | 'dead', deadAt: number | null, finishedAt: number | null): void {
     const { item } = record;
-    const r = this.#s.importAlert!.run(item.alert.id, state, item.receivedAt, deadAt, finishedAt, item.via, item.line, JSON.stringify(item.alert));
-    if (r.changes === 0) return;
-    const seq = Number(r.lastInsertRowid);
-    for (const [channel, c] of Object.entries(record.channels)) this.#s.insertDelivery!.run(seq, channel, c.state, c.attempts, c.error ?? null);
+    this.#s.importAlert!.run(item.alert.id, state, item.receivedAt, deadAt, finishedAt, item.via, item.line, JSON.stringify(item.alert), JSON.stringify(record.channels));
   }
 
   /** A delivered alert of the old journal, of which only the id was kept. */
   importSeenId(id: string, at: number): void {
-    this.#s.importAlert!.run(id, 'sent', at, null, at, 'json', '', JSON.stringify({ id }));
+    this.#s.importAlert!.run(id, 'sent', at, null, at, 'json', '', JSON.stringify({ id }), '{}');
   }
 
-  updateDelivery(seq: number, channel: string, c: ChannelState): void {
-    this.#s.updateDelivery!.run(c.state, c.attempts, c.error ?? null, seq, channel);
-  }
-
-  updateAlert(seq: number, state: string, deadAt: number | null, finishedAt: number | null): void {
-    this.#s.updateAlert!.run(state, deadAt, finishedAt, seq);
+  /** An alert's channels as they are now, and its state. */
+  updateAlert(seq: number, channels: Record<string, ChannelState>, state: string, deadAt: number | null, finishedAt: number | null): void {
+    this.#s.updateAlert!.run(JSON.stringify(channels), state, deadAt, finishedAt, seq);
   }
 
   deleteSeq(seq: number): void {
@@ -129,31 +118,21 @@ export class SqliteQueries {
 
   /** Pending alerts with their channels, oldest first. */
   loadPending(): Array<{ record: OutboxRecord; seq: number; deadAt: number | null }> {
-    const bySeq = new Map<number, { record: OutboxRecord; seq: number; deadAt: number | null }>();
-    for (const row of this.#s.pending!.all() as Row[]) {
-      const listed = toListed(row, {});
-      bySeq.set(Number(row.seq), {
+    return (this.#s.pending!.all() as Row[]).map((row) => {
+      const listed = toListed(row);
+      return {
         record: { item: { alert: listed.alert, line: listed.line, via: listed.via, receivedAt: Number(row.received_at) }, channels: listed.channels },
         seq: Number(row.seq),
         deadAt: row.dead_at === null ? null : Number(row.dead_at),
-      });
-    }
-    for (const d of this.#s.pendingDeliveries!.all() as Row[]) {
-      const entry = bySeq.get(Number(d.seq));
-      if (entry) entry.record.channels[String(d.channel)] = channelState(d);
-    }
-    return [...bySeq.values()];
+      };
+    });
   }
 
   list(query: ListQuery): ListPage {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(query.cursor);
     const { page, count } = this.#list[query.state];
     const rows = page.all(before, query.limit) as Row[];
-    const alerts = rows.map((row) => {
-      const channels: Record<string, ChannelState> = {};
-      for (const d of this.#s.deliveriesOf!.all(row.seq as number) as Row[]) channels[String(d.channel)] = channelState(d);
-      return toListed(row, channels);
-    });
+    const alerts = rows.map((row) => toListed(row));
     const out: ListPage = { state: query.state, total: Number((count.get() as Row).n), alerts };
     if (rows.length === query.limit) out.next = String(rows.at(-1)!.seq);
     return out;
@@ -172,20 +151,14 @@ export class SqliteQueries {
   }
 }
 
-function channelState(d: Row): ChannelState {
-  const c: ChannelState = { state: String(d.state) as DeliveryState, attempts: Number(d.attempts) };
-  if (d.error !== null && d.error !== undefined) c.error = String(d.error);
-  return c;
-}
-
-function toListed(row: Row, channels: Record<string, ChannelState>): ListedAlert {
+function toListed(row: Row): ListedAlert {
   const listed: ListedAlert = {
     id: String(row.id),
     alert: JSON.parse(String(row.alert)) as Alert,
     line: String(row.line),
     via: String(row.via) as Intake,
     receivedAt: new Date(Number(row.received_at)).toISOString(),
-    channels,
+    channels: JSON.parse(String(row.channels)) as Record<string, ChannelState>,
   };
   if (row.dead_at !== null) listed.deadAt = new Date(Number(row.dead_at)).toISOString();
   if (row.finished_at !== null) listed.finishedAt = new Date(Number(row.finished_at)).toISOString();

@@ -54,6 +54,8 @@ interface Queued {
 }
 
 interface AlertChange {
+  /** Every channel's progress, as it was when the change was recorded. */
+  channels: Record<string, ChannelState>;
   state: 'pending' | 'sent' | 'dead';
   deadAt: number | null;
   finishedAt: number | null;
@@ -82,7 +84,6 @@ export class SqliteStore implements Store {
   #syncs = 0;
   readonly #walPath: string;
   #walFd: number | undefined;
-  #deliveries = new Map<string, { seq: number; channel: string; c: ChannelState }>();
   #alerts = new Map<number, AlertChange>();
   #scheduled = false;
   /** A commit waits for the sync under way: what it would commit could not be synced sooner. */
@@ -142,18 +143,18 @@ export class SqliteStore implements Store {
   attempted(id: string, channel: string, error?: string): void {
     const entry = this.#pending.get(id);
     if (!entry || !applyProgress(entry.record, channel, { error, attempted: true })) return;
-    this.#changed(entry, channel, false);
+    this.#changed(entry, false);
   }
 
   settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true, urgent = false): void {
     const entry = this.#pending.get(id);
     if (!entry || !applyProgress(entry.record, channel, { state, error, attempted })) return;
     if (state === 'dead' && entry.deadAt === null) entry.deadAt = this.#now();
-    this.#changed(entry, channel, urgent);
+    this.#changed(entry, urgent);
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    if (this.#queue.length > 0 || this.#deliveries.size > 0) this.#flush();
+    if (this.#queue.length > 0 || this.#alerts.size > 0) this.#flush();
     return this.#q.list(query);
   }
 
@@ -174,15 +175,12 @@ export class SqliteStore implements Store {
     removeOwner(this.#dir);
   }
 
-  #changed(entry: Entry, channel: string, urgent: boolean): void {
-    const c = entry.record.channels[channel]!;
-    this.#deliveries.set(`${entry.seq}\0${channel}`, { seq: entry.seq, channel, c: { ...c } });
+  #changed(entry: Entry, urgent: boolean): void {
     const finished = isFinished(entry.record);
     if (finished) this.#pending.delete(entry.record.item.alert.id);
-    if (finished || entry.deadAt !== null) {
-      const state = !finished ? 'pending' : entry.deadAt !== null ? 'dead' : 'sent';
-      this.#alerts.set(entry.seq, { state, deadAt: entry.deadAt, finishedAt: finished ? this.#now() : null });
-    }
+    const state = !finished ? 'pending' : entry.deadAt !== null ? 'dead' : 'sent';
+    const channels = structuredClone(entry.record.channels);
+    this.#alerts.set(entry.seq, { channels, state, deadAt: entry.deadAt, finishedAt: finished ? this.#now() : null });
     if (urgent) this.#flush();
     else this.#schedule();
   }
@@ -205,23 +203,19 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#prune();
     const queue = this.#queue;
-    const deliveries = this.#deliveries;
     const alerts = this.#alerts;
-    if (queue.length === 0 && deliveries.size === 0 && alerts.size === 0) return;
+    if (queue.length === 0 && alerts.size === 0) return;
     this.#queue = [];
-    this.#deliveries = new Map();
     this.#alerts = new Map();
     let seqs: Array<number | undefined>;
     try {
       seqs = this.#q.transaction(() => {
         const out = queue.map((q) => this.#keep(q, alerts));
-        for (const d of deliveries.values()) this.#q.updateDelivery(d.seq, d.channel, d.c);
-        for (const [seq, a] of alerts) this.#q.updateAlert(seq, a.state, a.deadAt, a.finishedAt);
+        for (const [seq, a] of alerts) this.#q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
         return out;
       });
     } catch (err) {
       // Progress is kept for the next commit, unless newer progress replaced it meanwhile.
-      for (const [k, v] of deliveries) if (!this.#deliveries.has(k)) this.#deliveries.set(k, v);
       for (const [k, v] of alerts) if (!this.#alerts.has(k)) this.#alerts.set(k, v);
       this.#failed(err as Error);
       for (const q of queue) {
@@ -325,7 +319,7 @@ export class SqliteStore implements Store {
 
   /** While degraded: commit what waits, or try a write of an alert's size. */
   #tryWrite(): void {
-    if (this.#queue.length > 0 || this.#deliveries.size > 0 || this.#alerts.size > 0) return this.#flush();
+    if (this.#queue.length > 0 || this.#alerts.size > 0) return this.#flush();
     try {
       this.#q.probe();
       this.#succeeded();
