@@ -6,6 +6,7 @@
  * Every wait has a deadline; no assertion depends on a fixed sleep.
  */
 import './setup.ts';
+import { after, before } from 'node:test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
@@ -267,6 +268,12 @@ export async function startNetwork(cleanup: Cleanup): Promise<StartedNetwork> {
   const net = await new Network().start();
   cleanup.network(net);
   return net;
+}
+
+/** A describe block's network, started before its tests (handed to `use`); its cleanup list runs after them. */
+export function withSuiteNetwork(cleanup: Cleanup, use: (net: StartedNetwork) => void): void {
+  before(async () => use(await startNetwork(cleanup)), { timeout: 30_000 });
+  after(() => cleanup.run(), { timeout: 60_000 });
 }
 
 interface StartOptions {

@@ -8,25 +8,10 @@
  * - out of file descriptors (EMFILE on accept): logged, survived, and a real
  *   alert lands once they are free again.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import {
-  Cleanup,
-  containerIp,
-  dockerOk,
-  followDockerLogs,
-  http,
-  IMAGES,
-  MAILER_STARTED,
-  startMailer,
-  startNetwork,
-  TEST_LABEL,
-  uniqueName,
-  waitUntil,
-  type LogBuffer,
-  type StartedNetwork,
-} from './helpers.ts';
+import { Cleanup, containerIp, dockerOk, followDockerLogs, http, IMAGES, type LogBuffer, MAILER_STARTED, type StartedNetwork, startMailer, TEST_LABEL, uniqueName, waitUntil, withSuiteNetwork } from './helpers.ts';
 
 /** In a node container: `count` connections, half raw half HTTP, each dripping a byte a second, reopened when closed. */
 const SLOW_SOCKETS = `
@@ -78,11 +63,7 @@ async function nodeContainer(net: StartedNetwork, cleanup: Cleanup, role: string
 describe('connection limits on the mailer image', { timeout: 180_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-
-  before(async () => {
-    net = await startNetwork(cleanup);
-  }, { timeout: 30_000 });
-  after(() => cleanup.run(), { timeout: 60_000 });
+  withSuiteNetwork(cleanup, (n) => (net = n));
 
   test('a thousand slow connections from one container do not keep real alerts from another out for more than two seconds', { timeout: 90_000 }, async (t) => {
     const mailer = await startMailer(net, cleanup, { aliases: ['insidemailer'] });

@@ -7,21 +7,10 @@
  *   without a token GET /alerts answers loopback peers only; MAILER_TOKEN= is unset;
  * - the raw size cap follows --max-bytes.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredMessage } from '../fixtures/smtp-sink/server.ts';
-import {
-  Cleanup,
-  http,
-  httpOnLoopback,
-  startMailer,
-  startNetwork,
-  startSmtpSink,
-  tcpExchange,
-  waitUntil,
-  type Started,
-  type StartedNetwork,
-} from './helpers.ts';
+import { Cleanup, http, httpOnLoopback, type Started, type StartedNetwork, startMailer, startSmtpSink, tcpExchange, waitUntil, withSuiteNetwork } from './helpers.ts';
 
 const TOKEN = 'tok-0123456789abcdef';
 
@@ -63,11 +52,7 @@ const RELAYS = [
 describe('intake security on the mailer image', { timeout: 180_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-
-  before(async () => {
-    net = await startNetwork(cleanup);
-  }, { timeout: 30_000 });
-  after(() => cleanup.run(), { timeout: 60_000 });
+  withSuiteNetwork(cleanup, (n) => (net = n));
 
   const addressOf = (m: Started): { host: string; port: number } => ({ host: m.container.getHost(), port: m.container.getMappedPort(33333) });
 

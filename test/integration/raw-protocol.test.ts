@@ -3,23 +3,9 @@
  * mailer, and our agent (--mailer-protocol raw) into the book's mailer
  * (fixture ch2/book-mailer, `nc -l -p 33333` in a loop).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Cleanup,
-  IMAGES,
-  MAILER_STARTED,
-  startAgent,
-  startContainer,
-  startMailer,
-  startNetwork,
-  startNginx,
-  SYSTEM_UP,
-  Wait,
-  type Started,
-  type StartedNetwork,
-  uniqueName,
-} from './helpers.ts';
+import { Cleanup, IMAGES, MAILER_STARTED, startAgent, startContainer, type Started, type StartedNetwork, startMailer, startNginx, SYSTEM_UP, uniqueName, Wait, withSuiteNetwork } from './helpers.ts';
 
 const BOOK_TEXT = 'To: admin@work  Message: The service is down!';
 const BOOK_LINE = /Sending email: To: admin@work {2}Message: The service is down!/;
@@ -27,11 +13,7 @@ const BOOK_LINE = /Sending email: To: admin@work {2}Message: The service is down
 describe('raw protocol', { timeout: 150_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-
-  before(async () => {
-    net = await startNetwork(cleanup);
-  }, { timeout: 30_000 });
-  after(() => cleanup.run(), { timeout: 60_000 });
+  withSuiteNetwork(cleanup, (n) => (net = n));
 
   /** The stand-in of the book's mailer (`nc -l -p 33333` in a loop) under `alias`. */
   const startBookMailer = (alias: string): Promise<Started> =>

@@ -6,19 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Cleanup,
-  docker,
-  startAgent,
-  startMailer,
-  startNetwork,
-  startNginx,
-  SYSTEM_UP,
-  Wait,
-  waitUntil,
-  type Started,
-  type StartedNetwork,
-} from './helpers.ts';
+import { Cleanup, docker, startAgent, type Started, type StartedNetwork, startMailer, startNetwork, startNginx, SYSTEM_UP, Wait, waitUntil, withSuiteNetwork } from './helpers.ts';
 
 const DOWN_LINE = /Sending email: To: admin@work Message: The service is down!/;
 const UP_LINE = /Sending email: To: admin@work Message: The service is back up\./;
@@ -77,11 +65,7 @@ describe('tutorial: nginx + mailer + agent on a network', { timeout: 120_000 }, 
 describe('tutorial variations', { timeout: 150_000 }, () => {
   const cleanup = new Cleanup();
   let net: StartedNetwork;
-
-  before(async () => {
-    net = await startNetwork(cleanup);
-  }, { timeout: 30_000 });
-  after(() => cleanup.run(), { timeout: 60_000 });
+  withSuiteNetwork(cleanup, (n) => (net = n));
 
   test('the mailer is away when the site goes down: the alert waits and is delivered once it is back', { timeout: 60_000 }, async () => {
     const web = await startNginx(net, cleanup, 'insideweb');
