@@ -3,7 +3,7 @@
 # (scripts/images.sh does this, after making the node:24-bookworm-slim base.)
 # Flags append to the command:  docker run ch2/mailer:latest --help
 
-# ---- build: one esbuild bundle, dist/mailer.mjs -------------------------------------
+# ---- build: esbuild bundles, dist/mailer.mjs (+ its store worker) -------------------------------------
 # This stage is the same text in agent.Dockerfile and mailer.Dockerfile, so the second
 # build reuses the first one's layers.
 FROM node:24-bookworm-slim AS build
@@ -30,7 +30,7 @@ LABEL org.opencontainers.image.title="ch2-mailer" \
 ENV NODE_ENV=production
 RUN mkdir -p /var/lib/ch2-mailer && chown 1000:1000 /var/lib/ch2-mailer
 WORKDIR /app
-COPY --from=build /src/dist/mailer.mjs /app/mailer.mjs
+COPY --from=build /src/dist/mailer.mjs /src/dist/mailer-store-worker.mjs /app/
 # `ch2-mailer ...` (the README's `docker exec <name> ch2-mailer healthcheck`) runs the same bundle.
 # node:sqlite is built into Node 24; --disable-warning keeps a possible ExperimentalWarning out of the log.
 RUN printf '#!/bin/sh\nexec node --disable-warning=ExperimentalWarning /app/mailer.mjs "$@"\n' > /usr/local/bin/ch2-mailer \

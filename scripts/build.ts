@@ -25,11 +25,13 @@ import { build } from 'esbuild';
 const entries: Record<string, { entry: string; split: boolean }> = {
   agent: { entry: 'agent/main.ts', split: true },
   mailer: { entry: 'mailer/main.ts', split: false },
+  // The spool's database work, in a worker thread of the mailer (mailer/store/sqlite-store.ts loads it from beside the bundle).
+  'mailer-store-worker': { entry: 'mailer/store/sqlite-worker.ts', split: false },
 };
 
 const only = process.argv.slice(2);
 for (const [name, { entry, split }] of Object.entries(entries)) {
-  if (only.length > 0 && !only.includes(name)) continue;
+  if (only.length > 0 && !only.includes(name.split('-')[0]!)) continue; // the mailer's worker goes with the mailer
   const result = await build({
     entryPoints: { [name]: entry },
     ...(split ? { outdir: 'dist', splitting: true, chunkNames: `${name}-chunks/[name]-[hash]` } : { outfile: `dist/${name}.mjs` }),

@@ -1,29 +1,26 @@
 /**
- * The store on node:sqlite: one database in --spool (sqlite-open.ts: WAL,
- * exclusive hold). Group commit: alerts admitted and progress recorded in one
- * turn of the event loop go into one transaction right after it, and admit()
- * resolves only once that transaction is committed and the WAL synced
- * (fdatasync) after it. The sync is what synchronous=FULL does inside
- * COMMIT; it is done here instead, on node's thread pool, so the event loop
- * goes on taking requests meanwhile: one sync runs at a time, and covers
- * every transaction committed before it started. A failed sync leaves the
- * database's durability unknown, so the mailer stops (exit 1) and starts
- * again from what SQLite has (what PostgreSQL does on a failed fsync). A failed commit (disk full, I/O error)
- * rejects the batch's alerts (HTTP 503), keeps their progress records for
- * the next commit, and marks the store degraded until a write succeeds; a
- * probe write every second finds out when space is back. Unfinished alerts
- * are also kept in memory (the dispatcher's working set); finished ones stay
- * in the database for the dedupe window, capped in number, for duplicate
- * checks and GET /alerts.
+ * The store on node:sqlite. The database work runs in a worker thread
+ * (sqlite-worker.ts: the spool's folder, its exclusive hold, each commit and
+ * the fdatasync of the WAL after it), so the event loop that answers HTTP
+ * spends no time in SQL or in a sync. Group commit: alerts admitted and
+ * progress recorded while a commit is under way go to the worker together
+ * when it is done, as one transaction; admit() resolves once the worker says
+ * that transaction is committed and synced. A failed sync leaves the
+ * database's durability unknown, so the mailer stops (exit 1) and starts again
+ * from what SQLite has (what PostgreSQL does on a failed fsync). A failed
+ * commit (disk full, I/O error) rejects the batch's alerts (HTTP 503), keeps
+ * their progress records for the next commit, and marks the store degraded
+ * until a write succeeds; a probe write every second finds out when space is
+ * back. Unfinished alerts are also kept in memory (the dispatcher's working
+ * set); finished ones stay in the database for the dedupe window, capped in
+ * number, for duplicate checks and GET /alerts.
  */
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/logger.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
-import { hasLegacySpool, readLegacySpool, retireLegacySpool } from './legacy-spool.ts';
-import { applyProgress, type ChannelState, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
-import { openSpoolDatabase, removeOwner } from './sqlite-open.ts';
-import { SqliteQueries } from './sqlite-queries.ts';
-import type { Admitted, ListPage, ListQuery, Store, StoreHealth, StoreOptions } from './store.ts';
+import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
+import type { AlertChange, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
+import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
   dir: string;
@@ -53,69 +50,87 @@ interface Queued {
   reject: (err: Error) => void;
 }
 
-interface AlertChange {
-  /** Every channel's progress, as it was when the change was recorded. */
-  channels: Record<string, ChannelState>;
-  state: 'pending' | 'sent' | 'dead';
-  deadAt: number | null;
-  finishedAt: number | null;
-}
-
-const PRUNE_EVERY_MS = 1000;
-const PRUNE_BATCH = 10_000;
 const PROBE_EVERY_MS = 1000;
 export const DEFAULT_MAX_REMEMBERED = 500_000;
 
+/**
+ * The worker's script: beside the bundle (dist/mailer-store-worker.mjs, which
+ * scripts/build.ts makes and the image ships), or beside this file when the
+ * sources run.
+ */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './sqlite-worker.ts' : './mailer-store-worker.mjs', import.meta.url);
+
 export class SqliteStore implements Store {
-  readonly #q: SqliteQueries;
+  readonly #worker: Worker;
+  /** Resolves when the worker has ended (it may end before its last answer is read). */
+  readonly #ended: Promise<void>;
   readonly #dir: string;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #windowMs: number;
-  readonly #maxRemembered: number;
   readonly #pending = new Map<string, Entry>();
   /** Admitted, commit not yet done: a duplicate waits for this. */
   readonly #inflight = new Map<string, Promise<Admitted>>();
   #queue: Queued[] = [];
-  /** Committed, waiting for the next WAL sync. */
-  /** seq undefined: the id was kept already, so the alert is answered as a duplicate. */
-  #unsynced: Array<{ q: Queued; seq: number | undefined }> = [];
-  #syncing: Promise<void> | undefined;
-  #syncs = 0;
-  readonly #walPath: string;
-  #walFd: number | undefined;
   #alerts = new Map<number, AlertChange>();
+  /** Requests sent to the worker and not answered yet. */
+  readonly #asked = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  #nextRequest = 0;
+  /** A commit is with the worker: what comes meanwhile waits for it, then goes as one. */
+  #committing = false;
   #scheduled = false;
-  /** A commit waits for the sync under way: what it would commit could not be synced sooner. */
-  #afterSync = false;
   #commits = 0;
   #writeErrors = 0;
   #degraded: string | undefined;
   #probe: NodeJS.Timeout | undefined;
-  #lastPrune = -Infinity;
-  #sentRows: number;
   #closed = false;
 
-  private constructor(options: SqliteStoreOptions, q: SqliteQueries, walPath: string) {
-    this.#q = q;
-    this.#walPath = walPath;
+  private constructor(options: SqliteStoreOptions, worker: Worker) {
+    this.#worker = worker;
+    this.#ended = new Promise((resolve) => worker.once('exit', () => resolve()));
     this.#dir = options.dir;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
-    this.#windowMs = options.dedupeWindowMs;
-    this.#maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
-    this.#sentRows = q.countState('sent');
   }
 
   /** Open the spool (throws StoreOpenError), import a previous-format spool, load what is unfinished. */
   static async open(options: SqliteStoreOptions): Promise<{ store: SqliteStore; summary: OpenSummary }> {
-    const { db, movedAside, wal } = openSpoolDatabase(options.dir, options.recover ?? false);
-    const q = new SqliteQueries(db);
-    const imported = hasLegacySpool(options.dir) ? importLegacy(q, options) : 0;
-    const store = new SqliteStore(options, q, wal);
-    for (const row of q.loadPending()) store.#pending.set(row.record.item.alert.id, row);
-    const summary: OpenSummary = { resumed: store.#pending.size, remembered: q.countFinished(), imported };
-    if (movedAside) summary.movedAside = movedAside;
+    const settings: WorkerSettings = {
+      dir: options.dir,
+      recover: options.recover ?? false,
+      windowMs: options.dedupeWindowMs,
+      maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED,
+      now: (options.now ?? Date.now)(),
+    };
+    const worker = new Worker(WORKER_URL, { workerData: settings });
+    let onMessage: (event: WorkerEvent) => void = () => {};
+    let onGone: (err: Error | number) => void = () => {};
+    const opened = await new Promise<Extract<WorkerEvent, { op: 'opened' }>>((resolve, reject) => {
+      onMessage = (event) => {
+        if (event.op === 'log') options.log[event.level](event.text, event.fields);
+        else if (event.op === 'opened') resolve(event);
+        else if (event.op === 'open-failed') reject(event.kind === 'other' ? new Error(event.error) : new StoreOpenError(event.kind, event.error));
+      };
+      onGone = (why) => reject(why instanceof Error ? why : new Error(`the spool's worker stopped (exit ${why})`));
+      worker.on('message', onMessage);
+      worker.on('error', onGone);
+      worker.on('exit', onGone);
+    }).catch(async (err: Error) => {
+      await worker.terminate();
+      throw err;
+    });
+    worker.off('message', onMessage);
+    worker.off('error', onGone);
+    worker.off('exit', onGone);
+    const store = new SqliteStore(options, worker);
+    worker.on('message', (m: WorkerEvent | WorkerReply) => store.#answer(m));
+    worker.on('error', (err) => store.#fatal(err.message));
+    worker.on('exit', (code) => {
+      if (!store.#closed) store.#fatal(`the spool's worker stopped (exit ${code})`);
+    });
+    worker.unref();
+    for (const row of opened.pending) store.#pending.set(row.record.item.alert.id, row);
+    const summary: OpenSummary = { resumed: store.#pending.size, remembered: opened.remembered, imported: opened.imported };
+    if (opened.movedAside) summary.movedAside = opened.movedAside;
     return { store, summary };
   }
 
@@ -125,7 +140,7 @@ export class SqliteStore implements Store {
     const inflight = this.#inflight.get(id);
     if (inflight) return inflight.then(() => ({ duplicate: true }));
     if (this.#pending.has(id)) return Promise.resolve({ duplicate: true });
-    // An id kept from before is found by the insert itself (#keep), in the commit.
+    // An id kept from before is found by the insert itself, in the commit (sqlite-worker.ts).
     const done = new Promise<Admitted>((resolve, reject) => this.#queue.push({ item, channels, resolve, reject }));
     this.#inflight.set(id, done);
     this.#schedule();
@@ -154,12 +169,13 @@ export class SqliteStore implements Store {
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    if (this.#queue.length > 0 || this.#alerts.size > 0) this.#flush();
-    return this.#q.list(query);
+    this.#flush();
+    return (await this.#ask({ op: 'list', n: 0, query })) as ListPage;
   }
 
   health(): StoreHealth {
-    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, syncs: this.#syncs, writeErrors: this.#writeErrors, pending: this.#pending.size };
+    // Every commit is answered after its sync: they count alike.
+    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, syncs: this.#commits, writeErrors: this.#writeErrors, pending: this.#pending.size };
     if (this.#degraded !== undefined) h.reason = this.#degraded;
     return h;
   }
@@ -167,12 +183,14 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#flush();
+    while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
+    if (this.#queue.length > 0 || this.#alerts.size > 0) this.#flush();
+    while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
-    while (this.#syncing) await this.#syncing;
     if (this.#probe) clearInterval(this.#probe);
-    this.#q.close();
-    if (this.#walFd !== undefined) closeSync(this.#walFd);
-    removeOwner(this.#dir);
+    this.#worker.ref(); // until it has ended
+    await Promise.race([this.#ask({ op: 'close', n: 0 }).catch(() => undefined), this.#ended]);
+    await this.#ended;
   }
 
   #changed(entry: Entry, urgent: boolean): void {
@@ -186,118 +204,81 @@ export class SqliteStore implements Store {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#closed) return;
-    if (this.#syncing) {
-      // Committed now, it would wait for this sync to end before its own began; committed when
-      // the sync ends, it makes one transaction with everything else that came meanwhile.
-      this.#afterSync = true;
-      return;
-    }
+    if (this.#scheduled || this.#closed || this.#committing) return; // a commit under way takes what waits when it is done
     this.#scheduled = true;
     setImmediate(() => this.#flush());
   }
 
-  /** One transaction for everything queued; settles every waiting admit. */
+  /** Send everything queued to the worker as one commit; settles every waiting admit when it answers. */
   #flush(): void {
     this.#scheduled = false;
-    if (this.#closed) return;
-    this.#prune();
+    if (this.#committing) return;
     const queue = this.#queue;
     const alerts = this.#alerts;
     if (queue.length === 0 && alerts.size === 0) return;
     this.#queue = [];
     this.#alerts = new Map();
-    let seqs: Array<number | undefined>;
-    try {
-      seqs = this.#q.transaction(() => {
-        const out = queue.map((q) => this.#keep(q, alerts));
-        for (const [seq, a] of alerts) this.#q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
-        return out;
-      });
-    } catch (err) {
-      // Progress is kept for the next commit, unless newer progress replaced it meanwhile.
-      for (const [k, v] of alerts) if (!this.#alerts.has(k)) this.#alerts.set(k, v);
-      this.#failed(err as Error);
-      for (const q of queue) {
-        this.#inflight.delete(q.item.alert.id);
-        q.reject(err as Error);
-      }
-      return;
-    }
-    this.#commits += 1;
-    for (const a of alerts.values()) if (a.state === 'sent') this.#sentRows += 1;
-    this.#succeeded();
-    queue.forEach((q, i) => this.#unsynced.push({ q, seq: seqs[i] }));
-    this.#requestSync();
+    this.#committing = true;
+    const request: WorkerRequest = { op: 'commit', n: 0, now: this.#now(), inserts: queue.map((q) => ({ item: q.item, channels: q.channels })), changes: [...alerts] };
+    this.#ask(request).then(
+      (value) => {
+        const seqs = value as Array<number | undefined>;
+        this.#commits += 1;
+        this.#succeeded();
+        queue.forEach((q, i) => {
+          const id = q.item.alert.id;
+          const seq = seqs[i];
+          if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
+          this.#inflight.delete(id);
+          q.resolve({ duplicate: seq === undefined });
+        });
+        this.#committed();
+      },
+      (err: Error) => {
+        // Progress is kept for the next commit, unless newer progress replaced it meanwhile.
+        for (const [k, v] of alerts) if (!this.#alerts.has(k)) this.#alerts.set(k, v);
+        this.#failed(err);
+        for (const q of queue) {
+          this.#inflight.delete(q.item.alert.id);
+          q.reject(err);
+        }
+        this.#committed();
+      },
+    );
   }
 
-  #requestSync(): void {
-    if (this.#syncing || this.#unsynced.length === 0) return;
-    this.#syncing = this.#syncLoop().finally(() => {
-      this.#syncing = undefined;
-      if (this.#afterSync) {
-        this.#afterSync = false;
-        this.#flush(); // commits what waited, then syncs it
-      } else {
-        this.#requestSync(); // committed after the loop's last look (an urgent record)
-      }
+  /** A commit is answered: what came meanwhile goes next (while degraded, the probe timer sends it). */
+  #committed(): void {
+    this.#committing = false;
+    if (this.#degraded === undefined && !this.#closed && (this.#queue.length > 0 || this.#alerts.size > 0)) this.#flush();
+  }
+
+  #ask(request: WorkerRequest): Promise<unknown> {
+    const n = ++this.#nextRequest;
+    return new Promise((resolve, reject) => {
+      this.#asked.set(n, { resolve, reject });
+      if (this.#asked.size === 1) this.#worker.ref(); // an answer is awaited: keep the process up for it
+      this.#worker.postMessage({ ...request, n });
     });
   }
 
-  async #syncLoop(): Promise<void> {
-    while (this.#unsynced.length > 0) {
-      const batch = this.#unsynced;
-      this.#unsynced = [];
-      try {
-        this.#walFd ??= openSync(this.#walPath, 'r');
-        const fd = this.#walFd;
-        await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-      } catch (err) {
-        this.#log.error(`Spool: cannot sync ${this.#walPath} (${(err as Error).message}); stopping, to start again from what is on disk.`, { event: 'spool-error' });
-        process.exit(1);
-      }
-      this.#syncs += 1;
-      for (const { q, seq } of batch) {
-        const id = q.item.alert.id;
-        if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
-        this.#inflight.delete(id);
-        q.resolve({ duplicate: seq === undefined });
-      }
+  #answer(message: WorkerEvent | WorkerReply): void {
+    if ('op' in message) {
+      if (message.op === 'log') this.#log[message.level](message.text, message.fields);
+      else if (message.op === 'fatal') this.#fatal(message.error);
+      return;
     }
+    const asked = this.#asked.get(message.n);
+    if (!asked) return;
+    this.#asked.delete(message.n);
+    if (this.#asked.size === 0 && !this.#closed) this.#worker.unref();
+    if (message.ok) asked.resolve(message.value);
+    else asked.reject(new Error(message.error));
   }
 
-  /**
-   * Insert a queued alert, in the commit's transaction: its seq, or undefined
-   * when its id is known (a duplicate). A delivered alert remembered beyond the
-   * dedupe window is forgotten, and the new one kept in its place.
-   */
-  #keep(q: Queued, changes: ReadonlyMap<number, AlertChange>): number | undefined {
-    const seq = this.#q.insertAlert(q.item, q.channels);
-    if (seq !== undefined) return seq;
-    const known = this.#q.findId(q.item.alert.id);
-    if (!known) return undefined;
-    const state = changes.get(known.seq)?.state ?? known.state; // its latest change is in this commit
-    if (state !== 'sent' || known.receivedAt >= this.#now() - this.#windowMs) return undefined;
-    this.#q.deleteSeq(known.seq);
-    return this.#q.insertAlert(q.item, q.channels);
-  }
-
-  /** Forget delivered alerts past the dedupe window, and the oldest beyond the cap. */
-  #prune(): void {
-    const now = this.#now();
-    if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
-    this.#lastPrune = now;
-    try {
-      const removed = this.#q.transaction(() => {
-        let n = this.#q.pruneSentBefore(now - this.#windowMs, PRUNE_BATCH);
-        const over = this.#sentRows - n - this.#maxRemembered;
-        if (over > 0) n += this.#q.pruneOldestSent(Math.min(over, PRUNE_BATCH));
-        return n;
-      });
-      this.#sentRows = Math.max(0, this.#sentRows - removed);
-    } catch {
-      // Tried again a second later; a full disk shows in the next commit.
-    }
+  #fatal(error: string): never {
+    this.#log.error(`Spool ${this.#dir}: ${error}; stopping, to start again from what is on disk.`, { event: 'spool-error' });
+    process.exit(1);
   }
 
   #failed(err: Error): void {
@@ -319,29 +300,18 @@ export class SqliteStore implements Store {
 
   /** While degraded: commit what waits, or try a write of an alert's size. */
   #tryWrite(): void {
+    if (this.#committing) return;
     if (this.#queue.length > 0 || this.#alerts.size > 0) return this.#flush();
-    try {
-      this.#q.probe();
-      this.#succeeded();
-    } catch {
-      this.#writeErrors += 1;
-    }
+    this.#committing = true;
+    this.#ask({ op: 'probe', n: 0 }).then(
+      () => {
+        this.#succeeded();
+        this.#committed();
+      },
+      () => {
+        this.#writeErrors += 1;
+        this.#committing = false;
+      },
+    );
   }
-}
-
-function importLegacy(q: SqliteQueries, options: SqliteStoreOptions): number {
-  const now = (options.now ?? Date.now)();
-  const legacy = readLegacySpool(options.dir, now);
-  q.transaction(() => {
-    for (const record of legacy.unfinished) q.importAlert(record, 'pending', null, null);
-    for (const { record, deadAt } of legacy.dead) q.importAlert(record, isFinished(record) ? 'dead' : 'pending', deadAt, isFinished(record) ? deadAt : null);
-    for (const id of legacy.seen) q.importSeenId(id, now);
-  });
-  retireLegacySpool(options.dir);
-  const count = legacy.unfinished.length + legacy.dead.length;
-  options.log.info(
-    `Spool ${options.dir}: imported ${count} alert(s) and ${legacy.seen.length} delivered id(s) from journal.log${legacy.damaged > 0 ? ` (${legacy.damaged} damaged record(s) skipped)` : ''}.`,
-    { event: 'import', imported: count, seen: legacy.seen.length, damaged: legacy.damaged },
-  );
-  return count;
 }

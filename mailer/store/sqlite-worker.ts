@@ -1,0 +1,179 @@
+/**
+ * The SQLite store's database work, in a worker thread (started by
+ * sqlite-store.ts): it opens the spool (sqlite-open.ts: the folder, the
+ * exclusive hold, the integrity check), imports a previous-format spool, and
+ * then does each commit the store sends, with the fdatasync of the WAL after
+ * it, so that neither the SQL nor the sync takes time from the event loop
+ * that answers HTTP. One message at a time, in order: a commit's reply says
+ * it is committed and on disk.
+ *
+ * Messages in (WorkerRequest) and out (WorkerReply, WorkerEvent) are plain
+ * objects; an error travels as its message (and a StoreOpenError as its kind).
+ */
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { QueuedAlert } from '../queued-alert.ts';
+import { hasLegacySpool, readLegacySpool, retireLegacySpool } from './legacy-spool.ts';
+import { type ChannelState, isFinished } from './outbox.ts';
+import { openSpoolDatabase, removeOwner } from './sqlite-open.ts';
+import { SqliteQueries } from './sqlite-queries.ts';
+import { type ListQuery, StoreOpenError } from './store.ts';
+
+export interface WorkerSettings {
+  dir: string;
+  recover: boolean;
+  windowMs: number;
+  maxRemembered: number;
+  /** The store's clock when it started the worker. */
+  now: number;
+}
+
+export interface AlertChange {
+  /** Every channel's progress, as it was when the change was recorded. */
+  channels: Record<string, ChannelState>;
+  state: 'pending' | 'sent' | 'dead';
+  deadAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface CommitRequest {
+  op: 'commit';
+  n: number;
+  /** The store's clock now: the dedupe window and pruning go by it. */
+  now: number;
+  inserts: Array<{ item: QueuedAlert; channels: readonly string[] }>;
+  changes: Array<[number, AlertChange]>;
+}
+
+export type WorkerRequest = CommitRequest | { op: 'list'; n: number; query: ListQuery } | { op: 'probe'; n: number } | { op: 'close'; n: number };
+
+export type WorkerReply = { n: number; ok: true; value: unknown } | { n: number; ok: false; error: string };
+
+export type WorkerEvent =
+  | { op: 'opened'; pending: ReturnType<SqliteQueries['loadPending']>; remembered: number; imported: number; movedAside?: string }
+  | { op: 'open-failed'; kind: StoreOpenError['kind'] | 'other'; error: string }
+  | { op: 'log'; level: 'info' | 'error'; text: string; fields: Record<string, unknown> }
+  | { op: 'fatal'; error: string };
+
+const PRUNE_EVERY_MS = 1000;
+const PRUNE_BATCH = 10_000;
+
+const port = parentPort!;
+const settings = workerData as WorkerSettings;
+const post = (message: WorkerEvent | WorkerReply): void => port.postMessage(message);
+
+let q: SqliteQueries;
+let wal: string;
+try {
+  const opened = openSpoolDatabase(settings.dir, settings.recover);
+  q = new SqliteQueries(opened.db);
+  wal = opened.wal;
+  const imported = hasLegacySpool(settings.dir) ? importLegacy(q, settings) : 0;
+  const event: WorkerEvent = { op: 'opened', pending: q.loadPending(), remembered: q.countFinished(), imported };
+  if (opened.movedAside) event.movedAside = opened.movedAside;
+  post(event);
+} catch (err) {
+  post({ op: 'open-failed', kind: err instanceof StoreOpenError ? err.kind : 'other', error: (err as Error).message });
+  process.exit(0);
+}
+
+let walFd: number | undefined;
+let sentRows = q.countState('sent');
+let lastPrune = -Infinity;
+
+port.on('message', (request: WorkerRequest) => {
+  try {
+    post({ n: request.n, ok: true, value: handle(request) });
+  } catch (err) {
+    post({ n: request.n, ok: false, error: (err as Error).message });
+  }
+  if (request.op === 'close') port.close(); // the worker ends with it
+});
+
+function handle(request: WorkerRequest): unknown {
+  switch (request.op) {
+    case 'commit':
+      return commit(request);
+    case 'list':
+      return q.list(request.query);
+    case 'probe':
+      return q.probe();
+    case 'close':
+      q.close();
+      if (walFd !== undefined) closeSync(walFd);
+      removeOwner(settings.dir);
+      return undefined;
+  }
+}
+
+/** One transaction for the request, then the WAL synced: the seq of each insert, undefined for a known id. */
+function commit(request: CommitRequest): Array<number | undefined> {
+  prune(request.now);
+  const changes = new Map(request.changes);
+  const seqs = q.transaction(() => {
+    const out = request.inserts.map((insert) => keep(insert, changes, request.now));
+    for (const [seq, a] of changes) q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
+    return out;
+  });
+  for (const a of changes.values()) if (a.state === 'sent') sentRows += 1;
+  try {
+    walFd ??= openSync(wal, 'r');
+    fdatasyncSync(walFd);
+  } catch (err) {
+    // What is on disk is unknown now: the mailer stops and starts again from what SQLite has.
+    post({ op: 'fatal', error: `cannot sync ${wal} (${(err as Error).message})` });
+    throw err;
+  }
+  return seqs;
+}
+
+/**
+ * Insert an alert: its seq, or undefined when its id is known (a duplicate). A
+ * delivered alert remembered beyond the dedupe window is forgotten, and the new
+ * one kept in its place.
+ */
+function keep(insert: CommitRequest['inserts'][number], changes: ReadonlyMap<number, AlertChange>, now: number): number | undefined {
+  const seq = q.insertAlert(insert.item, insert.channels);
+  if (seq !== undefined) return seq;
+  const known = q.findId(insert.item.alert.id);
+  if (!known) return undefined;
+  const state = changes.get(known.seq)?.state ?? known.state; // its latest change is in this commit
+  if (state !== 'sent' || known.receivedAt >= now - settings.windowMs) return undefined;
+  q.deleteSeq(known.seq);
+  return q.insertAlert(insert.item, insert.channels);
+}
+
+/** Forget delivered alerts past the dedupe window, and the oldest beyond the cap. */
+function prune(now: number): void {
+  if (now - lastPrune < PRUNE_EVERY_MS) return;
+  lastPrune = now;
+  try {
+    const removed = q.transaction(() => {
+      let n = q.pruneSentBefore(now - settings.windowMs, PRUNE_BATCH);
+      const over = sentRows - n - settings.maxRemembered;
+      if (over > 0) n += q.pruneOldestSent(Math.min(over, PRUNE_BATCH));
+      return n;
+    });
+    sentRows = Math.max(0, sentRows - removed);
+  } catch {
+    // Tried again a second later; a full disk shows in the commit.
+  }
+}
+
+function importLegacy(queries: SqliteQueries, s: WorkerSettings): number {
+  const legacy = readLegacySpool(s.dir, s.now);
+  queries.transaction(() => {
+    for (const record of legacy.unfinished) queries.importAlert(record, 'pending', null, null);
+    for (const { record, deadAt } of legacy.dead) queries.importAlert(record, isFinished(record) ? 'dead' : 'pending', deadAt, isFinished(record) ? deadAt : null);
+    for (const id of legacy.seen) queries.importSeenId(id, s.now);
+  });
+  retireLegacySpool(s.dir);
+  const count = legacy.unfinished.length + legacy.dead.length;
+  post({
+    op: 'log',
+    level: 'info',
+    text: `Spool ${s.dir}: imported ${count} alert(s) and ${legacy.seen.length} delivered id(s) from journal.log${legacy.damaged > 0 ? ` (${legacy.damaged} damaged record(s) skipped)` : ''}.`,
+    fields: { event: 'import', imported: count, seen: legacy.seen.length, damaged: legacy.damaged },
+  });
+  return count;
+}
