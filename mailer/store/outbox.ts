@@ -26,7 +26,7 @@ export interface Outbox {
   attempted(id: string, channel: string, error?: string): void;
   /**
    * The channel is done with the alert; `attempted` counts the attempt that ended it;
-   * `urgent` commits it at once rather than with the rest of the event-loop turn.
+   * `urgent` sends it to be committed at once rather than with the next group commit.
    */
   settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted?: boolean, urgent?: boolean): void;
   /** An alert some channel has still to deliver. */

@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/logger.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
-import type { AlertChange, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
+import type { AlertChange, CommitResult, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
 import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -79,6 +79,8 @@ export class SqliteStore implements Store {
   #committing = false;
   #scheduled = false;
   #commits = 0;
+  /** The worker's count of WAL syncs, as of its last answer. */
+  #syncs = 0;
   #writeErrors = 0;
   #degraded: string | undefined;
   #probe: NodeJS.Timeout | undefined;
@@ -174,8 +176,7 @@ export class SqliteStore implements Store {
   }
 
   health(): StoreHealth {
-    // Every commit is answered after its sync: they count alike.
-    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, syncs: this.#commits, writeErrors: this.#writeErrors, pending: this.#pending.size };
+    const h: StoreHealth = { degraded: this.#degraded !== undefined, commits: this.#commits, syncs: this.#syncs, writeErrors: this.#writeErrors, pending: this.#pending.size };
     if (this.#degraded !== undefined) h.reason = this.#degraded;
     return h;
   }
@@ -222,8 +223,9 @@ export class SqliteStore implements Store {
     const request: WorkerRequest = { op: 'commit', n: 0, now: this.#now(), inserts: queue.map((q) => ({ item: q.item, channels: q.channels })), changes: [...alerts] };
     this.#ask(request).then(
       (value) => {
-        const seqs = value as Array<number | undefined>;
+        const { seqs, syncs } = value as CommitResult;
         this.#commits += 1;
+        this.#syncs = syncs;
         this.#succeeded();
         queue.forEach((q, i) => {
           const id = q.item.alert.id;

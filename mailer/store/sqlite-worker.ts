@@ -45,6 +45,11 @@ export interface CommitRequest {
   changes: Array<[number, AlertChange]>;
 }
 
+export interface CommitResult {
+  seqs: Array<number | undefined>;
+  syncs: number;
+}
+
 export type WorkerRequest = CommitRequest | { op: 'list'; n: number; query: ListQuery } | { op: 'probe'; n: number } | { op: 'close'; n: number };
 
 export type WorkerReply = { n: number; ok: true; value: unknown } | { n: number; ok: false; error: string };
@@ -78,6 +83,8 @@ try {
 }
 
 let walFd: number | undefined;
+/** fdatasyncs of the WAL done: the store reports them (/healthz), and a test counts them. */
+let syncs = 0;
 let sentRows = q.countState('sent');
 let lastPrune = -Infinity;
 
@@ -106,8 +113,8 @@ function handle(request: WorkerRequest): unknown {
   }
 }
 
-/** One transaction for the request, then the WAL synced: the seq of each insert, undefined for a known id. */
-function commit(request: CommitRequest): Array<number | undefined> {
+/** One transaction for the request, then the WAL synced: the seq of each insert (undefined for a known id), and the syncs so far. */
+function commit(request: CommitRequest): CommitResult {
   prune(request.now);
   const changes = new Map(request.changes);
   const seqs = q.transaction(() => {
@@ -119,12 +126,13 @@ function commit(request: CommitRequest): Array<number | undefined> {
   try {
     walFd ??= openSync(wal, 'r');
     fdatasyncSync(walFd);
+    syncs += 1;
   } catch (err) {
     // What is on disk is unknown now: the mailer stops and starts again from what SQLite has.
     post({ op: 'fatal', error: `cannot sync ${wal} (${(err as Error).message})` });
     throw err;
   }
-  return seqs;
+  return { seqs, syncs };
 }
 
 /**

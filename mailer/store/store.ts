@@ -66,7 +66,7 @@ export interface Admitted {
 export interface Store extends Outbox {
   /**
    * Keep a new alert, owed by these channels. Resolves once it is committed
-   * (alerts admitted in one event-loop turn share one commit); rejects when
+   * (alerts admitted together share one commit); rejects when
    * it could not be written. A known id resolves as a duplicate; one whose
    * commit is still under way waits for it and shares its outcome.
    */
