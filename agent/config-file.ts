@@ -22,13 +22,12 @@
  * Any problem (unknown key, bad value, duplicate name, unreadable file) is a
  * ConfigError whose one-line message names the file, the target and the key.
  */
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../shared/config.ts';
+import { readConfigDocument } from '../shared/config-document.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './alerting/alerts.ts';
 import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
 import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
-import { flatten } from '../shared/text.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
@@ -59,38 +58,7 @@ const TOP_KEYS = new Set(['defaults', 'targets']);
 
 /** Read and check a config file; `base` holds the settings the flags gave. */
 export async function loadConfigFile(path: string, base: TargetSettings): Promise<TargetSpec[]> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new ConfigError(`config file ${path}: cannot read it (${why}).`);
-  }
-  if (bytes.length > MAX_FILE_BYTES) throw new ConfigError(`config file ${path}: larger than ${MAX_FILE_BYTES} bytes.`);
-  const data = await parseDocument(path, bytes.toString('utf8'));
-  return targetsFromDocument(path, data, base);
-}
-
-/** JSON for .json files and text that starts with "{"; YAML otherwise. */
-export async function parseDocument(path: string, text: string): Promise<unknown> {
-  const body = text.replace(/^\uFEFF/, '');
-  const asJson = /\.json$/i.test(path) || (!/\.ya?ml$/i.test(path) && body.trimStart().startsWith('{'));
-  if (asJson) {
-    try {
-      return JSON.parse(body);
-    } catch (err) {
-      throw new ConfigError(`config file ${path}: not valid JSON: ${flatten((err as Error).message)}.`);
-    }
-  }
-  const { parseYaml } = await import('./yaml-document.ts');
-  try {
-    return parseYaml(body);
-  } catch (err) {
-    // yaml's pretty message: "<what> at line 3, column 5:" and then the lines around it.
-    const first = ((err as Error).message.split('\n')[0] ?? '').replace(/[:.]\s*$/, '');
-    throw new ConfigError(`config file ${path}: not valid YAML: ${flatten(first)}.`);
-  }
+  return targetsFromDocument(path, await readConfigDocument(path, MAX_FILE_BYTES), base);
 }
 
 /** The targets a parsed document describes. */

@@ -6,7 +6,11 @@
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
-import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
+import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, fromArg, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
+import type { GroupPolicy } from './delivery/channel-setup.ts';
+import { DEFAULT_FROM } from './delivery/email-content.ts';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from './delivery/channels/http-post.ts';
+import { notifyList } from './delivery/notify-arg.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
@@ -34,8 +38,17 @@ export interface MailerConfig {
   maxConnectionsPerPeer: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
-  /** Parsed options, for the channel kinds. */
+  /** Parsed options, for the channel kinds (each sees only its own). */
   channelOptions: Record<string, unknown>;
+  /** --from: sender of alert e-mails. */
+  from: string;
+  /** --webhook-timeout: one HTTP request to a receiver, in all. */
+  httpTimeoutMs: number;
+  notify: URL[];
+  /** --config: the channels file. */
+  configFile: string | undefined;
+  group: GroupPolicy;
+  /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
 
@@ -55,6 +68,12 @@ function tokenArg(text: string): string {
   if (value === '' && from !== '--token') return '';
   if (value.length < 16) throw new ConfigError(`${from}: expected a token of at least 16 characters (value not shown).`);
   if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${from}: expected a token of printable ASCII without spaces (value not shown).`);
+  return value;
+}
+
+function configFileArg(text: string): string {
+  const value = text.trim();
+  if (value === '') throw new InvalidArgumentError('Expected a file path.');
   return value;
 }
 
@@ -97,7 +116,14 @@ export function buildProgram(): Command {
         DEFAULT_MAX_CONNECTIONS_PER_PEER,
       ),
     );
-  for (const kind of CHANNEL_KINDS) for (const option of kind.options()) program.addOption(option);
+  program
+    .addOption(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList))
+    .addOption(envOption('--config <file>', 'JSON or YAML file listing channels, each with its settings, match and grouping', 'CONFIG_FILE', configFileArg))
+    .addOption(envOption('--from <address>', 'sender of alert e-mails (SMTP, .eml files)', 'ALERT_FROM', fromArg).default(DEFAULT_FROM))
+    .addOption(envOption('--webhook-timeout <duration>', 'time one HTTP request to a receiver (webhook, Slack, Telegram, …) may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, '10s'))
+    .addOption(envOption('--group-wait <duration>', 'alerts for one recipient within this long go as one message on grouping channels (smtp, chat); 0 turns grouping off', 'GROUP_WAIT', durationArg(0, 3_600_000)).default(1000, '1s'))
+    .addOption(envOption('--group-interval <duration>', 'after a grouped message, the next for that recipient waits at least this long', 'GROUP_INTERVAL', durationArg(100, 86_400_000)).default(10_000, '10s'));
+  for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
   return addLogOptions(program);
 }
 
@@ -125,7 +151,12 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
     channelOptions: opts,
-    secrets: [...(token ? [token] : []), ...CHANNEL_KINDS.flatMap((kind) => kind.secrets?.(opts) ?? [])],
+    from: opts.from as string,
+    httpTimeoutMs: opts.webhookTimeout as number,
+    notify: (opts.notify as URL[] | undefined) ?? [],
+    configFile: (opts.config as string | undefined) || undefined,
+    group: { waitMs: opts.groupWait as number, intervalMs: opts.groupInterval as number },
+    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
   };
 }
 

@@ -1,5 +1,6 @@
 /** ch2-mailer: entry point of the mailer image. */
 import type { AddressInfo } from 'node:net';
+import { ConfigError, exitConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { Admissions } from './intake/admission.ts';
@@ -7,6 +8,8 @@ import { Allowlist } from './intake/allowlist.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { parseMailerArgs } from './cli.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
+import { loadChannelConfig } from './delivery/channel-config.ts';
+import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
@@ -21,8 +24,18 @@ if (argv[0] === 'healthcheck') {
 }
 const config = parseMailerArgs(argv);
 
-const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: config.secrets });
-const channels = CHANNEL_KINDS.flatMap((kind) => kind.create(config.channelOptions, { log }));
+// Every channel from flags, --notify and --config, checked before anything starts: a bad one exits 2 with one line.
+const plans = await (async () => {
+  try {
+    const entries = config.configFile ? await loadChannelConfig(config.configFile) : [];
+    return planChannels({ kinds: CHANNEL_KINDS, opts: config.channelOptions, notify: config.notify, entries, group: config.group });
+  } catch (err) {
+    if (err instanceof ConfigError) exitConfig('ch2-mailer', err.message);
+    throw err;
+  }
+})();
+const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)] });
+const routes = createRoutes(plans, { log, from: config.from, httpTimeoutMs: config.httpTimeoutMs });
 const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.spoolRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
   // In use, corrupt, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
   log.error(err instanceof StoreOpenError ? err.message : `Cannot open the spool ${config.spool}: ${err.message} (--spool / SPOOL_DIR).`);
@@ -30,7 +43,7 @@ const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.
 });
 const store = opened.store;
 if (opened.summary.movedAside) log.warn(`Spool ${config.spool}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--spool-recover).`);
-const dispatcher = new Dispatcher({ channels, outbox: store, log, maxRetryAgeMs: config.maxRetryAgeMs });
+const dispatcher = new Dispatcher({ routes, outbox: store, log, maxRetryAgeMs: config.maxRetryAgeMs });
 const admissions = new Admissions({ allowlist: new Allowlist(config.allow), store, dispatcher, log });
 const started = Date.now();
 const http = createHttpIntake({

@@ -15,7 +15,7 @@
  * source destructures are undefined (the shipped agent crashed so on
  * --log-format json and refused every YAML config). Import the package
  * statically in a small ESM module and import that lazily instead
- * (shared/pino-lines.ts, agent/yaml-document.ts).
+ * (shared/pino-lines.ts, shared/yaml-document.ts).
  *
  * Source maps are written beside each file (linked): a stack trace names the
  * TypeScript source when node runs with --enable-source-maps (NODE_OPTIONS).

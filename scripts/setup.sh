@@ -17,6 +17,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 bash scripts/dockerd.sh
+# The real Prometheus Alertmanager, for the alertmanager channel's process test.
+bash scripts/alertmanager.sh >/dev/null
 
 if [ "${1:-}" != "--no-images" ]; then
   bash scripts/images.sh

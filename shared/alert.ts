@@ -25,6 +25,8 @@ export interface Alert {
   downForMs?: number;
   /** On a reminder (status "down" for an incident already announced): which one, from 1. */
   reminder?: number;
+  /** The agent's incident id: the same on its down, its reminders and its up (for channels that resolve or thread). */
+  incident?: string;
 }
 
 /**

@@ -77,6 +77,16 @@ export function emailListArg(allowWildcard: boolean): (text: string) => string[]
   };
 }
 
+/** The sender of alert e-mails: an address, or "Name <address>"; one line. */
+export function fromArg(text: string): string {
+  const value = text.trim();
+  const address = /<([^<>]+)>\s*$/.exec(value)?.[1] ?? value;
+  if (/[\r\n]/.test(value) || !parseRecipient(address).ok) {
+    throw new InvalidArgumentError('Expected an address such as alerts@example.com or "ch2 <alerts@example.com>".');
+  }
+  return value;
+}
+
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 

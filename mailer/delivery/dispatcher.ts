@@ -17,17 +17,27 @@
  * - a send that outlives --send-timeout has its AbortSignal aborted, and the
  *   dispatcher waits until the channel has settled it before it retries:
  *   a send given up on cannot go out beside its retry.
+ * - no faster than the channel's rate limit, and not while its destination
+ *   asked for a pause (rate-gate.ts);
+ * - a routed channel (--config `match`) takes only the alerts it matches;
+ * - a grouping channel (grouper.ts) sends the alerts for one recipient that
+ *   come together as one message; each keeps its own outcome.
  */
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { type SendResult, transient } from '../../shared/send-result.ts';
 import type { Channel } from './channels/channel.ts';
+import type { Route } from './channel-setup.ts';
+import { Grouper } from './grouper.ts';
 import { KeyedQueue, type RunOutcome } from './keyed-queue.ts';
+import { RateGate } from './rate-gate.ts';
 import type { Outbox, OutboxRecord } from '../store/outbox.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 
 export interface DispatcherOptions {
-  channels: readonly Channel[];
+  /** Channels that take every alert, ungrouped; or routes (match, grouping). */
+  channels?: readonly Channel[];
+  routes?: readonly Route[];
   outbox: Outbox;
   log: Logger;
   maxRetryAgeMs: number;
@@ -48,6 +58,16 @@ interface Job {
   attempt: number;
 }
 
+interface Lane {
+  route: Route;
+  queue: KeyedQueue<Job>;
+  gate: RateGate;
+  grouper?: Grouper<Job>;
+}
+
+/** Jobs a grouping lane lets through to its grouper at once: they wait there, holding no connection. */
+const GROUPING_LIMIT = 100_000;
+
 /** Alerts about one target keep their order; an alert without a target is on its own. */
 function orderKey(job: Job): string {
   const { target, id } = job.item.alert;
@@ -56,39 +76,50 @@ function orderKey(job: Job): string {
 
 export class Dispatcher {
   readonly #options: DispatcherOptions;
-  readonly #queues = new Map<string, KeyedQueue<Job>>();
+  readonly #lanes = new Map<string, Lane>();
   readonly #sending = new Set<AbortController>();
   #closed = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
-    for (const channel of options.channels) {
-      this.#queues.set(
-        channel.name,
-        new KeyedQueue<Job>({ limit: channel.concurrency ?? DEFAULT_CONCURRENCY, key: orderKey, run: (job) => this.#attempt(job) }),
-      );
+    const routes: readonly Route[] = options.routes ?? (options.channels ?? []).map((channel): Route => ({ channel }));
+    for (const route of routes) {
+      const { channel } = route;
+      const concurrency = channel.concurrency ?? DEFAULT_CONCURRENCY;
+      const grouper =
+        route.group && channel.sendGroup
+          ? new Grouper<Job>({ policy: route.group, concurrency, key: (job) => job.item.alert.to.toLowerCase(), send: (jobs) => this.#attemptGroup(jobs), ...(options.now ? { now: options.now } : {}) })
+          : undefined;
+      const queue = new KeyedQueue<Job>({ limit: grouper ? GROUPING_LIMIT : concurrency, key: orderKey, run: (job) => (grouper ? grouper.run(job) : this.#attempt(job)) });
+      this.#lanes.set(channel.name, { route, queue, gate: new RateGate(channel.rateLimit), ...(grouper ? { grouper } : {}) });
     }
   }
 
   get channelNames(): string[] {
-    return this.#options.channels.map((c) => c.name);
+    return [...this.#lanes.keys()];
+  }
+
+  /** The channels an alert goes to: those whose match it passes. */
+  channelsFor(alert: QueuedAlert['alert']): string[] {
+    return [...this.#lanes.values()].filter((l) => !l.route.match || l.route.match(alert)).map((l) => l.route.channel.name);
   }
 
   /** Deliveries not finished: under way, queued, or waiting for a retry. */
   get active(): number {
     let n = 0;
-    for (const queue of this.#queues.values()) n += queue.size;
+    for (const lane of this.#lanes.values()) n += lane.queue.size;
     return n;
   }
 
   submit(item: QueuedAlert): void {
     if (this.#closed) return;
     const record = this.#options.outbox.get(item.alert.id);
-    for (const channel of this.#options.channels) {
+    for (const { route, queue } of this.#lanes.values()) {
+      const { channel } = route;
       const state = record?.channels[channel.name];
-      // A resumed alert goes only to the channels that still owe it.
-      if (record && (!state || state.state !== 'pending')) continue;
-      this.#queues.get(channel.name)?.add({ item, channel, attempt: (state?.attempts ?? 0) + 1 });
+      // A resumed alert goes only to the channels that still owe it; a new one to those it matches.
+      if (record ? !state || state.state !== 'pending' : route.match && !route.match(item.alert)) continue;
+      queue.add({ item, channel, attempt: (state?.attempts ?? 0) + 1 });
     }
   }
 
@@ -125,15 +156,26 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.#closed = true;
     for (const controller of this.#sending) controller.abort(new Error('the mailer is stopping'));
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
-    await Promise.allSettled(this.#options.channels.map((c) => c.close?.()));
+    for (const lane of this.#lanes.values()) lane.grouper?.close();
+    await Promise.allSettled([...this.#lanes.values()].map((l) => l.queue.close()));
+    await Promise.allSettled([...this.#lanes.values()].map((l) => l.route.channel.close?.()));
   }
 
   async #attempt(job: Job): Promise<RunOutcome> {
+    return this.#outcome(job, await this.#send(job.channel, [job.item]));
+  }
+
+  /** One message for a group (one alert: an ordinary send); each member's outcome. */
+  async #attemptGroup(jobs: Job[]): Promise<RunOutcome[]> {
+    const result = await this.#send(jobs[0]!.channel, jobs.map((j) => j.item));
+    if (jobs.length > 1) this.#options.log.debug(`Sent ${jobs.length} alerts as one message via ${jobs[0]!.channel.name}.`, { event: 'group', channel: jobs[0]!.channel.name, size: jobs.length });
+    return jobs.map((job) => this.#outcome(job, result));
+  }
+
+  #outcome(job: Job, result: SendResult): RunOutcome {
     const { item, channel, attempt } = job;
     const { outbox, log } = this.#options;
     const id = item.alert.id;
-    const result = await this.#send(channel, item);
     if (result.ok) {
       outbox.settle(id, channel.name, 'delivered', undefined, true, !channel.repeatIsHarmless);
       if (channel.name !== 'log') log.info(`Delivered alert ${id} via ${channel.name}.`, { event: 'delivered', id, channel: channel.name, attempt, detail: result.detail });
@@ -168,18 +210,25 @@ export class Dispatcher {
    * It resolves only once the channel has settled the send, so that a retry
    * can never run beside a send that may still go out.
    */
-  async #send(channel: Channel, item: QueuedAlert): Promise<SendResult> {
+  async #send(channel: Channel, items: QueuedAlert[]): Promise<SendResult> {
     const limit = this.#options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    const gate = this.#lanes.get(channel.name)!.gate;
     const controller = new AbortController();
+    this.#sending.add(controller);
+    if (this.#closed) controller.abort(new Error('the mailer is stopping'));
+    // The deadline runs from when the destination may take the send, not while it waits its turn.
+    if (!gate.tryTake() && !(await gate.take(controller.signal))) {
+      this.#sending.delete(controller);
+      return transient('send cancelled: the mailer is stopping');
+    }
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort(new Error(`no answer within ${Math.round(limit / 1000)}s`));
     }, limit);
-    this.#sending.add(controller);
-    if (this.#closed) controller.abort(new Error('the mailer is stopping'));
     try {
-      const result = await channel.send(item, { signal: controller.signal });
+      const result = items.length === 1 || !channel.sendGroup ? await channel.send(items[0]!, { signal: controller.signal }) : await channel.sendGroup(items, { signal: controller.signal });
+      gate.hold(result.ok ? (result.holdMs ?? 0) : (result.retryAfterMs ?? 0));
       if (!result.ok && timedOut) return transient(`no answer within ${limit >= 1000 ? `${Math.round(limit / 1000)}s` : `${limit}ms`} (send cancelled)`);
       return result;
     } catch (err) {

@@ -54,7 +54,7 @@ export function emailContent(item: QueuedAlert): EmailContent {
  * and which alert. Each line is one line (alert data cannot start a line of
  * its own) and raw: the channel escapes it for its dialect.
  */
-export function chatLines(item: QueuedAlert): { title: string; details: string[] } {
+export function chatLines(item: QueuedAlert): MessageLines {
   const { alert } = item;
   const details: string[] = [];
   if (alert.reason) details.push(`Reason: ${headerSafe(alert.reason, 500)}`);
@@ -63,6 +63,39 @@ export function chatLines(item: QueuedAlert): { title: string; details: string[]
   details.push(`Time: ${headerSafe(alertTime(item), 100)}`);
   details.push(`Alert id: ${headerSafe(alert.id, 200)}`);
   return { title: emailContent(item).subject, details };
+}
+
+export interface MessageLines {
+  title: string;
+  details: string[];
+}
+
+/** How a target is named in a group message. */
+function groupName(item: QueuedAlert): string {
+  return headerSafe(item.alert.target ?? item.alert.to, 200);
+}
+
+/**
+ * The lines of one message about several alerts (grouping): a title naming
+ * every target, `[DOWN] 37 targets: web-1, web-2, … — The service is down!`,
+ * then a line per alert (status, target, reason, id). One alert gives
+ * chatLines.
+ */
+export function messageLines(items: readonly QueuedAlert[]): MessageLines {
+  if (items.length === 1) return chatLines(items[0]!);
+  const downs = items.filter((i) => i.alert.status === 'down').length;
+  const ups = items.length - downs;
+  const tag = ups === 0 ? '[DOWN]' : downs === 0 ? '[UP]' : `[${downs} DOWN, ${ups} UP]`;
+  const names = [...new Set(items.filter((i) => i.alert.target !== undefined).map(groupName))];
+  const messages = [...new Set(items.map((i) => i.alert.message))];
+  const what = names.length > 0 ? `${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')}` : `${items.length} alerts`;
+  const title = flatten(`${tag} ${what}${messages.length === 1 ? ` — ${messages[0]}` : ''}`, 20_000);
+  const details = items.map((i) => {
+    const { alert } = i;
+    const why = alert.status === 'down' ? (alert.reason ?? alert.message) : alert.downForMs !== undefined ? `up after ${formatDurationMs(alert.downForMs)}` : alert.message;
+    return `${alert.status.toUpperCase()} ${groupName(i)}: ${headerSafe(why, 300)} (alert ${headerSafe(alert.id, 100)})`;
+  });
+  return { title, details };
 }
 
 /**
@@ -95,6 +128,25 @@ export function emailMessage(item: QueuedAlert, from: string): SendMailOptions {
 }
 
 /**
+ * One e-mail for a group of alerts to one recipient (grouping): the group's
+ * title as Subject, a line per alert in the body, a Message-ID from the
+ * members' ids (the same group resent is the same message).
+ */
+export function groupEmailMessage(items: readonly QueuedAlert[], from: string, messageId: string): SendMailOptions {
+  const { title, details } = messageLines(items);
+  const first = items[0]!;
+  return {
+    from,
+    to: first.alert.to,
+    subject: headerSafe(title, 900),
+    text: `${[title, '', ...details, '', '-- ', 'ch2 mailer'].join('\n')}\n`,
+    date: new Date(first.receivedAt),
+    messageId: messageIdFor(messageId),
+    headers: { 'X-Ch2-Alert-Id': headerSafe(items.map((i) => i.alert.id).join(' '), 900), 'X-Ch2-Status': items.every((i) => i.alert.status === 'up') ? 'up' : 'down' },
+  };
+}
+
+/**
  * An alert as JSON, for generic webhooks and the file channel's .json files.
  * Optional fields are left out when the alert has none.
  */
@@ -111,13 +163,15 @@ export interface AlertRecord {
   downForMs?: number;
   /** On a reminder: which one (1, 2, …). */
   reminder?: number;
+  /** The agent's incident id: the same on a down, its reminders and its up. */
+  incident?: string;
   /** When the mailer accepted the alert (ISO 8601). */
   receivedAt: string;
 }
 
 export function alertRecord(item: QueuedAlert): AlertRecord {
   const { alert } = item;
-  // In this order: id, status, to, message, target, reason, time, downForMs, reminder, receivedAt.
+  // In this order: id, status, to, message, target, reason, time, downForMs, reminder, incident, receivedAt.
   return {
     id: alert.id,
     status: alert.status,
@@ -128,6 +182,7 @@ export function alertRecord(item: QueuedAlert): AlertRecord {
     time: alertTime(item),
     ...(alert.downForMs !== undefined ? { downForMs: alert.downForMs } : {}),
     ...(alert.reminder !== undefined ? { reminder: alert.reminder } : {}),
+    ...(alert.incident !== undefined ? { incident: alert.incident } : {}),
     receivedAt: new Date(item.receivedAt).toISOString(),
   };
 }

@@ -71,7 +71,7 @@ export class Admissions {
     let duplicate = false;
     try {
       // Resolves once committed; a duplicate of an alert still being committed waits for that commit.
-      duplicate = (await store.admit(item, dispatcher.channelNames)).duplicate;
+      duplicate = (await store.admit(item, dispatcher.channelsFor(alert))).duplicate;
     } catch (err) {
       // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
       if (via === 'json') throw err;

@@ -1,14 +1,17 @@
 /**
  * What a chat channel over an incoming webhook is, once: one repeatable URL
- * flag (its env var a list), channels named <kind>, <kind>-2, …, the URL a
- * secret, `--webhook-timeout` for the deadline, and a JSON payload per alert
- * POSTed over http-post.ts with `Idempotency-Key: <alert id>` (which Slack
- * and Discord ignore). slack.ts and discord.ts give only their payload.
+ * flag (its env var a list) and `--notify` URL forms, channels named <kind>,
+ * <kind>-2, …, the URL a secret, `--webhook-timeout` for the deadline, and a
+ * JSON payload per message POSTed over http-post.ts with `Idempotency-Key`
+ * (which Slack and Discord ignore). slack.ts and discord.ts give only their
+ * payload, their URL forms and their rate limit.
  */
-import { envOption } from '../../../shared/config.ts';
-import type { QueuedAlert } from '../../queued-alert.ts';
-import type { Channel, ChannelKind } from './channel.ts';
-import { createHttpPost, DEFAULT_WEBHOOK_TIMEOUT_MS, urlSecrets, webhookList } from './http-post.ts';
+import { ConfigError, envOption } from '../../../shared/config.ts';
+import type { MessageLines } from '../email-content.ts';
+import type { ChannelKind, RateLimit } from './channel.ts';
+import { defineKind } from './channel.ts';
+import { createHttpPost, urlSecrets, webhookList, webhookUrl } from './http-post.ts';
+import { idempotencyKey, messageChannel } from './message-channel.ts';
 
 export interface ChatWebhookSpec {
   kind: string;
@@ -17,33 +20,40 @@ export interface ChatWebhookSpec {
   env: string;
   key: string;
   description: string;
-  payload: (item: QueuedAlert) => unknown;
+  payload: (lines: MessageLines) => unknown;
+  /** Per webhook, from the provider's published limits. */
+  rateLimit?: RateLimit;
+  /** The provider's webhook URL for a `--notify` URL of this kind (shoutrrr's form). */
+  fromNotify?: (url: URL) => URL;
 }
 
-export function createChatChannel(spec: ChatWebhookSpec, options: { url: URL; name?: string; timeoutMs?: number }): Channel {
-  const http = createHttpPost({ url: options.url, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-  return {
-    name: options.name ?? spec.kind,
-    concurrency: http.connections,
-    send: (item, { signal }) => http.post(spec.payload(item), { 'idempotency-key': item.alert.id }, signal),
-    close: () => http.close(),
-  };
+export interface ChatWebhookSettings {
+  url: URL;
 }
 
 export function chatWebhookKind(spec: ChatWebhookSpec): ChannelKind {
-  const urlsOf = (opts: Record<string, unknown>): URL[] => (opts[spec.key] as URL[] | undefined) ?? [];
-  return {
+  const from = { flag: spec.flag, env: spec.env };
+  return defineKind<ChatWebhookSettings>({
     kind: spec.kind,
-    options: () => [envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(spec))],
-    secrets: (opts) => urlSecrets(urlsOf(opts)),
-    create: (opts) =>
-      urlsOf(opts).map((url, i) =>
-        createChatChannel(spec, {
-          url,
-          name: i === 0 ? spec.kind : `${spec.kind}-${i + 1}`,
-          // --webhook-timeout belongs to the webhook kind; chat webhooks share it.
-          timeoutMs: (opts.webhookTimeout as number | undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
-        }),
-      ),
-  };
+    groups: true,
+    schemes: spec.fromNotify ? [spec.kind] : [],
+    options: () => [envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(from))],
+    fromOptions: (opts) => ((opts[spec.key] as URL[] | undefined) ?? []).map((url) => ({ url })),
+    ...(spec.fromNotify ? { fromUrl: (url: URL) => ({ url: spec.fromNotify!(url) }) } : {}),
+    fromConfig: (entry) => {
+      if (typeof entry.url !== 'string') throw new ConfigError('url: expected the webhook URL as a string.');
+      return { url: webhookUrl(entry.url, { flag: 'url', env: `${spec.kind} channel` }) };
+    },
+    secrets: (settings) => urlSecrets([settings.url]),
+    create: (settings, ctx) => {
+      const http = createHttpPost({ url: settings.url, timeoutMs: ctx.httpTimeoutMs });
+      return messageChannel({
+        name: ctx.name,
+        concurrency: http.connections,
+        ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
+        say: (lines, items, signal) => http.post(spec.payload(lines), { 'idempotency-key': idempotencyKey(items) }, signal),
+        close: () => http.close(),
+      });
+    },
+  });
 }

@@ -17,10 +17,11 @@
  *
  * Discord ignores Idempotency-Key: a retried alert is a second message.
  */
-import { chatLines } from '../email-content.ts';
-import type { QueuedAlert } from '../../queued-alert.ts';
-import type { Channel, ChannelKind } from './channel.ts';
-import { type ChatWebhookSpec, chatWebhookKind, createChatChannel } from './chat-webhook.ts';
+import { ConfigError } from '../../../shared/config.ts';
+import type { MessageLines } from '../email-content.ts';
+import type { ChannelKind } from './channel.ts';
+import { type ChatWebhookSpec, chatWebhookKind } from './chat-webhook.ts';
+import { apiBase, decodedPart } from './notify-url.ts';
 
 const DISCORD_CONTENT_MAX = 2000;
 /** Message flag SUPPRESS_EMBEDS: no link previews. */
@@ -37,8 +38,7 @@ export interface DiscordPayload {
   flags: number;
 }
 
-export function discordPayload(item: QueuedAlert): DiscordPayload {
-  const { title, details } = chatLines(item);
+export function discordPayload({ title, details }: MessageLines): DiscordPayload {
   const lines = [`**${discordEscape(title)}**`, ...details.map(discordEscape)];
   let content = lines.join('\n');
   if (content.length > DISCORD_CONTENT_MAX) {
@@ -59,8 +59,18 @@ const DISCORD: ChatWebhookSpec = {
   key: 'discordWebhook',
   description: 'post each alert to this Discord webhook (repeatable, or a list)',
   payload: discordPayload,
+  // Discord: 5 requests per 2 s per webhook; its X-RateLimit-* headers pause it besides (http-post.ts).
+  rateLimit: { count: 5, perMs: 2000 },
+  fromNotify: discordWebhookOf,
 };
 
-export const createDiscordChannel = (options: { url: URL; name?: string; timeoutMs?: number }): Channel => createChatChannel(DISCORD, options);
+/** shoutrrr's Discord form `discord://token@id`: https://discord.com/api/webhooks/id/token (`api` replaces https://discord.com). */
+export function discordWebhookOf(url: URL): URL {
+  const token = decodedPart(url, url.username, 'token');
+  const id = url.hostname;
+  if (!/^\d+$/.test(id) || !/^[A-Za-z0-9_-]+$/.test(token)) throw new ConfigError('discord:// URL: expected discord://token@webhook-id (the URL is not shown: it holds a token).');
+  const base = apiBase(url, 'https://discord.com');
+  return new URL(`${base}/api/webhooks/${id}/${token}`);
+}
 
 export const discordChannel: ChannelKind = chatWebhookKind(DISCORD);

@@ -25,11 +25,11 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { createTransport } from 'nodemailer';
-import { choiceArg, envOption, listArg } from '../../../shared/config.ts';
+import { choiceArg, ConfigError, envOption, listArg } from '../../../shared/config.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { alertRecord, DEFAULT_FROM, emailMessage } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
-import type { Channel, ChannelKind } from './channel.ts';
+import { type Channel, defineKind } from './channel.ts';
 
 export const FILE_FORMATS = ['eml', 'json'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -157,22 +157,28 @@ export function createFileChannel(options: FileChannelOptions): Channel {
   };
 }
 
-export const fileChannel: ChannelKind = {
+export interface FileSettings {
+  dir: string;
+  format: FileFormat;
+}
+
+export const fileChannel = defineKind<FileSettings>({
   kind: 'file',
   options: () => [
     envOption('--file-dir <dir>', 'write one file per alert into this folder (repeatable, or a comma-separated list)', 'FILE_DIR').argParser(fileDirList),
     envOption('--file-format <format>', 'eml: an RFC 5322 e-mail; json: the alert as JSON', 'FILE_FORMAT', choiceArg(FILE_FORMATS)).default('eml'),
   ],
-  create: (opts) => {
-    const dirs = (opts.fileDir as string[] | undefined) ?? [];
-    return dirs.map((dir, i) =>
-      createFileChannel({
-        dir,
-        format: opts.fileFormat as FileFormat,
-        // --from belongs to the smtp kind; the .eml files use the same sender.
-        from: (opts.from as string | undefined) ?? DEFAULT_FROM,
-        name: i === 0 ? 'file' : `file-${i + 1}`,
-      }),
-    );
+  fromOptions: (opts) => ((opts.fileDir as string[] | undefined) ?? []).map((dir) => ({ dir, format: opts.fileFormat as FileFormat })),
+  fromConfig: (entry) => {
+    if (typeof entry.dir !== 'string') throw new ConfigError('dir: expected a folder as a string.');
+    const format = entry.format ?? 'eml';
+    if (!FILE_FORMATS.includes(format as FileFormat)) throw new ConfigError(`format: expected one of ${FILE_FORMATS.join(', ')}.`);
+    try {
+      return { dir: fileDirArg(entry.dir), format: format as FileFormat };
+    } catch (err) {
+      throw new ConfigError(`dir: ${(err as Error).message}`);
+    }
   },
-};
+  // The .eml files use the mailer's --from, as SMTP does.
+  create: (s, ctx) => createFileChannel({ dir: s.dir, format: s.format, from: ctx.from, name: ctx.name }),
+});

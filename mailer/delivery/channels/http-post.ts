@@ -93,6 +93,16 @@ function excerpt(body: string, url: URL): string {
   return flatten(text, EXCERPT_MAX);
 }
 
+/**
+ * Discord's (and GitHub-style) rate-limit headers: with X-RateLimit-Remaining
+ * at 0, the destination is paused for X-RateLimit-Reset-After seconds.
+ */
+function bucketEmpty(headers: Record<string, string | string[] | undefined>): number | undefined {
+  if (String(headers['x-ratelimit-remaining']) !== '0') return undefined;
+  const after = Number(headers['x-ratelimit-reset-after']);
+  return Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 3_600_000) : undefined;
+}
+
 type Body = AsyncIterable<Buffer>;
 
 /** The start of an answer's body (read to its end when it is not too long, so the connection is reused). */
@@ -119,49 +129,77 @@ export interface HttpPostOptions {
   headers?: Record<string, string>;
 }
 
+export interface HttpRequest {
+  /** The JSON payload; or, with `contentType`, the body as text. */
+  body: unknown;
+  /** A body already encoded in this content type (`body` is then a string). */
+  contentType?: string;
+  headers?: Record<string, string>;
+  method?: 'POST' | 'PUT' | 'PATCH';
+  /** Another URL than the channel's (same receiver, e.g. a path with a transaction id). */
+  url?: URL;
+  /**
+   * Reads a refusing answer before the default verdict (Telegram's and
+   * Matrix's retry-after in the JSON body): status, the start of the body,
+   * and the default error line. Undefined keeps the default.
+   */
+  refusal?: (status: number, body: string, error: string) => SendResult | undefined;
+}
+
 export interface HttpPost {
   /** Requests it runs at once at the most: the channel's concurrency. */
   readonly connections: number;
   /** POST `payload` as JSON; never throws. */
   post(payload: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<SendResult>;
+  /** One request as `req` says; never throws. */
+  send(req: HttpRequest, signal: AbortSignal): Promise<SendResult>;
   /** Drop every connection at once (a send under way ends transient). */
   close(): Promise<void>;
 }
 
 export function createHttpPost(options: HttpPostOptions): HttpPost {
-  const { url } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  const where = webhookOrigin(url);
+  const where = webhookOrigin(options.url);
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connections: HTTP_CONNECTIONS });
   const base = { 'content-type': 'application/json', 'user-agent': USER_AGENT, accept: 'application/json, text/plain;q=0.9, */*;q=0.1', ...options.headers };
 
+  async function send(req: HttpRequest, signal: AbortSignal): Promise<SendResult> {
+    const url = req.url ?? options.url;
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const headers = { ...base, ...(req.contentType ? { 'content-type': req.contentType } : {}), ...req.headers };
+    const body = req.contentType ? String(req.body) : JSON.stringify(req.body);
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, { dispatcher: agent, method: req.method ?? 'POST', headers, body, signal: deadline });
+    } catch (err) {
+      if (signal.aborted) return transient(`${where}: send cancelled`);
+      return transient(`${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
+    }
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) {
+      // Delivered once the status is in; reading the rest only frees the connection.
+      await res.body.dump({ limit: READ_LIMIT }).catch(() => {});
+      return sent(`HTTP ${status}`, bucketEmpty(res.headers));
+    }
+    let text = '';
+    try {
+      text = await readStart(res.body as unknown as Body, req.refusal ? 16 * 1024 : 4 * EXCERPT_MAX);
+    } catch {
+      // The status decides; a body cut short only loses the excerpt.
+    }
+    let answer = excerpt(text, options.url);
+    if (url !== options.url) answer = excerpt(answer, url);
+    const error = `${where} answered HTTP ${status}${answer ? `: ${answer}` : ''}`;
+    const verdict = req.refusal?.(status, text, error);
+    if (verdict) return verdict;
+    if (status === 408 || status === 429 || status >= 500) return transient(error, parseRetryAfter(res.headers['retry-after']));
+    return permanent(error);
+  }
+
   return {
     connections: HTTP_CONNECTIONS,
-    async post(payload, headers, signal) {
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-      let res: Awaited<ReturnType<typeof request>>;
-      try {
-        res = await request(url, { dispatcher: agent, method: 'POST', headers: { ...base, ...headers }, body: JSON.stringify(payload), signal: deadline });
-      } catch (err) {
-        if (signal.aborted) return transient(`${where}: send cancelled`);
-        return transient(`${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
-      }
-      const status = res.statusCode;
-      if (status >= 200 && status < 300) {
-        // Delivered once the status is in; reading the rest only frees the connection.
-        await res.body.dump({ limit: READ_LIMIT }).catch(() => {});
-        return sent(`HTTP ${status}`);
-      }
-      let answer = '';
-      try {
-        answer = excerpt(await readStart(res.body as unknown as Body, 4 * EXCERPT_MAX), url);
-      } catch {
-        // The status decides; a body cut short only loses the excerpt.
-      }
-      const error = `${where} answered HTTP ${status}${answer ? `: ${answer}` : ''}`;
-      if (status === 408 || status === 429 || status >= 500) return transient(error, parseRetryAfter(res.headers['retry-after']));
-      return permanent(error);
-    },
+    post: (payload, headers, signal) => send({ body: payload, headers }, signal),
+    send,
     async close() {
       // At shutdown: do not wait for a slow receiver (the alert stays owed in the spool).
       await agent.destroy().catch(() => {});

@@ -1,13 +1,13 @@
 /** The embedded default channel: the book's "Sending email: ..." line. Always on. */
 import { sent } from '../../../shared/send-result.ts';
 import { oneLine } from '../../../shared/text.ts';
-import type { ChannelKind } from './channel.ts';
+import { defineKind } from './channel.ts';
 
-export const logChannel: ChannelKind = {
+/** The log channel never groups: one book line per alert, at once. */
+export const logChannel = defineKind<Record<string, never>>({
   kind: 'log',
-  options: () => [],
-  create: (_opts, { log }) => [
-    {
+  fromOptions: () => [{}],
+  create: (_settings, { log }) => ({
       name: 'log',
       repeatIsHarmless: true,
       async send(item) {
@@ -24,6 +24,5 @@ export const logChannel: ChannelKind = {
         });
         return sent();
       },
-    },
-  ],
-};
+  }),
+});

@@ -14,10 +14,11 @@
  *
  * Slack ignores Idempotency-Key: a retried alert is a second message.
  */
-import { chatLines } from '../email-content.ts';
-import type { QueuedAlert } from '../../queued-alert.ts';
-import type { Channel, ChannelKind } from './channel.ts';
-import { type ChatWebhookSpec, chatWebhookKind, createChatChannel } from './chat-webhook.ts';
+import { ConfigError } from '../../../shared/config.ts';
+import type { MessageLines } from '../email-content.ts';
+import type { ChannelKind } from './channel.ts';
+import { type ChatWebhookSpec, chatWebhookKind } from './chat-webhook.ts';
+import { apiBase, decodedPart } from './notify-url.ts';
 
 /** Characters of alert text at most: Slack takes far more; this keeps a message readable. */
 const SLACK_TEXT_MAX = 3000;
@@ -31,8 +32,7 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-export function slackPayload(item: QueuedAlert): { text: string; mrkdwn: false; unfurl_links: false; unfurl_media: false } {
-  const { title, details } = chatLines(item);
+export function slackPayload({ title, details }: MessageLines): { text: string; mrkdwn: false; unfurl_links: false; unfurl_media: false } {
   // Clipped before it is escaped, so no entity is cut in two (Slack takes far longer texts).
   const text = slackEscape(clip([title, ...details].join('\n'), SLACK_TEXT_MAX));
   return { text, mrkdwn: false, unfurl_links: false, unfurl_media: false };
@@ -45,8 +45,27 @@ const SLACK: ChatWebhookSpec = {
   key: 'slackWebhook',
   description: 'post each alert to this Slack incoming webhook (repeatable, or a list)',
   payload: slackPayload,
+  // Slack: about one message a second per incoming webhook.
+  rateLimit: { count: 1, perMs: 1000 },
+  fromNotify: slackWebhookOf,
 };
 
-export const createSlackChannel = (options: { url: URL; name?: string; timeoutMs?: number }): Channel => createChatChannel(SLACK, options);
+/**
+ * shoutrrr's Slack forms: `slack://[botname@]token-a/token-b/token-c` and
+ * `slack://hook:token-a-token-b-token-c@webhook`, both the incoming webhook
+ * https://hooks.slack.com/services/token-a/token-b/token-c (`api` replaces
+ * https://hooks.slack.com). The bot form (`slack://xoxb:…@channel`) is not supported.
+ */
+export function slackWebhookOf(url: URL): URL {
+  let parts: string[];
+  if (url.username === 'hook' && url.hostname === 'webhook') parts = decodedPart(url, url.password, 'token').split('-');
+  else if (url.username === 'xoxb' || url.username === 'xoxp') throw new ConfigError('slack:// URL: bot tokens (xoxb, xoxp) are not supported; use an incoming webhook, slack://hook:A-B-C@webhook (the URL is not shown).');
+  else parts = [url.hostname, ...url.pathname.split('/').filter((p) => p !== '')];
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9]+$/.test(p))) {
+    throw new ConfigError('slack:// URL: expected slack://token-a/token-b/token-c or slack://hook:token-a-token-b-token-c@webhook (the URL is not shown: it holds a token).');
+  }
+  const base = apiBase(url, 'https://hooks.slack.com');
+  return new URL(`${base}/services/${parts.join('/')}`);
+}
 
 export const slackChannel: ChannelKind = chatWebhookKind(SLACK);

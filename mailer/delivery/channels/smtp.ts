@@ -28,15 +28,17 @@
  *
  * A bad URL is a ConfigError, which does not echo it (it may hold a password).
  */
-import { createTransport, type Transporter } from 'nodemailer';
+import { createTransport, type SendMailOptions, type Transporter } from 'nodemailer';
 import { InvalidArgumentError } from 'commander';
 import { parseRecipient } from '../../../shared/address.ts';
-import { ConfigError, durationArg, envOption, listArg } from '../../../shared/config.ts';
+import { ConfigError, durationArg, durationInRange, envOption, fromArg, listArg } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
-import { DEFAULT_FROM, emailMessage, headerSafe } from '../email-content.ts';
+import { DEFAULT_FROM, emailMessage, groupEmailMessage, headerSafe } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
-import type { Channel, ChannelKind } from './channel.ts';
+import { type Channel, defineKind } from './channel.ts';
+import { idempotencyKey } from './message-channel.ts';
+import { notifyParams, yesNo } from './notify-url.ts';
 
 export { DEFAULT_FROM };
 
@@ -100,15 +102,6 @@ function smtpUrls(opts: Record<string, unknown>): URL[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-export function fromArg(text: string): string {
-  const value = text.trim();
-  const address = /<([^<>]+)>\s*$/.exec(value)?.[1] ?? value;
-  if (/[\r\n]/.test(value) || !parseRecipient(address).ok) {
-    throw new InvalidArgumentError('Expected an address such as alerts@example.com or "ch2 <alerts@example.com>".');
-  }
-  return value;
-}
-
 interface SmtpError {
   code?: string;
   responseCode?: number;
@@ -136,7 +129,16 @@ export function classifySmtpError(err: unknown): SendResult {
   return transient(`SMTP ${e.code ?? 'error'}: ${detail}`);
 }
 
-export function createSmtpChannel(url: URL, from: string, timeoutMs: number, name = 'smtp', log?: Logger): Channel {
+export interface SmtpSettings {
+  url: URL;
+  timeoutMs: number;
+  /** The sender (else the mailer's --from). */
+  from?: string;
+  /** Recipients instead of each alert's own (shoutrrr's toAddresses). */
+  to?: string[];
+}
+
+export function createSmtpChannel(url: URL, from: string, timeoutMs: number, name = 'smtp', log?: Logger, to?: readonly string[]): Channel {
   const secure = url.protocol === 'smtps:';
   const tlsOff = url.searchParams.get('tls') === 'off';
   const user = decoded(url.username, 'user name');
@@ -162,29 +164,92 @@ export function createSmtpChannel(url: URL, from: string, timeoutMs: number, nam
     name,
     concurrency: SMTP_POOL_SIZE,
     async send(item: QueuedAlert, { signal }): Promise<SendResult> {
-      try {
-        const info = await transport.sendMail({ ...emailMessage(item, from), signal });
-        const accepted = (info.accepted as unknown[]).length;
-        if (accepted === 0) return classifySmtpError({ responseCode: 550, response: `recipient ${item.alert.to} rejected` });
-        return sent(info.messageId);
-      } catch (err) {
-        return signal.aborted ? transient('SMTP send cancelled') : classifySmtpError(err);
-      }
+      return mail(emailMessage(item, from), item.alert.to, signal);
+    },
+    sendGroup(items, { signal }) {
+      return mail(groupEmailMessage(items, from, idempotencyKey(items)), items[0]!.alert.to, signal);
     },
     async close() {
       transport.close();
     },
   };
+
+  async function mail(message: SendMailOptions, recipient: string, signal: AbortSignal): Promise<SendResult> {
+      try {
+        const info = await transport.sendMail({ ...message, ...(to ? { to: [...to] } : {}), signal });
+        const accepted = (info.accepted as unknown[]).length;
+        if (accepted === 0) return classifySmtpError({ responseCode: 550, response: `recipient ${to ? to.join(', ') : recipient} rejected` });
+        return sent(info.messageId);
+      } catch (err) {
+        return signal.aborted ? transient('SMTP send cancelled') : classifySmtpError(err);
+      }
+  }
 }
 
-export const smtpChannel: ChannelKind = {
+/** shoutrrr's query parameters of an smtp:// URL; those only about looks (fromName, subject, useHTML, clientHost) are taken and ignored. */
+const SHOUTRRR_PARAMS = ['fromAddress', 'fromName', 'toAddresses', 'encryption', 'useStartTLS', 'auth', 'subject', 'useHTML', 'clientHost', 'tls', 'tls.rejectUnauthorized'];
+
+/**
+ * shoutrrr's form, as Watchtower writes it:
+ * `smtp://user:pass@host:port/?fromAddress=a@x&toAddresses=b@y,c@z`, with
+ * encryption=ImplicitTLS (smtps), None (no STARTTLS: ?tls=off), ExplicitTLS
+ * or Auto (STARTTLS, the default), and useStartTLS=no (?tls=off).
+ */
+export function smtpFromNotify(url: URL): SmtpSettings {
+  const params = notifyParams(url, SHOUTRRR_PARAMS);
+  if (params.has('api')) throw new ConfigError('smtp:// URL: api does not apply to SMTP (the host is the server).');
+  const encryption = (params.get('encryption') ?? 'auto').toLowerCase();
+  if (!['auto', 'explicittls', 'implicittls', 'none'].includes(encryption)) throw new ConfigError('smtp:// URL: encryption takes Auto, ExplicitTLS, ImplicitTLS or None.');
+  const tlsOff = encryption === 'none' || !yesNo(url, params, 'useStartTLS', true) || params.get('tls') === 'off';
+  const ours = new URL(`${encryption === 'implicittls' ? 'smtps' : 'smtp'}://${url.host}`);
+  ours.username = url.username;
+  ours.password = url.password;
+  if (tlsOff) ours.searchParams.set('tls', 'off');
+  const reject = params.get('tls.rejectunauthorized');
+  if (reject !== undefined) ours.searchParams.set('tls.rejectUnauthorized', reject);
+  const settings: SmtpSettings = { url: smtpUrlArg(ours.href), timeoutMs: DEFAULT_SMTP_TIMEOUT_MS };
+  const from = params.get('fromaddress');
+  if (from !== undefined) settings.from = fromArgOr(from, 'smtp:// URL: fromAddress');
+  const to = params.get('toaddresses');
+  if (to !== undefined) settings.to = recipientsOf(to, 'smtp:// URL: toAddresses');
+  return settings;
+}
+
+function fromArgOr(text: string, where: string): string {
+  try {
+    return fromArg(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+function recipientsOf(text: string, where: string): string[] {
+  const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (list.length === 0) throw new ConfigError(`${where}: expected at least one address.`);
+  for (const address of list) if (!parseRecipient(address).ok) throw new ConfigError(`${where}: ${JSON.stringify(headerSafe(address, 80))} is not an e-mail address.`);
+  return list;
+}
+
+const DEFAULT_SMTP_TIMEOUT_MS = 10_000;
+
+export const smtpChannel = defineKind<SmtpSettings>({
   kind: 'smtp',
+  groups: true,
+  schemes: ['smtp', 'smtps'],
   options: () => [
     envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 (STARTTLS required with credentials; ?tls=off for a lab server) or smtps://…:465 (repeatable, or a comma-separated list)', 'SMTP_URL').argParser(smtpUrlList),
-    envOption('--from <address>', 'sender of alert e-mails', 'ALERT_FROM', fromArg).default(DEFAULT_FROM),
-    envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(10_000, '10s'),
+    envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(DEFAULT_SMTP_TIMEOUT_MS, '10s'),
   ],
-  secrets: (opts) => smtpUrls(opts).flatMap((url) => (url.password ? [decoded(url.password, 'password'), url.password] : [])),
-  create: (opts, { log }) =>
-    smtpUrls(opts).map((url, i) => createSmtpChannel(url, opts.from as string, opts.smtpTimeout as number, i === 0 ? 'smtp' : `smtp-${i + 1}`, log)),
-};
+  fromOptions: (opts) => smtpUrls(opts).map((url) => ({ url, timeoutMs: opts.smtpTimeout as number })),
+  fromUrl: (url) => (url.protocol === 'smtps:' ? { url: smtpUrlArg(url.href), timeoutMs: DEFAULT_SMTP_TIMEOUT_MS } : smtpFromNotify(url)),
+  fromConfig: (entry) => {
+    if (typeof entry.url !== 'string') throw new ConfigError('url: expected an smtp:// or smtps:// URL as a string.');
+    const settings: SmtpSettings = { url: smtpUrlArg(entry.url), timeoutMs: DEFAULT_SMTP_TIMEOUT_MS };
+    if (entry.timeout !== undefined) settings.timeoutMs = durationInRange(String(entry.timeout), 100, 300_000);
+    if (entry.from !== undefined) settings.from = fromArgOr(String(entry.from), 'from');
+    if (entry.to !== undefined) settings.to = recipientsOf(Array.isArray(entry.to) ? entry.to.join(',') : String(entry.to), 'to');
+    return settings;
+  },
+  secrets: (s) => (s.url.password ? [decoded(s.url.password, 'password'), s.url.password] : []),
+  create: (s, ctx) => createSmtpChannel(s.url, s.from ?? ctx.from, s.timeoutMs, ctx.name, ctx.log, s.to),
+});

@@ -5,14 +5,20 @@
  * same on every retry, and with `--webhook-token`, `Authorization: Bearer
  * <token>`. Channels are named webhook, webhook-2, ….
  *
- * `--webhook-timeout` is the time one request may take in all, for Slack and
- * Discord webhooks too.
+ * `--webhook-template <file>` (WEBHOOK_TEMPLATE; `template:` in a config
+ * entry) sends each request as the file says instead (webhook-template.ts):
+ * method, content type, headers and body, the Idempotency-Key still added.
+ *
+ * `--webhook-timeout` (the mailer's) is the time one request may take in all,
+ * for every HTTP channel.
  */
-import { ConfigError, durationArg, envOption } from '../../../shared/config.ts';
-import { formatDurationFlag as formatDuration } from '../../../shared/duration.ts';
+import { ConfigError, envOption } from '../../../shared/config.ts';
+import { permanent } from '../../../shared/send-result.ts';
 import { alertRecord } from '../email-content.ts';
-import type { Channel, ChannelKind } from './channel.ts';
-import { createHttpPost, DEFAULT_WEBHOOK_TIMEOUT_MS, urlSecrets, webhookList } from './http-post.ts';
+import { type Channel, defineKind } from './channel.ts';
+import { createHttpPost, urlSecrets, webhookList, webhookUrl } from './http-post.ts';
+import { decodedPart, yesNo } from './notify-url.ts';
+import { loadWebhookTemplate, renderWebhookTemplate, type WebhookTemplate } from './webhook-template.ts';
 
 export const WEBHOOK_FLAG = { flag: '--webhook', env: 'WEBHOOK_URL' };
 
@@ -25,11 +31,16 @@ export function webhookTokenArg(text: string): string {
   return token;
 }
 
-export interface WebhookOptions {
+export interface WebhookSettings {
   url: URL;
-  name?: string;
   /** Bearer token. */
   token?: string;
+  /** --webhook-template: the request as this template says, instead of the JSON AlertRecord. */
+  template?: WebhookTemplate;
+}
+
+export interface WebhookOptions extends WebhookSettings {
+  name?: string;
   timeoutMs?: number;
 }
 
@@ -38,28 +49,70 @@ export function createWebhookChannel(options: WebhookOptions): Channel {
   return {
     name: options.name ?? 'webhook',
     concurrency: http.connections,
-    send: (item, { signal }) => http.post(alertRecord(item), { 'idempotency-key': item.alert.id }, signal),
+    send: async (item, { signal }) => {
+      const key = { 'idempotency-key': item.alert.id };
+      if (!options.template) return http.post(alertRecord(item), key, signal);
+      let r: ReturnType<typeof renderWebhookTemplate>;
+      try {
+        r = renderWebhookTemplate(options.template, item);
+      } catch (err) {
+        return permanent(`webhook template ${options.template.file}: ${(err as Error).message}`);
+      }
+      return http.send({ method: r.method, contentType: r.contentType, headers: { ...r.headers, ...key }, body: r.body }, signal);
+    },
     close: () => http.close(),
   };
 }
 
-const urlsOf = (opts: Record<string, unknown>): URL[] => (opts.webhook as URL[] | undefined) ?? [];
+/**
+ * shoutrrr's generic webhook: `generic://host[:port]/path` (https;
+ * `?disabletls=yes` for http) or `generic+http://…` / `generic+https://…`;
+ * the other query parameters stay on the URL. A bearer token goes in
+ * `?token=` (taken off the URL).
+ */
+export function genericWebhookOf(url: URL): WebhookSettings {
+  const plus = /^generic\+(https?):$/i.exec(url.protocol)?.[1];
+  const params = new URLSearchParams(url.search);
+  let secure = plus ? plus.toLowerCase() === 'https' : true;
+  const disable = [...params.keys()].find((k) => k.toLowerCase() === 'disabletls');
+  if (disable !== undefined) {
+    const value = params.get(disable)!;
+    secure = !yesNo(url, new Map([['disabletls', value]]), 'disabletls', false);
+    params.delete(disable);
+  }
+  const token = params.get('token');
+  params.delete('token');
+  if (url.username || url.password) throw new ConfigError('generic:// URL: user:password@ is not supported; give a bearer token as ?token= (the URL is not shown).');
+  const query = params.toString();
+  const target = webhookUrl(`${secure ? 'https' : 'http'}://${url.host}${url.pathname}${query ? `?${query}` : ''}`, { flag: '--notify', env: 'NOTIFY_URLS' });
+  return { url: target, ...(token !== null ? { token: webhookTokenArg(decodedPart(url, token, 'token')) } : {}) };
+}
 
-export const webhookChannel: ChannelKind = {
+export const webhookChannel = defineKind<WebhookSettings>({
   kind: 'webhook',
+  schemes: ['generic'],
   options: () => [
     envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', WEBHOOK_FLAG.env).argParser(webhookList(WEBHOOK_FLAG)),
     envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg),
-    envOption('--webhook-timeout <duration>', 'time one webhook request (also Slack, Discord) may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, formatDuration(DEFAULT_WEBHOOK_TIMEOUT_MS)),
+    envOption('--webhook-template <file>', 'send each --webhook request as this YAML/JSON template says (method, contentType, headers, body)', 'WEBHOOK_TEMPLATE', loadWebhookTemplate),
   ],
-  secrets: (opts) => [...urlSecrets(urlsOf(opts)), ...(typeof opts.webhookToken === 'string' ? [opts.webhookToken] : [])],
-  create: (opts) =>
-    urlsOf(opts).map((url, i) =>
-      createWebhookChannel({
-        url,
-        name: i === 0 ? 'webhook' : `webhook-${i + 1}`,
-        ...(typeof opts.webhookToken === 'string' ? { token: opts.webhookToken } : {}),
-        timeoutMs: (opts.webhookTimeout as number | undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
-      }),
-    ),
-};
+  fromOptions: (opts) =>
+    ((opts.webhook as URL[] | undefined) ?? []).map((url) => ({
+      url,
+      ...(typeof opts.webhookToken === 'string' ? { token: opts.webhookToken } : {}),
+      ...(opts.webhookTemplate !== undefined ? { template: opts.webhookTemplate as WebhookTemplate } : {}),
+    })),
+  fromUrl: genericWebhookOf,
+  fromConfig: (entry) => {
+    if (typeof entry.url !== 'string') throw new ConfigError('url: expected the webhook URL as a string.');
+    if (entry.token !== undefined && typeof entry.token !== 'string') throw new ConfigError('token: expected a string.');
+    if (entry.template !== undefined && typeof entry.template !== 'string') throw new ConfigError('template: expected the path of a template file.');
+    return {
+      url: webhookUrl(entry.url, { flag: 'url', env: 'webhook channel' }),
+      ...(typeof entry.token === 'string' ? { token: webhookTokenArg(entry.token) } : {}),
+      ...(typeof entry.template === 'string' ? { template: loadWebhookTemplate(entry.template) } : {}),
+    };
+  },
+  secrets: (s) => [...urlSecrets([s.url]), ...(s.token ? [s.token] : [])],
+  create: (s, ctx) => createWebhookChannel({ ...s, name: ctx.name, timeoutMs: ctx.httpTimeoutMs }),
+});

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, beforeEach, test } from 'node:test';
 import fc from 'fast-check';
-import { createDiscordChannel, discordChannel, discordEscape, discordPayload } from '../../../mailer/delivery/channels/discord.ts';
+import { discordChannel, discordEscape, discordPayload } from '../../../mailer/delivery/channels/discord.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { parseChannelOptions } from '../../support/channel-options.ts';
+import { chatLines } from '../../../mailer/delivery/email-content.ts';
+import { channelOf, channelsOf, parseChannelOptions, secretsOf } from '../../support/channel-options.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
 import { Receiver, status } from '../../support/http-receiver.ts';
 
@@ -27,7 +28,7 @@ beforeEach(() => {
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('dc-1', overrides);
 
 async function post(alert: QueuedAlert): Promise<{ content: string; allowed_mentions: unknown; flags: number }> {
-  const channel = createDiscordChannel({ url: new URL(`${rx.base}/api/webhooks/1/discordsecret`) });
+  const channel = channelOf(discordChannel, { url: new URL(`${rx.base}/api/webhooks/1/discordsecret`) });
   try {
     assert.deepEqual(await channel.send(alert, SEND), { ok: true, detail: 'HTTP 204' });
   } finally {
@@ -80,7 +81,7 @@ test('discordEscape: every markdown character backslashed, nothing else changed 
 
 test('content is at most 2,000 characters, however long and however escaped the message; the details stay', () => {
   for (const message of ['x'.repeat(3000), '*'.repeat(3000), `${'a'.repeat(1900)}\\`, `@everyone `.repeat(300)]) {
-    const { content } = discordPayload(item({ message }));
+    const { content } = discordPayload(chatLines(item({ message })));
     assert.ok(content.length <= 2000, `content is ${content.length} characters`);
     assert.match(content, /…\*\*\nReason: connection refused\nTime: .*\nAlert id: dc-1$/);
     assert.doesNotMatch(content.split('\n')[0]!.slice(0, -3), /(^|[^\\])(\\\\)*\\…$/, 'no half escape before the cut');
@@ -90,6 +91,6 @@ test('content is at most 2,000 characters, however long and however escaped the 
 test('--discord-webhook: repeatable, discord, discord-2; the URL is a secret', async () => {
   const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
   const opts = parseChannelOptions(discordChannel, [], { DISCORD_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/x https://discord.example/api/webhooks/2/y' });
-  assert.deepEqual(discordChannel.create(opts, { log }).map((c) => c.name), ['discord', 'discord-2']);
-  assert.ok(discordChannel.secrets!(opts).includes('/api/webhooks/2/y'));
+  assert.deepEqual(channelsOf(discordChannel, opts, { log }).map((c) => c.name), ['discord', 'discord-2']);
+  assert.ok(secretsOf(discordChannel, opts).includes('/api/webhooks/2/y'));
 });

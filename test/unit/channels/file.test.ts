@@ -15,7 +15,7 @@ import { alertFileName, createFileChannel, fileChannel, fileDirArg } from '../..
 import type { Channel } from '../../../mailer/delivery/channels/channel.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { parseChannelOptions } from '../../support/channel-options.ts';
+import { channelsOf, parseChannelOptions } from '../../support/channel-options.ts';
 
 /** The options of a send nobody cancels. */
 const SEND = { signal: new AbortController().signal };
@@ -215,7 +215,7 @@ test('flags: --file-dir repeatable (FILE_DIR a comma list), --file-format; folde
   const [a, b, c] = [await freshDir(), await freshDir(), await freshDir()];
   const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
   const opts = parse(['--file-dir', a, '--file-dir', b, '--file-format', 'json']);
-  const channels = fileChannel.create(opts, { log });
+  const channels = channelsOf(fileChannel, opts, { log });
   try {
     assert.deepEqual(channels.map((ch) => ch.name), ['file', 'file-2']);
     for (const ch of channels) assert.equal((await ch.send(item(), SEND)).ok, true);
@@ -226,7 +226,7 @@ test('flags: --file-dir repeatable (FILE_DIR a comma list), --file-format; folde
   const fromEnv = parse([], { FILE_DIR: `${a}, ${c}` });
   assert.equal(fromEnv.fileFormat, 'eml', 'eml by default');
   assert.deepEqual(fromEnv.fileDir, [a, c]);
-  assert.deepEqual(fileChannel.create(parse([]), { log }), [], 'no folder, no channel');
+  assert.deepEqual(channelsOf(fileChannel, parse([]), { log }), [], 'no folder, no channel');
 
   const missing = join(root, 'missing');
   assert.throws(() => fileDirArg(missing), new RegExp(`${missing} does not exist`));

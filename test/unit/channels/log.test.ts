@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { channelsOf } from '../../support/channel-options.ts';
 import { logChannel } from '../../../mailer/delivery/channels/log.ts';
 import { createLogger } from '../../../shared/logger.ts';
 
@@ -12,7 +13,7 @@ test("the log channel prints the book's line, raw spacing kept, one line per ale
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
   const log = await createLogger({ name: 't', format: 'plain', level: 'info', out, err: new PassThrough() });
-  const [channel] = logChannel.create({}, { log });
+  const [channel] = channelsOf(logChannel, {}, { log });
   assert.ok(channel);
   const base = { id: 'x', to: 'admin@work', message: 'The service is down!', status: 'down' as const };
   assert.deepEqual(await channel.send({ alert: base, line: 'To: admin@work  Message: The service is down!', via: 'raw', receivedAt: 0 }, SEND), { ok: true });

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, beforeEach, test } from 'node:test';
-import { createSlackChannel, slackChannel, slackEscape } from '../../../mailer/delivery/channels/slack.ts';
+import { slackChannel, slackEscape } from '../../../mailer/delivery/channels/slack.ts';
 import { webhookChannel } from '../../../mailer/delivery/channels/webhook.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { parseChannelOptions } from '../../support/channel-options.ts';
+import { channelOf, channelsOf, parseChannelOptions, secretsOf } from '../../support/channel-options.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
 import { Receiver } from '../../support/http-receiver.ts';
 import fc from 'fast-check';
@@ -24,7 +24,7 @@ beforeEach(() => rx.reset());
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('sl-1', overrides);
 
 async function post(alert: QueuedAlert): Promise<unknown> {
-  const channel = createSlackChannel({ url: new URL(`${rx.base}/services/T0/B0/slacksecret`) });
+  const channel = channelOf(slackChannel, { url: new URL(`${rx.base}/services/T0/B0/slacksecret`) });
   try {
     assert.equal((await channel.send(alert, SEND)).ok, true);
   } finally {
@@ -77,7 +77,7 @@ test('--slack-webhook: repeatable, slack, slack-2; the URL is a secret; the gene
   const opts = parseChannelOptions([webhookChannel, slackChannel], ['--slack-webhook', `${rx.base}/services/T/B/one`, '--webhook-token', 'tok-123'], {
     SLACK_WEBHOOK_URL: `${rx.base}/services/T/B/two`,
   });
-  const channels = slackChannel.create(opts, { log });
+  const channels = channelsOf(slackChannel, opts, { log });
   try {
     assert.deepEqual(channels.map((c) => c.name), ['slack']);
     assert.equal((await channels[0]!.send(item(), SEND)).ok, true);
@@ -85,7 +85,7 @@ test('--slack-webhook: repeatable, slack, slack-2; the URL is a secret; the gene
   } finally {
     await Promise.all(channels.map((c) => c.close?.()));
   }
-  assert.deepEqual(slackChannel.secrets!(opts), [`${rx.base}/services/T/B/one`, '/services/T/B/one']);
+  assert.deepEqual(secretsOf(slackChannel, opts), [`${rx.base}/services/T/B/one`, '/services/T/B/one']);
   const both = parseChannelOptions(slackChannel, ['--slack-webhook', 'https://a.example/services/1', '--slack-webhook', 'https://b.example/services/2']);
-  assert.deepEqual(slackChannel.create(both, { log }).map((c) => c.name), ['slack', 'slack-2']);
+  assert.deepEqual(channelsOf(slackChannel, both, { log }).map((c) => c.name), ['slack', 'slack-2']);
 });

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { createSmtpChannel, smtpChannel } from '../../../mailer/delivery/channels/smtp.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { parseChannelOptions } from '../../support/channel-options.ts';
+import { channelsOf, parseChannelOptions, secretsOf } from '../../support/channel-options.ts';
 import { PASSWORD, type Received, startSmtp, type TestSmtp } from '../../support/smtp-server.ts';
 
 /** The options of a send nobody cancels. */
@@ -182,8 +182,8 @@ test('--smtp is repeatable (SMTP_URL a list): one channel per server, smtp, smtp
   smtp.auths.length = 0;
   mode = 'ok';
   const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
-  const opts = parse(['--smtp', `smtp://alice:s3cret@127.0.0.1:${port}${SELF_SIGNED}`, '--smtp', `smtp://bob:s3cret@127.0.0.1:${port}${SELF_SIGNED}`, '--from', 'alerts@ch2.test']);
-  const channels = smtpChannel.create(opts, { log });
+  const opts = parse(['--smtp', `smtp://alice:s3cret@127.0.0.1:${port}${SELF_SIGNED}`, '--smtp', `smtp://bob:s3cret@127.0.0.1:${port}${SELF_SIGNED}`]);
+  const channels = channelsOf(smtpChannel, opts, { log, from: 'alerts@ch2.test' });
   try {
     assert.deepEqual(channels.map((c) => c.name), ['smtp', 'smtp-2']);
     for (const c of channels) assert.equal((await c.send(item(), SEND)).ok, true);
@@ -193,11 +193,11 @@ test('--smtp is repeatable (SMTP_URL a list): one channel per server, smtp, smtp
   }
   const fromEnv = parse([], { SMTP_URL: 'smtp://a:pw%2Fone@mail1:25, smtps://b:pwtwo@mail2:465 smtp://mail3' });
   assert.deepEqual((fromEnv.smtp as URL[]).map((u) => u.host), ['mail1:25', 'mail2:465', 'mail3']);
-  assert.deepEqual(smtpChannel.secrets!(fromEnv), ['pw/one', 'pw%2Fone', 'pwtwo', 'pwtwo']);
-  const three = smtpChannel.create(fromEnv, { log });
+  assert.deepEqual(secretsOf(smtpChannel, fromEnv), ['pw/one', 'pw%2Fone', 'pwtwo', 'pwtwo']);
+  const three = channelsOf(smtpChannel, fromEnv, { log });
   assert.deepEqual(three.map((c) => c.name), ['smtp', 'smtp-2', 'smtp-3']);
   await Promise.all(three.map((c) => c.close?.()));
-  assert.deepEqual(smtpChannel.create(parse([]), { log }), [], 'no --smtp, no channel');
+  assert.deepEqual(channelsOf(smtpChannel, parse([]), { log }), [], 'no --smtp, no channel');
   assert.throws(() => parse(['--smtp', 'smtp://mail1', '--smtp', 'http://mail2']), /smtp:\/\//);
   assert.throws(() => parse(['--smtp', 'smtp://mail1', '--smtp', 'smtp://mail1']), /given twice/);
 });
@@ -219,7 +219,7 @@ test('credentials and a server without STARTTLS: the send fails (transient), no 
   // A server that would take AUTH in clear text, as a downgraded (STARTTLS-stripped) one does.
   const plain = await startSmtp({ disabledCommands: ['STARTTLS'], allowInsecureAuth: true });
   const { log, text } = await logged();
-  const strict = smtpChannel.create(parse(['--smtp', `smtp://alice:${PASSWORD}@127.0.0.1:${plain.port}`]), { log });
+  const strict = channelsOf(smtpChannel, parse(['--smtp', `smtp://alice:${PASSWORD}@127.0.0.1:${plain.port}`]), { log });
   try {
     assert.doesNotMatch(text(), /tls=off/, 'no warning without the opt-out');
     const r = await strict[0]!.send(item(), SEND);
@@ -230,7 +230,7 @@ test('credentials and a server without STARTTLS: the send fails (transient), no 
     await strict[0]!.close?.();
   }
   // The explicit opt-out: warned once at start (warn level), then sent in clear with the credentials.
-  const lab = smtpChannel.create(parse(['--smtp', `smtp://alice:${PASSWORD}@127.0.0.1:${plain.port}?tls=off`]), { log });
+  const lab = channelsOf(smtpChannel, parse(['--smtp', `smtp://alice:${PASSWORD}@127.0.0.1:${plain.port}?tls=off`]), { log });
   assert.match(text(), /^SMTP smtp:\/\/127\.0\.0\.1:\d+ \(smtp\): \?tls=off: no STARTTLS, the credentials go in clear text/i);
   assert.doesNotMatch(text(), new RegExp(PASSWORD));
   try {
@@ -310,5 +310,5 @@ test('SMTP URLs are checked at start, never echoed: bad %-encoding, unknown para
   }
   // Well-formed: %25 in a password, both known parameters.
   const ok = parse(['--smtp', 'smtp://alice:100%25@mail1:25?tls=off&tls.rejectUnauthorized=false']);
-  assert.deepEqual(smtpChannel.secrets!(ok), ['100%', '100%25']);
+  assert.deepEqual(secretsOf(smtpChannel, ok), ['100%', '100%25']);
 });

@@ -1,7 +1,7 @@
 /**
- * The YAML reader of config files (config-file.ts loads this module only for
+ * The YAML reader of config files (config-document.ts loads this module only for
  * a YAML file). The yaml package is CommonJS under node: it is imported
- * statically here, and this ESM module is what config-file.ts imports lazily.
+ * statically here, and this ESM module is what config-document.ts imports lazily.
  * A lazy `import('yaml')` itself, in the agent's split bundle, yields only a
  * `default` export (the named `parse` is undefined): the shipped agent
  * refused every YAML file so. scripts/build.ts now refuses such an import.

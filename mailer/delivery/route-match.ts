@@ -1,0 +1,60 @@
+/**
+ * Which alerts a routed channel takes (`match` in --config): statuses,
+ * target globs and recipient globs; an alert must pass every list given,
+ * and one entry of a list suffices.
+ *
+ * The globs are ours, by hand: `*` matches any run of characters and `?` one,
+ * slashes and dots included, because targets are URLs ("http://db-*") and
+ * names ("db-*"), and recipients addresses ("*@ops.example"), which path
+ * globs (minimatch) would split at each "/". Case matters for targets, not
+ * for recipients. A target glob matches the target as the agent names it.
+ */
+import type { Alert, AlertStatus } from '../../shared/alert.ts';
+
+export interface MatchSpec {
+  status?: readonly AlertStatus[];
+  targets?: readonly string[];
+  to?: readonly string[];
+}
+
+export type Matcher = (alert: Alert) => boolean;
+
+/**
+ * Whether `text` matches `glob`: the greedy two-pointer walk that returns to
+ * the last `*`, O(glob × text) at worst (a regular expression with several
+ * `.*` could take polynomial time on hostile alert data).
+ */
+export function globMatch(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (g < glob.length && (glob[g] === '?' || (glob[g] !== '*' && glob[g] === text[t]))) {
+      g += 1;
+      t += 1;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g;
+      mark = t;
+      g += 1;
+    } else if (star >= 0) {
+      g = star + 1;
+      mark += 1;
+      t = mark;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob[g] === '*') g += 1;
+  return g === glob.length;
+}
+
+export function compileMatch(spec: MatchSpec): Matcher {
+  const statuses = spec.status ? new Set(spec.status) : undefined;
+  const targets = spec.targets;
+  const recipients = spec.to?.map((g) => g.toLowerCase());
+  return (alert) =>
+    (!statuses || statuses.has(alert.status)) &&
+    (!targets || (alert.target !== undefined && targets.some((g) => globMatch(g, alert.target!)))) &&
+    (!recipients || recipients.some((g) => globMatch(g, alert.to.toLowerCase())));
+}
