@@ -31,6 +31,8 @@ ENV NODE_ENV=production
 RUN mkdir -p /var/lib/ch2-mailer && chown 1000:1000 /var/lib/ch2-mailer
 WORKDIR /app
 COPY --from=build /src/dist/mailer.mjs /src/dist/mailer-store-worker.mjs /app/
+# The channel-module contract (README "Your own channel"), for plugin authors: docker cp <container>:/app/ch2-channel.d.ts .
+COPY types/ch2-channel.d.ts /app/ch2-channel.d.ts
 # `ch2-mailer ...` (the README's `docker exec <name> ch2-mailer healthcheck`) runs the same bundle.
 # node:sqlite is built into Node 24; --disable-warning keeps a possible ExperimentalWarning out of the log.
 RUN printf '#!/bin/sh\nexec node --disable-warning=ExperimentalWarning /app/mailer.mjs "$@"\n' > /usr/local/bin/ch2-mailer \

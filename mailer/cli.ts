@@ -11,6 +11,7 @@ import type { GroupPolicy } from './delivery/channel-setup.ts';
 import { DEFAULT_FROM } from './delivery/email-content.ts';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from './delivery/channels/http-post.ts';
 import { notifyList } from './delivery/notify-arg.ts';
+import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
@@ -124,6 +125,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--group-wait <duration>', 'alerts for one recipient within this long go as one message on grouping channels (smtp, chat); 0 turns grouping off', 'GROUP_WAIT', durationArg(0, 3_600_000)).default(1000, '1s'))
     .addOption(envOption('--group-interval <duration>', 'after a grouped message, the next for that recipient waits at least this long', 'GROUP_INTERVAL', durationArg(100, 86_400_000)).default(10_000, '10s'));
   for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
+  for (const option of channelModuleOptions()) program.addOption(option);
   return addLogOptions(program);
 }
 

@@ -10,6 +10,7 @@ import { parseMailerArgs } from './cli.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { loadChannelConfig } from './delivery/channel-config.ts';
 import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
+import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
@@ -27,8 +28,12 @@ const config = parseMailerArgs(argv);
 // Every channel from flags, --notify and --config, checked before anything starts: a bad one exits 2 with one line.
 const plans = await (async () => {
   try {
+    const opts = config.channelOptions;
+    const loaded = await loadChannelModules((opts.channelModule as string[] | undefined) ?? [], (opts.channelSetting as string[] | undefined) ?? [], process.env, opts.moduleTimeout as number);
     const entries = config.configFile ? await loadChannelConfig(config.configFile) : [];
-    return planChannels({ kinds: CHANNEL_KINDS, opts: config.channelOptions, notify: config.notify, entries, group: config.group });
+    // A module the config file uses, with no settings of its own from flags or env vars, runs only as the file says.
+    const modules = loaded.filter((m) => Object.keys(m.settings as object).length > 0 || !entries.some((e) => e.kind === m.kind.kind));
+    return planChannels({ kinds: CHANNEL_KINDS, opts, modules, notify: config.notify, entries, group: config.group });
   } catch (err) {
     if (err instanceof ConfigError) exitConfig('ch2-mailer', err.message);
     throw err;
@@ -36,6 +41,11 @@ const plans = await (async () => {
 })();
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)] });
 const routes = createRoutes(plans, { log, from: config.from, httpTimeoutMs: config.httpTimeoutMs });
+// A channel module whose create threw, rejected or hung: one line (the logger scrubs its secrets), exit 2.
+await moduleChannelsReady(routes.map((r) => r.channel)).catch((err: Error) => {
+  log.error(err.message);
+  process.exit(2);
+});
 const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.spoolRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
   // In use, corrupt, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
   log.error(err instanceof StoreOpenError ? err.message : `Cannot open the spool ${config.spool}: ${err.message} (--spool / SPOOL_DIR).`);

@@ -22,6 +22,8 @@ export interface AlertRequest {
   downForMs?: number;
   /** A reminder's number (1, 2, …): a repeated "down" for an incident already announced. */
   reminder?: number;
+  /** The agent's incident id: the same on a down, its reminders and its up. */
+  incident?: string;
 }
 
 export interface AcceptedResponse {
@@ -35,7 +37,7 @@ export interface ErrorResponse {
 
 export type JsonParse = { ok: true; value: AlertRequest } | { ok: false; error: string };
 
-const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time'] as const;
+const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time', 'incident'] as const;
 const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'downForMs', 'reminder']);
 export const FIELD_MAX = 4096;
 const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -114,5 +116,6 @@ export function encodeAlertJson(alert: Alert): string {
   if (alert.time !== undefined) body.time = alert.time;
   if (alert.downForMs !== undefined) body.downForMs = alert.downForMs;
   if (alert.reminder !== undefined) body.reminder = alert.reminder;
+  if (alert.incident !== undefined) body.incident = alert.incident;
   return JSON.stringify(body);
 }

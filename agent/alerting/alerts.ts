@@ -8,7 +8,7 @@
  *   The service is back up. Down for 3.2s.
  *   The service is down! Still down after 1m 05s (reminder 1 of 10).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Alert } from '../../shared/alert.ts';
 import { ELAPSED_MAX_CHARS, formatElapsed } from '../../shared/duration.ts';
 import { FIELD_MAX } from '../../shared/wire-json.ts';
@@ -21,8 +21,10 @@ export function alertsFor(
   newId: () => string = randomUUID,
 ): Alert[] {
   const time = new Date(transition.at).toISOString();
+  const since = transition.kind === 'down' ? transition.at : transition.at - transition.downForMs;
+  const incident = incidentId(spec.name, since);
   return spec.to.map((to): Alert => {
-    const base = { id: newId(), to, target: spec.name, time };
+    const base = { id: newId(), to, target: spec.name, time, incident };
     switch (transition.kind) {
       case 'down':
         return { ...base, status: 'down', message: spec.message, reason: transition.reason };
@@ -39,6 +41,15 @@ export function alertsFor(
         };
     }
   });
+}
+
+/**
+ * An incident's id, the same on its down, its reminders and its up: from the
+ * target and when it went down (a reminder's and an up's time less the
+ * outage so far), so it needs no state of its own.
+ */
+export function incidentId(target: string, downSince: number): string {
+  return `inc-${createHash('sha256').update(`${target}\n${downSince}`).digest('hex').slice(0, 24)}`;
 }
 
 function upSuffix(elapsed: string): string {

@@ -50,6 +50,7 @@ export class Admissions {
     if (req.time !== undefined) alert.time = req.time;
     if (req.downForMs !== undefined) alert.downForMs = req.downForMs;
     if (req.reminder !== undefined) alert.reminder = req.reminder;
+    if (req.incident !== undefined) alert.incident = req.incident;
     return this.#admit(alert, bookLine(alert), 'json', peer);
   }
 

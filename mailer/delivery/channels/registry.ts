@@ -6,6 +6,7 @@ import { discordChannel } from './discord.ts';
 import { slackChannel } from './slack.ts';
 import { smtpChannel } from './smtp.ts';
 import { webhookChannel } from './webhook.ts';
+import { execChannel } from './exec.ts';
 import { teamsChannel } from './teams.ts';
 import { telegramChannel } from './telegram.ts';
 import { mattermostChannel } from './mattermost.ts';
@@ -24,6 +25,7 @@ export const CHANNEL_KINDS: readonly ChannelKind[] = [
   slackChannel, // --slack-webhook; slack:// URLs
   discordChannel, // --discord-webhook; discord:// URLs
   fileChannel, // --file-dir: one .eml or .json file per alert
+  execChannel, // --exec: a program per alert, the alert as JSON on stdin
   teamsChannel, // teams:// and teams+https:// URLs (a Workflows webhook, Adaptive Card 1.4)
   telegramChannel, // telegram://TOKEN@telegram?chats=…
   mattermostChannel, // mattermost://[user@]host/token[/channel]
