@@ -1,70 +1,23 @@
 /**
  * The mailer bundle against the REAL Prometheus Alertmanager (Debian's
- * prometheus-alertmanager; scripts/alertmanager.sh installs it): started on
- * loopback port 0 (the port read from its log), no gossip
- * (--cluster.listen-address=), a route to a receiver that sends nothing.
+ * prometheus-alertmanager; scripts/alertmanager.sh installs it), started by
+ * test/support/alertmanager.ts on loopback port 0 (the port read from its log),
+ * no gossip, a route to a receiver that sends nothing.
  * The mailer runs with `--notify alertmanager://127.0.0.1:<port>`; a down
  * alert posted to the mailer becomes an active alert with the target's
  * labels in Alertmanager's GET /api/v2/alerts, and its up resolves it
  * (Alertmanager lists only unresolved alerts).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { startAlertmanager, type StartedAlertmanager } from '../support/alertmanager.ts';
 import { type Running, startMailer } from '../support/process.ts';
 
-const BINARY = 'prometheus-alertmanager';
 /** How long Alertmanager and the mailer get to do what a test waits for. */
 const BOUND_MS = 10_000;
 
-interface AmAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  status: { state: string };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'ch2-alertmanager-'));
-let am: ChildProcess | undefined;
-let amExited: Promise<unknown> = Promise.resolve();
-let amBase = '';
+let am: StartedAlertmanager | undefined;
 let mailer: Running & { port: number };
-
-/** Start Alertmanager on 127.0.0.1 port 0 and resolve with the port it bound (from its "Listening on" line). */
-function startAlertmanager(): Promise<number> {
-  const found = spawnSync('sh', ['-c', `command -v ${BINARY}`], { encoding: 'utf8' });
-  if (found.status !== 0) throw new Error(`${BINARY} is not installed: run \`bash scripts/alertmanager.sh\` (scripts/setup.sh does)`);
-  writeFileSync(join(dir, 'alertmanager.yml'), "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
-  const child = spawn(
-    found.stdout.trim(),
-    [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, '--cluster.listen-address=', '--web.listen-address=127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  am = child;
-  amExited = new Promise((resolve) => child.once('close', resolve));
-  return new Promise((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`Alertmanager did not listen within ${BOUND_MS}ms:\n${log}`)), BOUND_MS);
-    const onData = (chunk: Buffer): void => {
-      log += chunk.toString();
-      const match = /msg="Listening on" address=127\.0\.0\.1:(\d+)/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Alertmanager exited (${code}) before it listened:\n${log}`));
-    });
-  });
-}
 
 /** Polls `probe` until it returns a value (not undefined), at most BOUND_MS. */
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -77,12 +30,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
   }
 }
 
-/** The unresolved alerts Alertmanager lists for `target`. */
-async function alertsFor(target: string): Promise<AmAlert[]> {
-  const res = await fetch(`${amBase}/api/v2/alerts?active=true&filter=${encodeURIComponent(`target="${target}"`)}`);
-  assert.equal(res.status, 200);
-  return (await res.json()) as AmAlert[];
-}
+const alertsFor = (target: string) => am!.alertsFor(target);
 
 async function postToMailer(alert: Record<string, unknown>): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${mailer.port}/alerts`, { method: 'POST', body: JSON.stringify(alert), headers: { 'content-type': 'application/json' } });
@@ -90,17 +38,13 @@ async function postToMailer(alert: Record<string, unknown>): Promise<void> {
 }
 
 before(async () => {
-  const port = await startAlertmanager();
-  amBase = `http://127.0.0.1:${port}`;
-  await eventually('Alertmanager was not ready', async () => ((await fetch(`${amBase}/-/ready`)).ok ? true : undefined));
-  mailer = await startMailer(['--notify', `alertmanager://127.0.0.1:${port}`]);
+  am = await startAlertmanager('127.0.0.1', BOUND_MS);
+  mailer = await startMailer(['--notify', `alertmanager://127.0.0.1:${am.port}`]);
 });
 
 after(async () => {
   await mailer?.stop();
-  if (am && am.exitCode === null && am.signalCode === null) am.kill('SIGTERM');
-  await amExited;
-  rmSync(dir, { recursive: true, force: true });
+  await am?.stop();
 });
 
 test('a down alert through the mailer is an active TargetDown alert in the real Alertmanager; its up resolves it', async () => {

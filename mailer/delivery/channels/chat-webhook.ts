@@ -40,6 +40,7 @@ export function chatWebhookKind(spec: ChatWebhookSpec): ChannelKind {
     options: () => [envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(from))],
     fromOptions: (opts) => ((opts[spec.key] as URL[] | undefined) ?? []).map((url) => ({ url })),
     ...(spec.fromNotify ? { fromUrl: (url: URL) => ({ url: spec.fromNotify!(url) }) } : {}),
+    configKeys: ['url'],
     fromConfig: (entry) => {
       if (typeof entry.url !== 'string') throw new ConfigError('url: expected the webhook URL as a string.');
       return { url: webhookUrl(entry.url, { flag: 'url', env: `${spec.kind} channel` }) };

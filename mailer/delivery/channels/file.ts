@@ -169,6 +169,7 @@ export const fileChannel = defineKind<FileSettings>({
     envOption('--file-format <format>', 'eml: an RFC 5322 e-mail; json: the alert as JSON', 'FILE_FORMAT', choiceArg(FILE_FORMATS)).default('eml'),
   ],
   fromOptions: (opts) => ((opts.fileDir as string[] | undefined) ?? []).map((dir) => ({ dir, format: opts.fileFormat as FileFormat })),
+  configKeys: ['dir', 'format'],
   fromConfig: (entry) => {
     if (typeof entry.dir !== 'string') throw new ConfigError('dir: expected a folder as a string.');
     const format = entry.format ?? 'eml';

@@ -242,6 +242,7 @@ export const smtpChannel = defineKind<SmtpSettings>({
   ],
   fromOptions: (opts) => smtpUrls(opts).map((url) => ({ url, timeoutMs: opts.smtpTimeout as number })),
   fromUrl: (url) => (url.protocol === 'smtps:' ? { url: smtpUrlArg(url.href), timeoutMs: DEFAULT_SMTP_TIMEOUT_MS } : smtpFromNotify(url)),
+  configKeys: ['url', 'timeout', 'from', 'to'],
   fromConfig: (entry) => {
     if (typeof entry.url !== 'string') throw new ConfigError('url: expected an smtp:// or smtps:// URL as a string.');
     const settings: SmtpSettings = { url: smtpUrlArg(entry.url), timeoutMs: DEFAULT_SMTP_TIMEOUT_MS };

@@ -103,6 +103,7 @@ export const webhookChannel = defineKind<WebhookSettings>({
       ...(opts.webhookTemplate !== undefined ? { template: opts.webhookTemplate as WebhookTemplate } : {}),
     })),
   fromUrl: genericWebhookOf,
+  configKeys: ['url', 'token', 'template'],
   fromConfig: (entry) => {
     if (typeof entry.url !== 'string') throw new ConfigError('url: expected the webhook URL as a string.');
     if (entry.token !== undefined && typeof entry.token !== 'string') throw new ConfigError('token: expected a string.');
