@@ -8,6 +8,7 @@
  *   soak        false alerts against a site with 0-300 ms latency (10 minutes)
  *   scale       one agent, K targets at 1 Hz: CPU, RSS, lateness of checks
  *   footprint   image sizes, idle RSS, time to the first check's result
+ *   storm       5,000 alerts in one burst through smtp and a chat fake, grouping on
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,8 +20,9 @@ import { intake } from './intake.ts';
 import { cleanupAll, Figures, isAborted, loadAverage, progress, ROOT, run, sweepContainers } from './lib.ts';
 import { scale } from './scale.ts';
 import { soak } from './soak.ts';
+import { storm } from './storm.ts';
 
-const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint'] as const;
+const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint', 'storm'] as const;
 type BenchName = (typeof ALL)[number];
 
 const HELP = `Usage: npm run bench [-- NAME ...] [options]
@@ -37,6 +39,7 @@ Options:
   --seconds S        scale: measured window per count (default 30)
   --warmup S         scale: warm-up per count before the window (default 10)
   --samples N        footprint: starts timed for the first result (default 5)
+  --alerts N         storm: alerts in the burst (default 5000)
   --out FILE         where the summary goes (default bench/results/latest.md)
   -h, --help         this text
 `;
@@ -65,6 +68,7 @@ const { values, positionals } = (() => {
         seconds: { type: 'string' },
         warmup: { type: 'string' },
         samples: { type: 'string' },
+        alerts: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,6 +106,7 @@ const opts = {
   soak: { minutes: positiveInt('minutes', values.minutes, 10) },
   scale: { targets, seconds: positiveInt('seconds', values.seconds, 30), warmup: positiveInt('warmup', values.warmup, 10) },
   footprint: { samples: positiveInt('samples', values.samples, 5) },
+  storm: { alerts: positiveInt('alerts', values.alerts, 5000), concurrency: positiveInt('concurrency', values.concurrency, 50) },
 };
 const outFile = values.out ?? join(ROOT, 'bench', 'results', 'latest.md');
 
@@ -132,6 +137,9 @@ for (const name of benches) {
         break;
       case 'footprint':
         await footprint(figures, opts.footprint);
+        break;
+      case 'storm':
+        await storm(figures, opts.storm);
         break;
     }
   } catch (err) {
