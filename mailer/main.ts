@@ -39,7 +39,8 @@ const plans = await (async () => {
     throw err;
   }
 })();
-const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)] });
+// batch: a line per alert, written once per event-loop turn (the mailer writes nothing to stdout or stderr itself).
+const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)], batch: true });
 const routes = createRoutes(plans, { log, from: config.from, httpTimeoutMs: config.httpTimeoutMs });
 // A channel module whose create threw, rejected or hung: one line (the logger scrubs its secrets), exit 2.
 await moduleChannelsReady(routes.map((r) => r.channel)).catch((err: Error) => {

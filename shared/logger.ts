@@ -35,6 +35,14 @@ export interface LoggerOptions {
   /** Where plain lines go; defaults to process.stdout / process.stderr. */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /**
+   * Plain format: gather the lines of one event-loop turn and write them at
+   * its end (setImmediate), one write per run of lines for the same stream,
+   * in the order they were logged, and at once at exit. One write instead of
+   * one per line: the mailer prints a line per alert. Off by default, so a
+   * program that also writes to stdout or stderr itself keeps its order.
+   */
+  batch?: boolean;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -85,10 +93,50 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
   }
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
+  const write = options.batch ? lineBatcher() : (stream: NodeJS.WritableStream, text: string) => void stream.write(text);
   const emit = (level: LogLevel) => (msg: string) => {
     if (RANK[level] < min) return;
     // Plain lines carry their facts in the message; fields are for JSON.
-    (level === 'info' ? out : err).write(`${scrub(msg)}\n`);
+    write(level === 'info' ? out : err, `${scrub(msg)}\n`);
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), output: (msg) => out.write(`${scrub(msg)}\n`) };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), output: (msg) => write(out, `${scrub(msg)}\n`) };
+}
+
+/** Past this many characters waiting, lines are written at once rather than at the end of the turn. */
+const BATCH_MAX_CHARS = 64 * 1024;
+
+/**
+ * Lines logged during one event-loop turn, written at its end: consecutive
+ * lines for the same stream as one write, the streams' lines in the order
+ * they were logged. What waits at exit (process.exit, an uncaught error) is
+ * written then: stdout and stderr are synchronous for files and pipes.
+ */
+function lineBatcher(): (stream: NodeJS.WritableStream, text: string) => void {
+  let runs: Array<{ stream: NodeJS.WritableStream; text: string }> = [];
+  let chars = 0;
+  let scheduled = false;
+  let exiting = false;
+  const flush = (): void => {
+    scheduled = false;
+    const waiting = runs;
+    runs = [];
+    chars = 0;
+    for (const run of waiting) run.stream.write(run.text);
+  };
+  process.on('exit', () => {
+    exiting = true;
+    flush();
+  });
+  return (stream, text) => {
+    if (exiting) return void stream.write(text); // no later turn comes
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.stream === stream) last.text += text;
+    else runs.push({ stream, text });
+    chars += text.length;
+    if (chars > BATCH_MAX_CHARS) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 }

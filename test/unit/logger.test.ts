@@ -21,6 +21,25 @@ test('plain format prints the message alone, as the book does', async () => {
   assert.equal(err.read(), 'careful\n');
 });
 
+test('batch: the lines of one turn are written at its end, one write per run of a stream, in order', async () => {
+  const writes: string[] = [];
+  const recorder = (name: string) => {
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => writes.push(`${name}:${c.toString()}`));
+    return stream;
+  };
+  const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: recorder('out'), err: recorder('err'), batch: true });
+  log.output('Sending email: a');
+  log.output('Sending email: b');
+  log.warn('careful');
+  log.info('c');
+  log.debug('hidden');
+  assert.deepEqual(writes, [], 'nothing written before the turn ends');
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['out:Sending email: a\nSending email: b\n', 'err:careful\n', 'out:c\n']);
+});
+
 test('passwords in URLs and registered secrets are scrubbed', () => {
   const scrub = makeScrubber(['tok3n-value']);
   assert.equal(scrub('smtp://alice:s3cret@mail:25 failed'), 'smtp://alice:[redacted]@mail:25 failed');
