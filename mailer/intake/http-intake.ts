@@ -30,8 +30,9 @@ export interface HttpIntakeOptions {
 }
 
 export function createHttpIntake(options: HttpIntakeOptions): Server {
+  const deadlines = new Deadlines(options.idleTimeoutMs);
   const server = createServer({ requestTimeout: options.idleTimeoutMs * 3, headersTimeout: options.idleTimeoutMs, keepAliveTimeout: 5000 }, (req, res) => {
-    route(req, res, options).catch((err: unknown) => {
+    route(req, res, options, deadlines).catch((err: unknown) => {
       options.log.error(`HTTP intake error: ${(err as Error).message}`);
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -45,12 +46,16 @@ export function createHttpIntake(options: HttpIntakeOptions): Server {
   server.timeout = options.idleTimeoutMs;
   server.on('timeout', (socket: Socket) => socket.destroy());
   server.on('connection', (socket: Socket) => {
-    socket.once('close', () => disarmHeaderDeadline(socket));
-    armHeaderDeadline(socket, options.idleTimeoutMs);
+    socket.once('close', () => deadlines.unwatch(socket));
+    deadlines.watch(socket);
   });
+  // One listener for every response (`this` is the response): its socket waits for the next request's headers.
+  const onFinish = function (this: ServerResponse): void {
+    deadlines.idle(this.req.socket);
+  };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    disarmHeaderDeadline(req.socket);
-    res.on('finish', () => armHeaderDeadline(req.socket, options.idleTimeoutMs));
+    deadlines.headersIn(req.socket);
+    res.on('finish', onFinish);
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -59,20 +64,107 @@ export function createHttpIntake(options: HttpIntakeOptions): Server {
   return server;
 }
 
-const headerDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
-
-function armHeaderDeadline(socket: Socket, ms: number): void {
-  disarmHeaderDeadline(socket);
-  if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), ms);
-  timer.unref();
-  headerDeadlines.set(socket, timer);
+/** A connection's deadlines (Infinity: none). */
+interface Watch {
+  /** Closed then, unless a request's headers are in. */
+  headersBy: number;
+  /** The body being read is given up on then. */
+  bodyBy: number;
+  body: IncomingMessage | undefined;
+  late: ((value: 'late') => void) | undefined;
 }
 
-function disarmHeaderDeadline(socket: Socket): void {
-  const timer = headerDeadlines.get(socket);
-  if (timer) clearTimeout(timer);
-  headerDeadlines.delete(socket);
+/**
+ * The header and body deadlines of one server's connections, checked by one
+ * coarse timer (every quarter of --idle-timeout, at most every second) rather
+ * than a timer armed and cleared per request: each connection has one record
+ * from its start to its close, and a request only writes times into it. A
+ * deadline is met up to one sweep late. The timer runs, unreferenced, while
+ * some connection is open.
+ */
+class Deadlines {
+  readonly #headerMs: number;
+  readonly #everyMs: number;
+  readonly #watched = new Map<Socket, Watch>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(headerMs: number) {
+    this.#headerMs = headerMs;
+    this.#everyMs = Math.min(1000, Math.max(10, Math.floor(headerMs / 4)));
+  }
+
+  /** A new connection: its first request's headers are due within the header deadline. */
+  watch(socket: Socket): void {
+    if (socket.destroyed) return;
+    this.#watchOf(socket).headersBy = Date.now() + this.#headerMs;
+  }
+
+  unwatch(socket: Socket): void {
+    this.#watched.delete(socket);
+  }
+
+  /** A request's headers are in. */
+  headersIn(socket: Socket): void {
+    const w = this.#watched.get(socket);
+    if (w) w.headersBy = Infinity;
+  }
+
+  /** A response is sent: the next request's headers are due within the header deadline. */
+  idle(socket: Socket | null): void {
+    const w = socket ? this.#watched.get(socket) : undefined;
+    if (w) w.headersBy = Date.now() + this.#headerMs;
+  }
+
+  /** `late('late')` unless bodyDone(req) comes within `ms`; nothing once the connection has closed. */
+  readingBody(req: IncomingMessage, ms: number, late: (value: 'late') => void): void {
+    if (req.socket.destroyed) return;
+    const w = this.#watchOf(req.socket);
+    w.bodyBy = Date.now() + ms;
+    w.body = req;
+    w.late = late;
+  }
+
+  bodyDone(req: IncomingMessage): void {
+    const w = this.#watched.get(req.socket);
+    if (w === undefined || w.body !== req) return;
+    w.bodyBy = Infinity;
+    w.body = undefined;
+    w.late = undefined;
+  }
+
+  #watchOf(socket: Socket): Watch {
+    let w = this.#watched.get(socket);
+    if (w === undefined) {
+      w = { headersBy: Infinity, bodyBy: Infinity, body: undefined, late: undefined };
+      this.#watched.set(socket, w);
+    }
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), this.#everyMs);
+      this.#timer.unref();
+    }
+    return w;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [socket, w] of this.#watched) {
+      if (w.headersBy <= now) {
+        this.#watched.delete(socket);
+        socket.destroy();
+      } else if (w.bodyBy <= now) {
+        const { body, late } = w;
+        w.bodyBy = Infinity;
+        w.body = undefined;
+        w.late = undefined;
+        body?.removeAllListeners('data');
+        late?.('late');
+      }
+    }
+    if (this.#watched.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -81,7 +173,7 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
   res.end(text);
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions, deadlines: Deadlines): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
   if (path === HEALTH_PATH) {
@@ -118,7 +210,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     req.destroy();
     return;
   }
-  const body = await readBody(req, options.maxBytes, options.idleTimeoutMs * 3);
+  const body = await readBody(req, options.maxBytes, options.idleTimeoutMs * 3, deadlines);
   if (body === 'late') {
     options.admissions.reject('json', peer, `body not received within ${Math.round((options.idleTimeoutMs * 3) / 1000)}s`);
     res.setHeader('connection', 'close');
@@ -178,19 +270,16 @@ async function listAlerts(url: string, res: ServerResponse, store: Store): Promi
 }
 
 /** The whole body; undefined once it passes `max` bytes; 'late' when not in within `deadlineMs`. */
-function readBody(req: IncomingMessage, max: number, deadlineMs: number): Promise<Buffer | undefined | 'late'> {
+function readBody(req: IncomingMessage, max: number, deadlineMs: number, deadlines: Deadlines): Promise<Buffer | undefined | 'late'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => {
-      req.removeAllListeners('data');
-      resolve('late');
-    }, deadlineMs);
-    req.on('close', () => clearTimeout(timer));
+    // Given up on with the connection: a closed connection's body is never late.
+    deadlines.readingBody(req, deadlineMs, resolve);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
-        clearTimeout(timer);
+        deadlines.bodyDone(req);
         req.removeAllListeners('data');
         req.resume();
         resolve(undefined);
@@ -199,7 +288,7 @@ function readBody(req: IncomingMessage, max: number, deadlineMs: number): Promis
       chunks.push(chunk);
     });
     req.on('end', () => {
-      clearTimeout(timer);
+      deadlines.bodyDone(req);
       resolve(Buffer.concat(chunks, size));
     });
     req.on('error', reject);

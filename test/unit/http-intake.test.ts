@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, test } from 'node:test';
 import type { Logger } from '../../shared/logger.ts';
@@ -24,8 +24,8 @@ after(() => {
   for (const s of servers) s.close();
 });
 
-async function serve(host: string, token?: string): Promise<{ port: number; sockets: Socket[] }> {
-  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token, log: silent, health: () => ({}) });
+async function serve(host: string, token?: string, idleTimeoutMs = 5000): Promise<{ port: number; sockets: Socket[] }> {
+  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, health: () => ({}) });
   const sockets: Socket[] = [];
   const tcp = createServer((socket) => {
     sockets.push(socket);
@@ -83,4 +83,37 @@ test('without a token, GET /alerts is a 403 for a non-loopback peer; with one, t
   assert.match(refusals.at(-1) ?? '', /non-loopback peer without --token/);
   const guarded = await serve(host, 'tok-0123456789abcdef');
   assert.equal((await get(host, guarded.port, '/alerts?state=pending')).status, 401);
+});
+
+/** Write `pieces` one every `gapMs` (each keeps the connection from being idle); the answer and when the connection closed. */
+function trickle(port: number, pieces: string[], gapMs: number): Promise<{ ms: number; answer: string }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let answer = '';
+    const socket = new Socket();
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < pieces.length && socket.writable) socket.write(pieces[i++]!);
+    }, gapMs);
+    socket.connect(port, '127.0.0.1');
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ ms: Date.now() - started, answer });
+    });
+  });
+}
+
+test('headers that trickle in are cut off after --idle-timeout, a body after three times that (408), though the connection is never idle', async () => {
+  const IDLE = 200;
+  const { port } = await serve('127.0.0.1', undefined, IDLE);
+  const headerLines = Array.from({ length: 40 }, (_, i) => (i === 0 ? 'POST /alerts HTTP/1.1\r\n' : `x-slow-${i}: 1\r\n`));
+  const bodyBytes = ['POST /alerts HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n', ...Array.from({ length: 60 }, () => ' ')];
+  const [headers, body] = await Promise.all([trickle(port, headerLines, 50), trickle(port, bodyBytes, 50)]);
+  assert.ok(headers.ms >= IDLE - 20 && headers.ms < 2 * IDLE + 300, `trickled headers closed after ${headers.ms}ms`);
+  assert.equal(headers.answer, '');
+  assert.ok(body.ms >= 3 * IDLE - 20 && body.ms < 4 * IDLE + 300, `trickled body closed after ${body.ms}ms`);
+  assert.match(body.answer, /^HTTP\/1\.1 408 /);
+  assert.match(refusals.at(-1) ?? '', /body not received within/);
 });
