@@ -55,7 +55,8 @@ export const REDACTED = '[redacted]';
 export function makeScrubber(secrets: readonly string[] = []): (text: string) => string {
   const exact = secrets.filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
   return (text) => {
-    let out = text.replace(URL_PASSWORD, `$1${REDACTED}@`);
+    // A password in a URL follows "://": most lines have none, and the regex's scan is skipped.
+    let out = text.includes('://') ? text.replace(URL_PASSWORD, `$1${REDACTED}@`) : text;
     for (const secret of exact) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
       const encoded = encodeURIComponent(secret);
