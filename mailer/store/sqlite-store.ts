@@ -52,6 +52,13 @@ interface Queued {
 
 const PROBE_EVERY_MS = 1000;
 
+/** The channels of each queued alert for a commit: one list when they all have the same (sent once), else one per alert. */
+function channelLists(queue: readonly Queued[]): Array<readonly string[]> {
+  const first = queue[0]?.channels ?? [];
+  const same = (c: readonly string[]): boolean => c === first || (c.length === first.length && c.every((name, i) => name === first[i]));
+  return queue.every((q) => same(q.channels)) ? [first] : queue.map((q) => q.channels);
+}
+
 /**
  * A snapshot of each channel's progress, for a commit to write as it is now
  * (the record goes on changing). Copied by hand: structuredClone of these few
@@ -234,7 +241,7 @@ export class SqliteStore implements Store {
     this.#queue = [];
     this.#alerts = new Map();
     this.#committing = true;
-    const request: WorkerRequest = { op: 'commit', n: 0, now: this.#now(), inserts: queue.map((q) => ({ item: q.item, channels: q.channels })), changes: [...alerts] };
+    const request: WorkerRequest = { op: 'commit', n: 0, now: this.#now(), items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts] };
     this.#ask(request).then(
       (value) => {
         const { seqs, syncs } = value as CommitResult;

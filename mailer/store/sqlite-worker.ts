@@ -41,7 +41,13 @@ export interface CommitRequest {
   n: number;
   /** The store's clock now: the dedupe window and pruning go by it. */
   now: number;
-  inserts: Array<{ item: QueuedAlert; channels: readonly string[] }>;
+  /** The alerts to insert, in order. */
+  items: QueuedAlert[];
+  /**
+   * The channels that owe each item: one list shared by all of them (the
+   * usual case, sent once), or one list per item.
+   */
+  channels: Array<readonly string[]>;
   changes: Array<[number, AlertChange]>;
 }
 
@@ -118,7 +124,8 @@ function commit(request: CommitRequest): CommitResult {
   prune(request.now);
   const changes = new Map(request.changes);
   const seqs = q.transaction(() => {
-    const out = request.inserts.map((insert) => keep(insert, changes, request.now));
+    const shared = request.channels.length === 1 ? request.channels[0] : undefined;
+    const out = request.items.map((item, i) => keep(item, shared ?? request.channels[i]!, changes, request.now));
     for (const [seq, a] of changes) q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
     return out;
   });
@@ -140,15 +147,15 @@ function commit(request: CommitRequest): CommitResult {
  * delivered alert remembered beyond the dedupe window is forgotten, and the new
  * one kept in its place.
  */
-function keep(insert: CommitRequest['inserts'][number], changes: ReadonlyMap<number, AlertChange>, now: number): number | undefined {
-  const seq = q.insertAlert(insert.item, insert.channels);
+function keep(item: QueuedAlert, channels: readonly string[], changes: ReadonlyMap<number, AlertChange>, now: number): number | undefined {
+  const seq = q.insertAlert(item, channels);
   if (seq !== undefined) return seq;
-  const known = q.findId(insert.item.alert.id);
+  const known = q.findId(item.alert.id);
   if (!known) return undefined;
   const state = changes.get(known.seq)?.state ?? known.state; // its latest change is in this commit
   if (state !== 'sent' || known.receivedAt >= now - settings.windowMs) return undefined;
   q.deleteSeq(known.seq);
-  return q.insertAlert(insert.item, insert.channels);
+  return q.insertAlert(item, channels);
 }
 
 /** Forget delivered alerts past the dedupe window, and the oldest beyond the cap. */

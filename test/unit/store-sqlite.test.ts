@@ -107,3 +107,15 @@ test('sqlite: a spool path that cannot work (/proc/x, under a file) is refused a
     assert.ok(Date.now() - t0 < 1000, `${path} refused within a second`);
   }
 });
+
+test('sqlite: alerts committed together keep their own channels, whether they share a list or not', async () => {
+  const dir = tempDir();
+  const { store } = await openStore(dir);
+  await Promise.all([store.admit(item('a'), ['log', 'smtp']), store.admit(item('b'), ['log', 'smtp'])]); // one list, sent once
+  await Promise.all([store.admit(item('c'), ['log']), store.admit(item('d'), ['log', 'webhook']), store.admit(item('e'), ['log'])]);
+  await store.close();
+  const again = await openStore(dir);
+  const owed = Object.fromEntries(again.store.unfinished().map((r) => [r.item.alert.id, Object.keys(r.channels)]));
+  assert.deepEqual(owed, { a: ['log', 'smtp'], b: ['log', 'smtp'], c: ['log'], d: ['log', 'webhook'], e: ['log'] });
+  await again.store.close();
+});
