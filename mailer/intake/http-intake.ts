@@ -167,14 +167,17 @@ class Deadlines {
   }
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function reply(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  const head = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  res.writeHead(status, headers ? { ...head, ...headers } : head);
   res.end(text);
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions, deadlines: Deadlines): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
   if (path === HEALTH_PATH) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, { error: 'use GET' }, { allow: 'GET, HEAD' });
@@ -289,7 +292,7 @@ function readBody(req: IncomingMessage, max: number, deadlineMs: number, deadlin
     });
     req.on('end', () => {
       deadlines.bodyDone(req);
-      resolve(Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); // most bodies come in one chunk
     });
     req.on('error', reject);
   });
