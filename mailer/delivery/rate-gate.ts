@@ -10,6 +10,8 @@
  */
 import type { RateLimit } from './channels/channel.ts';
 
+const HEADROOM = 1.05;
+
 export class RateGate {
   readonly #limit: RateLimit | undefined;
   readonly #now: () => number;
@@ -21,7 +23,8 @@ export class RateGate {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(limit: RateLimit | undefined, now: () => number = () => performance.now()) {
-    this.#limit = limit && limit.count > 0 && limit.perMs > 0 ? limit : undefined;
+    // 5 % under the published limit: requests arrive with the network's jitter, and a receiver counts arrivals.
+    this.#limit = limit && limit.count > 0 && limit.perMs > 0 ? { count: limit.count, perMs: limit.perMs * HEADROOM } : undefined;
     this.#now = now;
     this.#tokens = this.#limit?.count ?? 0;
     this.#stamp = now();
