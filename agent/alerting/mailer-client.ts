@@ -13,6 +13,7 @@
  * connection to the mailer can go stale between two alerts.
  */
 import { connect } from 'node:net';
+import { forgetAddress, keptLookup } from '../lookup.ts';
 import type { Alert } from '../../shared/alert.ts';
 import { hostPort, type LinkEndpoint } from '../../shared/legacy-links.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
@@ -56,7 +57,7 @@ interface Answer {
 
 /** POSTs `body`; rejects on a network error or after `timeoutMs` in all. */
 function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
-  noKeepAlive ??= new Agent({ keepAlive: false });
+  noKeepAlive ??= new Agent({ keepAlive: false, lookup: keptLookup } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
     const req = request(
       { agent: noKeepAlive, host: mailer.host, port: mailer.port, path, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
@@ -77,6 +78,7 @@ function post(mailer: LinkEndpoint, path: string, headers: Record<string, string
     }, timeoutMs);
     function fail(err: Error): void {
       clearTimeout(timer);
+      forgetAddress(mailer.host);
       reject(err);
       req.destroy();
     }
@@ -137,7 +139,7 @@ function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise
       socket.destroy();
       resolve(result);
     };
-    const socket = connect({ host: mailer.host, port: mailer.port });
+    const socket = connect({ host: mailer.host, port: mailer.port, lookup: keptLookup });
     const timer = setTimeout(() => {
       // All bytes and our FIN were handed over: a mailer that keeps the
       // connection open has the message (the book's reads to EOF).
@@ -154,6 +156,7 @@ function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise
       peerEnded = true;
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
+      forgetAddress(mailer.host);
       if (socket.bytesWritten > 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
         finish(transient(`mailer at ${hostPort(mailer)} reset the connection: it refused the raw alert (is its raw protocol off, --no-raw, or the alert over its --max-bytes?)`));
         return;

@@ -45,6 +45,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { OriginSettings, UndiciConnections } from './http-undici.ts';
 import { CONNECT_TIMEOUT_CODE } from './probe.ts';
+import { sharedLookup } from '../lookup.ts';
 import type { TargetSpec } from '../target.ts';
 
 export const MAX_CONNECTIONS_PER_ORIGIN = 1024;
@@ -238,7 +239,8 @@ function keepIdle(socket: Socket, idleMs: number, tcpKeepAliveMs: number): boole
 
 function makeAgent(https: boolean, options: ConstructorParameters<typeof HttpAgent>[0]): ProbeAgent {
   // node:https (and TLS with it: ~6 MB of RSS) is loaded only for an https target.
-  return https ? new (process.getBuiltinModule('node:https').Agent)(options) : new NodeHttpAgent(options);
+  const withLookup = { ...options, lookup: sharedLookup } as typeof options;
+  return https ? new (process.getBuiltinModule('node:https').Agent)(withLookup) : new NodeHttpAgent(withLookup);
 }
 
 /** Arms a connect timeout on each new connection of `agent` (from the request's `connectTimeoutMs`); `watch` sees each connection. */

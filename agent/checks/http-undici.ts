@@ -21,6 +21,7 @@ import { Agent, Client, type Dispatcher, Pool } from 'undici';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
+import { sharedLookup } from '../lookup.ts';
 
 export interface OriginSettings {
   targets: number;
@@ -49,7 +50,7 @@ export class UndiciConnections {
           ...opts,
           connections: Math.min(settings.targets, settings.maxConnections),
           pipelining: 1,
-          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs },
+          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup } as Pool.Options['connect'],
           keepAliveTimeout: settings.keepAliveMs,
           keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
         });

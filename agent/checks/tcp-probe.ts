@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import type { CheckMode, CheckResult, Probe } from './probe.ts';
 import { describeFailure } from './probe.ts';
+import { sharedLookup } from '../lookup.ts';
 import { endpointOf, type TargetSpec } from '../target.ts';
 
 type TcpSpec = Pick<TargetSpec, 'url' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseTimeMs'>;
@@ -20,7 +21,7 @@ export function createTcpProbe(spec: TcpSpec): Probe {
       const started = performance.now();
       const at = Date.now();
       return new Promise((resolve) => {
-        const socket = connect({ host, port, noDelay: true });
+        const socket = connect({ host, port, noDelay: true, lookup: sharedLookup });
         const finish = (ok: boolean, reason?: string): void => {
           clearTimeout(timer);
           socket.removeAllListeners();
