@@ -219,6 +219,26 @@ describe('the README on the images', { timeout: 180_000 }, () => {
     assert.ok(!mailerLogs.text.includes(token) && !agentLogs.text.includes(token), 'the token is in no log line');
   });
 
+  test('a channel module (docs/examples/own-channel.sh): the example module loads in the read-only image; its token is in no log line', { timeout: 60_000 }, async () => {
+    const names = new Mapping(['mailer']);
+    cleanup.names(...names.names.values());
+    const [runStep, logsStep, ...rest] = steps(shown('docs/examples/own-channel.sh'));
+    assert.ok(runStep && logsStep && rest.length === 0, 'two commands: the mailer, its log');
+    // `-v ./examples/channels:…` names the repository's folder.
+    const argv = names.argv(runStep).map((w) => (w.startsWith('./') ? join(ROOT, w.slice(2)) : w));
+    await dockerOk(argv);
+    const mailer = names.word('mailer');
+    await waitUntil('the mailer to start', async () => {
+      const logs = await docker(names.argv(logsStep));
+      return inOrder(`${logs.stdout}${logs.stderr}`, logsStep.expect) ? true : undefined;
+    }, 15_000, 200);
+    const health = await fetch(`http://${await containerIp(mailer)}:33333/healthz`);
+    assert.deepEqual(((await health.json()) as { channels: string[] }).channels, ['log', 'pager']);
+    const logs = await docker(['logs', mailer]);
+    const token = /CH2_PAGER_TOKEN=(\S+)/.exec(runStep.argv.join(' '))?.[1];
+    assert.ok(token && !`${logs.stdout}${logs.stderr}`.includes(token), 'the token is in no log line');
+  });
+
   test('the README\'s healthcheck command runs in the mailer image', { timeout: 30_000 }, async () => {
     const command = /`([^`]*\bhealthcheck)`/.exec(README)?.[1];
     assert.ok(command, 'the README names the healthcheck command');
