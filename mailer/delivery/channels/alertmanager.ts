@@ -47,6 +47,7 @@ import { flatten } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { formatDurationMs } from '../email-content.ts';
 import { type Channel, type ChannelContext, defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
 import { apiBase, decodedPart, notifyParams, schemeOf } from './notify-url.ts';
 
@@ -254,21 +255,23 @@ export function alertmanagerFromUrl(url: URL): AlertmanagerSettings {
   };
 }
 
+/** A `--config` entry: `{ url, repeat? }`. */
 export function alertmanagerFromConfig(entry: Readonly<Record<string, unknown>>): AlertmanagerSettings {
-  const where = 'url: expected the Alertmanager as http(s)://[user:pass@]host:port[/prefix] (the value is not shown: it may hold a password)';
-  if (typeof entry.url !== 'string') throw new ConfigError(`${where}.`);
+  const e = configEntry(entry, { kind: 'alertmanager', keys: ['url', 'repeat'], numbers: ['repeat'] });
+  const expected = 'expected the Alertmanager as http(s)://[user:pass@]host:port[/prefix] (the value is not shown: it may hold a password)';
+  const text = e.requiredText('url', expected, expected);
   let url: URL;
   try {
-    url = new URL(entry.url.trim());
+    url = new URL(text.trim());
   } catch {
-    throw new ConfigError(`${where}.`);
+    throw e.fail('url', expected);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname || url.search || url.hash) throw new ConfigError(`${where}.`);
-  if (entry.repeat !== undefined && typeof entry.repeat !== 'string' && typeof entry.repeat !== 'number') throw new ConfigError('repeat: expected a duration such as 1m.');
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname || url.search || url.hash) throw e.fail('url', expected);
+  const repeat = e.text('repeat', 'expected a duration such as 1m');
   return {
     url: endpoint(`${url.origin}${url.pathname}`.replace(/\/+$/, ''), 'url'),
     ...credentials(url, 'url'),
-    repeatMs: entry.repeat === undefined ? DEFAULT_REPEAT_MS : repeatOf(String(entry.repeat), 'repeat'),
+    repeatMs: repeat === undefined ? DEFAULT_REPEAT_MS : repeatOf(repeat, 'repeat'),
   };
 }
 

@@ -43,18 +43,17 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../../shared/config.ts';
-import type { SendResult } from '../../../shared/send-result.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
 import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
-import { idempotencyKey, messageChannel } from './message-channel.ts';
+import { configEntry } from './config-entry.ts';
+import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
 export const GOOGLE_CHAT_API = 'https://chat.googleapis.com';
 /** Characters of text at most: Google Chat takes 4,096. */
 const TEXT_MAX = 4096;
-const TITLE_MAX = 1000;
 const THREAD_KEY_MAX = 4000;
 const REPLY_OPTION = 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD';
 const SPACE_PATH = /^\/v1\/spaces\/([A-Za-z0-9_-]+)\/messages$/;
@@ -69,25 +68,10 @@ export function googleChatEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/[*_~`]/g, '\u200b$&\u200b');
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** The message text: the subject, then a line per detail, within Chat's 4,096 characters. */
-export function googleChatText({ title, details }: MessageLines): string {
-  const lines = [googleChatEscape(clip(title, TITLE_MAX))];
-  let length = lines[0]!.length;
-  for (const [i, line] of details.entries()) {
-    const escaped = googleChatEscape(line);
-    length += 1 + escaped.length;
-    if (length > TEXT_MAX - 40) {
-      const more = details.length - i;
-      lines.push(`… and ${more} more alert${more === 1 ? '' : 's'}`);
-      break;
-    }
-    lines.push(escaped);
-  }
-  return lines.join('\n');
+export function googleChatText(lines: MessageLines): string {
+  // Room for the closing "… and N more alerts" line.
+  return fitLines(lines, { escape: googleChatEscape, max: TEXT_MAX - 40 }).join('\n');
 }
 
 /** An alert's thread: its incident, else its target, else its id. */
@@ -137,22 +121,14 @@ export function googleChatSecrets(s: GoogleChatSettings): string[] {
 
 /** A `--config` entry: `{ url }`, the space's webhook URL. */
 export function googleChatFromConfig(entry: Readonly<Record<string, unknown>>): GoogleChatSettings {
-  for (const key of Object.keys(entry)) if (key !== 'url') throw new ConfigError(`${key}: not a googlechat key; known: url.`);
-  if (typeof entry.url !== 'string') throw new ConfigError('url: expected the space\'s webhook URL as a string.');
-  const url = webhookUrl(entry.url, { flag: 'url', env: 'googlechat channel' });
+  const expected = 'expected the space\'s webhook URL as a string';
+  const text = configEntry(entry, { kind: 'googlechat', keys: ['url'] }).requiredText('url', expected, expected);
+  const url = webhookUrl(text, { flag: 'url', env: 'googlechat channel' });
   for (const name of url.searchParams.keys()) {
     if (!['key', 'token', 'messageReplyOption', 'threadKey'].includes(name)) throw new ConfigError(`url: unknown query parameter ${JSON.stringify(name.slice(0, 40))}; a webhook URL has key and token.`);
   }
   const { space, key, token } = parts(url, 'url');
   return { url: webhookOf(url.origin, space, key, token) };
-}
-
-/** Secrets taken out of an error line (a receiver might quote them). */
-function scrubbed(result: SendResult, secrets: readonly string[]): SendResult {
-  if (result.ok) return result;
-  let error = result.error;
-  for (const secret of secrets) if (secret.length >= 8) error = error.split(secret).join('…');
-  return { ...result, error };
 }
 
 export const googleChatChannel = defineKind<GoogleChatSettings>({
@@ -169,7 +145,8 @@ export const googleChatChannel = defineKind<GoogleChatSettings>({
       concurrency: http.connections,
       // Google Chat: 60 message writes a minute per space.
       rateLimit: { count: 1, perMs: 1000 },
-      say: async (lines, items, signal) => scrubbed(await http.post(googleChatPayload(lines, items), { 'idempotency-key': idempotencyKey(items) }, signal), googleChatSecrets(s)),
+      say: (lines, items, signal) => http.post(googleChatPayload(lines, items), { 'idempotency-key': idempotencyKey(items) }, signal),
+      secrets: googleChatSecrets(s),
       close: () => http.close(),
     });
   },

@@ -31,6 +31,7 @@ import { cut } from '../../../shared/text.ts';
 import type { MessageLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
 import { messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
@@ -118,32 +119,13 @@ export function gotifySettingsFromUrl(url: URL): GotifySettings {
 
 /** A `--config` entry: { server, token, priority?, title? }. */
 export function gotifySettingsFromConfig(entry: Readonly<Record<string, unknown>>): GotifySettings {
-  const fail = (key: string, problem: string) => new ConfigError(`${key}: ${problem}.`);
-  for (const key of Object.keys(entry)) {
-    if (!CONFIG_KEYS.includes(key) && !['kind', 'name', 'match', 'group'].includes(key)) throw fail(key, `not a key of a gotify channel; known: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const text = (key: string): string | undefined => {
-    const v = entry[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string' || (typeof v === 'number' && key === 'priority')) return String(v);
-    throw fail(key, 'expected a string');
-  };
-  const server = text('server');
-  const token = text('token');
-  if (server === undefined) throw fail('server', 'required: the URL Gotify is served at');
-  if (token === undefined) throw fail('token', 'required: the application token');
-  let base: URL;
-  try {
-    base = new URL(server);
-  } catch {
-    throw fail('server', 'expected an http:// or https:// URL');
-  }
-  if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password || base.search || base.hash) {
-    throw fail('server', 'expected an http:// or https:// URL without user, query or fragment (the token goes in the token key)');
-  }
-  const priority = text('priority');
-  const title = text('title');
-  return settingsOf({ base: `${base.origin}${base.pathname}`, token, ...(priority !== undefined ? { priority } : {}), ...(title !== undefined ? { title } : {}) }, fail);
+  const e = configEntry(entry, { kind: 'gotify', keys: CONFIG_KEYS, numbers: ['priority'] });
+  const server = e.requiredText('server', 'required: the URL Gotify is served at');
+  const token = e.requiredText('token', 'required: the application token');
+  const base = e.baseUrl('server', server, 'the token goes in the token key');
+  const priority = e.text('priority');
+  const title = e.text('title');
+  return settingsOf({ base, token, ...(priority !== undefined ? { priority } : {}), ...(title !== undefined ? { title } : {}) }, e.fail);
 }
 
 export const gotifyChannel = defineKind<GotifySettings>({

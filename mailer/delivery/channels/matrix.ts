@@ -51,6 +51,7 @@ import type { MessageLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { RateLimit } from './channel.ts';
 import { defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
 import { idempotencyKey, messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
@@ -159,36 +160,13 @@ export function matrixSettingsFromUrl(url: URL): MatrixSettings {
 
 /** A `--config` entry: { homeserver, token, rooms, title? }. */
 export function matrixSettingsFromConfig(entry: Readonly<Record<string, unknown>>): MatrixSettings {
-  const fail = (key: string, problem: string) => new ConfigError(`${key}: ${problem}.`);
-  for (const key of Object.keys(entry)) {
-    if (!CONFIG_KEYS.includes(key) && !['kind', 'name', 'match', 'group'].includes(key)) throw fail(key, `not a key of a matrix channel; known: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const text = (key: string): string | undefined => {
-    const v = entry[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string') return v;
-    throw fail(key, 'expected a string');
-  };
-  const homeserver = text('homeserver');
-  const token = text('token');
-  if (homeserver === undefined) throw fail('homeserver', 'required: the homeserver\'s client API URL');
-  if (token === undefined) throw fail('token', 'required: the access token');
-  let base: URL;
-  try {
-    base = new URL(homeserver);
-  } catch {
-    throw fail('homeserver', 'expected an http:// or https:// URL');
-  }
-  if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password || base.search || base.hash) {
-    throw fail('homeserver', 'expected an http:// or https:// URL without user, query or fragment');
-  }
-  const rooms = entry.rooms;
-  if (typeof rooms !== 'string' && !(Array.isArray(rooms) && rooms.every((r) => typeof r === 'string'))) throw fail('rooms', 'expected a list of room ids (!…)');
-  const title = text('title');
-  return settingsOf(
-    { base: `${base.origin}${base.pathname}`, token, rooms: typeof rooms === 'string' ? rooms.split(',') : (rooms as string[]), ...(title !== undefined ? { title } : {}) },
-    fail,
-  );
+  const e = configEntry(entry, { kind: 'matrix', keys: CONFIG_KEYS });
+  const homeserver = e.requiredText('homeserver', 'required: the homeserver\'s client API URL');
+  const token = e.requiredText('token', 'required: the access token');
+  const base = e.baseUrl('homeserver', homeserver);
+  const rooms = e.requiredList('rooms', 'expected a list of room ids (!…)');
+  const title = e.text('title');
+  return settingsOf({ base, token, rooms, ...(title !== undefined ? { title } : {}) }, e.fail);
 }
 
 export const matrixChannel = defineKind<MatrixSettings>({

@@ -36,16 +36,15 @@
  * Mattermost ignores Idempotency-Key: a retried alert is a second post.
  */
 import { ConfigError } from '../../../shared/config.ts';
-import type { SendResult } from '../../../shared/send-result.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
 import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
-import { idempotencyKey, messageChannel } from './message-channel.ts';
+import { configEntry } from './config-entry.ts';
+import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
 
 /** Characters of a post at most: Mattermost takes 16,383. */
 const TEXT_MAX = 16_000;
-const TITLE_MAX = 1000;
 const TOKEN = /^[A-Za-z0-9]+$/;
 /** A channel name (or @user for a direct message), a username, an emoji name: one word. */
 const NAME = /^@?[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -65,25 +64,10 @@ export function mattermostEscape(text: string): string {
   return text.replace(/[\\*_`[\]()<>|!$&~]/g, '\\$&').replace(/[@~#]/g, '$&\u200b');
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** The post's text: the subject in bold, then a line per detail, within Mattermost's limit. */
-export function mattermostText({ title, details }: MessageLines): string {
-  const lines = [`**${mattermostEscape(clip(title, TITLE_MAX))}**`];
-  let length = lines[0]!.length;
-  for (const [i, line] of details.entries()) {
-    const escaped = mattermostEscape(line);
-    length += 1 + escaped.length;
-    if (length > TEXT_MAX - 40) {
-      const more = details.length - i;
-      lines.push(`… and ${more} more alert${more === 1 ? '' : 's'}`);
-      break;
-    }
-    lines.push(escaped);
-  }
-  return lines.join('\n');
+export function mattermostText(lines: MessageLines): string {
+  // Room for the closing "… and N more alerts" line.
+  return fitLines(lines, { escape: mattermostEscape, frame: (title) => `**${title}**`, max: TEXT_MAX - 40 }).join('\n');
 }
 
 export function mattermostPayload(s: MattermostSettings, lines: MessageLines): Record<string, string> {
@@ -140,23 +124,15 @@ export function mattermostSecrets(s: MattermostSettings): string[] {
 
 /** A `--config` entry: `{ url, username?, channel?, icon? }`. */
 export function mattermostFromConfig(entry: Readonly<Record<string, unknown>>): MattermostSettings {
-  for (const key of Object.keys(entry)) if (!CONFIG_KEYS.includes(key)) throw new ConfigError(`${key}: not a mattermost key; known: ${CONFIG_KEYS.join(', ')}.`);
-  if (typeof entry.url !== 'string') throw new ConfigError('url: expected the incoming webhook URL (https://host/hooks/<token>) as a string.');
-  const url = webhookUrl(entry.url, { flag: 'url', env: 'mattermost channel' });
+  const expected = 'expected the incoming webhook URL (https://host/hooks/<token>) as a string';
+  const text = configEntry(entry, { kind: 'mattermost', keys: CONFIG_KEYS }).requiredText('url', expected, expected);
+  const url = webhookUrl(text, { flag: 'url', env: 'mattermost channel' });
   if (!/\/hooks\/[A-Za-z0-9]+$/.test(url.pathname)) throw new ConfigError('url: expected an incoming webhook URL ending in /hooks/<token> (the value is not shown: it holds the token).');
   const settings: MattermostSettings = { url };
   if (entry.username !== undefined) settings.username = nameOf(entry.username, 'username');
   if (entry.channel !== undefined) settings.channel = nameOf(entry.channel, 'channel');
   if (entry.icon !== undefined) settings.icon = iconOf(entry.icon, 'icon');
   return settings;
-}
-
-/** Secrets taken out of an error line (a receiver might quote them). */
-function scrubbed(result: SendResult, secrets: readonly string[]): SendResult {
-  if (result.ok) return result;
-  let error = result.error;
-  for (const secret of secrets) if (secret.length >= 8) error = error.split(secret).join('…');
-  return { ...result, error };
 }
 
 export const mattermostChannel = defineKind<MattermostSettings>({
@@ -173,7 +149,8 @@ export const mattermostChannel = defineKind<MattermostSettings>({
       concurrency: http.connections,
       // Mattermost's default server rate limit: 10 requests a second.
       rateLimit: { count: 10, perMs: 1000 },
-      say: async (lines, items, signal) => scrubbed(await http.post(mattermostPayload(s, lines), { 'idempotency-key': idempotencyKey(items) }, signal), mattermostSecrets(s)),
+      say: (lines, items, signal) => http.post(mattermostPayload(s, lines), { 'idempotency-key': idempotencyKey(items) }, signal),
+      secrets: mattermostSecrets(s),
       close: () => http.close(),
     });
   },

@@ -87,10 +87,10 @@ export function idempotencyKey(items: readonly QueuedAlert[]): string {
 
 export function messageChannel(spec: MessageChannelSpec): Channel {
   const secrets = spec.secrets ?? [];
-  const say = async (items: readonly QueuedAlert[], signal: AbortSignal): Promise<SendResult> => {
-    const result = await spec.say(messageLines(items), items, signal);
-    return secrets.length > 0 ? scrubbed(result, secrets) : result;
-  };
+  const say =
+    secrets.length === 0
+      ? (items: readonly QueuedAlert[], signal: AbortSignal) => spec.say(messageLines(items), items, signal)
+      : async (items: readonly QueuedAlert[], signal: AbortSignal) => scrubbed(await spec.say(messageLines(items), items, signal), secrets);
   return {
     name: spec.name,
     ...(spec.concurrency !== undefined ? { concurrency: spec.concurrency } : {}),

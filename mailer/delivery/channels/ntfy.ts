@@ -42,6 +42,7 @@ import { cut } from '../../../shared/text.ts';
 import type { MessageLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
 import { messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
@@ -208,53 +209,27 @@ export function ntfySettingsFromUrl(url: URL): NtfySettings {
 
 /** A `--config` entry: { server?, topic, token? | user? + password?, priority?, tags?, title?, click?, icon?, cache?, firebase? }. */
 export function ntfySettingsFromConfig(entry: Readonly<Record<string, unknown>>): NtfySettings {
-  const fail = (key: string, problem: string) => new ConfigError(`${key}: ${problem}.`);
-  for (const key of Object.keys(entry)) {
-    if (!CONFIG_KEYS.includes(key) && !['kind', 'name', 'match', 'group'].includes(key)) throw fail(key, `not a key of an ntfy channel; known: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const text = (key: string): string | undefined => {
-    const v = entry[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string' || (typeof v === 'number' && key === 'priority')) return String(v);
-    throw fail(key, 'expected a string');
-  };
-  const flag = (key: string): boolean => {
-    const v = entry[key];
-    if (v === undefined || v === null) return true;
-    if (typeof v !== 'boolean') throw fail(key, 'expected true or false');
-    return v;
-  };
-  const tags = entry.tags;
-  if (tags !== undefined && typeof tags !== 'string' && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) throw fail('tags', 'expected a list of strings');
-  const topic = text('topic');
-  if (topic === undefined) throw fail('topic', 'required');
-  const server = text('server') ?? DEFAULT_SERVER;
-  let base: URL;
-  try {
-    base = new URL(server);
-  } catch {
-    throw fail('server', 'expected an http:// or https:// URL');
-  }
-  if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password || base.search || base.hash) {
-    throw fail('server', 'expected an http:// or https:// URL without user, query or fragment (give user, password or token as keys)');
-  }
-  const opt = (key: string) => (text(key) === undefined ? {} : { [key]: text(key) });
+  const e = configEntry(entry, { kind: 'ntfy', keys: CONFIG_KEYS, numbers: ['priority'] });
+  const tags = e.list('tags', 'expected a list of strings');
+  const topic = e.requiredText('topic', 'required');
+  const server = e.baseUrl('server', e.text('server') ?? DEFAULT_SERVER, 'give user, password or token as keys');
+  const opt = (key: string) => (e.text(key) === undefined ? {} : { [key]: e.text(key) });
   return settingsOf(
     {
-      server: `${base.origin}${base.pathname}`,
+      server,
       topic,
       ...opt('user'),
       ...opt('password'),
       ...opt('token'),
       ...opt('priority'),
-      ...(tags !== undefined ? { tags: typeof tags === 'string' ? tags.split(',') : (tags as string[]) } : {}),
+      ...(tags !== undefined ? { tags } : {}),
       ...opt('title'),
       ...opt('click'),
       ...opt('icon'),
-      cache: flag('cache'),
-      firebase: flag('firebase'),
+      cache: e.flag('cache', true),
+      firebase: e.flag('firebase', true),
     },
-    fail,
+    e.fail,
   );
 }
 

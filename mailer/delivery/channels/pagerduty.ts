@@ -42,6 +42,7 @@ import { flatten } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { alertTime, emailContent, formatDurationMs } from '../email-content.ts';
 import { defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
@@ -136,18 +137,9 @@ export function pagerdutyFromUrl(url: URL): PagerDutySettings {
   };
 }
 
+/** A `--config` entry: `{ routingKey, severity?, api? }`. */
 export function pagerdutyFromConfig(entry: Readonly<Record<string, unknown>>): PagerDutySettings {
-  let base = PAGERDUTY_API;
-  if (entry.api !== undefined) {
-    if (typeof entry.api !== 'string') throw new ConfigError('api: expected an http:// or https:// URL as a string.');
-    const probe = new URL('pagerduty://x');
-    probe.searchParams.set('api', entry.api);
-    try {
-      base = apiBase(probe, PAGERDUTY_API);
-    } catch {
-      throw new ConfigError('api: expected an http:// or https:// URL with no query or fragment.');
-    }
-  }
+  const base = configEntry(entry, { kind: 'pagerduty', keys: ['routingKey', 'severity', 'api'] }).api(PAGERDUTY_API);
   return {
     routingKey: routingKeyOf(entry.routingKey, 'routingKey'),
     severity: entry.severity === undefined ? 'critical' : severityOf(entry.severity, 'severity'),

@@ -32,6 +32,7 @@ import { cut, flatten } from '../../../shared/text.ts';
 import type { MessageLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { defineKind } from './channel.ts';
+import { configEntry } from './config-entry.ts';
 import { createHttpPost, webhookOrigin } from './http-post.ts';
 import { messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams } from './notify-url.ts';
@@ -144,34 +145,22 @@ export function pushoverSettingsFromUrl(url: URL): PushoverSettings {
 
 /** A `--config` entry: { token, user, devices?, priority?, title? }. */
 export function pushoverSettingsFromConfig(entry: Readonly<Record<string, unknown>>): PushoverSettings {
-  const fail = (key: string, problem: string) => new ConfigError(`${key}: ${problem}.`);
-  for (const key of Object.keys(entry)) {
-    if (!CONFIG_KEYS.includes(key) && !['kind', 'name', 'match', 'group'].includes(key)) throw fail(key, `not a key of a pushover channel; known: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const text = (key: string): string | undefined => {
-    const v = entry[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string' || (typeof v === 'number' && key === 'priority')) return String(v);
-    throw fail(key, 'expected a string');
-  };
-  const token = text('token');
-  const user = text('user');
-  if (token === undefined) throw fail('token', 'required: the application API token');
-  if (user === undefined) throw fail('user', 'required: the user or group key');
-  const devices = entry.devices;
-  if (devices !== undefined && typeof devices !== 'string' && !(Array.isArray(devices) && devices.every((d) => typeof d === 'string'))) throw fail('devices', 'expected a list of device names');
-  const priority = text('priority');
-  const title = text('title');
+  const e = configEntry(entry, { kind: 'pushover', keys: CONFIG_KEYS, numbers: ['priority'] });
+  const token = e.requiredText('token', 'required: the application API token');
+  const user = e.requiredText('user', 'required: the user or group key');
+  const devices = e.list('devices', 'expected a list of device names');
+  const priority = e.text('priority');
+  const title = e.text('title');
   return settingsOf(
     {
       api: DEFAULT_API,
       token,
       user,
-      ...(devices !== undefined ? { devices: typeof devices === 'string' ? devices.split(',') : (devices as string[]) } : {}),
+      ...(devices !== undefined ? { devices } : {}),
       ...(priority !== undefined ? { priority } : {}),
       ...(title !== undefined ? { title } : {}),
     },
-    fail,
+    e.fail,
   );
 }
 

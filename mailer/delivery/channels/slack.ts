@@ -15,6 +15,7 @@
  * Slack ignores Idempotency-Key: a retried alert is a second message.
  */
 import { ConfigError } from '../../../shared/config.ts';
+import { cut } from '../../../shared/text.ts';
 import type { MessageLines } from '../email-content.ts';
 import type { ChannelKind } from './channel.ts';
 import { type ChatWebhookSpec, chatWebhookKind } from './chat-webhook.ts';
@@ -28,13 +29,9 @@ export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 export function slackPayload({ title, details }: MessageLines): { text: string; mrkdwn: false; unfurl_links: false; unfurl_media: false } {
   // Clipped before it is escaped, so no entity is cut in two (Slack takes far longer texts).
-  const text = slackEscape(clip([title, ...details].join('\n'), SLACK_TEXT_MAX));
+  const text = slackEscape(cut([title, ...details].join('\n'), SLACK_TEXT_MAX));
   return { text, mrkdwn: false, unfurl_links: false, unfurl_media: false };
 }
 

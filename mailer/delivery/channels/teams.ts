@@ -46,15 +46,13 @@
  * retried alert is a second card.
  */
 import { ConfigError } from '../../../shared/config.ts';
-import type { SendResult } from '../../../shared/send-result.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
 import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
-import { idempotencyKey, messageChannel } from './message-channel.ts';
+import { configEntry } from './config-entry.ts';
+import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
-/** Characters of the subject at most (before escaping). */
-const TITLE_MAX = 1000;
 /** Bytes of TextBlocks at most: Teams takes 28 KB per webhook message, envelope included. */
 const CARD_BYTES_MAX = 24_000;
 
@@ -68,10 +66,6 @@ export function teamsEscape(text: string): string {
   return text.replace(/[\\*_~`[\]()<>]/g, '\\$&');
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 export interface TextBlock {
   type: 'TextBlock';
   text: string;
@@ -79,20 +73,16 @@ export interface TextBlock {
   wrap: true;
 }
 
+const block = (text: string): TextBlock => ({ type: 'TextBlock', text, wrap: true });
+const blockBytes = (text: string): number => Buffer.byteLength(JSON.stringify(block(text)));
+/** What the title's `"weight": "Bolder"` adds to its block. */
+const WEIGHT_BYTES = Buffer.byteLength(JSON.stringify({ type: 'TextBlock', text: '', weight: 'Bolder', wrap: true })) - blockBytes('');
+
 /** The Workflows message for one alert or a group: an Adaptive Card 1.4 of TextBlocks. */
-export function teamsPayload({ title, details }: MessageLines): Record<string, unknown> {
-  const body: TextBlock[] = [{ type: 'TextBlock', text: teamsEscape(clip(title, TITLE_MAX)), weight: 'Bolder', wrap: true }];
-  let bytes = Buffer.byteLength(JSON.stringify(body[0]));
-  for (const [i, line] of details.entries()) {
-    const block: TextBlock = { type: 'TextBlock', text: teamsEscape(line), wrap: true };
-    bytes += Buffer.byteLength(JSON.stringify(block)) + 1;
-    if (bytes > CARD_BYTES_MAX) {
-      const more = details.length - i;
-      body.push({ type: 'TextBlock', text: `… and ${more} more alert${more === 1 ? '' : 's'}`, wrap: true });
-      break;
-    }
-    body.push(block);
-  }
+export function teamsPayload(lines: MessageLines): Record<string, unknown> {
+  // A block costs its JSON and a comma; the title's block its weight besides.
+  const [title, ...details] = fitLines(lines, { escape: teamsEscape, size: blockBytes, max: CARD_BYTES_MAX - WEIGHT_BYTES });
+  const body: TextBlock[] = [{ type: 'TextBlock', text: title!, weight: 'Bolder', wrap: true }, ...details.map(block)];
   return {
     type: 'message',
     attachments: [
@@ -161,19 +151,11 @@ export function teamsSecrets(s: TeamsSettings): string[] {
 
 /** A `--config` entry: `{ url }`, the workflow URL. */
 export function teamsFromConfig(entry: Readonly<Record<string, unknown>>): TeamsSettings {
-  for (const key of Object.keys(entry)) if (key !== 'url') throw new ConfigError(`${key}: not a teams key; known: url.`);
-  if (typeof entry.url !== 'string') throw new ConfigError('url: expected the Workflows webhook URL as a string.');
-  const url = webhookUrl(entry.url, { flag: 'url', env: 'teams channel' });
+  const expected = 'expected the Workflows webhook URL as a string';
+  const text = configEntry(entry, { kind: 'teams', keys: ['url'] }).requiredText('url', expected, expected);
+  const url = webhookUrl(text, { flag: 'url', env: 'teams channel' });
   if (RETIRED.test(url.hostname)) throw retiredHint('url');
   return { url };
-}
-
-/** Secrets taken out of an error line (a receiver might quote them). */
-function scrubbed(result: SendResult, secrets: readonly string[]): SendResult {
-  if (result.ok) return result;
-  let error = result.error;
-  for (const secret of secrets) if (secret.length >= 8) error = error.split(secret).join('…');
-  return { ...result, error };
 }
 
 export const teamsChannel = defineKind<TeamsSettings>({
@@ -190,7 +172,8 @@ export const teamsChannel = defineKind<TeamsSettings>({
       concurrency: http.connections,
       // Teams: at most 4 webhook requests a second.
       rateLimit: { count: 4, perMs: 1000 },
-      say: async (lines, items, signal) => scrubbed(await http.post(teamsPayload(lines), { 'idempotency-key': idempotencyKey(items) }, signal), teamsSecrets(s)),
+      say: (lines, items, signal) => http.post(teamsPayload(lines), { 'idempotency-key': idempotencyKey(items) }, signal),
+      secrets: teamsSecrets(s),
       close: () => http.close(),
     });
   },

@@ -52,13 +52,13 @@ import type { MessageLines } from '../email-content.ts';
 import type { RateLimit } from './channel.ts';
 import { defineKind } from './channel.ts';
 import { createHttpPost, webhookOrigin } from './http-post.ts';
-import { messageChannel } from './message-channel.ts';
+import { configEntry } from './config-entry.ts';
+import { fitLines, messageChannel } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
 
 export const TELEGRAM_API = 'https://api.telegram.org';
 /** Characters of text at most (Telegram: 4,096 after the entities are parsed). */
 const TEXT_MAX = 4096;
-const TITLE_MAX = 1000;
 const TOKEN = /^[0-9]+:[A-Za-z0-9_-]+$/;
 const CHAT = /^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})(?::([0-9]{1,12}))?$/;
 const CONFIG_KEYS = ['token', 'chats', 'notification', 'preview', 'api'];
@@ -90,26 +90,10 @@ export function telegramEscape(text: string): string {
 /** What a line shows once Telegram has parsed it: its length after the zero-width spaces go in. */
 const shown = (line: string): number => line.length + (line.match(/@/g)?.length ?? 0);
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** The message text: the subject in bold, then a line per detail, within Telegram's 4,096 characters. */
-export function telegramText({ title, details }: MessageLines): string {
-  const head = clip(title, TITLE_MAX);
-  const lines = [`<b>${telegramEscape(head)}</b>`];
-  let length = shown(head);
-  for (const [i, line] of details.entries()) {
-    length += 1 + shown(line);
-    // Room for the closing "… and N more alerts" line.
-    if (length > TEXT_MAX - 40) {
-      const more = details.length - i;
-      lines.push(`… and ${more} more alert${more === 1 ? '' : 's'}`);
-      break;
-    }
-    lines.push(telegramEscape(line));
-  }
-  return lines.join('\n');
+export function telegramText(lines: MessageLines): string {
+  // Counted as Telegram counts (entities and tags parsed), with room for the closing "… and N more alerts" line.
+  return fitLines(lines, { escape: telegramEscape, frame: (title) => `<b>${title}</b>`, size: (_escaped, raw) => shown(raw), max: TEXT_MAX - 40 }).join('\n');
 }
 
 export function telegramBody(s: TelegramSettings, chat: TelegramChat, text: string): Record<string, unknown> {
@@ -160,10 +144,8 @@ function chatOf(text: string, where: string): TelegramChat {
   return { id: m[1]!, ...(m[2] !== undefined ? { thread: Number(m[2]) } : {}) };
 }
 
-function chatsOf(value: unknown, where: string): TelegramChat[] {
-  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
-  if (!list || list.some((c) => typeof c !== 'string')) throw new ConfigError(`${where}: expected a list of chats (strings), or a comma-separated string.`);
-  const chats = (list as string[]).filter((c) => c.trim() !== '').map((c) => chatOf(c, where));
+function chatsOf(list: readonly string[], where: string): TelegramChat[] {
+  const chats = list.filter((c) => c.trim() !== '').map((c) => chatOf(c, where));
   if (chats.length === 0) throw new ConfigError(`${where}: no chat given; expected at least one chat id or @channelname.`);
   if (new Set(chats.map(label)).size !== chats.length) throw new ConfigError(`${where}: the same chat is given twice.`);
   return chats;
@@ -186,7 +168,7 @@ export function telegramFromUrl(url: URL): TelegramSettings {
   if (url.pathname !== '' && url.pathname !== '/') throw new ConfigError(`${where}: expected no path after the host (the URL is not shown: it holds the token).`);
   const token = tokenOf(`${decodedPart(url, url.username, 'token')}:${decodedPart(url, url.password, 'token')}`, `${where}: the token`);
   if (params.has('chats') && params.has('channels')) throw new ConfigError(`${where}: give chats or channels, not both.`);
-  const chats = chatsOf(params.get('chats') ?? params.get('channels') ?? '', `${where}: chats`);
+  const chats = chatsOf((params.get('chats') ?? params.get('channels') ?? '').split(','), `${where}: chats`);
   const mode = params.get('parsemode');
   if (mode !== undefined && !/^html$/i.test(mode)) throw new ConfigError(`${where}: parsemode: only HTML is supported (alert text is escaped for it).`);
   return {
@@ -200,30 +182,18 @@ export function telegramFromUrl(url: URL): TelegramSettings {
 
 /** A `--config` entry: `{ token, chats, notification?, preview?, api? }`. */
 export function telegramFromConfig(entry: Readonly<Record<string, unknown>>): TelegramSettings {
-  for (const key of Object.keys(entry)) if (!CONFIG_KEYS.includes(key)) throw new ConfigError(`${key}: not a telegram key; known: ${CONFIG_KEYS.join(', ')}.`);
+  const e = configEntry(entry, { kind: 'telegram', keys: CONFIG_KEYS });
   const token = tokenOf(entry.token, 'token');
-  let base = TELEGRAM_API;
-  if (entry.api !== undefined) {
-    if (typeof entry.api !== 'string') throw new ConfigError('api: expected an http:// or https:// URL as a string.');
-    const probe = new URL('telegram://x');
-    probe.searchParams.set('api', entry.api);
-    try {
-      base = apiBase(probe, TELEGRAM_API);
-    } catch {
-      throw new ConfigError('api: expected an http:// or https:// URL with no query or fragment.');
-    }
-  }
-  for (const key of ['notification', 'preview']) {
-    if (entry[key] !== undefined && typeof entry[key] !== 'boolean') throw new ConfigError(`${key}: expected true or false.`);
-  }
-  return { token, chats: chatsOf(entry.chats, 'chats'), url: endpoint(base, token), notification: entry.notification !== false, preview: entry.preview === true };
+  const base = e.api(TELEGRAM_API);
+  const notification = e.flag('notification', true);
+  const preview = e.flag('preview', false);
+  const chats = chatsOf(e.requiredList('chats', 'expected a list of chats (strings), or a comma-separated string'), 'chats');
+  return { token, chats, url: endpoint(base, token), notification, preview };
 }
 
-/** The token (and its secret half) taken out of an error line. */
-function scrubbed(result: SendResult, token: string): SendResult {
-  if (result.ok) return result;
-  const secret = token.slice(token.indexOf(':') + 1);
-  return { ...result, error: result.error.split(token).join('…').split(secret).join('…') };
+/** The token, and its secret half: kept out of error lines and logs. */
+function tokenSecrets(token: string): string[] {
+  return [token, token.slice(token.indexOf(':') + 1)];
 }
 
 export const telegramChannel = defineKind<TelegramSettings>({
@@ -232,7 +202,7 @@ export const telegramChannel = defineKind<TelegramSettings>({
   schemes: ['telegram'],
   fromUrl: telegramFromUrl,
   fromConfig: telegramFromConfig,
-  secrets: (s) => [s.token, s.token.slice(s.token.indexOf(':') + 1), s.url.href],
+  secrets: (s) => [...tokenSecrets(s.token), s.url.href],
   create: (s, ctx) => {
     const http = createHttpPost({ url: s.url, timeoutMs: ctx.httpTimeoutMs });
     const where = webhookOrigin(s.url);
@@ -247,11 +217,12 @@ export const telegramChannel = defineKind<TelegramSettings>({
           if (!result.ok) {
             const which = result.error.includes(`for chat ${label(chat)}`) ? '' : ` (chat ${label(chat)})`;
             const before = i === 0 ? '' : ` (${i} of ${s.chats.length} chats had it already; a retry sends to every chat again)`;
-            return scrubbed({ ...result, error: `${result.error}${which}${before}` }, s.token);
+            return { ...result, error: `${result.error}${which}${before}` };
           }
         }
         return sent(`sent to ${s.chats.length} chat${s.chats.length === 1 ? '' : 's'}`);
       },
+      secrets: tokenSecrets(s.token),
       close: () => http.close(),
     });
   },

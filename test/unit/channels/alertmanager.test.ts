@@ -193,6 +193,9 @@ test('URL forms and config entries: alertmanager+https, api, repeat; bad ones ar
     assert.throws(() => alertmanagerChannel.fromConfig!(entry), (err: Error) => err instanceof ConfigError && /^url: /.test(err.message) && !err.message.includes('hunter22'));
   }
   assert.throws(() => alertmanagerChannel.fromConfig!({ url: 'http://h', repeat: '0s' }), /^ConfigError: repeat: /);
+  assert.throws(() => alertmanagerChannel.fromConfig!({ url: 'http://h', repeat: true }), /^ConfigError: repeat: expected a duration such as 1m\.$/);
+  assert.equal((alertmanagerChannel.fromConfig!({ url: 'http://h', repeat: 90 }) as AlertmanagerSettings).repeatMs, 90_000);
+  assert.throws(() => alertmanagerChannel.fromConfig!({ url: 'http://h', repat: '2m' }), /^ConfigError: repat: unknown key for kind alertmanager; known: name, kind, match, group, url, repeat\.$/);
   assert.equal(alertmanagerChannel.groups, false);
 });
 

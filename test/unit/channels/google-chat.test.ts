@@ -7,26 +7,19 @@
  * form with `api`, the config entry, the secrets, and the verdicts.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { googleChatChannel, googleChatEscape, googleChatPayload, googleChatText, type GoogleChatSettings, threadKey } from '../../../mailer/delivery/channels/google-chat.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
-import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
+import { fakeReceiver, refuses, sendOnce, testContext } from '../../support/channel-fake.ts';
 
 /** Arbitrary text, and text made of the characters that matter here. */
 const hostile = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('*', '_', '~', '`', '<', '>', '&', ';', 'a', '\u200b', ' ') }));
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'googlechat', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => rx.reset());
+const ctx = testContext('googlechat');
+const rx = fakeReceiver();
 
 const KEY = 'AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI';
 const TOKEN = 'ZMZXHOWBFqpAoMkrcRq1pczewKIojUxwZtkbpvE4l8Y%3D';
@@ -37,23 +30,9 @@ const item = (id: string, overrides: Partial<QueuedAlert['alert']> = {}): Queued
 const fromUrl = (url: string) => googleChatChannel.fromUrl!(new URL(url)) as GoogleChatSettings;
 const local = () => fromUrl(`googlechat://${HOOK}&${api()}`);
 
-async function sendWith(settings: GoogleChatSettings, alert: QueuedAlert | QueuedAlert[]) {
-  const channel = googleChatChannel.create(settings, ctx);
-  try {
-    return Array.isArray(alert) ? await channel.sendGroup!(alert, SEND) : await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: GoogleChatSettings, alert: QueuedAlert | QueuedAlert[]) => sendOnce(googleChatChannel, settings, alert, ctx);
 
-function refuse(make: () => unknown, pattern: RegExp): void {
-  assert.throws(make, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    assert.doesNotMatch(err.message, /AIzaSy|ZMZXHOW|AAAArvs7/, 'no secret in the error');
-    return true;
-  });
-}
+const refuse = (make: () => unknown, pattern: RegExp) => refuses(make, pattern, /AIzaSy|ZMZXHOW|AAAArvs7/);
 
 test('the webhook gets exactly {text, thread: {threadKey: <incident>}} with messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD', async () => {
   const result = await sendWith(local(), item('gc-1', { incident: 'inc-42' }));
@@ -136,7 +115,7 @@ test('config entry { url }; the URL, its path and query, the key and the token a
   assert.equal(s.url.href, `https://${HOOK}&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`);
   refuse(() => googleChatChannel.fromConfig!({ url: `https://${HOOK}&x=1` }), /^url: unknown query parameter "x"/);
   refuse(() => googleChatChannel.fromConfig!({ url: 'https://chat.googleapis.com/v1/spaces/AAAArvs7_40/messages' }), /^url: expected/);
-  refuse(() => googleChatChannel.fromConfig!({ url: `https://${HOOK}`, space: 'x' }), /^space: not a googlechat key/);
+  refuse(() => googleChatChannel.fromConfig!({ url: `https://${HOOK}`, space: 'x' }), /^space: unknown key for kind googlechat; known: name, kind, match, group, url\.$/);
   assert.deepEqual(googleChatChannel.secrets!(s), [s.url.href, PATH, KEY, decodeURIComponent(TOKEN)]);
   assert.deepEqual([googleChatChannel.kind, googleChatChannel.groups, googleChatChannel.schemes], ['googlechat', true, ['googlechat', 'hangouts']]);
   assert.deepEqual(googleChatChannel.create(s, ctx).rateLimit, { count: 1, perMs: 1000 });

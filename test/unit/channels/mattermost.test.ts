@@ -6,49 +6,28 @@
  * disabletls and `api`, the config entry, the secrets, and the verdicts.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { mattermostChannel, mattermostEscape, mattermostText, type MattermostSettings } from '../../../mailer/delivery/channels/mattermost.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
-import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
+import { fakeReceiver, refuses, sendOnce, testContext } from '../../support/channel-fake.ts';
 
 /** Arbitrary text, and text made of the characters that matter here. */
 const hostile = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('\\', '*', '_', '`', '[', ']', '(', ')', '<', '>', '|', '!', '$', '&', '~', '@', '#', 'a', '\u200b', ' ') }));
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'mattermost', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => rx.reset());
+const ctx = testContext('mattermost');
+const rx = fakeReceiver();
 
 const TOKEN = 'bywsw8zt5jgpte3nm65qjiru6h';
 const api = () => `api=${encodeURIComponent(rx.base)}`;
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('mm-1', overrides);
 const fromUrl = (url: string) => mattermostChannel.fromUrl!(new URL(url)) as MattermostSettings;
 
-async function sendWith(settings: MattermostSettings, alert: QueuedAlert | QueuedAlert[]) {
-  const channel = mattermostChannel.create(settings, ctx);
-  try {
-    return Array.isArray(alert) ? await channel.sendGroup!(alert, SEND) : await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: MattermostSettings, alert: QueuedAlert | QueuedAlert[]) => sendOnce(mattermostChannel, settings, alert, ctx);
 
-function refuse(make: () => unknown, pattern: RegExp): void {
-  assert.throws(make, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    assert.doesNotMatch(err.message, new RegExp(TOKEN), 'no token in the error');
-    return true;
-  });
-}
+const refuse = (make: () => unknown, pattern: RegExp) => refuses(make, pattern, new RegExp(TOKEN));
 
 test('the webhook gets exactly {text}: the subject bold, reason, time, id, at POST /hooks/<token>; 200 is sent', async () => {
   const result = await sendWith(fromUrl(`mattermost://chat.example/${TOKEN}?${api()}`), item());
@@ -125,7 +104,7 @@ test('config entry { url, username?, channel?, icon? }; the URL, its path and th
   const s = mattermostChannel.fromConfig!({ url: `https://chat.example/hooks/${TOKEN}`, username: 'ch2', channel: 'ops', icon: 'fire' }) as MattermostSettings;
   assert.deepEqual([s.url.href, s.username, s.channel, s.icon], [`https://chat.example/hooks/${TOKEN}`, 'ch2', 'ops', 'fire']);
   refuse(() => mattermostChannel.fromConfig!({ url: `https://chat.example/api/v4/${TOKEN}` }), /^url: expected an incoming webhook URL ending in \/hooks\/<token>/);
-  refuse(() => mattermostChannel.fromConfig!({ url: `https://chat.example/hooks/${TOKEN}`, text: 'x' }), /^text: not a mattermost key/);
+  refuse(() => mattermostChannel.fromConfig!({ url: `https://chat.example/hooks/${TOKEN}`, text: 'x' }), /^text: unknown key for kind mattermost; known: .*, url, username, channel, icon\.$/);
   refuse(() => mattermostChannel.fromConfig!({}), /^url: expected/);
   assert.deepEqual(mattermostChannel.secrets!(s), [s.url.href, `/hooks/${TOKEN}`, TOKEN]);
   assert.deepEqual([mattermostChannel.kind, mattermostChannel.groups, mattermostChannel.schemes], ['mattermost', true, ['mattermost']]);

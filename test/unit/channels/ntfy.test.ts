@@ -6,37 +6,24 @@
  * ntfy's answers.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { cutBytes, ntfyChannel, ntfyPayload, ntfySettingsFromConfig, ntfySettingsFromUrl, type NtfySettings } from '../../../mailer/delivery/channels/ntfy.ts';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
+import { fakeReceiver, refuses, SEND, sendOnce, testContext } from '../../support/channel-fake.ts';
 
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'ntfy', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => rx.reset());
+const ctx = testContext('ntfy');
+const rx = fakeReceiver();
 
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('nt-1', overrides);
 const fromUrl = (url: string) => ntfyChannel.fromUrl!(new URL(url)) as NtfySettings;
 const api = () => `api=${encodeURIComponent(rx.base)}`;
 
-async function sendWith(settings: NtfySettings, alert: QueuedAlert | QueuedAlert[]) {
-  const channel = ntfyChannel.create(settings, ctx);
-  try {
-    return Array.isArray(alert) ? await channel.sendGroup!(alert, SEND) : await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: NtfySettings, alert: QueuedAlert | QueuedAlert[]) => sendOnce(ntfyChannel, settings, alert, ctx);
 
 test('a down alert is published as ntfy JSON to the server root: topic, title, message lines, priority 4, rotating_light, markdown off', async () => {
   const result = await sendWith(fromUrl(`ntfy://ntfy.example/alerts_1?${api()}`), item());
@@ -120,14 +107,7 @@ test('bad ntfy:// URLs are ConfigErrors that name the part and never echo a secr
     ['ntfy://h/t?click=javascript:alert(1)', /click/],
     ['ntfy://h/t?api=ftp://x', /api/],
   ];
-  for (const [url, part] of bad) {
-    assert.throws(() => fromUrl(url), (err: Error) => {
-      assert.ok(err instanceof ConfigError, url);
-      assert.match(err.message, part, url);
-      assert.doesNotMatch(err.message, /sekrit/, url);
-      return true;
-    });
-  }
+  for (const [url, part] of bad) refuses(() => fromUrl(url), part, /sekrit/, url);
 });
 
 test('secrets: the token or password and the Authorization header; without auth the topic itself', () => {
@@ -145,7 +125,7 @@ test('config entry: server, topic, token or user + password, priority, tags; unk
   );
   assert.equal(ntfySettingsFromConfig({ topic: 'ops' }).server.href, 'https://ntfy.sh/');
   assert.throws(() => ntfySettingsFromConfig({}), /^ConfigError: topic: required/);
-  assert.throws(() => ntfySettingsFromConfig({ topic: 'ops', url: 'x' }), /^ConfigError: url: not a key/);
+  assert.throws(() => ntfySettingsFromConfig({ topic: 'ops', url: 'x' }), /^ConfigError: url: unknown key for kind ntfy; known: /);
   assert.throws(() => ntfySettingsFromConfig({ topic: 'ops', tags: [1] }), /^ConfigError: tags:/);
   assert.throws(() => ntfySettingsFromConfig({ topic: 'ops', cache: 'no' }), /^ConfigError: cache:/);
   assert.throws(() => ntfySettingsFromConfig({ topic: 'ops', server: 'https://u:sekrit@h/' }), (e: Error) => /^server:/.test(e.message) && !e.message.includes('sekrit'));

@@ -7,27 +7,18 @@
  * transient after Retry-After or 30 s, 5xx transient, no routing key in any error.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { PAGERDUTY_BACKOFF_MS, pagerdutyChannel, type PagerDutySettings } from '../../../mailer/delivery/channels/pagerduty.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
+import { fakeReceiver, SEND, testContext } from '../../support/channel-fake.ts';
 
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'pagerduty', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
+const ctx = testContext('pagerduty');
 const KEY = 'abcdef0123456789abcdef0123456789';
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => {
-  rx.reset();
-  rx.fallback = status(202, '{"status":"success","message":"Event processed","dedup_key":"x"}', { 'content-type': 'application/json' });
-});
+const rx = fakeReceiver(status(202, '{"status":"success","message":"Event processed","dedup_key":"x"}', { 'content-type': 'application/json' }));
 
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('pd-1', { incident: 'inc-7', ...overrides });
 const fromUrl = (url: string) => pagerdutyChannel.fromUrl!(new URL(url)) as PagerDutySettings;
@@ -136,6 +127,7 @@ test('bad pagerduty:// URLs and config entries: ConfigError naming the part, nev
   assert.throws(() => pagerdutyChannel.fromConfig!({ routingKey: secret }), (err: Error) => err instanceof ConfigError && /^routingKey: /.test(err.message) && !err.message.includes(secret));
   assert.throws(() => pagerdutyChannel.fromConfig!({ routingKey: KEY, severity: 3 }), /^ConfigError: severity: /);
   assert.throws(() => pagerdutyChannel.fromConfig!({ routingKey: KEY, api: 'nope' }), /^ConfigError: api: /);
+  assert.throws(() => pagerdutyChannel.fromConfig!({ routingKey: KEY, severty: 'info' }), /^ConfigError: severty: unknown key for kind pagerduty; known: name, kind, match, group, routingKey, severity, api\.$/);
 });
 
 test('pagerduty:// host: accepted exactly when it is 32 letters or digits; an error never shows it (property)', () => {

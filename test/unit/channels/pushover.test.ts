@@ -6,40 +6,27 @@
  * named, no retry sooner than 5 s).
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { pushoverChannel, pushoverErrors, pushoverPayload, pushoverSettingsFromConfig, type PushoverSettings } from '../../../mailer/delivery/channels/pushover.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
 import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
+import { fakeReceiver, SEND, sendOnce, testContext } from '../../support/channel-fake.ts';
 
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'pushover', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
+const ctx = testContext('pushover');
 const TOKEN = 'azGDORePK8gMaC0QOYAMyEEuzJnyUi';
 const USER = 'uQiRzpo4DXghDmr9QzzfQu27cmVRsG';
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => rx.reset());
+const rx = fakeReceiver();
 
 const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sampleAlert('po-1', overrides);
 const fromUrl = (url: string) => pushoverChannel.fromUrl!(new URL(url)) as PushoverSettings;
 const api = () => `api=${encodeURIComponent(rx.base)}`;
 const local = (query = '') => fromUrl(`pushover://shoutrrr:${TOKEN}@${USER}/?${api()}${query}`);
 
-async function sendWith(settings: PushoverSettings, alert: QueuedAlert) {
-  const channel = pushoverChannel.create(settings, ctx);
-  try {
-    return await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: PushoverSettings, alert: QueuedAlert) => sendOnce(pushoverChannel, settings, alert, ctx);
 
 test('a down alert: POST /1/messages.json as JSON {token, user, message, title, priority 0}', async () => {
   assert.equal((await sendWith(local(), item())).ok, true);
@@ -113,7 +100,7 @@ test('config entry: token, user, devices, priority, title; missing, mistyped or 
   assert.throws(() => pushoverSettingsFromConfig({ user: USER }), /^ConfigError: token: required/);
   assert.throws(() => pushoverSettingsFromConfig({ token: TOKEN }), /^ConfigError: user: required/);
   assert.throws(() => pushoverSettingsFromConfig({ token: TOKEN, user: USER, devices: [1] }), /^ConfigError: devices:/);
-  assert.throws(() => pushoverSettingsFromConfig({ token: TOKEN, user: USER, sound: 'x' }), /^ConfigError: sound: not a key/);
+  assert.throws(() => pushoverSettingsFromConfig({ token: TOKEN, user: USER, sound: 'x' }), /^ConfigError: sound: unknown key for kind pushover; known: /);
   assert.throws(() => pushoverSettingsFromConfig({ token: 'x'.repeat(29), user: USER }), /^ConfigError: token:/);
 });
 

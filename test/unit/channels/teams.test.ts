@@ -6,29 +6,19 @@
  * `api`, the config entry, the secrets, and the verdicts on the answers.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { teamsChannel, teamsEscape, teamsPayload, type TeamsSettings } from '../../../mailer/delivery/channels/teams.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
-import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
-import { Receiver, status } from '../../support/http-receiver.ts';
+import { status } from '../../support/http-receiver.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
+import { fakeReceiver, refuses, sendOnce, testContext } from '../../support/channel-fake.ts';
 
 /** Arbitrary text, and text made of the characters that matter here. */
 const hostile = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('\\', '*', '_', '~', '`', '[', ']', '(', ')', '<', '>', 'a', ' ') }));
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'teams', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => {
-  rx.reset();
-  rx.fallback = status(202);
-});
+const ctx = testContext('teams');
+const rx = fakeReceiver(status(202));
 
 const SIG = 'Zx9sigSECRETvalue_abc-123';
 const PATH = `/workflows/abc123/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${SIG}`;
@@ -38,26 +28,12 @@ const item = (overrides: Partial<QueuedAlert['alert']> = {}): QueuedAlert => sam
 const fromUrl = (url: string) => teamsChannel.fromUrl!(new URL(url)) as TeamsSettings;
 const local = (): TeamsSettings => ({ url: new URL(`${rx.base}${PATH}`) });
 
-async function sendWith(settings: TeamsSettings, alert: QueuedAlert | QueuedAlert[]) {
-  const channel = teamsChannel.create(settings, ctx);
-  try {
-    return Array.isArray(alert) ? await channel.sendGroup!(alert, SEND) : await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: TeamsSettings, alert: QueuedAlert | QueuedAlert[]) => sendOnce(teamsChannel, settings, alert, ctx);
 
 type Card = { attachments: [{ content: { body: { text: string }[] } }] };
 const texts = (body: unknown): string[] => (body as Card).attachments[0].content.body.map((b) => b.text);
 
-function refuse(message: () => unknown, pattern: RegExp): void {
-  assert.throws(message, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    assert.doesNotMatch(err.message, /Zx9sig|abc123|SECRET/, 'no secret in the error');
-    return true;
-  });
-}
+const refuse = (make: () => unknown, pattern: RegExp) => refuses(make, pattern, /Zx9sig|abc123|SECRET/);
 
 test('Teams gets exactly the Workflows message: an Adaptive Card 1.4, the subject bold, a TextBlock per detail; 202 is sent', async () => {
   const result = await sendWith(local(), item());
@@ -158,7 +134,7 @@ test('bad teams URLs are refused naming the part, never echoing the URL: the ret
 test('config entry { url }; unknown keys and a non-URL refused; the URL, its path and query and its sig are secrets', () => {
   const s = teamsChannel.fromConfig!({ url: WORKFLOW }) as TeamsSettings;
   assert.equal(s.url.href, WORKFLOW.replace(':443', ''));
-  refuse(() => teamsChannel.fromConfig!({ url: WORKFLOW, title: 'x' }), /title: not a teams key/);
+  refuse(() => teamsChannel.fromConfig!({ url: WORKFLOW, title: 'x' }), /^title: unknown key for kind teams; known: name, kind, match, group, url\.$/);
   refuse(() => teamsChannel.fromConfig!({ url: 42 }), /url: expected/);
   refuse(() => teamsChannel.fromConfig!({ url: 'https://contoso.webhook.office.com/webhookb2/abc123' }), /url: .*retired/);
   assert.deepEqual(teamsChannel.secrets!(s), [s.url.href, PATH, SIG]);

@@ -7,29 +7,19 @@
  * telegram:// URL form and config entry, and the rate limits.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ChannelContext } from '../../../mailer/delivery/channels/channel.ts';
 import { telegramChannel, telegramEscape, telegramRateLimit, telegramText, type TelegramSettings } from '../../../mailer/delivery/channels/telegram.ts';
 import { messageLines } from '../../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../../mailer/queued-alert.ts';
-import { ConfigError } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
 import { Receiver, status } from '../../support/http-receiver.ts';
 import { sampleAlert } from '../../support/sample-alert.ts';
+import { fakeReceiver, refuses, sendOnce, testContext } from '../../support/channel-fake.ts';
 
 /** Arbitrary text, and text made of the characters that matter here. */
 const hostile = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('@', 'a', '_', '<', '>', '&', ';', 'l', 't', '\u200b', ' ') }));
-const SEND = { signal: new AbortController().signal };
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const ctx: ChannelContext = { name: 'telegram', log: quiet, from: 'x@y', httpTimeoutMs: 5_000 };
-const rx = new Receiver();
-before(() => rx.listen());
-after(() => rx.close());
-beforeEach(() => {
-  rx.reset();
-  rx.fallback = status(200, '{"ok":true,"result":{"message_id":1}}', { 'content-type': 'application/json' });
-});
+const ctx = testContext('telegram');
+const rx = fakeReceiver(status(200, '{"ok":true,"result":{"message_id":1}}', { 'content-type': 'application/json' }));
 
 const BOT = '110201543';
 const SECRET = 'AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
@@ -40,25 +30,11 @@ const fromUrl = (url: string) => telegramChannel.fromUrl!(new URL(url)) as Teleg
 const local = (chats: string) => fromUrl(`telegram://${TOKEN}@telegram?chats=${encodeURIComponent(chats)}&${api()}`);
 const bodies = () => rx.hits.map((h) => JSON.parse(h.body) as Record<string, unknown>);
 
-async function sendWith(settings: TelegramSettings, alert: QueuedAlert | QueuedAlert[]) {
-  const channel = telegramChannel.create(settings, ctx);
-  try {
-    return Array.isArray(alert) ? await channel.sendGroup!(alert, SEND) : await channel.send(alert, SEND);
-  } finally {
-    await channel.close?.();
-  }
-}
+const sendWith = (settings: TelegramSettings, alert: QueuedAlert | QueuedAlert[]) => sendOnce(telegramChannel, settings, alert, ctx);
 
 const json = (code: number, body: unknown) => status(code, JSON.stringify(body), { 'content-type': 'application/json' });
 
-function refuse(make: () => unknown, pattern: RegExp): void {
-  assert.throws(make, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, pattern);
-    assert.doesNotMatch(err.message, new RegExp(`${SECRET}|${BOT}`), 'no token in the error');
-    return true;
-  });
-}
+const refuse = (make: () => unknown, pattern: RegExp) => refuses(make, pattern, new RegExp(`${SECRET}|${BOT}`));
 
 test('sendMessage gets exactly {chat_id, text, parse_mode: "HTML", link_preview_options: {is_disabled: true}} at /bot<token>/sendMessage', async () => {
   const result = await sendWith(local('123456789'), item());
@@ -194,7 +170,7 @@ test('config entry { token, chats, notification?, preview?, api? }; the token an
   assert.deepEqual((telegramChannel.fromConfig!({ token: TOKEN, chats: '1, 2' }) as TelegramSettings).chats, [{ id: '1' }, { id: '2' }]);
   refuse(() => telegramChannel.fromConfig!({ token: 'nope', chats: ['1'] }), /^token: expected a bot token/);
   refuse(() => telegramChannel.fromConfig!({ token: TOKEN, chats: [1] }), /^chats: expected a list/);
-  refuse(() => telegramChannel.fromConfig!({ token: TOKEN, chats: ['1'], chat: '2' }), /^chat: not a telegram key/);
+  refuse(() => telegramChannel.fromConfig!({ token: TOKEN, chats: ['1'], chat: '2' }), /^chat: unknown key for kind telegram; known: /);
   refuse(() => telegramChannel.fromConfig!({ token: TOKEN, chats: ['1'], preview: 'yes' }), /^preview: expected true or false/);
   assert.deepEqual(telegramChannel.secrets!(s), [TOKEN, SECRET, s.url.href]);
   assert.equal(telegramChannel.groups, true);
