@@ -90,3 +90,9 @@ export function steps(text: string): Step[] {
   }
   return out;
 }
+
+/** The example's text, after checking that the README shows it. */
+export function shown(path: string): string {
+  if (!readmeBlocks().some((b) => b.example === path)) throw new Error(`${path} is not in the README`);
+  return example(path);
+}

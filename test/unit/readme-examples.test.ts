@@ -22,12 +22,13 @@ test('every example block is its docs/examples/ file, byte for byte', () => {
 });
 
 test('every file in docs/examples/ is in the README and run by the integration suite', () => {
-  const runner = readFileSync(join(ROOT, 'test/integration/readme-examples.test.ts'), 'utf8');
+  const runners = readdirSync(join(ROOT, 'test/integration')).filter((f) => /^readme-.*\.test\.ts$/.test(f));
+  const runner = runners.map((f) => readFileSync(join(ROOT, 'test/integration', f), 'utf8')).join('\n');
   const inReadme = new Set(readmeBlocks().flatMap((b) => (b.example ? [b.example] : [])));
   for (const name of readdirSync(join(ROOT, 'docs/examples'))) {
     const path = `docs/examples/${name}`;
     assert.ok(inReadme.has(path), `${path} is in no README block`);
-    assert.ok(runner.includes(`'${path}'`), `${path} is run by no test in test/integration/readme-examples.test.ts`);
+    assert.ok(runner.includes(`'${path}'`), `${path} is run by no test in test/integration/readme-*.test.ts`);
   }
 });
 
