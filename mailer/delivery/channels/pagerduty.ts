@@ -14,15 +14,10 @@
  * - dedup_key is the incident: alert.incident ?? alert.target ?? alert.id (at
  *   most 255 characters; a longer one is replaced by its SHA-256), so the up
  *   resolves what its down opened, and a retried trigger is the same alert.
- * - A reminder (alert.reminder) triggers again with the same dedup_key, as
- *   Alertmanager's PagerDuty notifier does every repeat_interval. PagerDuty
- *   documents that a trigger for a dedup_key with an open alert only adds a
- *   log entry to it: no second alert, no new notification (its escalation
- *   policy does the nagging). It opens an incident only when none is open:
- *   the down never got there (dead-lettered while PagerDuty was unreachable)
- *   or someone resolved it in PagerDuty while the target is still down; in
- *   both the target is down and PagerDuty should say so. The dispatcher
- *   keeps a target's alerts in order, so no reminder comes after its up.
+ * - A reminder (alert.reminder) sends nothing (sent, "reminder: not sent"):
+ *   reminders do not create incidents. PagerDuty's own escalation policy does
+ *   the nagging while its incident is open, and a reminder re-triggering an
+ *   incident someone resolved there would open a new one.
  *
  * 202 is sent; 400 (an invalid event) and other refusals are permanent; 429
  * is transient after Retry-After, else after 30 s (PagerDuty: "retrying 3
@@ -37,7 +32,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../../shared/config.ts';
-import { type SendResult, transient } from '../../../shared/send-result.ts';
+import { type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { flatten } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { alertTime, emailContent, formatDurationMs } from '../email-content.ts';
@@ -167,6 +162,7 @@ export const pagerdutyChannel = defineKind<PagerDutySettings>({
       // "approximately 120 calls/minute per integration key".
       rateLimit: { count: 120, perMs: 60_000 },
       async send(item, { signal }) {
+        if (item.alert.reminder !== undefined) return sent('reminder: not sent (PagerDuty keeps its incident open)');
         let refused = 0;
         const result = await http.send({ body: pagerdutyEvent(item, s.routingKey, s.severity), refusal: (status) => void (refused = status) }, signal);
         // 429 without Retry-After: not the dispatcher's quick first retry, PagerDuty's 30 s.

@@ -1,6 +1,6 @@
 /**
  * The PagerDuty channel against a loopback receiver: the exact Events API v2
- * events (a trigger for a down and for a reminder, a resolve with only
+ * events (a trigger for a down, nothing for a reminder, a resolve with only
  * routing_key, event_action and dedup_key for the up, all on the incident's
  * dedup_key), the pagerduty:// URL form and the config entry, hostile alert
  * text flattened, and PagerDuty's answers: 202 sent, 400 permanent, 429
@@ -60,17 +60,15 @@ test('a down triggers: POST /v2/enqueue with exactly routing_key, event_action, 
   });
 });
 
-test('the up resolves the same dedup_key with only routing_key, event_action and dedup_key; a reminder triggers it again, same summary', async () => {
+test('the up resolves the same dedup_key with only routing_key, event_action and dedup_key; a reminder sends nothing (reminders create no incidents)', async () => {
   const reminder = item({ id: 'pd-2', reminder: 1, downForMs: 600_000, time: '2024-05-01T10:10:00.000Z' });
   const up = item({ id: 'pd-3', status: 'up', message: 'The service is back up.', reason: undefined, downForMs: 900_000 });
   const results = await sendWith(local('&severity=warning'), item(), reminder, up);
   assert.deepEqual(results.map((r) => r.ok), [true, true, true]);
-  const [down, again, resolve] = bodies() as [Record<string, any>, Record<string, any>, Record<string, any>];
+  assert.equal(bodies().length, 2, 'the down and the up reach PagerDuty; the reminder does not');
+  const [down, resolve] = bodies() as [Record<string, any>, Record<string, any>];
   assert.equal(down.payload.severity, 'warning');
-  assert.deepEqual(
-    [again.event_action, again.dedup_key, again.payload.summary, again.payload.custom_details.reminder, again.payload.custom_details.down_for],
-    ['trigger', 'inc-7', down.payload.summary, 1, '10m 0s'],
-  );
+  assert.equal(down.event_action, 'trigger');
   assert.deepEqual(resolve, { routing_key: KEY, event_action: 'resolve', dedup_key: 'inc-7' });
 });
 
