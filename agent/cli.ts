@@ -32,7 +32,8 @@ import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
 import { DEFAULT_EXPECT_STATUS } from './checks/expect-status.ts';
 import { messageProblem } from './alerting/alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
-import { DEFAULT_MAX_PENDING, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
+import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
+import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
 import { expectStatusValue, remindEveryValue } from './setting-values.ts';
 import { DEFAULT_SETTINGS, forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
@@ -54,6 +55,10 @@ export interface AgentConfig {
   metricsPort?: number;
   /** Most alerts held while the mailer is away. */
   maxPending: number;
+  /** Time between reports to the mailer, ms; 0: off. Only with the json protocol. */
+  reportEveryMs: number;
+  /** This agent's name in its reports. */
+  agentName: string;
   logFormat: LogFormat;
   logLevel: LogLevel;
   // The first target, for callers that watch one:
@@ -117,7 +122,7 @@ export function buildProgram(): Command {
         'Defaults follow "Docker in Action" ch2: http://insideweb:80/ once a second, mailer at insidemailer:33333; ' +
         'the legacy --link variables INSIDEWEB_PORT_80_TCP_* and INSIDEMAILER_PORT_33333_TCP_* are used when set.',
     )
-    .version('0.1.0', '-V, --version')
+    .version(AGENT_VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .addOption(
       new Option('--target <url>', 'a URL to check: http(s)://… or tcp://host:port; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
@@ -145,7 +150,9 @@ export function buildProgram(): Command {
     .option('--exit-on-alert', "exit once the first down alert is delivered, as the book's agent does (env: EXIT_ON_ALERT=true)")
     .addOption(envOption('--view <view>', 'lines: plain lines; table: a live table; auto: the table with several targets on a terminal (plain logs), else lines', 'VIEW', choiceArg(VIEWS)).default('auto'))
     .addOption(envOption('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: off)', 'METRICS_PORT', portArg))
-    .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING));
+    .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING))
+    .addOption(envOption('--report-every <duration>', 'send the mailer a report of every target this often, json protocol only ("off": never)', 'REPORT_EVERY', reportEveryArg).default(DEFAULT_REPORT_EVERY_MS, '10s'))
+    .addOption(envOption('--agent-name <name>', "this agent's name in its reports to the mailer (default: the hostname)", 'AGENT_NAME', agentNameArg));
   return addLogOptions(program);
 }
 
@@ -265,6 +272,8 @@ export function configFromOptions(
     view: opts.view as ViewChoice,
     ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort as number } : {}),
     maxPending: opts.maxPending as number,
+    reportEveryMs: (opts.reportEvery as number | undefined) ?? DEFAULT_REPORT_EVERY_MS,
+    agentName: (opts.agentName as string | undefined) ?? defaultAgentName(),
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
     target: first?.url ?? new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),

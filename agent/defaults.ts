@@ -8,3 +8,10 @@ export const MAILER_PORT = 33333;
 
 /** Most alerts held while the mailer is away (notifier.ts). */
 export const DEFAULT_MAX_PENDING = 10_000;
+
+/** The agent's version (--version, and its reports to the mailer). */
+export const AGENT_VERSION = '0.1.0';
+/** Time between reports to the mailer (--report-every), ms. */
+export const DEFAULT_REPORT_EVERY_MS = 10_000;
+/** --report-every's range: the mailer reads intervals from 1 s to 1 day (shared/wire-report.ts). */
+export const REPORT_EVERY_LIMITS = [1000, 86_400_000] as const;

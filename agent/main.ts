@@ -1,10 +1,14 @@
-/** ch2-agent: entry point of the agent image. Wires the monitors, the notifier, the view and the metrics. */
+/** ch2-agent: entry point of the agent image. Wires the monitors, the notifier, the reporter, the view and the metrics. */
+import { randomUUID } from 'node:crypto';
 import { hostPort } from '../shared/legacy-links.ts';
 import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
+import { createReportClient } from './alerting/report-client.ts';
+import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
+import { AGENT_VERSION } from './defaults.ts';
 import { oneLineReason } from './checks/probe.ts';
 import { Monitor } from './incidents/monitor.ts';
 import { Notifier } from './alerting/notifier.ts';
@@ -49,6 +53,19 @@ if (config.metricsPort !== undefined) {
     process.exit(2);
   }
 }
+// Reports to the mailer (the hub): json protocol only; the book's raw protocol has no place for them.
+const reporter =
+  config.mailerProtocol === 'json' && config.reportEveryMs > 0
+    ? new Reporter({
+        agent: { name: config.agentName, instance: randomUUID(), version: AGENT_VERSION },
+        intervalMs: config.reportEveryMs,
+        targets: config.targets.map((t) => t.name),
+        send: createReportClient({ mailer: config.mailer, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
+        log,
+        mailer: hostPort(config.mailer),
+      })
+    : undefined;
+if (reporter) listeners.push(reporter.events);
 listeners.push({
   transition(_target, t) {
     if (t.kind === 'down') downCount += 1;
@@ -73,7 +90,7 @@ notifier = new Notifier({
     if (config.exitOnAlert && alert.status === 'down') {
       log.info('Alert delivered; exiting (--exit-on-alert).');
       events.stopped();
-      void monitor?.stop().finally(() => process.exit(0));
+      void Promise.all([monitor?.stop(), reporter?.stop()]).finally(() => process.exit(0));
     }
   },
 });
@@ -85,12 +102,15 @@ exitOnSignals(async () => {
   pending.close();
   events.stopped();
   if (pending.pending > 0) log.warn(`Stopping with ${pending.pending} alert(s) not yet delivered to the mailer.`);
-  await Promise.all([monitor?.stop(), stopMetrics?.()]);
-});
+  // The monitors stop first (no check counts after the goodbye report's snapshot).
+  await Promise.all([monitor?.stop(), stopMetrics?.(), reporter?.stop()]);
+}, GOODBYE_MS + 200);
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
+reporter?.start();
+if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
 
 async function createTable(): Promise<View & { problem(text: string): void }> {
   const { createTableView } = await import('./output/table-view.ts');

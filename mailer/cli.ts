@@ -14,6 +14,7 @@ import { notifyList } from './delivery/notify-arg.ts';
 import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
+import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
@@ -49,6 +50,8 @@ export interface MailerConfig {
   /** --config: the channels file. */
   configFile: string | undefined;
   group: GroupPolicy;
+  /** --agent-silence: one length for every agent, 'off', or undefined: 3 × each agent's interval, at least 30s. */
+  agentSilence: SilenceSetting;
   /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
@@ -76,6 +79,11 @@ function configFileArg(text: string): string {
   const value = text.trim();
   if (value === '') throw new InvalidArgumentError('Expected a file path.');
   return value;
+}
+
+const silenceDuration = durationArg(MIN_SILENCE_MS, MAX_SILENCE_MS);
+function agentSilenceArg(text: string): number | 'off' {
+  return text.trim().toLowerCase() === 'off' ? 'off' : silenceDuration(text);
 }
 
 function bindArg(text: string): string {
@@ -123,7 +131,15 @@ export function buildProgram(): Command {
     .addOption(envOption('--from <address>', 'sender of alert e-mails (SMTP, .eml files)', 'ALERT_FROM', fromArg).default(DEFAULT_FROM))
     .addOption(envOption('--webhook-timeout <duration>', 'time one HTTP request to a receiver (webhook, Slack, Telegram, …) may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, '10s'))
     .addOption(envOption('--group-wait <duration>', 'alerts for one recipient within this long go as one message on grouping channels (smtp, chat); 0 turns grouping off', 'GROUP_WAIT', durationArg(0, 3_600_000)).default(1000, '1s'))
-    .addOption(envOption('--group-interval <duration>', 'after a grouped message, the next for that recipient waits at least this long', 'GROUP_INTERVAL', durationArg(100, 86_400_000)).default(10_000, '10s'));
+    .addOption(envOption('--group-interval <duration>', 'after a grouped message, the next for that recipient waits at least this long', 'GROUP_INTERVAL', durationArg(100, 86_400_000)).default(10_000, '10s'))
+    .addOption(
+      envOption(
+        '--agent-silence <duration>',
+        "alert when an agent has not reported for this long (from 1s; default 3 × its report interval, at least 30s); 'off' never",
+        'AGENT_SILENCE',
+        agentSilenceArg,
+      ),
+    );
   for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
   for (const option of channelModuleOptions()) program.addOption(option);
   return addLogOptions(program);
@@ -158,6 +174,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     notify: (opts.notify as URL[] | undefined) ?? [],
     configFile: (opts.config as string | undefined) || undefined,
     group: { waitMs: opts.groupWait as number, intervalMs: opts.groupInterval as number },
+    agentSilence: opts.agentSilence as SilenceSetting,
     secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
   };
 }

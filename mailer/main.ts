@@ -14,6 +14,8 @@ import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modu
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
+import { AgentSilence } from './hub/agent-silence.ts';
+import { AgentRegistry } from './hub/agents.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { StoreOpenError } from './store/store.ts';
 
@@ -55,7 +57,10 @@ const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.
 const store = opened.store;
 if (opened.summary.movedAside) log.warn(`Spool ${config.spool}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--spool-recover).`);
 const dispatcher = new Dispatcher({ routes, outbox: store, log, maxRetryAgeMs: config.maxRetryAgeMs });
-const admissions = new Admissions({ allowlist: new Allowlist(config.allow), store, dispatcher, log });
+const allowlist = new Allowlist(config.allow);
+const admissions = new Admissions({ allowlist, store, dispatcher, log });
+// The hub agents report to (in memory for now): a silent agent is alerted on like any alert.
+const hub = new AgentSilence({ registry: new AgentRegistry({ log }), admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log });
 const started = Date.now();
 const http = createHttpIntake({
   maxBytes: config.maxBytes,
@@ -64,6 +69,7 @@ const http = createHttpIntake({
   store,
   token: config.token,
   log,
+  hub,
   health: () => {
     const spool = store.health();
     return {
@@ -89,6 +95,7 @@ const intake = createIntake({
 });
 
 exitOnSignals(async () => {
+  hub.close();
   intake.close();
   const active = dispatcher.active;
   if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);

@@ -49,14 +49,14 @@ export function createMailerClient(options: MailerClientOptions): SendAlert {
 /** One connection per alert, closed after the answer. */
 let noKeepAlive: InstanceType<typeof Agent> | undefined;
 
-interface Answer {
+export interface Answer {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
 }
 
-/** POSTs `body`; rejects on a network error or after `timeoutMs` in all. */
-function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
+/** POSTs `body` (alerts here; reports in report-client.ts); rejects on a network error or after `timeoutMs` in all. */
+export function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<Answer> {
   noKeepAlive ??= new Agent({ keepAlive: false, lookup: keptLookup } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -109,7 +109,8 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, t
   }
 }
 
-function errorText(body: string): string | undefined {
+/** The `error` of a JSON answer, or the start of a text one. */
+export function errorText(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as { error?: unknown };
     return typeof parsed.error === 'string' ? parsed.error : undefined;

@@ -8,13 +8,23 @@
  * be written a 503 (the sender keeps the alert and retries). Without --token,
  * GET /alerts (which shows every alert's content) answers loopback peers only
  * and is a 403 for others.
+ *
+ * The hub (mailer/hub/): POST /api/v1/reports takes an agent's report (gzip
+ * allowed; 202, 400 with the reason, 413 over REPORT_MAX_BYTES, compressed or
+ * not) and GET /api/v1/agents lists the agents; the token and loopback rules
+ * are those of /alerts.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { ALERTS_PATH, HEALTH_PATH, parseAlertJson } from '../../shared/wire-json.ts';
+import { REPORT_MAX_BYTES, REPORTS_PATH } from '../../shared/wire-report.ts';
+import type { Hub } from '../hub/agent-silence.ts';
+import { AGENTS_PATH } from '../hub/agents.ts';
+import { acceptReport } from '../hub/report-body.ts';
 import type { Admissions } from './admission.ts';
+import { Deadlines } from './deadlines.ts';
 import { hostAddress } from './connection-limits.ts';
 import { LIST_STATES, type ListState, type Store } from '../store/store.ts';
 
@@ -27,6 +37,8 @@ export interface HttpIntakeOptions {
   token?: string | undefined;
   log: Logger;
   health: () => Record<string, unknown>;
+  /** The agents' hub: without one, its paths are 404s. */
+  hub?: Hub | undefined;
 }
 
 export function createHttpIntake(options: HttpIntakeOptions): Server {
@@ -64,108 +76,6 @@ export function createHttpIntake(options: HttpIntakeOptions): Server {
   return server;
 }
 
-/** A connection's deadlines (Infinity: none). */
-interface Watch {
-  /** Closed then, unless a request's headers are in. */
-  headersBy: number;
-  /** The body being read is given up on then. */
-  bodyBy: number;
-  body: IncomingMessage | undefined;
-  late: ((value: 'late') => void) | undefined;
-}
-
-/**
- * The header and body deadlines of one server's connections, checked by one
- * coarse timer (every quarter of --idle-timeout, at most every second) rather
- * than a timer armed and cleared per request: each connection has one record
- * from its start to its close, and a request only writes times into it. A
- * deadline is met up to one sweep late. The timer runs, unreferenced, while
- * some connection is open.
- */
-class Deadlines {
-  readonly #headerMs: number;
-  readonly #everyMs: number;
-  readonly #watched = new Map<Socket, Watch>();
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(headerMs: number) {
-    this.#headerMs = headerMs;
-    this.#everyMs = Math.min(1000, Math.max(10, Math.floor(headerMs / 4)));
-  }
-
-  /** A new connection: its first request's headers are due within the header deadline. */
-  watch(socket: Socket): void {
-    if (socket.destroyed) return;
-    this.#watchOf(socket).headersBy = Date.now() + this.#headerMs;
-  }
-
-  unwatch(socket: Socket): void {
-    this.#watched.delete(socket);
-  }
-
-  /** A request's headers are in. */
-  headersIn(socket: Socket): void {
-    const w = this.#watched.get(socket);
-    if (w) w.headersBy = Infinity;
-  }
-
-  /** A response is sent: the next request's headers are due within the header deadline. */
-  idle(socket: Socket | null): void {
-    const w = socket ? this.#watched.get(socket) : undefined;
-    if (w) w.headersBy = Date.now() + this.#headerMs;
-  }
-
-  /** `late('late')` unless bodyDone(req) comes within `ms`; nothing once the connection has closed. */
-  readingBody(req: IncomingMessage, ms: number, late: (value: 'late') => void): void {
-    if (req.socket.destroyed) return;
-    const w = this.#watchOf(req.socket);
-    w.bodyBy = Date.now() + ms;
-    w.body = req;
-    w.late = late;
-  }
-
-  bodyDone(req: IncomingMessage): void {
-    const w = this.#watched.get(req.socket);
-    if (w === undefined || w.body !== req) return;
-    w.bodyBy = Infinity;
-    w.body = undefined;
-    w.late = undefined;
-  }
-
-  #watchOf(socket: Socket): Watch {
-    let w = this.#watched.get(socket);
-    if (w === undefined) {
-      w = { headersBy: Infinity, bodyBy: Infinity, body: undefined, late: undefined };
-      this.#watched.set(socket, w);
-    }
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#sweep(), this.#everyMs);
-      this.#timer.unref();
-    }
-    return w;
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const [socket, w] of this.#watched) {
-      if (w.headersBy <= now) {
-        this.#watched.delete(socket);
-        socket.destroy();
-      } else if (w.bodyBy <= now) {
-        const { body, late } = w;
-        w.bodyBy = Infinity;
-        w.body = undefined;
-        w.late = undefined;
-        body?.removeAllListeners('data');
-        late?.('late');
-      }
-    }
-    if (this.#watched.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-}
 
 function reply(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
@@ -184,6 +94,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     const health = { status: 'ok', ...options.health() };
     return reply(res, health.status === 'ok' ? 200 : 503, health);
   }
+  if (options.hub && (path === REPORTS_PATH || path === AGENTS_PATH)) return hubRoute(path, req, res, options, options.hub, deadlines, peer);
   if (path !== ALERTS_PATH) {
     req.resume();
     return reply(res, 404, { error: `no such path: ${path?.slice(0, 100)}; use POST ${ALERTS_PATH}` });
@@ -205,27 +116,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     }
     return listAlerts(req.url ?? '/', res, options.store);
   }
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > options.maxBytes) {
-    options.admissions.reject('json', peer, `body of ${declared} bytes is over the ${options.maxBytes}-byte limit`);
-    res.setHeader('connection', 'close');
-    reply(res, 413, { error: `body over the ${options.maxBytes}-byte limit` });
-    req.destroy();
-    return;
-  }
-  const body = await readBody(req, options.maxBytes, options.idleTimeoutMs * 3, deadlines);
-  if (body === 'late') {
-    options.admissions.reject('json', peer, `body not received within ${Math.round((options.idleTimeoutMs * 3) / 1000)}s`);
-    res.setHeader('connection', 'close');
-    reply(res, 408, { error: 'body not received in time' });
-    req.destroy();
-    return;
-  }
-  if (body === undefined) {
-    options.admissions.reject('json', peer, `body over the ${options.maxBytes}-byte limit`);
-    res.setHeader('connection', 'close');
-    return reply(res, 413, { error: `body over the ${options.maxBytes}-byte limit` });
-  }
+  const body = await readRequestBody(req, res, options.maxBytes, options, deadlines, (error) => options.admissions.reject('json', peer, error));
+  if (body === undefined) return;
   const parsed = parseAlertJson(body);
   if (!parsed.ok) {
     options.admissions.reject('json', peer, parsed.error);
@@ -241,6 +133,69 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
   }
   if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
+}
+
+/** The body, at most `max` bytes, or undefined once a 413 or 408 has been answered (`refuse` told why). */
+async function readRequestBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  max: number,
+  options: HttpIntakeOptions,
+  deadlines: Deadlines,
+  refuse: (error: string) => void,
+): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > max) {
+    refuse(`body of ${declared} bytes is over the ${max}-byte limit`);
+    res.setHeader('connection', 'close');
+    reply(res, 413, { error: `body over the ${max}-byte limit` });
+    req.destroy();
+    return undefined;
+  }
+  const body = await readBody(req, max, options.idleTimeoutMs * 3, deadlines);
+  if (body === 'late') {
+    refuse(`body not received within ${Math.round((options.idleTimeoutMs * 3) / 1000)}s`);
+    res.setHeader('connection', 'close');
+    reply(res, 408, { error: 'body not received in time' });
+    req.destroy();
+    return undefined;
+  }
+  if (body === undefined) {
+    refuse(`body over the ${max}-byte limit`);
+    res.setHeader('connection', 'close');
+    reply(res, 413, { error: `body over the ${max}-byte limit` });
+    return undefined;
+  }
+  return body;
+}
+
+/** POST /api/v1/reports and GET /api/v1/agents: the token rule of /alerts; without a token the list answers loopback peers only. */
+async function hubRoute(path: string, req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions, hub: Hub, deadlines: Deadlines, peer: string): Promise<void> {
+  const method = path === REPORTS_PATH ? 'POST' : 'GET';
+  const refuse = (error: string): void => options.log.warn(`Refused ${method} ${path} from ${peer}: ${error}`, { event: 'refused', via: 'hub', peer });
+  if (req.method !== method) {
+    req.resume();
+    return reply(res, 405, { error: `use ${method} ${path}` }, { allow: method });
+  }
+  if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
+    req.resume();
+    refuse('missing or wrong bearer token');
+    return reply(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="ch2-mailer"' });
+  }
+  if (method === 'GET') {
+    req.resume();
+    if (options.token === undefined && !isLoopback(req.socket.remoteAddress)) {
+      refuse('a non-loopback peer without --token');
+      return reply(res, 403, { error: `without --token, GET ${AGENTS_PATH} answers loopback only; start the mailer with --token` });
+    }
+    return reply(res, 200, hub.agents());
+  }
+  const body = await readRequestBody(req, res, REPORT_MAX_BYTES, options, deadlines, refuse);
+  if (body === undefined) return;
+  const answer = await acceptReport(body, req.headers['content-encoding'], hub);
+  if (answer.status !== 202 && 'error' in answer.body) refuse(answer.body.error);
+  if (answer.status === 413) res.setHeader('connection', 'close');
+  return reply(res, answer.status, answer.body);
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */

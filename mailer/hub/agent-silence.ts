@@ -1,0 +1,191 @@
+/**
+ * Agent silence: an agent that stops reporting raises an alert, through every
+ * channel, like any alert (admitted by Admissions, peer "hub"): a down
+ * "agent X has not reported for …; its n targets are not being watched" to
+ * the default recipient (the first --to address), target `agent:X`, and an
+ * incident id of its own per silence. Its next report sends the up ("agent X
+ * reports again after …", same target and incident). A goodbye report marks
+ * the agent stopped: no alarm then or later (until it reports again).
+ *
+ * How long is silence: --agent-silence <d> for every agent (from 1s: the
+ * flag is the operator's word, tests use 2s), or by default 3 × the agent's
+ * own report interval, at least 30s; `off` never alarms.
+ *
+ * One timer (unreferenced) for all agents, armed for the earliest deadline;
+ * reports only push deadlines later, so a report re-arms it only when its
+ * deadline comes first (a new agent, a shorter interval). The clock is
+ * injectable for tests.
+ */
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentReport } from '../../shared/wire-report.ts';
+import type { AlertRequest } from '../../shared/wire-json.ts';
+import { formatDurationFlag, formatElapsed } from '../../shared/duration.ts';
+import type { Admissions } from '../intake/admission.ts';
+import type { AgentRecord, AgentRegistry, AgentView } from './agents.ts';
+
+export const DEFAULT_SILENCE_FACTOR = 3;
+export const MIN_DEFAULT_SILENCE_MS = 30_000;
+/** The least --agent-silence takes. */
+export const MIN_SILENCE_MS = 1000;
+export const MAX_SILENCE_MS = 7 * 86_400_000;
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/** --agent-silence: one length for all agents, 'off', or undefined for the per-agent default. */
+export type SilenceSetting = number | 'off' | undefined;
+
+export interface Timer {
+  clear(): void;
+}
+export interface Clock {
+  now(): number;
+  /** Run `fn` once after `ms`; must not keep the process alive. */
+  setTimer(fn: () => void, ms: number): Timer;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { clear: () => clearTimeout(t) };
+  },
+};
+
+/** How long an agent reporting every `intervalMs` may go without a report; undefined: never alarm. */
+export function silenceFor(setting: SilenceSetting, intervalMs: number): number | undefined {
+  if (setting === 'off') return undefined;
+  return setting ?? Math.max(MIN_DEFAULT_SILENCE_MS, DEFAULT_SILENCE_FACTOR * intervalMs);
+}
+
+export interface AgentSilenceOptions {
+  registry: AgentRegistry;
+  admissions: Pick<Admissions, 'admitJson'>;
+  /** Where the alarms go: the allowlist's default recipient. */
+  recipient: string | undefined;
+  setting: SilenceSetting;
+  log: Logger;
+  clock?: Clock;
+}
+
+interface Open {
+  incident: string;
+  lastReportAt: number;
+}
+
+/** The hub as the HTTP intake sees it: takes reports (an error string when refused), lists agents. */
+export interface Hub {
+  report(report: AgentReport): string | undefined;
+  agents(): AgentView[];
+}
+
+export class AgentSilence implements Hub {
+  readonly #o: AgentSilenceOptions;
+  readonly #clock: Clock;
+  /** Agents silent now, with the incident their down alarm opened. */
+  readonly #open = new Map<string, Open>();
+  #timer: Timer | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  constructor(options: AgentSilenceOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  report(report: AgentReport): string | undefined {
+    const now = this.#clock.now();
+    const recorded = this.#o.registry.record(report, now);
+    if (!recorded.ok) return recorded.error;
+    const { record, previous } = recorded;
+    const open = this.#open.get(record.name);
+    if (open) {
+      this.#open.delete(record.name);
+      const after = formatElapsed(now - open.lastReportAt);
+      this.#raise({
+        id: `${open.incident}-up`,
+        to: this.#o.recipient,
+        message: `agent ${record.name} reports again after ${after}`,
+        status: 'up',
+        target: `agent:${record.name}`,
+        incident: open.incident,
+        time: new Date(now).toISOString(),
+        downForMs: Math.max(0, now - (previous?.lastReportAt ?? now)),
+      });
+    }
+    if (record.state === 'reporting') {
+      const deadline = this.#deadline(record);
+      if (deadline !== undefined) this.#arm(deadline);
+    }
+    return undefined;
+  }
+
+  agents(): AgentView[] {
+    return this.#o.registry.list();
+  }
+
+  /** At shutdown: no timer, no more alarms. */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #deadline(record: AgentRecord): number | undefined {
+    const ms = silenceFor(this.#o.setting, record.intervalMs);
+    return ms === undefined ? undefined : record.lastReportAt + ms;
+  }
+
+  #arm(at: number): void {
+    if (this.#closed || at >= this.#timerAt) return;
+    this.#timer?.clear();
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), Math.min(TIMER_MAX_MS, Math.max(0, at - this.#clock.now())));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    let next = Infinity;
+    for (const record of this.#o.registry.records()) {
+      if (record.state !== 'reporting') continue;
+      const deadline = this.#deadline(record);
+      if (deadline === undefined) continue;
+      if (deadline <= now) this.#silent(record, now);
+      else next = Math.min(next, deadline);
+    }
+    // A timer that fired early finds nothing due and is simply armed again.
+    if (next !== Infinity) this.#arm(next);
+  }
+
+  #silent(record: AgentRecord, now: number): void {
+    this.#o.registry.markSilent(record.name);
+    const incident = `hub-silence-${record.instance}-${record.lastReportAt.toString(36)}`;
+    this.#open.set(record.name, { incident, lastReportAt: record.lastReportAt });
+    const n = record.targets.size;
+    const silentFor = formatElapsed(now - record.lastReportAt);
+    this.#o.log.warn(`agent ${record.name} has not reported for ${silentFor}`, { event: 'agent-silent', agent: record.name });
+    this.#raise({
+      id: `${incident}-down`,
+      to: this.#o.recipient,
+      message: `agent ${record.name} has not reported for ${silentFor}; its ${n} ${n === 1 ? 'target is' : 'targets are'} not being watched`,
+      status: 'down',
+      target: `agent:${record.name}`,
+      incident,
+      reason: `no report within ${formatDurationFlag(this.#deadline(record)! - record.lastReportAt)}`,
+      time: new Date(now).toISOString(),
+    });
+  }
+
+  #raise(alert: AlertRequest & { to: string | undefined }): void {
+    const { to, ...rest } = alert;
+    const request: AlertRequest = to === undefined ? rest : { ...rest, to };
+    this.#o.admissions.admitJson(request, 'hub').then(
+      // A refusal (no default recipient, say) is logged by Admissions.
+      () => {},
+      (err: unknown) => this.#o.log.error(`Cannot keep the hub's alert for ${alert.target ?? '?'}: ${(err as Error).message}`, { event: 'spool-error' }),
+    );
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The hub's registry of agents, keyed by --agent-name: per agent its current
+ * instance and version, when it last reported, the interval it promised, its
+ * targets (name, state now, running totals of checks and failures) and its
+ * state: reporting, silent (the silence watcher, agent-silence.ts, found no
+ * report in time) or stopped (its last report said goodbye). A report under a
+ * known name with a new instance id is that agent restarted: the name keeps
+ * its record (and its targets' totals) and the log says so.
+ *
+ * In memory only, for now: a mailer restart forgets every agent until it
+ * reports again. Persisting the registry to the SQLite store comes later.
+ */
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentReport, TargetState } from '../../shared/wire-report.ts';
+import { formatDurationFlag } from '../../shared/duration.ts';
+
+/** GET: the agents, as AgentView[]. */
+export const AGENTS_PATH = '/api/v1/agents';
+
+export type AgentState = 'reporting' | 'silent' | 'stopped';
+
+/** At most this many agent names are kept: a report under one more is refused. */
+export const MAX_AGENTS = 10_000;
+
+export interface TargetRecord {
+  name: string;
+  state: TargetState;
+  /** Running totals over every report this name has sent (across restarts). */
+  checks: number;
+  failures: number;
+  lastFailure?: string;
+}
+
+export interface AgentRecord {
+  name: string;
+  instance: string;
+  version: string;
+  firstSeenAt: number;
+  lastReportAt: number;
+  intervalMs: number;
+  state: AgentState;
+  restarts: number;
+  /** The targets of its latest report, in its order. */
+  targets: Map<string, TargetRecord>;
+}
+
+/** What GET /api/v1/agents shows of an agent. */
+export interface AgentView {
+  name: string;
+  instance: string;
+  version: string;
+  lastReportAt: string;
+  intervalMs: number;
+  state: AgentState;
+  targets: number;
+}
+
+export type Recorded =
+  | {
+      ok: true;
+      record: AgentRecord;
+      /** first: a name not seen before; restart: a known name with a new instance. */
+      kind: 'first' | 'report' | 'restart';
+      /** Its state and last report time before this report (none for a first). */
+      previous: { state: AgentState; lastReportAt: number } | undefined;
+    }
+  | { ok: false; error: string };
+
+export class AgentRegistry {
+  readonly #agents = new Map<string, AgentRecord>();
+  readonly #log: Logger;
+  readonly #max: number;
+
+  constructor(options: { log: Logger; maxAgents?: number }) {
+    this.#log = options.log;
+    this.#max = options.maxAgents ?? MAX_AGENTS;
+  }
+
+  /** Take a report received at `at` (ms since the epoch). */
+  record(report: AgentReport, at: number): Recorded {
+    const { name, instance, version } = report.agent;
+    const known = this.#agents.get(name);
+    if (known === undefined && this.#agents.size >= this.#max) {
+      return { ok: false, error: `the hub already knows ${this.#max} agents; a report under a new name is refused` };
+    }
+    const record: AgentRecord = known ?? {
+      name,
+      instance,
+      version,
+      firstSeenAt: at,
+      lastReportAt: at,
+      intervalMs: report.intervalMs,
+      state: 'reporting',
+      restarts: 0,
+      targets: new Map(),
+    };
+    const previous = known ? { state: known.state, lastReportAt: known.lastReportAt } : undefined;
+    const kind = known === undefined ? 'first' : known.instance !== instance ? 'restart' : 'report';
+    if (kind === 'restart') record.restarts += 1;
+    record.instance = instance;
+    record.version = version;
+    record.lastReportAt = at;
+    record.intervalMs = report.intervalMs;
+    record.state = report.goodbye ? 'stopped' : 'reporting';
+    const targets = new Map<string, TargetRecord>();
+    for (const t of report.targets) {
+      const before = record.targets.get(t.name);
+      const target: TargetRecord = { name: t.name, state: t.state, checks: (before?.checks ?? 0) + t.checks, failures: (before?.failures ?? 0) + t.failures };
+      const lastFailure = t.lastFailure ?? before?.lastFailure;
+      if (lastFailure !== undefined) target.lastFailure = lastFailure;
+      targets.set(t.name, target);
+    }
+    record.targets = targets;
+    if (known === undefined) this.#agents.set(name, record);
+    this.#logReport(record, kind, report);
+    return { ok: true, record, kind, previous };
+  }
+
+  /** The silence watcher found no report in time. */
+  markSilent(name: string): void {
+    const record = this.#agents.get(name);
+    if (record?.state === 'reporting') record.state = 'silent';
+  }
+
+  get(name: string): AgentRecord | undefined {
+    return this.#agents.get(name);
+  }
+
+  records(): IterableIterator<AgentRecord> {
+    return this.#agents.values();
+  }
+
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  /** Every agent, by name. */
+  list(): AgentView[] {
+    return [...this.#agents.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((a) => ({
+        name: a.name,
+        instance: a.instance,
+        version: a.version,
+        lastReportAt: new Date(a.lastReportAt).toISOString(),
+        intervalMs: a.intervalMs,
+        state: a.state,
+        targets: a.targets.size,
+      }));
+  }
+
+  #logReport(record: AgentRecord, kind: 'first' | 'report' | 'restart', report: AgentReport): void {
+    const fields = { event: 'agent-report', agent: record.name, instance: record.instance };
+    const about = `version ${record.version || '?'}, ${record.targets.size} target(s), reporting every ${formatDurationFlag(record.intervalMs)}`;
+    if (kind === 'first') this.#log.info(`agent ${record.name} reports (${about})`, { ...fields, event: 'agent-new' });
+    else if (kind === 'restart') this.#log.info(`agent ${record.name} restarted (${about})`, { ...fields, event: 'agent-restart' });
+    else this.#log.debug(`agent ${record.name} reported`, fields);
+    if (report.goodbye) this.#log.info(`agent ${record.name} stopped (goodbye); no silence alarm for it`, { ...fields, event: 'agent-stopped' });
+  }
+}

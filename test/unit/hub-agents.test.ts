@@ -1,0 +1,224 @@
+/**
+ * The hub's agent registry and its silence watcher, on an injected clock:
+ * first report, restart (a new instance under a known name), running target
+ * totals, goodbye; the silence alarm exactly at the silence (not a millisecond
+ * before), the up on the next report, none after a goodbye, none with `off`,
+ * and the default of 3 × the interval, at least 30s.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Logger } from '../../shared/logger.ts';
+import { LATENCY_BUCKETS_MS, type AgentReport, type TargetReport } from '../../shared/wire-report.ts';
+import type { AlertRequest } from '../../shared/wire-json.ts';
+import type { Admission } from '../../mailer/intake/admission.ts';
+import { AgentSilence, type Clock, type SilenceSetting, silenceFor } from '../../mailer/hub/agent-silence.ts';
+import { AgentRegistry } from '../../mailer/hub/agents.ts';
+
+function logger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const keep = (m: string): void => void lines.push(m);
+  return { lines, debug: keep, info: keep, output: keep, warn: keep, error: keep };
+}
+
+function target(name: string, checks = 2, failures = 0): TargetReport {
+  const latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  latency[0] = checks;
+  return { name, state: failures > 0 ? 'down' : 'up', checks, failures, latency };
+}
+
+function report(name: string, overrides: Partial<AgentReport> & { instance?: string } = {}): AgentReport {
+  const { instance = 'instance-0001', ...rest } = overrides;
+  return { v: 1, agent: { name, instance, version: '1.2.3' }, sentAt: new Date(0).toISOString(), intervalMs: 10_000, targets: [target('web'), target('db')], ...rest };
+}
+
+/** A clock whose time moves only when the test says; timers fire in order as it passes them. */
+class FakeClock implements Clock {
+  t = 1_000_000;
+  readonly timers = new Set<{ at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number): { clear(): void } {
+    const timer = { at: this.t + ms, fn };
+    this.timers.add(timer);
+    return { clear: () => this.timers.delete(timer) };
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers].filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers.delete(due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+  }
+}
+
+function hub(setting: SilenceSetting = undefined) {
+  const clock = new FakeClock();
+  const log = logger();
+  const alerts: Array<{ req: AlertRequest; peer: string }> = [];
+  const admissions = {
+    admitJson: (req: AlertRequest, peer: string): Promise<Admission> => {
+      alerts.push({ req, peer });
+      return Promise.resolve({ ok: true, id: req.id ?? '?', duplicate: false });
+    },
+  };
+  const registry = new AgentRegistry({ log });
+  const silence = new AgentSilence({ registry, admissions, recipient: 'admin@work', setting, log, clock });
+  return { clock, log, alerts, registry, silence };
+}
+
+test('a first report registers the agent; GET /api/v1/agents sees name, instance, version, time, interval, state, targets', () => {
+  const { silence, clock, log } = hub();
+  assert.equal(silence.report(report('box-1')), undefined);
+  assert.deepEqual(silence.agents(), [
+    { name: 'box-1', instance: 'instance-0001', version: '1.2.3', lastReportAt: new Date(clock.t).toISOString(), intervalMs: 10_000, state: 'reporting', targets: 2 },
+  ]);
+  assert.match(log.lines.join('\n'), /agent box-1 reports \(version 1\.2\.3, 2 target\(s\), reporting every 10s\)/);
+});
+
+test('targets keep running totals of checks and failures; the latest report decides which targets there are', () => {
+  const { silence, registry } = hub();
+  silence.report(report('a', { targets: [target('web', 3, 1), target('db', 2)] }));
+  silence.report(report('a', { targets: [target('web', 4, 2)] }));
+  const web = registry.get('a')?.targets.get('web');
+  assert.deepEqual({ checks: web?.checks, failures: web?.failures, state: web?.state }, { checks: 7, failures: 3, state: 'down' });
+  assert.equal(registry.get('a')?.targets.has('db'), false);
+});
+
+test('a new instance under a known name is a restart: the record is kept and the log says "agent X restarted"', () => {
+  const { silence, registry, log } = hub();
+  silence.report(report('a', { targets: [target('web', 3)] }));
+  const first = registry.get('a');
+  silence.report(report('a', { instance: 'instance-0002', targets: [target('web', 1)] }));
+  assert.equal(registry.size, 1);
+  assert.equal(registry.get('a'), first, 'the same record');
+  assert.equal(first?.instance, 'instance-0002');
+  assert.equal(first?.restarts, 1);
+  assert.equal(first?.targets.get('web')?.checks, 4);
+  assert.match(log.lines.join('\n'), /agent a restarted/);
+  // The same instance again is no restart.
+  silence.report(report('a', { instance: 'instance-0002' }));
+  assert.equal(first?.restarts, 1);
+});
+
+test('a silent agent raises a down alert exactly at the silence (3 × 10s), not a millisecond before', async () => {
+  const { silence, clock, alerts, registry } = hub();
+  silence.report(report('box-1'));
+  clock.advance(29_999);
+  assert.equal(alerts.length, 0);
+  clock.advance(1);
+  assert.equal(alerts.length, 1);
+  const { req, peer } = alerts[0]!;
+  assert.equal(peer, 'hub');
+  assert.equal(req.to, 'admin@work');
+  assert.equal(req.status, 'down');
+  assert.equal(req.target, 'agent:box-1');
+  assert.equal(req.message, 'agent box-1 has not reported for 30.0s; its 2 targets are not being watched');
+  assert.ok(req.incident);
+  assert.equal(registry.get('box-1')?.state, 'silent');
+  // One alarm per silence, however long it lasts.
+  clock.advance(600_000);
+  assert.equal(alerts.length, 1);
+});
+
+test('the next report sends the up alert with the same target and incident, and watching starts again', () => {
+  const { silence, clock, alerts, registry } = hub();
+  silence.report(report('box-1'));
+  clock.advance(45_000);
+  silence.report(report('box-1'));
+  assert.equal(alerts.length, 2);
+  const [down, up] = alerts.map((a) => a.req);
+  assert.equal(up?.status, 'up');
+  assert.equal(up?.message, 'agent box-1 reports again after 45.0s');
+  assert.equal(up?.target, down?.target);
+  assert.equal(up?.incident, down?.incident);
+  assert.equal(up?.downForMs, 45_000);
+  assert.equal(registry.get('box-1')?.state, 'reporting');
+  // A second silence is a new incident.
+  clock.advance(30_000);
+  assert.equal(alerts.length, 3);
+  assert.notEqual(alerts[2]?.req.incident, down?.incident);
+});
+
+test('reports in time raise nothing', () => {
+  const { silence, clock, alerts } = hub();
+  for (let i = 0; i < 20; i++) {
+    silence.report(report('box-1'));
+    clock.advance(10_000);
+  }
+  assert.equal(alerts.length, 0);
+});
+
+test('a goodbye marks the agent stopped: no alarm then, or ever after', () => {
+  const { silence, clock, alerts, registry, log } = hub();
+  silence.report(report('box-1'));
+  clock.advance(5000);
+  silence.report(report('box-1', { goodbye: true }));
+  assert.equal(registry.get('box-1')?.state, 'stopped');
+  assert.match(log.lines.join('\n'), /agent box-1 stopped \(goodbye\)/);
+  clock.advance(10 * 86_400_000);
+  assert.equal(alerts.length, 0);
+});
+
+test('with off, no agent ever alarms', () => {
+  const { silence, clock, alerts } = hub('off');
+  silence.report(report('box-1'));
+  clock.advance(10 * 86_400_000);
+  assert.equal(alerts.length, 0);
+  assert.equal(clock.timers.size, 0, 'no timer at all');
+});
+
+test('a given silence applies to every agent, whatever its interval; one timer serves them all', () => {
+  const { silence, clock, alerts } = hub(2000);
+  silence.report(report('slow', { intervalMs: 3_600_000 }));
+  clock.advance(500);
+  silence.report(report('fast', { intervalMs: 1000 }));
+  assert.equal(clock.timers.size, 1);
+  clock.advance(1499);
+  assert.deepEqual(alerts.map((a) => a.req.target), []);
+  clock.advance(1);
+  assert.deepEqual(alerts.map((a) => a.req.target), ['agent:slow']);
+  clock.advance(500);
+  assert.deepEqual(alerts.map((a) => a.req.target), ['agent:slow', 'agent:fast']);
+});
+
+test('the default silence is 3 × the interval, at least 30s', () => {
+  assert.equal(silenceFor(undefined, 1000), 30_000);
+  assert.equal(silenceFor(undefined, 60_000), 180_000);
+  assert.equal(silenceFor(5000, 60_000), 5000);
+  assert.equal(silenceFor('off', 60_000), undefined);
+});
+
+test('after close, no timer is left and nothing alarms', () => {
+  const { silence, clock, alerts } = hub();
+  silence.report(report('box-1'));
+  silence.close();
+  assert.equal(clock.timers.size, 0);
+  clock.advance(3_600_000);
+  assert.equal(alerts.length, 0);
+});
+
+test('a store that cannot take the alarm is logged, not thrown', async () => {
+  const clock = new FakeClock();
+  const log = logger();
+  const admissions = { admitJson: () => Promise.reject(new Error('disk full')) };
+  const silence = new AgentSilence({ registry: new AgentRegistry({ log }), admissions, recipient: 'admin@work', setting: undefined, log, clock });
+  silence.report(report('box-1'));
+  clock.advance(30_000);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.match(log.lines.join('\n'), /Cannot keep the hub's alert for agent:box-1: disk full/);
+});
+
+test('the registry refuses a new name beyond its limit, and still takes known ones', () => {
+  const log = logger();
+  const registry = new AgentRegistry({ log, maxAgents: 2 });
+  assert.equal(registry.record(report('a'), 0).ok, true);
+  assert.equal(registry.record(report('b'), 0).ok, true);
+  const refused = registry.record(report('c'), 0);
+  assert.equal(refused.ok, false);
+  assert.equal(registry.record(report('a'), 1).ok, true);
+});
