@@ -4,11 +4,13 @@
  * <kind>-2, …, the URL a secret, `--webhook-timeout` for the deadline, and a
  * JSON payload per message POSTed over http-post.ts with `Idempotency-Key`
  * (which Slack and Discord ignore). slack.ts and discord.ts give only their
- * payload, their URL forms and their rate limit.
+ * payload, their URL forms and their rate limit; teams.ts, mattermost.ts and
+ * google-chat.ts build on webhookMessageChannel.
  */
 import { ConfigError, envOption } from '../../../shared/config.ts';
 import type { MessageLines } from '../email-content.ts';
-import type { ChannelKind, RateLimit } from './channel.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
+import type { Channel, ChannelContext, ChannelKind, RateLimit } from './channel.ts';
 import { defineKind } from './channel.ts';
 import { createHttpPost, urlSecrets, webhookList, webhookUrl } from './http-post.ts';
 import { idempotencyKey, messageChannel } from './message-channel.ts';
@@ -46,15 +48,28 @@ export function chatWebhookKind(spec: ChatWebhookSpec): ChannelKind {
       return { url: webhookUrl(entry.url, { flag: 'url', env: `${spec.kind} channel` }) };
     },
     secrets: (settings) => urlSecrets([settings.url]),
-    create: (settings, ctx) => {
-      const http = createHttpPost({ url: settings.url, timeoutMs: ctx.httpTimeoutMs });
-      return messageChannel({
-        name: ctx.name,
-        concurrency: http.connections,
-        ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
-        say: (lines, items, signal) => http.post(spec.payload(lines), { 'idempotency-key': idempotencyKey(items) }, signal),
-        close: () => http.close(),
-      });
-    },
+    create: (settings, ctx) => webhookMessageChannel(settings.url, ctx, { payload: spec.payload, ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}) }),
+  });
+}
+
+/**
+ * A chat channel that POSTs each message as JSON to one incoming-webhook URL
+ * (Slack, Discord, Teams, Mattermost, Google Chat): http-post.ts with the
+ * mailer's --webhook-timeout, `Idempotency-Key`, and the secrets kept out of
+ * its error text.
+ */
+export function webhookMessageChannel(
+  url: URL,
+  ctx: ChannelContext,
+  options: { payload: (lines: MessageLines, items: readonly QueuedAlert[]) => unknown; rateLimit?: RateLimit; secrets?: readonly string[] },
+): Channel {
+  const http = createHttpPost({ url, timeoutMs: ctx.httpTimeoutMs });
+  return messageChannel({
+    name: ctx.name,
+    concurrency: http.connections,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    say: (lines, items, signal) => http.post(options.payload(lines, items), { 'idempotency-key': idempotencyKey(items) }, signal),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+    close: () => http.close(),
   });
 }

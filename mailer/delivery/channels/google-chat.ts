@@ -46,9 +46,10 @@ import { ConfigError } from '../../../shared/config.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
-import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
+import { webhookMessageChannel } from './chat-webhook.ts';
+import { urlSecrets, webhookUrl } from './http-post.ts';
 import { configEntry } from './config-entry.ts';
-import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
+import { fitLines } from './message-channel.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
 export const GOOGLE_CHAT_API = 'https://chat.googleapis.com';
@@ -138,16 +139,11 @@ export const googleChatChannel = defineKind<GoogleChatSettings>({
   fromUrl: googleChatFromUrl,
   fromConfig: googleChatFromConfig,
   secrets: (s) => googleChatSecrets(s),
-  create: (s, ctx) => {
-    const http = createHttpPost({ url: s.url, timeoutMs: ctx.httpTimeoutMs });
-    return messageChannel({
-      name: ctx.name,
-      concurrency: http.connections,
+  create: (s, ctx) =>
+    webhookMessageChannel(s.url, ctx, {
       // Google Chat: 60 message writes a minute per space.
       rateLimit: { count: 1, perMs: 1000 },
-      say: (lines, items, signal) => http.post(googleChatPayload(lines, items), { 'idempotency-key': idempotencyKey(items) }, signal),
+      payload: (lines, items) => googleChatPayload(lines, items),
       secrets: googleChatSecrets(s),
-      close: () => http.close(),
-    });
-  },
+    }),
 });

@@ -38,9 +38,10 @@
 import { ConfigError } from '../../../shared/config.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
-import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
+import { webhookMessageChannel } from './chat-webhook.ts';
+import { urlSecrets, webhookUrl } from './http-post.ts';
 import { configEntry } from './config-entry.ts';
-import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
+import { fitLines } from './message-channel.ts';
 import { apiBase, decodedPart, notifyParams, yesNo } from './notify-url.ts';
 
 /** Characters of a post at most: Mattermost takes 16,383. */
@@ -142,16 +143,11 @@ export const mattermostChannel = defineKind<MattermostSettings>({
   fromUrl: mattermostFromUrl,
   fromConfig: mattermostFromConfig,
   secrets: (s) => mattermostSecrets(s),
-  create: (s, ctx) => {
-    const http = createHttpPost({ url: s.url, timeoutMs: ctx.httpTimeoutMs });
-    return messageChannel({
-      name: ctx.name,
-      concurrency: http.connections,
+  create: (s, ctx) =>
+    webhookMessageChannel(s.url, ctx, {
       // Mattermost's default server rate limit: 10 requests a second.
       rateLimit: { count: 10, perMs: 1000 },
-      say: (lines, items, signal) => http.post(mattermostPayload(s, lines), { 'idempotency-key': idempotencyKey(items) }, signal),
+      payload: (lines) => mattermostPayload(s, lines),
       secrets: mattermostSecrets(s),
-      close: () => http.close(),
-    });
-  },
+    }),
 });

@@ -48,9 +48,10 @@
 import { ConfigError } from '../../../shared/config.ts';
 import type { MessageLines } from '../email-content.ts';
 import { defineKind } from './channel.ts';
-import { createHttpPost, urlSecrets, webhookUrl } from './http-post.ts';
+import { webhookMessageChannel } from './chat-webhook.ts';
+import { urlSecrets, webhookUrl } from './http-post.ts';
 import { configEntry } from './config-entry.ts';
-import { fitLines, idempotencyKey, messageChannel } from './message-channel.ts';
+import { fitLines } from './message-channel.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
 /** Bytes of TextBlocks at most: Teams takes 28 KB per webhook message, envelope included. */
@@ -165,16 +166,11 @@ export const teamsChannel = defineKind<TeamsSettings>({
   fromUrl: teamsFromUrl,
   fromConfig: teamsFromConfig,
   secrets: (s) => teamsSecrets(s),
-  create: (s, ctx) => {
-    const http = createHttpPost({ url: s.url, timeoutMs: ctx.httpTimeoutMs });
-    return messageChannel({
-      name: ctx.name,
-      concurrency: http.connections,
+  create: (s, ctx) =>
+    webhookMessageChannel(s.url, ctx, {
       // Teams: at most 4 webhook requests a second.
       rateLimit: { count: 4, perMs: 1000 },
-      say: (lines, items, signal) => http.post(teamsPayload(lines), { 'idempotency-key': idempotencyKey(items) }, signal),
+      payload: (lines) => teamsPayload(lines),
       secrets: teamsSecrets(s),
-      close: () => http.close(),
-    });
-  },
+    }),
 });
