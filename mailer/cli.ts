@@ -6,7 +6,8 @@
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
-import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean, envOption, fromArg, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
+import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean,
+  choiceArg, envOption, fromArg, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import type { GroupPolicy } from './delivery/channel-setup.ts';
 import { DEFAULT_FROM } from './delivery/email-content.ts';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from './delivery/channels/http-post.ts';
@@ -52,6 +53,10 @@ export interface MailerConfig {
   group: GroupPolicy;
   /** --agent-silence: one length for every agent, 'off', or undefined: 3 × each agent's interval, at least 30s. */
   agentSilence: SilenceSetting;
+  /** --status-page: the page, its API, badges and events on the port; off: none of them. */
+  statusPage: boolean;
+  /** --public-status: the read-only page and badges need no token. */
+  publicStatus: boolean;
   /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
@@ -139,7 +144,9 @@ export function buildProgram(): Command {
         'AGENT_SILENCE',
         agentSilenceArg,
       ),
-    );
+    )
+    .addOption(envOption('--status-page <on|off>', 'the status page, its JSON API, badges and live events on the port (GET /)', 'STATUS_PAGE', choiceArg(['on', 'off'] as const)).default('on'))
+    .addOption(new Option('--public-status', 'with --token, let anyone read the status page, its API and badges (changes still need the token; env PUBLIC_STATUS=1)'));
   for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
   for (const option of channelModuleOptions()) program.addOption(option);
   return addLogOptions(program);
@@ -175,6 +182,8 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     configFile: (opts.config as string | undefined) || undefined,
     group: { waitMs: opts.groupWait as number, intervalMs: opts.groupInterval as number },
     agentSilence: opts.agentSilence as SilenceSetting,
+    statusPage: opts.statusPage !== 'off',
+    publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
   };
 }

@@ -16,6 +16,12 @@ import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
+import { Access } from './hub/access.ts';
+import { watchedOutbox } from './hub/delivery-watch.ts';
+import { EventStreams } from './hub/event-stream.ts';
+import { StatusHub } from './hub/hub.ts';
+import { PageRoutes } from './hub/hub-routes.ts';
+import { StatusViews } from './hub/hub-view.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { StoreOpenError } from './store/store.ts';
 
@@ -56,11 +62,21 @@ const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.
 });
 const store = opened.store;
 if (opened.summary.movedAside) log.warn(`Spool ${config.spool}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--spool-recover).`);
-const dispatcher = new Dispatcher({ routes, outbox: store, log, maxRetryAgeMs: config.maxRetryAgeMs });
+// The hub: agents, targets, buckets, incidents and silences, as the store kept them.
+const snapshot = await store.hubLoad();
+// The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
+const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs });
 const allowlist = new Allowlist(config.allow);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
-// The hub agents report to (in memory for now): a silent agent is alerted on like any alert.
-const hub = new AgentSilence({ registry: new AgentRegistry({ log }), admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log });
+const registry = new AgentRegistry({ log });
+// A silent agent is alerted on like any alert.
+const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => hub.agentChanged(record) });
+const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log });
+silence.watchRestored();
+admissions.observe(hub);
+hub.bind(admissions);
+const streams = new EventStreams(hub);
+const access = new Access(config.token, config.publicStatus);
 const started = Date.now();
 const http = createHttpIntake({
   maxBytes: config.maxBytes,
@@ -70,6 +86,7 @@ const http = createHttpIntake({
   token: config.token,
   log,
   hub,
+  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views: new StatusViews(hub, store), streams, access, log, readBody }) : undefined,
   health: () => {
     const spool = store.health();
     return {
@@ -95,7 +112,8 @@ const intake = createIntake({
 });
 
 exitOnSignals(async () => {
-  hub.close();
+  silence.close();
+  streams.close();
   intake.close();
   const active = dispatcher.active;
   if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
@@ -113,6 +131,11 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   intake.off('error', cannotListen);
   const port = (intake.address() as AddressInfo).port;
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
+  if (config.statusPage) {
+    const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
+    const who = config.token === undefined ? 'open to anyone who can reach the port' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
+    log.info(`Status page: http://${host}:${port}/ (${who}; in a container, the host port it is published on)`, { event: 'status-page', port });
+  }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
   if (config.token === undefined) {

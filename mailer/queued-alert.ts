@@ -12,3 +12,12 @@ export interface QueuedAlert {
   /** When the mailer accepted it (ms since epoch). */
   receivedAt: number;
 }
+
+/**
+ * The hub's incident for an alert: the agent's incident id, or for an alert
+ * without one (the book's raw text, a JSON alert that names none) one of its
+ * own. The store keeps each delivery under it, the hub's incidents go by it.
+ */
+export function incidentKey(item: QueuedAlert): string {
+  return item.alert.incident ?? `${item.via}-${item.alert.id}`;
+}

@@ -16,7 +16,7 @@ case "$which" in
   *) echo "usage: scripts/test.sh [unit|process|integration|all] [extra node --test args]" >&2; exit 2 ;;
 esac
 echo "ch2: type-check" >&2
-npx tsc -p tsconfig.json
+npx tsc -p tsconfig.json && npx tsc -p tsconfig.page.json
 if [ "$which" != unit ]; then
   echo "ch2: build the bundles" >&2
   node scripts/build.ts

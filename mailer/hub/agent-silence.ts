@@ -65,6 +65,13 @@ export interface AgentSilenceOptions {
   setting: SilenceSetting;
   log: Logger;
   clock?: Clock;
+  /** An agent was found silent (its record says so now). */
+  onSilent?: (record: AgentRecord) => void;
+}
+
+/** The incident of an agent's silence: the same on its down and its up, and after a mailer restart. */
+function silenceIncident(record: AgentRecord): string {
+  return `hub-silence-${record.instance}-${record.lastReportAt.toString(36)}`;
 }
 
 interface Open {
@@ -85,11 +92,23 @@ export class AgentSilence implements Hub {
   readonly #open = new Map<string, Open>();
   #timer: Timer | undefined;
   #timerAt = Infinity;
+  /** Agents restored from the store get a silence's grace from the start. */
+  readonly #startedAt: number;
   #closed = false;
 
   constructor(options: AgentSilenceOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#startedAt = this.#clock.now();
+  }
+
+  /** Watch the agents restored from the store (a restart of the mailer is no silence of theirs). */
+  watchRestored(): void {
+    for (const record of this.#o.registry.records()) {
+      if (record.state === 'silent') this.#open.set(record.name, { incident: silenceIncident(record), lastReportAt: record.lastReportAt });
+      const deadline = record.state === 'reporting' ? this.#deadline(record) : undefined;
+      if (deadline !== undefined) this.#arm(deadline);
+    }
   }
 
   report(report: AgentReport): string | undefined {
@@ -133,7 +152,7 @@ export class AgentSilence implements Hub {
 
   #deadline(record: AgentRecord): number | undefined {
     const ms = silenceFor(this.#o.setting, record.intervalMs);
-    return ms === undefined ? undefined : record.lastReportAt + ms;
+    return ms === undefined ? undefined : Math.max(record.lastReportAt, this.#startedAt) + ms;
   }
 
   #arm(at: number): void {
@@ -162,7 +181,8 @@ export class AgentSilence implements Hub {
 
   #silent(record: AgentRecord, now: number): void {
     this.#o.registry.markSilent(record.name);
-    const incident = `hub-silence-${record.instance}-${record.lastReportAt.toString(36)}`;
+    this.#o.onSilent?.(record);
+    const incident = silenceIncident(record);
     this.#open.set(record.name, { incident, lastReportAt: record.lastReportAt });
     const n = record.targets.size;
     const silentFor = formatElapsed(now - record.lastReportAt);

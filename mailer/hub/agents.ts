@@ -7,11 +7,13 @@
  * known name with a new instance id is that agent restarted: the name keeps
  * its record (and its targets' totals) and the log says so.
  *
- * In memory only, for now: a mailer restart forgets every agent until it
- * reports again. Persisting the registry to the SQLite store comes later.
+ * Kept in memory; hub.ts writes each agent to the store after its report and
+ * restores the registry from it at start (restore), so a mailer restart
+ * forgets no agent (a silent one alarms again after its silence).
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport, TargetState } from '../../shared/wire-report.ts';
+import type { AgentRow } from '../store/hub-records.ts';
 import { formatDurationFlag } from '../../shared/duration.ts';
 
 /** GET: the agents, as AgentView[]. */
@@ -36,6 +38,8 @@ export interface AgentRecord {
   instance: string;
   version: string;
   firstSeenAt: number;
+  /** When its current instance first reported. */
+  instanceSince: number;
   lastReportAt: number;
   intervalMs: number;
   state: AgentState;
@@ -88,6 +92,7 @@ export class AgentRegistry {
       instance,
       version,
       firstSeenAt: at,
+      instanceSince: at,
       lastReportAt: at,
       intervalMs: report.intervalMs,
       state: 'reporting',
@@ -96,7 +101,10 @@ export class AgentRegistry {
     };
     const previous = known ? { state: known.state, lastReportAt: known.lastReportAt } : undefined;
     const kind = known === undefined ? 'first' : known.instance !== instance ? 'restart' : 'report';
-    if (kind === 'restart') record.restarts += 1;
+    if (kind === 'restart') {
+      record.restarts += 1;
+      record.instanceSince = at;
+    }
     record.instance = instance;
     record.version = version;
     record.lastReportAt = at;
@@ -114,6 +122,21 @@ export class AgentRegistry {
     if (known === undefined) this.#agents.set(name, record);
     this.#logReport(record, kind, report);
     return { ok: true, record, kind, previous };
+  }
+
+  /** The agents kept in the store, at start (before any report). */
+  restore(rows: readonly AgentRow[]): void {
+    for (const r of rows) {
+      if (this.#agents.size >= this.#max) break;
+      const targets = new Map<string, TargetRecord>(r.targets.map((t) => [t.name, { name: t.name, state: t.state, checks: 0, failures: 0 }]));
+      this.#agents.set(r.name, { ...r, restarts: 0, targets });
+    }
+  }
+
+  /** What the store keeps of an agent. */
+  row(record: AgentRecord): AgentRow {
+    const { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state } = record;
+    return { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state, targets: [...record.targets.values()].map((t) => ({ name: t.name, state: t.state })) };
   }
 
   /** The silence watcher found no report in time. */

@@ -21,6 +21,14 @@ export type Admission =
   | { ok: true; id: string; duplicate: boolean }
   | { ok: false; code: 'recipient' | 'invalid'; error: string };
 
+/** Who else hears of each accepted alert (the hub: incidents, silences, the page). */
+export interface AdmissionObserver {
+  /** A silence in force: kept, sent to no channel. */
+  silencedFor(item: QueuedAlert, peer: string): boolean;
+  /** Accepted and kept (not a duplicate). */
+  admitted(item: QueuedAlert, peer: string, silenced: boolean): void;
+}
+
 export interface AdmissionDeps {
   allowlist: Allowlist;
   store: Store;
@@ -31,9 +39,14 @@ export interface AdmissionDeps {
 
 export class Admissions {
   readonly #deps: AdmissionDeps;
+  #observer: AdmissionObserver | undefined;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
+  }
+
+  observe(observer: AdmissionObserver): void {
+    this.#observer = observer;
   }
 
   admitJson(req: AlertRequest, peer: string): Promise<Admission> {
@@ -69,10 +82,12 @@ export class Admissions {
     const allowed = allowlist.check(alert.to);
     if (!allowed.ok) return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} ${allowed.error}`, via, peer);
     const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
+    const observer = this.#observer;
+    const silenced = observer?.silencedFor(item, peer) ?? false;
     let duplicate = false;
     try {
       // Resolves once committed; a duplicate of an alert still being committed waits for that commit.
-      duplicate = (await store.admit(item, dispatcher.channelsFor(alert))).duplicate;
+      duplicate = (await store.admit(item, silenced ? [] : dispatcher.channelsFor(alert))).duplicate;
     } catch (err) {
       // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
       if (via === 'json') throw err;
@@ -85,7 +100,9 @@ export class Admissions {
       log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
       return { ok: true, id: alert.id, duplicate: true };
     }
-    dispatcher.submit(item);
+    if (silenced) log.info(`Alert ${alert.id} is silenced (a silence matches ${preview(alert.target ?? 'its target', 120)}); kept, not sent.`, { event: 'silenced', id: alert.id });
+    else dispatcher.submit(item);
+    observer?.admitted(item, peer, silenced);
     return { ok: true, id: alert.id, duplicate: false };
   }
 

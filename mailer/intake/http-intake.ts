@@ -39,12 +39,22 @@ export interface HttpIntakeOptions {
   health: () => Record<string, unknown>;
   /** The agents' hub: without one, its paths are 404s. */
   hub?: Hub | undefined;
+  /** The status page's routes (mailer/hub/hub-routes.ts), given the request's body reader; none: --status-page off. */
+  page?: ((readBody: BodyReader) => PageRouter) | undefined;
+}
+
+export type BodyReader = (req: IncomingMessage, res: ServerResponse, max: number) => Promise<Buffer | undefined>;
+
+export interface PageRouter {
+  handles(path: string): boolean;
+  serve(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams): Promise<void>;
 }
 
 export function createHttpIntake(options: HttpIntakeOptions): Server {
   const deadlines = new Deadlines(options.idleTimeoutMs);
+  const page = options.page?.((req, res, max) => readRequestBody(req, res, max, options, deadlines, (error) => options.log.warn(`Refused ${req.method} ${req.url?.slice(0, 100)}: ${error}`, { event: 'refused', via: 'page' })));
   const server = createServer({ requestTimeout: options.idleTimeoutMs * 3, headersTimeout: options.idleTimeoutMs, keepAliveTimeout: 5000 }, (req, res) => {
-    route(req, res, options, deadlines).catch((err: unknown) => {
+    route(req, res, options, deadlines, page).catch((err: unknown) => {
       options.log.error(`HTTP intake error: ${(err as Error).message}`);
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -84,7 +94,7 @@ function reply(res: ServerResponse, status: number, body: unknown, headers?: Rec
   res.end(text);
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions, deadlines: Deadlines): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, options: HttpIntakeOptions, deadlines: Deadlines, page: PageRouter | undefined): Promise<void> {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
@@ -95,6 +105,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     return reply(res, health.status === 'ok' ? 200 : 503, health);
   }
   if (options.hub && (path === REPORTS_PATH || path === AGENTS_PATH)) return hubRoute(path, req, res, options, options.hub, deadlines, peer);
+  if (page?.handles(path)) return page.serve(req, res, path, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
   if (path !== ALERTS_PATH) {
     req.resume();
     return reply(res, 404, { error: `no such path: ${path?.slice(0, 100)}; use POST ${ALERTS_PATH}` });

@@ -17,9 +17,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/logger.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type ChannelState, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
+import type { HubSnapshot, HubWrite, IncidentQuery, IncidentRecord } from './hub-records.ts';
 import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -93,6 +94,8 @@ export class SqliteStore implements Store {
   readonly #inflight = new Map<string, Promise<Admitted>>();
   #queue: Queued[] = [];
   #alerts = new Map<number, AlertChange>();
+  /** The hub's writes waiting for the next commit. */
+  #hub: HubWrite[] = [];
   /** Requests sent to the worker and not answered yet. */
   readonly #asked = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   #nextRequest = 0;
@@ -191,6 +194,21 @@ export class SqliteStore implements Store {
     this.#changed(entry, urgent);
   }
 
+  hubWrite(write: HubWrite): void {
+    if (this.#closed) return;
+    this.#hub.push(write);
+    this.#schedule();
+  }
+
+  async hubLoad(): Promise<HubSnapshot> {
+    return (await this.#ask({ op: 'hub-load', n: 0, now: this.#now() })) as HubSnapshot;
+  }
+
+  async incidents(query: IncidentQuery): Promise<IncidentRecord[]> {
+    this.#flush();
+    return (await this.#ask({ op: 'incidents', n: 0, query })) as IncidentRecord[];
+  }
+
   async list(query: ListQuery): Promise<ListPage> {
     this.#flush();
     return (await this.#ask({ op: 'list', n: 0, query })) as ListPage;
@@ -206,7 +224,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#flush();
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
-    if (this.#queue.length > 0 || this.#alerts.size > 0) this.#flush();
+    if (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0) this.#flush();
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
     if (this.#probe) clearInterval(this.#probe);
@@ -220,7 +238,11 @@ export class SqliteStore implements Store {
     if (finished) this.#pending.delete(entry.record.item.alert.id);
     const state = !finished ? 'pending' : entry.deadAt !== null ? 'dead' : 'sent';
     const channels = copyProgress(entry.record.channels);
-    this.#alerts.set(entry.seq, { channels, state, deadAt: entry.deadAt, finishedAt: finished ? this.#now() : null });
+    const change: AlertChange = { channels, state, deadAt: entry.deadAt, finishedAt: finished ? this.#now() : null };
+    // Each delivery is kept with the alert's incident too (hub_deliveries), for the status page.
+    change.id = entry.record.item.alert.id;
+    change.incident = incidentKey(entry.record.item);
+    this.#alerts.set(entry.seq, change);
     if (urgent) this.#flush();
     else this.#schedule();
   }
@@ -237,11 +259,14 @@ export class SqliteStore implements Store {
     if (this.#committing) return;
     const queue = this.#queue;
     const alerts = this.#alerts;
-    if (queue.length === 0 && alerts.size === 0) return;
+    const hub = this.#hub;
+    if (queue.length === 0 && alerts.size === 0 && hub.length === 0) return;
     this.#queue = [];
     this.#alerts = new Map();
+    this.#hub = [];
     this.#committing = true;
-    const request: WorkerRequest = { op: 'commit', n: 0, now: this.#now(), items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts] };
+    const now = this.#now();
+    const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub };
     this.#ask(request).then(
       (value) => {
         const { seqs, syncs } = value as CommitResult;
@@ -251,7 +276,9 @@ export class SqliteStore implements Store {
         queue.forEach((q, i) => {
           const id = q.item.alert.id;
           const seq = seqs[i];
-          if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
+          // Owed by no channel (silenced, or no route matches it): kept as done.
+          if (seq !== undefined && q.channels.length === 0) this.#alerts.set(seq, { channels: {}, state: 'sent', deadAt: null, finishedAt: now });
+          else if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
           this.#inflight.delete(id);
           q.resolve({ duplicate: seq === undefined });
         });
@@ -260,6 +287,7 @@ export class SqliteStore implements Store {
       (err: Error) => {
         // Progress is kept for the next commit, unless newer progress replaced it meanwhile.
         for (const [k, v] of alerts) if (!this.#alerts.has(k)) this.#alerts.set(k, v);
+        this.#hub = [...hub, ...this.#hub];
         this.#failed(err);
         for (const q of queue) {
           this.#inflight.delete(q.item.alert.id);
@@ -273,7 +301,7 @@ export class SqliteStore implements Store {
   /** A commit is answered: what came meanwhile goes next (while degraded, the probe timer sends it). */
   #committed(): void {
     this.#committing = false;
-    if (this.#degraded === undefined && !this.#closed && (this.#queue.length > 0 || this.#alerts.size > 0)) this.#flush();
+    if (this.#degraded === undefined && !this.#closed && (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0)) this.#flush();
   }
 
   #ask(request: WorkerRequest): Promise<unknown> {
@@ -324,7 +352,7 @@ export class SqliteStore implements Store {
   /** While degraded: commit what waits, or try a write of an alert's size. */
   #tryWrite(): void {
     if (this.#committing) return;
-    if (this.#queue.length > 0 || this.#alerts.size > 0) return this.#flush();
+    if (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0) return this.#flush();
     this.#committing = true;
     this.#ask({ op: 'probe', n: 0 }).then(
       () => {

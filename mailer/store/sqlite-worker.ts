@@ -17,6 +17,8 @@ import { hasLegacySpool, readLegacySpool, retireLegacySpool } from './legacy-spo
 import { type ChannelState, isFinished } from './outbox.ts';
 import { openSpoolDatabase, removeOwner } from './sqlite-open.ts';
 import { SqliteQueries } from './sqlite-queries.ts';
+import { SqliteHubQueries } from './sqlite-hub-queries.ts';
+import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from './hub-records.ts';
 import { type ListQuery, StoreOpenError } from './store.ts';
 
 export interface WorkerSettings {
@@ -34,6 +36,9 @@ export interface AlertChange {
   state: 'pending' | 'sent' | 'dead';
   deadAt: number | null;
   finishedAt: number | null;
+  /** The alert's id and incident, when it has one: its deliveries are kept with the incident (hub_deliveries). */
+  id?: string;
+  incident?: string;
 }
 
 export interface CommitRequest {
@@ -49,6 +54,8 @@ export interface CommitRequest {
    */
   channels: Array<readonly string[]>;
   changes: Array<[number, AlertChange]>;
+  /** The hub's writes (hub-records.ts), in order. */
+  hub: HubWrite[];
 }
 
 export interface CommitResult {
@@ -56,7 +63,13 @@ export interface CommitResult {
   syncs: number;
 }
 
-export type WorkerRequest = CommitRequest | { op: 'list'; n: number; query: ListQuery } | { op: 'probe'; n: number } | { op: 'close'; n: number };
+export type WorkerRequest =
+  | CommitRequest
+  | { op: 'list'; n: number; query: ListQuery }
+  | { op: 'hub-load'; n: number; now: number }
+  | { op: 'incidents'; n: number; query: IncidentQuery }
+  | { op: 'probe'; n: number }
+  | { op: 'close'; n: number };
 
 export type WorkerReply = { n: number; ok: true; value: unknown } | { n: number; ok: false; error: string };
 
@@ -74,10 +87,12 @@ const settings = workerData as WorkerSettings;
 const post = (message: WorkerEvent | WorkerReply): void => port.postMessage(message);
 
 let q: SqliteQueries;
+let hq: SqliteHubQueries;
 let wal: string;
 try {
   const opened = openSpoolDatabase(settings.dir, settings.recover);
   q = new SqliteQueries(opened.db);
+  hq = new SqliteHubQueries(opened.db);
   wal = opened.wal;
   const imported = hasLegacySpool(settings.dir) ? importLegacy(q, settings) : 0;
   const event: WorkerEvent = { op: 'opened', pending: q.loadPending(), remembered: q.countFinished(), imported };
@@ -93,6 +108,8 @@ let walFd: number | undefined;
 let syncs = 0;
 let sentRows = q.countState('sent');
 let lastPrune = -Infinity;
+let lastHubPrune = -Infinity;
+const HUB_PRUNE_EVERY_MS = 3_600_000;
 
 port.on('message', (request: WorkerRequest) => {
   try {
@@ -109,6 +126,10 @@ function handle(request: WorkerRequest): unknown {
       return commit(request);
     case 'list':
       return q.list(request.query);
+    case 'hub-load':
+      return hq.load(request.now, request.now - HOURLY_KEEP_MS, request.now - 91 * DAY_MS);
+    case 'incidents':
+      return hq.incidents(request.query);
     case 'probe':
       return q.probe();
     case 'close':
@@ -126,7 +147,11 @@ function commit(request: CommitRequest): CommitResult {
   const seqs = q.transaction(() => {
     const shared = request.channels.length === 1 ? request.channels[0] : undefined;
     const out = request.items.map((item, i) => keep(item, shared ?? request.channels[i]!, changes, request.now));
-    for (const [seq, a] of changes) q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
+    for (const [seq, a] of changes) {
+      q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
+      if (a.incident !== undefined && a.id !== undefined) keepDeliveries(a.incident, a.id, a.channels, request.now);
+    }
+    for (const w of request.hub) hubWrite(w);
     return out;
   });
   for (const a of changes.values()) if (a.state === 'sent') sentRows += 1;
@@ -140,6 +165,27 @@ function commit(request: CommitRequest): CommitResult {
     throw err;
   }
   return { seqs, syncs };
+}
+
+function keepDeliveries(incident: string, alertId: string, channels: Record<string, ChannelState>, at: number): void {
+  for (const [channel, c] of Object.entries(channels)) hq.putDelivery({ incident, alertId, channel, state: c.state, attempts: c.attempts, error: c.error ?? null, at });
+}
+
+function hubWrite(w: HubWrite): void {
+  switch (w.op) {
+    case 'buckets':
+      return hq.addBuckets(w.at, w.adds);
+    case 'agent':
+      return hq.putAgent(w.row);
+    case 'target':
+      return hq.putTarget(w.row);
+    case 'incident':
+      return hq.putIncident(w.row);
+    case 'silence':
+      return hq.putSilence(w.row);
+    case 'unsilence':
+      return hq.deleteSilence(w.id);
+  }
 }
 
 /**
@@ -172,6 +218,13 @@ function prune(now: number): void {
     sentRows = Math.max(0, sentRows - removed);
   } catch {
     // Tried again a second later; a full disk shows in the commit.
+  }
+  if (now - lastHubPrune < HUB_PRUNE_EVERY_MS) return;
+  lastHubPrune = now;
+  try {
+    q.transaction(() => hq.prune(now - HOURLY_KEEP_MS, now - DAILY_KEEP_MS, now));
+  } catch {
+    // Tried again an hour later.
   }
 }
 

@@ -6,6 +6,7 @@
 import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord } from '../../mailer/store/outbox.ts';
 import type { Admitted, ListedAlert, ListPage, ListQuery, Store, StoreHealth } from '../../mailer/store/store.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
+import type { HubSnapshot, HubWrite, IncidentQuery, IncidentRecord } from '../../mailer/store/hub-records.ts';
 
 interface Kept {
   record: OutboxRecord;
@@ -53,6 +54,21 @@ export class MemoryOutbox implements Store {
     if (!kept || kept.finishedAt !== undefined || !applyProgress(kept.record, channel, { state, error, attempted })) return;
     if (state === 'dead') kept.deadAt ??= Date.now();
     if (isFinished(kept.record)) kept.finishedAt = Date.now();
+  }
+
+  /** The hub's writes, in order (none are read back). */
+  readonly hubWrites: HubWrite[] = [];
+
+  hubWrite(write: HubWrite): void {
+    this.hubWrites.push(write);
+  }
+
+  async hubLoad(): Promise<HubSnapshot> {
+    return { agents: [], targets: [], buckets: [], open: [], silences: [] };
+  }
+
+  async incidents(_query: IncidentQuery): Promise<IncidentRecord[]> {
+    return [];
   }
 
   async list(query: ListQuery): Promise<ListPage> {

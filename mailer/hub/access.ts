@@ -1,0 +1,136 @@
+/**
+ * Who may see the status page and change what the hub keeps. With --token,
+ * every page, API and event-stream request needs it: `Authorization: Bearer
+ * <token>`, HTTP Basic with the token as the password (any user name), or the
+ * session cookie the login form (POST /login) sets. A request that changes
+ * something (a silence) on the strength of the cookie must also carry the
+ * CSRF token (a form field, or the X-CH2-CSRF header), which the page embeds
+ * and a cross-site page cannot read; its Origin, when sent, must be this
+ * host. --public-status lets anyone read the page, its API and badges
+ * (changes still need the token). Without --token the page can be read by
+ * anyone who can reach the port (the start-up log warns) and changes are
+ * taken from loopback peers only.
+ *
+ * Sessions live in memory (a mailer restart asks to log in again), at most
+ * MAX_SESSIONS, for SESSION_MS each. The token is compared in constant time.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { hostAddress } from '../intake/connection-limits.ts';
+
+export const SESSION_COOKIE = 'ch2_session';
+const SESSION_MS = 12 * 3_600_000;
+const MAX_SESSIONS = 1000;
+
+export type Verdict = { ok: true; via: 'token' | 'cookie' | 'open' } | { ok: false; status: 401 | 403; error: string };
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  const ip = hostAddress(address);
+  return ip === '::1' || /^127\.\d+\.\d+\.\d+$/.test(ip);
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export class Access {
+  readonly token: string | undefined;
+  readonly publicStatus: boolean;
+  readonly #secret = randomBytes(32);
+  readonly #sessions = new Map<string, number>();
+
+  constructor(token: string | undefined, publicStatus: boolean) {
+    this.token = token;
+    this.publicStatus = publicStatus;
+  }
+
+  /** The token given with the request (Bearer, or Basic's password), if it is the right one. */
+  #tokenGiven(req: IncomingMessage): boolean {
+    if (this.token === undefined) return false;
+    const header = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer) return same(bearer[1]!, this.token);
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (!basic) return false;
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && same(decoded.slice(colon + 1), this.token);
+  }
+
+  #session(req: IncomingMessage): string | undefined {
+    const id = cookie(req, SESSION_COOKIE);
+    if (id === undefined) return undefined;
+    const until = this.#sessions.get(id);
+    if (until === undefined) return undefined;
+    if (until < Date.now()) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return id;
+  }
+
+  /** May this request read the page, its API, badges or events? */
+  read(req: IncomingMessage): Verdict {
+    if (this.token === undefined || this.publicStatus) return { ok: true, via: 'open' };
+    if (this.#tokenGiven(req)) return { ok: true, via: 'token' };
+    if (this.#session(req) !== undefined) return { ok: true, via: 'cookie' };
+    return { ok: false, status: 401, error: 'the status page needs the mailer token (HTTP Basic with the token as password, a Bearer token, or log in at /login)' };
+  }
+
+  /** May this request change something? `csrf`: the token the request carries (form field or header). */
+  write(req: IncomingMessage, csrf: string | undefined): Verdict {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null' && !sameHost(origin, req.headers.host)) return { ok: false, status: 403, error: 'cross-origin request refused' };
+    if (this.token === undefined) {
+      if (!isLoopback(req.socket.remoteAddress)) return { ok: false, status: 403, error: 'without --token, changes are taken from loopback peers only; start the mailer with --token' };
+      if (csrf !== undefined && !same(csrf, this.csrfFor(req))) return { ok: false, status: 403, error: 'wrong CSRF token; reload the page' };
+      return { ok: true, via: 'open' };
+    }
+    if (this.#tokenGiven(req)) return { ok: true, via: 'token' };
+    if (this.#session(req) === undefined) return { ok: false, status: 401, error: 'missing or wrong mailer token' };
+    if (csrf === undefined || !same(csrf, this.csrfFor(req))) return { ok: false, status: 403, error: 'missing or wrong CSRF token; reload the page' };
+    return { ok: true, via: 'cookie' };
+  }
+
+  /** The CSRF token the page embeds for this request's session (or for loopback use without a token). */
+  csrfFor(req: IncomingMessage): string {
+    return createHmac('sha256', this.#secret).update(this.#session(req) ?? 'no-session').digest('base64url');
+  }
+
+  /** Whether the page may offer its forms to this reader. */
+  canWrite(req: IncomingMessage): boolean {
+    if (this.token === undefined) return isLoopback(req.socket.remoteAddress);
+    return this.#tokenGiven(req) || this.#session(req) !== undefined;
+  }
+
+  /** POST /login: a Set-Cookie value for a new session when the token is right. */
+  login(given: string): string | undefined {
+    if (this.token === undefined || !same(given, this.token)) return undefined;
+    if (this.#sessions.size >= MAX_SESSIONS) {
+      const now = Date.now();
+      for (const [id, until] of this.#sessions) if (until < now) this.#sessions.delete(id);
+      if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
+    }
+    const id = randomBytes(24).toString('base64url');
+    this.#sessions.set(id, Date.now() + SESSION_MS);
+    return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`;
+  }
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

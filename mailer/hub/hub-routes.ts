@@ -1,0 +1,312 @@
+/**
+ * The status page's HTTP routes, on the mailer's one port:
+ *   GET  /                       the page (?q= filter, ?page=)
+ *   GET  /targets/<name>         one target's page
+ *   GET  /fragments/incidents    the incidents section (the live script swaps it in)
+ *   GET  /assets/status.css|js   the page's style and its small script
+ *   GET  /badge/<name>/status.svg, uptime-<24h|7d|30d|90d>.svg, response-time-24h.svg
+ *   GET  /login, POST /login     the login form and its session cookie (with --token)
+ *   POST /silences, POST /silences/<id>/delete   the page's silence forms (CSRF token)
+ *   GET  /api/v1/status, /api/v1/targets/<name>/history?window=24h|7d|90d,
+ *        /api/v1/incidents?state=open|closed&limit=, /api/v1/silences (GET, POST; DELETE /<id>),
+ *        /api/v1/events (Server-Sent Events)
+ * Target names are percent-encoded in paths. Who may read and write: access.ts.
+ * Answers are HTML or JSON with a strict Content-Security-Policy: the page runs
+ * only its own script, and every alert field in it is escaped (page/html.ts).
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/logger.ts';
+import { type Access } from './access.ts';
+import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from './badges.ts';
+import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
+import type { StatusHub } from './hub.ts';
+import { HISTORY_WINDOWS, type HistoryWindow, type StatusViews } from './hub-view.ts';
+import { escapeHtml } from './page/html.ts';
+import { STATUS_CSS } from './page/page-style.ts';
+import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
+import { parseSilence } from './silences.ts';
+import { UPTIME_WINDOWS, type UptimeWindow } from './status-view.ts';
+
+const FORM_MAX = 16 * 1024;
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const SCRIPT_PATH = '/assets/status.js';
+const STYLE_PATH = '/assets/status.css';
+
+/** The live script: beside the bundle (dist/mailer-page.js, which the image ships), or in dist/ when the sources run. */
+function loadScript(): string | undefined {
+  for (const url of [new URL('./mailer-page.js', import.meta.url), new URL('../../dist/mailer-page.js', import.meta.url)]) {
+    try {
+      return readFileSync(url, 'utf8');
+    } catch {
+      // the next place
+    }
+  }
+  return undefined;
+}
+
+export interface PageRouteDeps {
+  hub: StatusHub;
+  views: StatusViews;
+  streams: EventStreams;
+  access: Access;
+  log: Logger;
+  /** The request's body, at most `max` bytes; undefined once a 413/408 was answered. */
+  readBody: (req: IncomingMessage, res: ServerResponse, max: number) => Promise<Buffer | undefined>;
+  now?: () => number;
+}
+
+export class PageRoutes {
+  readonly #d: PageRouteDeps;
+  readonly #script = loadScript();
+  readonly #now: () => number;
+
+  constructor(deps: PageRouteDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  handles(path: string): boolean {
+    return (
+      path === '/' ||
+      path === '/login' ||
+      path === '/silences' ||
+      path.startsWith('/silences/') ||
+      path.startsWith('/targets/') ||
+      path.startsWith('/fragments/') ||
+      path.startsWith('/assets/') ||
+      path.startsWith('/badge/') ||
+      path === '/api/v1/status' ||
+      path === '/api/v1/incidents' ||
+      path === '/api/v1/silences' ||
+      path.startsWith('/api/v1/silences/') ||
+      path.startsWith('/api/v1/targets/') ||
+      path === EVENTS_PATH
+    );
+  }
+
+  async serve(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (path.startsWith('/assets/')) return this.#asset(req, res, path);
+    if (path === '/login') return method === 'POST' ? this.#login(req, res) : this.#loginPage(req, res, search.get('next') ?? '/');
+    const writes = method === 'POST' || method === 'DELETE';
+    if (!writes && method !== 'GET' && method !== 'HEAD') return json(req, res, 405, { error: 'use GET' }, { allow: 'GET, HEAD' });
+    if (!writes) {
+      const verdict = this.#d.access.read(req);
+      if (!verdict.ok) return this.#refuseRead(req, res, path, verdict.status, verdict.error);
+      return this.#read(req, res, path, search);
+    }
+    if (path === '/silences' || path.startsWith('/silences/')) return this.#silenceForm(req, res, path);
+    if (path === '/api/v1/silences' && method === 'POST') return this.#silenceJson(req, res);
+    if (path.startsWith('/api/v1/silences/') && method === 'DELETE') {
+      const verdict = this.#d.access.write(req, header(req, 'x-ch2-csrf'));
+      req.resume();
+      if (!verdict.ok) return json(req, res, verdict.status, { error: verdict.error });
+      const id = decode(path.slice('/api/v1/silences/'.length));
+      return id !== undefined && this.#d.hub.silences.remove(id) ? json(req, res, 200, { removed: id }) : json(req, res, 404, { error: 'no such silence' });
+    }
+    req.resume();
+    return json(req, res, 405, { error: `use GET ${path.slice(0, 100)}` }, { allow: 'GET, HEAD' });
+  }
+
+  async #read(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams): Promise<void> {
+    req.resume();
+    const now = this.#now();
+    const { views } = this.#d;
+    if (path === EVENTS_PATH) return this.#d.streams.open(req, res);
+    if (path === '/') {
+      const view = await views.status();
+      if (!this.#private(req)) view.deadLetters = [];
+      return page(req, res, 200, renderStatusPage(view, this.#pageOptions(req, search, now)));
+    }
+    if (path === '/fragments/incidents') {
+      const view = await views.status();
+      return page(req, res, 200, renderIncidentsSection(view.incidents, now));
+    }
+    if (path.startsWith('/targets/')) {
+      const name = decode(path.slice('/targets/'.length));
+      const target = name === undefined ? undefined : views.target(name);
+      if (!target) return page(req, res, 404, '<!doctype html><title>Not found</title><p>No such target. <a href="/">Back to the status page</a></p>');
+      const incidents = await views.incidents({ state: 'all', limit: 50, target: target.name });
+      return page(req, res, 200, renderTargetPage(target, incidents, this.#pageOptions(req, search, now)));
+    }
+    if (path.startsWith('/badge/')) return this.#badge(req, res, path);
+    if (path === '/api/v1/status') {
+      const view = await views.status();
+      return json(req, res, 200, { generatedAt: view.generatedAt, targets: view.targets, agents: view.agents, incidents: view.incidents.filter((i) => i.state === 'open'), silences: view.silences });
+    }
+    if (path === '/api/v1/incidents') {
+      const state = search.get('state') ?? 'open';
+      const limitText = search.get('limit') ?? '50';
+      if (state !== 'open' && state !== 'closed') return json(req, res, 400, { error: 'state must be open or closed' });
+      if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) return json(req, res, 400, { error: 'limit must be an integer from 1 to 1000' });
+      return json(req, res, 200, await views.incidents({ state, limit: Number(limitText) }));
+    }
+    if (path === '/api/v1/silences') return json(req, res, 200, this.#silenceList(now));
+    const history = /^\/api\/v1\/targets\/([^/]+)\/history$/.exec(path);
+    if (history) {
+      const name = decode(history[1]!);
+      const window = search.get('window') ?? '24h';
+      if (!(HISTORY_WINDOWS as readonly string[]).includes(window)) return json(req, res, 400, { error: `window must be one of ${HISTORY_WINDOWS.join(', ')}` });
+      const h = name === undefined ? undefined : views.history(name, window as HistoryWindow);
+      return h ? json(req, res, 200, h) : json(req, res, 404, { error: 'no such target' });
+    }
+    return json(req, res, 404, { error: `no such path: ${path.slice(0, 100)}` });
+  }
+
+  #silenceList(now: number): unknown {
+    return this.#d.hub.silences.list(now).map((s) => ({ ...s, startsAt: new Date(s.startsAt).toISOString(), until: new Date(s.until).toISOString(), createdAt: new Date(s.createdAt).toISOString() }));
+  }
+
+  /** Whether this reader gets what only the token holder should see (dead letters' text). */
+  #private(req: IncomingMessage): boolean {
+    const { access } = this.#d;
+    return access.token === undefined || !access.publicStatus || access.canWrite(req);
+  }
+
+  #pageOptions(req: IncomingMessage, search: URLSearchParams, now: number): PageOptions {
+    const { filter, page: n } = readPageQuery(search);
+    const o: PageOptions = { filter, page: n, perPage: DEFAULT_PER_PAGE, scriptPath: SCRIPT_PATH, stylePath: STYLE_PATH, now };
+    if (this.#d.access.canWrite(req)) o.csrf = this.#d.access.csrfFor(req);
+    return o;
+  }
+
+  #refuseRead(req: IncomingMessage, res: ServerResponse, path: string, status: number, error: string): void {
+    req.resume();
+    if (status === 401 && (path === '/' || path.startsWith('/targets/'))) {
+      // A browser: the Basic challenge, and the login form for one that cancels it.
+      return page(req, res, 401, renderLoginPage({ next: path, stylePath: STYLE_PATH }), { 'www-authenticate': 'Basic realm="ch2-mailer", charset="UTF-8"' });
+    }
+    return json(req, res, status, { error }, status === 401 ? { 'www-authenticate': 'Basic realm="ch2-mailer", charset="UTF-8"' } : undefined);
+  }
+
+  #asset(req: IncomingMessage, res: ServerResponse, path: string): void {
+    req.resume();
+    const body = path === STYLE_PATH ? STATUS_CSS : path === SCRIPT_PATH ? this.#script : undefined;
+    if (body === undefined) return json(req, res, 404, { error: 'no such asset' });
+    const type = path.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+    send(req, res, 200, body, { 'content-type': type, 'cache-control': 'public, max-age=300', etag: badgeEtag(body) });
+  }
+
+  #badge(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const m = /^\/badge\/([^/]+)\/(status|uptime-(24h|7d|30d|90d)|response-time-24h)\.svg$/.exec(path);
+    const name = m ? decode(m[1]!) : undefined;
+    const target = name === undefined ? undefined : this.#d.views.target(name);
+    if (!m || !target) return json(req, res, 404, { error: 'no such badge: use /badge/<target>/status.svg, uptime-<24h|7d|30d|90d>.svg or response-time-24h.svg' });
+    const b = m[2] === 'status' ? statusBadge(target.state) : m[3] !== undefined ? uptimeBadge(m[3] as UptimeWindow, target.uptime[m[3] as UptimeWindow]) : responseBadge(target.responseMs.p50);
+    const svg = renderBadge(b.label, b.value, b.color);
+    const etag = badgeEtag(svg);
+    const headers = { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': `${this.#d.access.token === undefined || this.#d.access.publicStatus ? 'public' : 'private'}, max-age=10`, etag };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    send(req, res, 200, svg, headers);
+  }
+
+  #loginPage(req: IncomingMessage, res: ServerResponse, next: string): void {
+    req.resume();
+    if (this.#d.access.token === undefined) return redirect(res, '/');
+    page(req, res, 200, renderLoginPage({ next: localPath(next), stylePath: STYLE_PATH }));
+  }
+
+  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await this.#form(req, res);
+    if (form === undefined) return;
+    const cookie = this.#d.access.login(form.get('token') ?? '');
+    const next = localPath(form.get('next') ?? '/');
+    if (cookie === undefined) {
+      this.#d.log.warn(`Refused a login to the status page from ${req.socket.remoteAddress ?? '?'}: wrong token`, { event: 'refused', via: 'page' });
+      return page(req, res, 401, renderLoginPage({ error: 'Wrong token.', next, stylePath: STYLE_PATH }));
+    }
+    redirect(res, next, { 'set-cookie': cookie });
+  }
+
+  async #silenceForm(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const form = await this.#form(req, res);
+    if (form === undefined) return;
+    const verdict = this.#d.access.write(req, form.get('csrf') ?? '');
+    if (!verdict.ok) return page(req, res, verdict.status, `<!doctype html><title>Refused</title><p>${verdict.status === 401 ? 'Log in first.' : 'Refused.'} <a href="/">Back</a></p>`);
+    const del = /^\/silences\/([^/]+)\/delete$/.exec(path);
+    if (del) {
+      const id = decode(del[1]!);
+      if (id !== undefined) this.#d.hub.silences.remove(id);
+      return redirect(res, '/#silences');
+    }
+    if (path !== '/silences') return page(req, res, 404, '<!doctype html><title>Not found</title><p>Not found. <a href="/">Back</a></p>');
+    const parsed = parseSilence({ target: form.get('target') ?? '', for: form.get('for') ?? '', until: form.get('until') ?? '', comment: form.get('comment') ?? '' }, this.#now());
+    const added = parsed.ok ? this.#d.hub.silences.add(parsed.value, this.#now()) : parsed.error;
+    if (typeof added === 'string') return page(req, res, 400, `<!doctype html><title>Silence refused</title><p>The silence was not added: ${escapeHtml(added)}. <a href="/#silences">Back</a></p>`);
+    this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
+    redirect(res, '/#silences');
+  }
+
+  async #silenceJson(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const verdict = this.#d.access.write(req, header(req, 'x-ch2-csrf'));
+    if (!verdict.ok) {
+      req.resume();
+      return json(req, res, verdict.status, { error: verdict.error });
+    }
+    const body = await this.#d.readBody(req, res, FORM_MAX);
+    if (body === undefined) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return json(req, res, 400, { error: `body is not valid JSON: ${(err as Error).message}` });
+    }
+    const parsed = parseSilence(data, this.#now());
+    if (!parsed.ok) return json(req, res, 400, { error: parsed.error });
+    const added = this.#d.hub.silences.add(parsed.value, this.#now());
+    if (typeof added === 'string') return json(req, res, 409, { error: added });
+    this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
+    return json(req, res, 201, { ...added, startsAt: new Date(added.startsAt).toISOString(), until: new Date(added.until).toISOString(), createdAt: new Date(added.createdAt).toISOString() });
+  }
+
+  async #form(req: IncomingMessage, res: ServerResponse): Promise<URLSearchParams | undefined> {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
+      req.resume();
+      json(req, res, 415, { error: 'send a form (application/x-www-form-urlencoded)' });
+      return undefined;
+    }
+    const body = await this.#d.readBody(req, res, FORM_MAX);
+    return body === undefined ? undefined : new URLSearchParams(body.toString('utf8'));
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function decode(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Only a path on this host: never `//other` or a scheme. */
+function localPath(next: string): string {
+  return /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function page(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
+  send(req, res, status, body, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': CSP, 'referrer-policy': 'no-referrer', ...headers });
+}
+
+function json(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  send(req, res, status, JSON.stringify(body), { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+}
+
+function redirect(res: ServerResponse, to: string, headers?: Record<string, string>): void {
+  res.writeHead(303, { location: to, 'content-length': 0, ...headers });
+  res.end();
+}

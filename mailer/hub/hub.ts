@@ -1,0 +1,177 @@
+/**
+ * The hub: what agents report and what alerts say, kept and told. It takes
+ * each report (after agent-silence.ts and the registry have seen it: the
+ * agent, its targets' checks into their buckets, the targets' states), each
+ * accepted alert (its incident, its target's state; a silence in force keeps
+ * it from the channels), and each delivery's progress (the incident's
+ * deliveries, which the store keeps). Every change goes to the store with its
+ * next commit and to the page's listeners (GET /api/v1/events) at once.
+ *
+ * An incident its agent can no longer close (the down was sent, then the
+ * agent restarted and its new instance reports the target up) is closed here
+ * with a recovery alert of the hub's own, through every channel.
+ */
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentReport } from '../../shared/wire-report.ts';
+import type { Admissions, AdmissionObserver } from '../intake/admission.ts';
+import type { QueuedAlert } from '../queued-alert.ts';
+import type { HubSnapshot } from '../store/hub-records.ts';
+import type { Store } from '../store/store.ts';
+import { type AgentSilence, type Hub } from './agent-silence.ts';
+import type { AgentRecord, AgentRegistry, AgentView } from './agents.ts';
+import { IncidentBook, type IncidentChange, incidentOf } from './incident-book.ts';
+import { Silences } from './silences.ts';
+import { TargetBoard, type TargetEntry } from './target-board.ts';
+
+export type HubEvent =
+  | { type: 'target'; data: { name: string; state: string; since: string | null; agents: Array<{ name: string; state: string }> } }
+  | { type: 'incident'; data: { id: string; target: string; state: string } }
+  | { type: 'agent'; data: AgentView };
+
+export interface StatusHubOptions {
+  store: Store;
+  snapshot: HubSnapshot;
+  registry: AgentRegistry;
+  silence: AgentSilence;
+  log: Logger;
+  now?: () => number;
+}
+
+export class StatusHub implements Hub, AdmissionObserver {
+  readonly targets: TargetBoard;
+  readonly incidents: IncidentBook;
+  readonly silences: Silences;
+  readonly registry: AgentRegistry;
+  readonly #o: StatusHubOptions;
+  readonly #now: () => number;
+  readonly #listeners = new Set<(e: HubEvent) => void>();
+  #admissions: Pick<Admissions, 'admitJson'> | undefined;
+
+  constructor(options: StatusHubOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    const write = options.store.hubWrite.bind(options.store);
+    const { snapshot } = options;
+    this.registry = options.registry;
+    this.registry.restore(snapshot.agents);
+    this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, snapshot.agents);
+    this.incidents = new IncidentBook(write, snapshot.open);
+    this.silences = new Silences(write, snapshot.silences);
+  }
+
+  /** Where the hub's own recovery alerts are admitted. */
+  bind(admissions: Pick<Admissions, 'admitJson'>): void {
+    this.#admissions = admissions;
+  }
+
+  subscribe(listener: (e: HubEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get listeners(): number {
+    return this.#listeners.size;
+  }
+
+  report(report: AgentReport): string | undefined {
+    const before = this.registry.get(report.agent.name);
+    const dropped = before ? [...before.targets.keys()] : [];
+    const refused = this.#o.silence.report(report);
+    if (refused !== undefined) return refused;
+    const now = this.#now();
+    const record = this.registry.get(report.agent.name)!;
+    const named = new Set(report.targets.map((t) => t.name));
+    const changed = this.targets.report(record.name, report.targets, dropped.filter((n) => !named.has(n)), now);
+    const adds = report.targets.filter((t) => t.checks > 0).map((t) => ({ target: t.name, checks: t.checks, failures: t.failures, latency: t.latency, incidents: 0 }));
+    if (adds.length > 0) this.#o.store.hubWrite({ op: 'buckets', at: now, adds });
+    this.agentChanged(record);
+    for (const e of changed) this.#targetEvent(e);
+    for (const t of report.targets) {
+      if (t.state !== 'up') continue;
+      const stale = this.incidents.staleFor(t.name, record.instanceSince);
+      if (stale) this.#recover(stale.id, t.name, stale.recipients, stale.openedAt, record.name, now);
+    }
+    return undefined;
+  }
+
+  agents(): AgentView[] {
+    return this.registry.list();
+  }
+
+  /** An agent's record changed (a report, or found silent): kept, and told. */
+  agentChanged(record: AgentRecord): void {
+    this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record) });
+    const view = this.registry.list().find((a) => a.name === record.name);
+    if (view) this.#emit({ type: 'agent', data: view });
+  }
+
+  silencedFor(item: QueuedAlert, peer: string): boolean {
+    return this.silences.matching(incidentOf(item, peer).target, this.#now()) !== undefined;
+  }
+
+  admitted(item: QueuedAlert, peer: string, silenced: boolean): void {
+    const now = this.#now();
+    const { alert } = item;
+    const changes = this.incidents.alert(item, peer, silenced, now);
+    for (const c of changes) this.#incidentChanged(c, now);
+    if (alert.target !== undefined && !alert.target.startsWith('agent:')) {
+      const at = alert.time !== undefined ? Math.min(Date.parse(alert.time), now) : now;
+      const e = this.targets.alert(alert.target, alert.status, at, alert.status === 'down' ? alert.reason : undefined);
+      if (e) this.#targetEvent(e);
+    }
+  }
+
+  /** A channel's progress on an alert (the store has recorded it): its incident's page section is told. */
+  delivered(incident: string): void {
+    const row = this.incidents.get(incident);
+    this.#emit({ type: 'incident', data: { id: incident, target: row?.target ?? '', state: row ? 'open' : 'closed' } });
+  }
+
+  #incidentChanged(c: IncidentChange, now: number): void {
+    if (c.kind === 'opened') {
+      this.targets.incidentOpened(c.row.target, c.row.openedAt);
+      this.#o.store.hubWrite({ op: 'buckets', at: Math.min(c.row.openedAt, now), adds: [{ target: c.row.target, checks: 0, failures: 0, latency: [], incidents: 1 }] });
+    }
+    this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
+  }
+
+  #recover(incident: string, target: string, recipients: readonly string[], openedAt: number, agent: string, now: number): void {
+    const admissions = this.#admissions;
+    if (!admissions) return;
+    this.#o.log.info(`incident ${incident} on ${target} left open by a restarted agent: ${agent} reports it up; sending its recovery`, { event: 'hub-recovery', incident, target });
+    for (const to of recipients.length > 0 ? recipients : [undefined]) {
+      admissions
+        .admitJson(
+          {
+            id: `${incident}-hub-up${recipients.length > 1 ? `-${recipients.indexOf(to!)}` : ''}`.slice(0, 128),
+            ...(to !== undefined ? { to } : {}),
+            message: `${target} is up again (agent ${agent} reports it up; the agent that saw it go down restarted).`,
+            status: 'up',
+            target,
+            incident,
+            time: new Date(now).toISOString(),
+            downForMs: Math.max(0, now - openedAt),
+          },
+          'hub',
+        )
+        .catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's recovery alert for ${target}: ${(err as Error).message}`, { event: 'spool-error' }));
+    }
+  }
+
+  #targetEvent(e: TargetEntry): void {
+    this.#emit({
+      type: 'target',
+      data: { name: e.name, state: e.state, since: e.since === null ? null : new Date(e.since).toISOString(), agents: [...e.agents].map(([name, state]) => ({ name, state })) },
+    });
+  }
+
+  #emit(event: HubEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#o.log.error(`status page listener: ${(err as Error).message}`);
+      }
+    }
+  }
+}

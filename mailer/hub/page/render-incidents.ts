@@ -1,0 +1,69 @@
+/**
+ * Incidents on the status page: the <section id="incidents"> fragment (the
+ * live script re-fetches it from GET /fragments/incidents and swaps it in)
+ * and the plain list a target's own page shows. Open incidents first (the
+ * given order kept otherwise), each with data-incident (its id) and
+ * data-state (open|closed), its target, message and reason, when it opened
+ * and for how long, "silenced" in text when a silence covers it, its
+ * timeline (events, in a <details> that is open while the incident is) and
+ * its deliveries: one element per alert and channel with data-delivery,
+ * data-channel and data-outcome (pending|retrying|sent|dead), the attempts
+ * and the last error. All text through html`` (html.ts).
+ */
+import type { DeliveryView, IncidentEventView, IncidentView } from '../status-view.ts';
+import { formatLength, plural } from './format.ts';
+import { html, type SafeHtml } from './html.ts';
+import { targetHref, timeAgo, timeAt } from './render-target.ts';
+
+/** Open ones first; otherwise as given (the view has them newest first). */
+export function openFirst(incidents: readonly IncidentView[]): IncidentView[] {
+  return [...incidents.filter((i) => i.state === 'open'), ...incidents.filter((i) => i.state !== 'open')];
+}
+
+function event(e: IncidentEventView): SafeHtml {
+  return html`<li>${timeAt(e.at)} <span class="ev ev-${e.kind}">${e.kind}</span> ${e.text}</li>`;
+}
+
+function delivery(d: DeliveryView, now: number): SafeHtml {
+  const error = d.error === undefined ? '' : html` <span class="err">${d.error}</span>`;
+  return html`<li data-delivery data-channel="${d.channel}" data-outcome="${d.state}"><span class="ch">${d.channel}</span>: <span class="outcome">${d.state}</span>, ${plural(d.attempts, 'attempt')}, ${timeAgo(d.at, now)}, alert <code>${d.alertId}</code>${error}</li>`;
+}
+
+function when(i: IncidentView, now: number): SafeHtml {
+  const length = formatLength(i.lengthMs);
+  return i.state === 'open' || i.resolvedAt === undefined
+    ? html`Opened ${timeAgo(i.openedAt, now)} (${timeAt(i.openedAt)}), down for ${length} so far.`
+    : html`Opened ${timeAt(i.openedAt)}, resolved ${timeAgo(i.resolvedAt, now)}, after ${length}.`;
+}
+
+function incident(i: IncidentView, now: number): SafeHtml {
+  const open = i.state === 'open';
+  const reason = i.reason === undefined ? '' : html` <span class="reason">(${i.reason})</span>`;
+  const events =
+    i.events.length === 0
+      ? ''
+      : html`<details class="timeline"${open ? html` open` : ''}><summary>Timeline (${plural(i.events.length, 'event')})</summary><ol>${i.events.map(event)}</ol></details>`;
+  const deliveries =
+    i.deliveries.length === 0
+      ? html`<p class="note">No deliveries recorded.</p>`
+      : html`<ul class="deliveries" aria-label="Deliveries">${i.deliveries.map((d) => delivery(d, now))}</ul>`;
+  return html`<li class="incident" data-incident="${i.id}" data-state="${i.state}"><h3 class="i-head"><a href="${targetHref(i.target)}">${i.target}</a> <span class="state">${open ? 'open' : 'closed'}</span>${i.silenced && html` <span class="silenced">silenced</span>`}</h3><p class="i-msg">${i.message}${reason}</p><p class="i-when">${when(i, now)}</p>${events}${deliveries}</li>`;
+}
+
+/** The incidents as a list (no heading), open first; a sentence when there are none. */
+export function incidentList(incidents: readonly IncidentView[], now: number): SafeHtml {
+  if (incidents.length === 0) return html`<p class="note">No incidents.</p>`;
+  const ordered = openFirst(incidents);
+  const open = ordered.filter((i) => i.state === 'open').length;
+  return html`<p class="i-count">${open} open, ${ordered.length - open} closed shown.</p><ol class="incidents">${ordered.map((i) => incident(i, now))}</ol>`;
+}
+
+/** The status page's <section id="incidents">. */
+export function incidentsSection(incidents: readonly IncidentView[], now: number): SafeHtml {
+  return html`<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents</h2>${incidentList(incidents, now)}</section>`;
+}
+
+/** The <section id="incidents"> fragment of the status page (GET /fragments/incidents answers with it). */
+export function renderIncidentsSection(incidents: IncidentView[], now: number): string {
+  return incidentsSection(incidents, now).markup;
+}

@@ -1,0 +1,125 @@
+/**
+ * What the hub keeps in the store (the tables of sqlite-hub-schema.ts): agents,
+ * targets, time buckets of checks, incidents with every delivery, silences.
+ * Writes (HubWrite) go with the store's next commit; reads are the load at
+ * start (HubSnapshot) and the incident list, each a constant number of
+ * queries whatever the target count.
+ */
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+/** Hourly buckets are kept this long (24 hourly bars, uptime over 24 h and 7 d, response times). */
+export const HOURLY_KEEP_MS = 8 * DAY_MS;
+/** Daily buckets, incidents and their deliveries are kept this long. */
+export const DAILY_KEEP_MS = 400 * DAY_MS;
+
+export interface AgentRow {
+  name: string;
+  instance: string;
+  version: string;
+  firstSeenAt: number;
+  /** When its current instance first reported. */
+  instanceSince: number;
+  lastReportAt: number;
+  intervalMs: number;
+  state: 'reporting' | 'silent' | 'stopped';
+  /** The targets of its latest report, with what it said of each. */
+  targets: Array<{ name: string; state: 'up' | 'down' | 'unknown' }>;
+}
+
+export interface TargetRow {
+  name: string;
+  state: 'up' | 'down' | 'unknown';
+  since: number | null;
+  lastFailure: string | null;
+  /** An alert's word on it (down until its up), when newer than the reports'. */
+  alerted: 'up' | 'down' | null;
+}
+
+/** Checks counted into the hour and the day of `at`, per target. */
+export interface BucketAdd {
+  target: string;
+  checks: number;
+  failures: number;
+  /** LATENCY_BUCKETS_MS counts, plus the open bucket. */
+  latency: readonly number[];
+  /** Incidents opened (counted into the bar). */
+  incidents: number;
+}
+
+export interface BucketRow {
+  target: string;
+  size: typeof HOUR_MS | typeof DAY_MS;
+  start: number;
+  checks: number;
+  failures: number;
+  incidents: number;
+  latency: number[];
+}
+
+export interface IncidentEvent {
+  at: number;
+  kind: 'detected' | 'confirmed' | 'alert' | 'reminder' | 'silenced' | 'resolved';
+  text: string;
+}
+
+export interface IncidentRow {
+  id: string;
+  target: string;
+  state: 'open' | 'closed';
+  openedAt: number;
+  resolvedAt: number | null;
+  message: string;
+  reason: string | null;
+  silenced: boolean;
+  /** Who its down alerts went to: the hub's own recovery alert goes to them too. */
+  recipients: string[];
+  events: IncidentEvent[];
+}
+
+export interface DeliveryRow {
+  incident: string;
+  alertId: string;
+  channel: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  error: string | null;
+  at: number;
+}
+
+export interface SilenceRow {
+  id: string;
+  target: string;
+  startsAt: number;
+  until: number;
+  comment: string;
+  createdAt: number;
+}
+
+export type HubWrite =
+  | { op: 'buckets'; at: number; adds: BucketAdd[] }
+  | { op: 'agent'; row: AgentRow }
+  | { op: 'target'; row: TargetRow }
+  | { op: 'incident'; row: IncidentRow }
+  | { op: 'silence'; row: SilenceRow }
+  | { op: 'unsilence'; id: string };
+
+export interface HubSnapshot {
+  agents: AgentRow[];
+  targets: TargetRow[];
+  /** Hourly buckets of the last HOURLY_KEEP_MS, daily ones of the last 90 days. */
+  buckets: BucketRow[];
+  /** Every open incident. */
+  open: IncidentRow[];
+  /** Silences not yet expired. */
+  silences: SilenceRow[];
+}
+
+export interface IncidentQuery {
+  state: 'open' | 'closed' | 'all';
+  limit: number;
+  target?: string;
+}
+
+export interface IncidentRecord extends IncidentRow {
+  deliveries: DeliveryRow[];
+}

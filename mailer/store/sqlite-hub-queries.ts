@@ -1,0 +1,224 @@
+/**
+ * The hub's tables and every SQL statement on them (the alerts' are in
+ * sqlite-queries.ts). Time buckets: one row per target, size (an hour or a
+ * day, UTC) and start, with its checks, failures, incidents opened and the
+ * latency histogram as columns, so a report adds to a bucket with one upsert
+ * and never reads it first. Storage grows with targets × buckets, never with
+ * checks. Deliveries: one row per (incident, alert, channel), replaced as the
+ * channel's progress changes, so an incident keeps its deliveries after the
+ * alerts themselves are forgotten.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
+import {
+  type AgentRow,
+  type BucketAdd,
+  type BucketRow,
+  DAY_MS,
+  type DeliveryRow,
+  HOUR_MS,
+  type HubSnapshot,
+  type IncidentQuery,
+  type IncidentRecord,
+  type IncidentRow,
+  type SilenceRow,
+  type TargetRow,
+} from './hub-records.ts';
+
+type Row = Record<string, SQLInputValue>;
+const L = LATENCY_BUCKETS_MS.length + 1;
+const LCOLS = Array.from({ length: L }, (_, i) => `l${i}`);
+
+export const HUB_SCHEMA = `
+CREATE TABLE IF NOT EXISTS hub_agents (name TEXT PRIMARY KEY, instance TEXT NOT NULL, version TEXT NOT NULL, first_seen INTEGER NOT NULL, instance_since INTEGER NOT NULL,
+  last_report INTEGER NOT NULL, interval_ms INTEGER NOT NULL, state TEXT NOT NULL, targets TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_targets (name TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, last_failure TEXT, alerted TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_buckets (target TEXT NOT NULL, size INTEGER NOT NULL, start INTEGER NOT NULL,
+  checks INTEGER NOT NULL, failures INTEGER NOT NULL, incidents INTEGER NOT NULL, ${LCOLS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+  PRIMARY KEY (size, start, target)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_incidents (id TEXT PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL, opened_at INTEGER NOT NULL,
+  resolved_at INTEGER, message TEXT NOT NULL, reason TEXT, silenced INTEGER NOT NULL, recipients TEXT NOT NULL, events TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS hub_incidents_open ON hub_incidents (opened_at) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS hub_incidents_by_age ON hub_incidents (opened_at);
+CREATE TABLE IF NOT EXISTS hub_deliveries (incident TEXT NOT NULL, alert_id TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (incident, alert_id, channel)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_silences (id TEXT PRIMARY KEY, target TEXT NOT NULL, starts_at INTEGER NOT NULL, until INTEGER NOT NULL,
+  comment TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+const hourOf = (at: number): number => at - (at % HOUR_MS);
+const dayOf = (at: number): number => at - (at % DAY_MS);
+
+export class SqliteHubQueries {
+  readonly #s: Record<string, StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    const p = (sql: string): StatementSync => db.prepare(sql);
+    this.#s = {
+      addBucket: p(
+        `INSERT INTO hub_buckets (target, size, start, checks, failures, incidents, ${LCOLS.join(', ')}) VALUES (${Array(6 + L).fill('?').join(', ')})
+         ON CONFLICT (size, start, target) DO UPDATE SET checks = checks + excluded.checks, failures = failures + excluded.failures,
+         incidents = incidents + excluded.incidents, ${LCOLS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+      ),
+      agent: p('INSERT OR REPLACE INTO hub_agents (name, instance, version, first_seen, instance_since, last_report, interval_ms, state, targets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      target: p('INSERT OR REPLACE INTO hub_targets (name, state, since, last_failure, alerted) VALUES (?, ?, ?, ?, ?)'),
+      incident: p('INSERT OR REPLACE INTO hub_incidents (id, target, state, opened_at, resolved_at, message, reason, silenced, recipients, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      delivery: p('INSERT OR REPLACE INTO hub_deliveries (incident, alert_id, channel, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      silence: p('INSERT OR REPLACE INTO hub_silences (id, target, starts_at, until, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      unsilence: p('DELETE FROM hub_silences WHERE id = ?'),
+      agents: p('SELECT * FROM hub_agents'),
+      targets: p('SELECT * FROM hub_targets'),
+      buckets: p('SELECT * FROM hub_buckets WHERE (size = ? AND start >= ?) OR (size = ? AND start >= ?)'),
+      open: p("SELECT * FROM hub_incidents WHERE state = 'open' ORDER BY opened_at DESC"),
+      silences: p('SELECT * FROM hub_silences WHERE until > ? ORDER BY until'),
+      pruneBuckets: p('DELETE FROM hub_buckets WHERE size = ? AND start < ?'),
+      pruneIncidents: p("DELETE FROM hub_incidents WHERE state = 'closed' AND opened_at < ?"),
+      pruneDeliveries: p('DELETE FROM hub_deliveries WHERE at < ? AND incident NOT IN (SELECT id FROM hub_incidents)'),
+      pruneSilences: p('DELETE FROM hub_silences WHERE until < ?'),
+      countBuckets: p('SELECT count(*) AS n FROM hub_buckets'),
+    };
+    for (const state of ['open', 'closed', 'all'] as const) {
+      const where = state === 'all' ? '1' : `state = '${state}'`;
+      this.#s[`incidents-${state}`] = p(`SELECT * FROM hub_incidents WHERE ${where} ORDER BY opened_at DESC LIMIT ?`);
+      this.#s[`incidents-${state}-target`] = p(`SELECT * FROM hub_incidents WHERE ${where} AND target = ? ORDER BY opened_at DESC LIMIT ?`);
+    }
+    this.#s.deliveriesOf = p('SELECT * FROM hub_deliveries WHERE incident IN (SELECT value FROM json_each(?)) ORDER BY at, channel');
+  }
+
+  /** Add a report's checks into the hour and the day of `at`. */
+  addBuckets(at: number, adds: readonly BucketAdd[]): void {
+    const s = this.#s.addBucket!;
+    for (const a of adds) {
+      for (const [size, start] of [[HOUR_MS, hourOf(at)], [DAY_MS, dayOf(at)]] as const) {
+        s.run(a.target, size, start, a.checks, a.failures, a.incidents, ...Array.from({ length: L }, (_, i) => a.latency[i] ?? 0));
+      }
+    }
+  }
+
+  putAgent(a: AgentRow): void {
+    this.#s.agent!.run(a.name, a.instance, a.version, a.firstSeenAt, a.instanceSince, a.lastReportAt, a.intervalMs, a.state, JSON.stringify(a.targets));
+  }
+
+  putTarget(t: TargetRow): void {
+    this.#s.target!.run(t.name, t.state, t.since, t.lastFailure, t.alerted);
+  }
+
+  putIncident(i: IncidentRow): void {
+    this.#s.incident!.run(i.id, i.target, i.state, i.openedAt, i.resolvedAt, i.message, i.reason, i.silenced ? 1 : 0, JSON.stringify(i.recipients), JSON.stringify(i.events));
+  }
+
+  putDelivery(d: DeliveryRow): void {
+    this.#s.delivery!.run(d.incident, d.alertId, d.channel, d.state, d.attempts, d.error, d.at);
+  }
+
+  putSilence(s: SilenceRow): void {
+    this.#s.silence!.run(s.id, s.target, s.startsAt, s.until, s.comment, s.createdAt);
+  }
+
+  deleteSilence(id: string): void {
+    this.#s.unsilence!.run(id);
+  }
+
+  /** Everything the hub holds in memory, read at start: five queries. */
+  load(now: number, hourlySince: number, dailySince: number): HubSnapshot {
+    return {
+      agents: (this.#s.agents!.all() as Row[]).map(toAgent),
+      targets: (this.#s.targets!.all() as Row[]).map((r) => ({
+        name: String(r.name),
+        state: String(r.state) as TargetRow['state'],
+        since: r.since === null ? null : Number(r.since),
+        lastFailure: r.last_failure === null ? null : String(r.last_failure),
+        alerted: r.alerted === null ? null : (String(r.alerted) as 'up' | 'down'),
+      })),
+      buckets: (this.#s.buckets!.all(HOUR_MS, hourlySince, DAY_MS, dailySince) as Row[]).map(toBucket),
+      open: (this.#s.open!.all() as Row[]).map(toIncident),
+      silences: (this.#s.silences!.all(now) as Row[]).map(toSilence),
+    };
+  }
+
+  /** Incidents, newest first, with their deliveries: two queries. */
+  incidents(q: IncidentQuery): IncidentRecord[] {
+    const rows = (q.target === undefined ? this.#s[`incidents-${q.state}`]!.all(q.limit) : this.#s[`incidents-${q.state}-target`]!.all(q.target, q.limit)) as Row[];
+    const incidents = rows.map(toIncident);
+    if (incidents.length === 0) return [];
+    const byId = new Map<string, IncidentRecord>(incidents.map((i) => [i.id, { ...i, deliveries: [] }]));
+    for (const r of this.#s.deliveriesOf!.all(JSON.stringify([...byId.keys()])) as Row[]) {
+      byId.get(String(r.incident))?.deliveries.push({
+        incident: String(r.incident),
+        alertId: String(r.alert_id),
+        channel: String(r.channel),
+        state: String(r.state) as DeliveryRow['state'],
+        attempts: Number(r.attempts),
+        error: r.error === null ? null : String(r.error),
+        at: Number(r.at),
+      });
+    }
+    return [...byId.values()];
+  }
+
+  /** Forget what is past its retention (hub-records.ts); returns the rows removed. */
+  prune(hourlyBefore: number, dailyBefore: number, now: number): number {
+    let n = Number(this.#s.pruneBuckets!.run(HOUR_MS, hourlyBefore).changes);
+    n += Number(this.#s.pruneBuckets!.run(DAY_MS, dailyBefore).changes);
+    n += Number(this.#s.pruneIncidents!.run(dailyBefore).changes);
+    n += Number(this.#s.pruneDeliveries!.run(dailyBefore).changes);
+    n += Number(this.#s.pruneSilences!.run(now).changes);
+    return n;
+  }
+
+  countBuckets(): number {
+    return Number((this.#s.countBuckets!.get() as Row).n);
+  }
+}
+
+function toAgent(r: Row): AgentRow {
+  return {
+    name: String(r.name),
+    instance: String(r.instance),
+    version: String(r.version),
+    firstSeenAt: Number(r.first_seen),
+    instanceSince: Number(r.instance_since),
+    lastReportAt: Number(r.last_report),
+    intervalMs: Number(r.interval_ms),
+    state: String(r.state) as AgentRow['state'],
+    targets: JSON.parse(String(r.targets)) as AgentRow['targets'],
+  };
+}
+
+function toBucket(r: Row): BucketRow {
+  return {
+    target: String(r.target),
+    size: Number(r.size) === HOUR_MS ? HOUR_MS : DAY_MS,
+    start: Number(r.start),
+    checks: Number(r.checks),
+    failures: Number(r.failures),
+    incidents: Number(r.incidents),
+    latency: LCOLS.map((c) => Number(r[c])),
+  };
+}
+
+function toIncident(r: Row): IncidentRow {
+  return {
+    id: String(r.id),
+    target: String(r.target),
+    state: String(r.state) === 'open' ? 'open' : 'closed',
+    openedAt: Number(r.opened_at),
+    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+    message: String(r.message),
+    reason: r.reason === null ? null : String(r.reason),
+    silenced: Number(r.silenced) === 1,
+    recipients: JSON.parse(String(r.recipients)) as string[],
+    events: JSON.parse(String(r.events)) as IncidentRow['events'],
+  };
+}
+
+function toSilence(r: Row): SilenceRow {
+  return {
+    id: String(r.id),
+    target: String(r.target),
+    startsAt: Number(r.starts_at),
+    until: Number(r.until),
+    comment: String(r.comment),
+    createdAt: Number(r.created_at),
+  };
+}
