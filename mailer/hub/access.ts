@@ -7,16 +7,17 @@
  * CSRF token (a form field, or the X-CH2-CSRF header), which the page embeds
  * and a cross-site page cannot read; its Origin, when sent, must be this
  * host. --public-status lets anyone read the page, its API and badges
- * (changes still need the token). Without --token the page can be read by
- * anyone who can reach the port (the start-up log warns) and changes are
- * taken from loopback peers only.
+ * (changes still need the token). Without --token the page can be read, and
+ * silences added, by anyone who can reach the port, as alerts can be posted
+ * (the start-up log warns); a form still needs the CSRF token and a JSON
+ * change its content type (which a cross-site page cannot send without
+ * CORS, which the mailer never grants).
  *
  * Sessions live in memory (a mailer restart asks to log in again), at most
  * MAX_SESSIONS, for SESSION_MS each. The token is compared in constant time.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { hostAddress } from '../intake/connection-limits.ts';
 
 export const SESSION_COOKIE = 'ch2_session';
 const SESSION_MS = 12 * 3_600_000;
@@ -28,11 +29,6 @@ function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  const ip = hostAddress(address);
-  return ip === '::1' || /^127\.\d+\.\d+\.\d+$/.test(ip);
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -92,9 +88,9 @@ export class Access {
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== 'null' && !sameHost(origin, req.headers.host)) return { ok: false, status: 403, error: 'cross-origin request refused' };
     if (this.token === undefined) {
-      if (!isLoopback(req.socket.remoteAddress)) return { ok: false, status: 403, error: 'without --token, changes are taken from loopback peers only; start the mailer with --token' };
-      if (csrf !== undefined && !same(csrf, this.csrfFor(req))) return { ok: false, status: 403, error: 'wrong CSRF token; reload the page' };
-      return { ok: true, via: 'open' };
+      const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+      if (json || (csrf !== undefined && same(csrf, this.csrfFor(req)))) return { ok: true, via: 'open' };
+      return { ok: false, status: 403, error: 'send JSON (content-type application/json), or the form with its CSRF token (reload the page)' };
     }
     if (this.#tokenGiven(req)) return { ok: true, via: 'token' };
     if (this.#session(req) === undefined) return { ok: false, status: 401, error: 'missing or wrong mailer token' };
@@ -109,7 +105,7 @@ export class Access {
 
   /** Whether the page may offer its forms to this reader. */
   canWrite(req: IncomingMessage): boolean {
-    if (this.token === undefined) return isLoopback(req.socket.remoteAddress);
+    if (this.token === undefined) return true;
     return this.#tokenGiven(req) || this.#session(req) !== undefined;
   }
 

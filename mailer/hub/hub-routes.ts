@@ -1,5 +1,5 @@
 /**
- * The status page's HTTP routes, on the mailer's one port:
+ * The status page's HTTP routes, on the mailer's one port (STATUS_ROUTES_READY):
  *   GET  /                       the page (?q= filter, ?page=)
  *   GET  /targets/<name>         one target's page
  *   GET  /fragments/incidents    the incidents section (the live script swaps it in)
