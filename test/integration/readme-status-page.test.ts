@@ -64,9 +64,9 @@ describe('the status page examples of the README on the images', { timeout: 150_
     await agentLogs.waitFor(SYSTEM_UP, 15_000);
 
     // The agent reports every 2s: the status lists its target, up, within a few reports.
-    const status = await waitUntil('insideweb up in /api/v1/status', async () => {
+    const status = await waitUntil('the tutorial target up in /api/v1/status', async () => {
       const body = JSON.parse(await curl(statusStep)) as { targets: Array<{ name: string; state: string; uptime: Record<string, number | null> }>; agents: Array<{ state: string }> };
-      return body.targets.find((t) => t.name === 'insideweb' && t.state === 'up') ? body : undefined;
+      return body.targets.find((t) => t.name === 'http://insideweb:80/' && t.state === 'up') ? body : undefined;
     }, 15_000, 250);
     assert.equal(status.agents[0]?.state, 'reporting');
     assert.equal(status.targets[0]?.uptime['24h'], 1);
@@ -80,14 +80,14 @@ describe('the status page examples of the README on the images', { timeout: 150_
     assert.ok(silenceStep && more.length === 0);
     copyFileSync(join(ROOT, 'docs/examples/silence.json'), join(scratch, 'silence.json'));
     const silence = JSON.parse(await curl(silenceStep)) as { id: string; target: string; until: string };
-    assert.equal(silence.target, 'insideweb');
+    assert.equal(silence.target, '*insideweb*');
     assert.ok(Date.parse(silence.until) > Date.now() + 3_600_000);
     await dockerOk(['stop', names.get('web')!], { timeoutMs: 20_000 });
-    await mailerLogs.waitFor(/Alert \S+ is silenced \(a silence matches insideweb\); kept, not sent\./, 15_000);
+    await mailerLogs.waitFor(/Alert \S+ is silenced \(a silence matches http:\/\/insideweb:80\/\); kept, not sent\./, 15_000);
     const incidents = await waitUntil('the open incident', async () => {
       const r = await run('curl', ['-s', '--max-time', '5', `http://127.0.0.1:${hostPort}/api/v1/incidents?state=open`], { timeoutMs: 10_000 });
       const list = JSON.parse(r.stdout) as Array<{ target: string; silenced: boolean; deliveries: unknown[] }>;
-      return list.find((i) => i.target === 'insideweb');
+      return list.find((i) => i.target === 'http://insideweb:80/');
     }, 10_000, 250);
     assert.equal(incidents.silenced, true);
     assert.deepEqual(incidents.deliveries, [], 'no channel was given the alert');
