@@ -30,7 +30,7 @@ LABEL org.opencontainers.image.title="ch2-mailer" \
 ENV NODE_ENV=production
 RUN mkdir -p /var/lib/ch2-mailer && chown 1000:1000 /var/lib/ch2-mailer
 WORKDIR /app
-COPY --from=build /src/dist/mailer.mjs /src/dist/mailer-store-worker.mjs /app/
+COPY --from=build /src/dist/mailer.mjs /src/dist/mailer-store-worker.mjs /src/dist/mailer-page.js /app/
 # The channel-module contract (README "Your own channel"), for plugin authors: docker cp <container>:/app/ch2-channel.d.ts .
 COPY types/ch2-channel.d.ts /app/ch2-channel.d.ts
 # `ch2-mailer ...` (the README's `docker exec <name> ch2-mailer healthcheck`) runs the same bundle.

@@ -1,6 +1,8 @@
 /**
  * Builds each program with esbuild: dist/agent.mjs and dist/mailer.mjs. The
- * images ship these files and no node_modules.
+ * images ship these files and no node_modules. Beside the mailer, its status
+ * page's browser script: dist/mailer-page.js (an IIFE, no source map; the
+ * mailer serves it from beside its bundle).
  *
  * The agent is split: what it imports lazily (undici for many targets, the
  * YAML parser, pino for --log-format json, the table view, the metrics
@@ -22,16 +24,24 @@
  */
 import { build } from 'esbuild';
 
-const entries: Record<string, { entry: string; split: boolean }> = {
+const entries: Record<string, { entry: string; split: boolean; browser?: true }> = {
   agent: { entry: 'agent/main.ts', split: true },
   mailer: { entry: 'mailer/main.ts', split: false },
   // The spool's database work, in a worker thread of the mailer (mailer/store/sqlite-store.ts loads it from beside the bundle).
   'mailer-store-worker': { entry: 'mailer/store/sqlite-worker.ts', split: false },
+  // The status page's live script (mailer/hub/page/live-client.ts), for the browser.
+  'mailer-page': { entry: 'mailer/hub/page/live-client.ts', split: false, browser: true },
 };
 
 const only = process.argv.slice(2);
-for (const [name, { entry, split }] of Object.entries(entries)) {
-  if (only.length > 0 && !only.includes(name.split('-')[0]!)) continue; // the mailer's worker goes with the mailer
+for (const [name, { entry, split, browser }] of Object.entries(entries)) {
+  if (only.length > 0 && !only.includes(name.split('-')[0]!)) continue; // the mailer's worker and page script go with the mailer
+  if (browser) {
+    const out = `dist/${name}.js`;
+    const result = await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, legalComments: 'none', metafile: true, logLevel: 'warning' });
+    console.log(`${out} ${((result.metafile.outputs[out]?.bytes ?? 0) / 1024).toFixed(0)} KiB`);
+    continue;
+  }
   const result = await build({
     entryPoints: { [name]: entry },
     ...(split ? { outdir: 'dist', splitting: true, chunkNames: `${name}-chunks/[name]-[hash]` } : { outfile: `dist/${name}.mjs` }),

@@ -19,6 +19,8 @@ fi
 bash scripts/dockerd.sh
 # The real Prometheus Alertmanager, for the alertmanager channel's process test.
 bash scripts/alertmanager.sh >/dev/null
+# Debian's chromium, for the browser tests (test/support/browser.ts).
+bash scripts/chromium.sh
 
 if [ "${1:-}" != "--no-images" ]; then
   bash scripts/images.sh

@@ -36,9 +36,10 @@ class Ring {
     this.incidents = new Uint32Array(size);
   }
 
-  /** The slot of bucket number n, emptied when it held an older one. */
+  /** The slot of bucket number n, emptied when it held an older one; -1 when it holds a newer one (n is past keeping). */
   slot(n: number): number {
     const i = n % this.size;
+    if (this.stamp[i]! > n) return -1;
     if (this.stamp[i] !== n) {
       this.stamp[i] = n;
       this.checks[i] = 0;
@@ -86,6 +87,7 @@ export class TargetRollup {
     const d = Math.floor(at / DAY_MS);
     for (const [ring, n] of [[this.#hours, h], [this.#days, d]] as const) {
       const i = ring.slot(n);
+      if (i < 0) continue;
       ring.checks[i]! += checks;
       ring.failures[i]! += failures;
       ring.incidents[i]! += incidents;
@@ -98,6 +100,7 @@ export class TargetRollup {
     const ring = row.size === HOUR_MS ? this.#hours : this.#days;
     const n = Math.floor(row.start / row.size);
     const i = ring.slot(n);
+    if (i < 0) return;
     ring.checks[i]! += row.checks;
     ring.failures[i]! += row.failures;
     ring.incidents[i]! += row.incidents;
@@ -132,6 +135,7 @@ export class TargetRollup {
 
   #addLatency(h: number, latency: readonly number[]): void {
     const i = h % HOURLY_BARS;
+    if (this.#latStamp[i]! > h) return;
     if (this.#latStamp[i] !== h) {
       this.#latStamp[i] = h;
       this.#lat.fill(0, i * LAT, (i + 1) * LAT);

@@ -141,9 +141,8 @@ function swapIncidents(markup: string): void {
     const details = item.querySelector('details');
     if (details && item.dataset.incident !== undefined) open.set(item.dataset.incident, details.open);
   }
-  const focused = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement.closest<HTMLElement>('[data-incident]') : null;
-  const focusedId = focused?.dataset.incident;
-  const hadFocus = document.activeElement instanceof HTMLElement && old.contains(document.activeElement);
+  const active = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement : null;
+  const focusedId = active?.closest<HTMLElement>('[data-incident]')?.dataset.incident;
   old.outerHTML = markup;
   const fresh = document.getElementById('incidents');
   if (!fresh) return;
@@ -152,7 +151,7 @@ function swapIncidents(markup: string): void {
     const details = item.querySelector('details');
     if (details && was !== undefined) details.open = was;
   }
-  if (!hadFocus) return;
+  if (!active) return;
   const again = focusedId === undefined ? undefined : withData(fresh, 'incident', focusedId)[0];
   const link = again?.querySelector<HTMLElement>('a, summary');
   if (link) link.focus();

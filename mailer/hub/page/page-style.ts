@@ -99,6 +99,8 @@ dd{margin:0;font-variant-numeric:tabular-nums}
 .reasons div{display:flex;flex-wrap:wrap;gap:.4rem}
 .a-name{font-weight:600}
 .silence-form{margin:.8rem 0;padding:.6rem .8rem;border:1px solid var(--line);border-radius:6px}
+.s-remove{display:inline}
+.s-remove button{padding:.05rem .6rem;font-size:.85rem}
 .login{max-width:26rem;margin:3rem auto;padding:0 1rem}
 .error{color:var(--down);font-weight:600}
 @media (max-width:40rem){header.top,main{padding:0 .6rem}.target,.incident,.dead,.agent,.silence{padding:.5rem .55rem}.t-stats{gap:.1rem .9rem}}

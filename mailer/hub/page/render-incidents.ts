@@ -25,7 +25,7 @@ function event(e: IncidentEventView): SafeHtml {
 }
 
 function delivery(d: DeliveryView, now: number): SafeHtml {
-  const error = d.error === undefined ? '' : html` <span class="err">${d.error}</span>`;
+  const error = d.error === undefined ? '' : html`, last error: <span class="err">${d.error}</span>`;
   return html`<li data-delivery data-channel="${d.channel}" data-outcome="${d.state}"><span class="ch">${d.channel}</span>: <span class="outcome">${d.state}</span>, ${plural(d.attempts, 'attempt')}, ${timeAgo(d.at, now)}, alert <code>${d.alertId}</code>${error}</li>`;
 }
 

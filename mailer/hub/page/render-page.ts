@@ -4,7 +4,8 @@
  *
  *   renderStatusPage(view, o)           the status page: header (counts, live indicator), targets
  *                                       (filter form + paging), incidents, agents, dead letters,
- *                                       silences (+ the silence form when o.csrf is set)
+ *                                       silences (+ the silence form and each one's Remove button
+ *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete)
  *   renderIncidentsSection(list, now)   its <section id="incidents">, for GET /fragments/incidents
  *   renderTargetPage(target, list, o)   one target's page: bars, uptimes, response time, incidents
  *   renderLoginPage(o)                  the token form, POST /login
@@ -132,12 +133,17 @@ function deadLettersSection(dead: readonly DeadLetterView[], now: number): SafeH
   return html`<section id="dead-letters" aria-labelledby="dead-h"><h2 id="dead-h">Dead letters</h2>${list}</section>`;
 }
 
-function silence(s: SilenceView, now: number): SafeHtml {
+/** POST /silences/<id, percent-encoded>/delete with the CSRF token. */
+function removeForm(s: SilenceView, csrf: string): SafeHtml {
+  return html` <form class="s-remove" method="post" action="/silences/${encodeURIComponent(s.id.toWellFormed())}/delete"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" aria-label="Remove the silence on ${s.target}">Remove</button></form>`;
+}
+
+function silence(s: SilenceView, now: number, csrf: string | undefined): SafeHtml {
   const until = Date.parse(s.until);
   const left = Number.isNaN(until) ? '' : html` (${formatLength(until - now)} left)`;
   const starts = Date.parse(s.startsAt) > now ? html`from ${timeAt(s.startsAt)} ` : '';
   const comment = s.comment === '' ? '' : html` <span class="s-comment">${s.comment}</span>`;
-  return html`<li class="silence" data-silence="${s.id}"><code>${s.target}</code> ${starts}until ${timeAt(s.until)}${left}.${comment} <span class="s-meta">Set ${timeAgo(s.createdAt, now)}.</span></li>`;
+  return html`<li class="silence" data-silence="${s.id}"><code>${s.target}</code> ${starts}until ${timeAt(s.until)}${left}.${comment} <span class="s-meta">Set ${timeAgo(s.createdAt, now)}.</span>${csrf === undefined ? '' : removeForm(s, csrf)}</li>`;
 }
 
 function silenceForm(csrf: string): SafeHtml {
@@ -148,7 +154,7 @@ function silencesSection(silences: readonly SilenceView[], o: PageOptions): Safe
   const list =
     silences.length === 0
       ? html`<p class="note">No silences.</p>`
-      : html`<p class="note">While a silence matches a target, its alerts are held back.</p><ul class="silences">${silences.map((s) => silence(s, o.now))}</ul>`;
+      : html`<p class="note">While a silence matches a target, its alerts are held back.</p><ul class="silences">${silences.map((s) => silence(s, o.now, o.csrf))}</ul>`;
   return html`<section id="silences" aria-labelledby="silences-h"><h2 id="silences-h">Silences</h2>${list}${o.csrf === undefined ? '' : silenceForm(o.csrf)}</section>`;
 }
 

@@ -1,0 +1,132 @@
+/**
+ * A real browser for the tests: Debian's chromium (/usr/bin/chromium, installed by
+ * scripts/chromium.sh) driven by playwright-core. Nothing is ever downloaded
+ * (`npx playwright install` is not used): background networking, component
+ * updates, sync and default apps are off, and every page refuses requests to
+ * anything but data:/about: URLs and loopback or private (docker bridge) addresses,
+ * so the browser only ever talks to the test's own servers and containers.
+ *
+ *   launchBrowser()                      chromium, headless
+ *   newPage(browser, opts)               a page in a fresh context; console and page errors recorded
+ *   checkA11y(page)                      axe-core's serious and critical violations (also under a strict CSP)
+ *   screenshot(page, name)               test/artifacts/<name>.png (ignored by git)
+ */
+import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export type { Browser, Page };
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** test/artifacts/, where screenshot() writes. */
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-default-apps', '--disable-sync'],
+  });
+}
+
+export interface PageOptions {
+  colorScheme?: 'light' | 'dark';
+  viewport?: { width: number; height: number };
+  httpCredentials?: { username: string; password: string };
+}
+
+export interface OpenedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors ("console.error: …") and uncaught page errors ("pageerror: …"), in order. */
+  errors: string[];
+  /** Requests the guard refused (not loopback, private or data:). */
+  blocked: string[];
+  close(): Promise<void>;
+}
+
+/** Loopback, RFC 1918 (docker bridges) and link-local hosts; data:, about: and blob: URLs. */
+export function isLocalUrl(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'data:' || u.protocol === 'about:' || u.protocol === 'blob:') return true;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'ws:' && u.protocol !== 'wss:') return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  const m = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host);
+  if (!m) return false;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+}
+
+export async function newPage(browser: Browser, opts: PageOptions = {}): Promise<OpenedPage> {
+  const context = await browser.newContext({
+    colorScheme: opts.colorScheme ?? 'light',
+    ...(opts.viewport ? { viewport: opts.viewport } : {}),
+    ...(opts.httpCredentials ? { httpCredentials: opts.httpCredentials } : {}),
+    serviceWorkers: 'block',
+  });
+  const errors: string[] = [];
+  const blocked: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (isLocalUrl(url)) return route.continue();
+    blocked.push(url);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  return { page, context, errors, blocked, close: () => context.close() };
+}
+
+export interface A11yViolation {
+  id: string;
+  impact: string;
+  help: string;
+  targets: string[];
+}
+
+let axeSource: string | undefined;
+
+/** axe-core's serious and critical violations of the page as it is now. */
+export async function checkA11y(page: Page): Promise<A11yViolation[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const present = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe !== 'undefined');
+  // Not page.addScriptTag({content}): a page with a strict Content-Security-Policy
+  // (script-src 'self', as the status page has) refuses an inline script, and
+  // bypassCSP would hide the CSP violations the tests must see. An evaluation
+  // through the DevTools protocol is not subject to the page's CSP.
+  if (!present) await page.evaluate(axeSource);
+  const all = await page.evaluate(async () => {
+    type Result = { violations: { id: string; impact?: string | null; help: string; nodes: { target: unknown[] }[] }[] };
+    const axe = (globalThis as unknown as { axe: { run: () => Promise<Result> } }).axe;
+    const result = await axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact ?? '', help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) }));
+  });
+  return all.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** One line per violation, for an assertion message. */
+export function formatViolations(violations: readonly A11yViolation[]): string {
+  return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.targets.join(', ')}`).join('\n');
+}
+
+/** Save a full-page PNG to test/artifacts/<name>.png; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,209 @@
+/**
+ * The hub's incidents (mailer/hub/incident-book.ts), on injected times with
+ * the store's writes collected: a down opens one, its copies to other
+ * recipients and its reminders add events, its up closes it (resolvedAt from
+ * the up's time, so its length is the outage's); an up without an incident
+ * id closes its target's; a new incident on a target supersedes the one open;
+ * staleFor finds an incident an agent instance cannot know of; the book's raw
+ * alerts (via 'raw', no target) get target raw:<ip> and an incident each;
+ * silenced alerts are marked so; the events of a long outage are capped.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { IncidentBook, incidentOf } from '../../mailer/hub/incident-book.ts';
+import type { QueuedAlert } from '../../mailer/queued-alert.ts';
+import type { HubWrite, IncidentRow } from '../../mailer/store/hub-records.ts';
+import type { Alert } from '../../shared/alert.ts';
+
+const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
+const S = 1000;
+const PEER = '::ffff:10.1.2.3:40412';
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A JSON alert from an agent about target web, seen at `at`, with incident inc-1 unless told. */
+function json(id: string, status: 'down' | 'up', at: number, overrides: Partial<Alert> = {}): QueuedAlert {
+  return {
+    alert: { id, to: 'admin@work', message: `web is ${status}`, status, target: 'http://web/', incident: 'inc-1', time: iso(at), ...(status === 'down' ? { reason: 'HTTP 503' } : {}), ...overrides },
+    line: `To: admin@work Message: web is ${status}`,
+    via: 'json',
+    receivedAt: at,
+  };
+}
+
+/** The book's raw text: no target, no incident, no time. */
+function raw(id: string, at: number): QueuedAlert {
+  return { alert: { id, to: 'admin@work', message: 'The service is down!', status: 'down' }, line: 'To: admin@work  Message: The service is down!', via: 'raw', receivedAt: at };
+}
+
+function book(open: IncidentRow[] = []) {
+  // Copied as written: the book goes on changing its rows (the store sends them at its next commit, as they are then).
+  const writes: HubWrite[] = [];
+  const b = new IncidentBook((w) => writes.push(structuredClone(w)), open);
+  const incidentWrites = () => writes.flatMap((w) => (w.op === 'incident' ? [w.row] : []));
+  return { b, writes, incidentWrites };
+}
+
+test('a down opens an incident: its id, target, times, message, reason, first recipient, events; written', () => {
+  const { b, incidentWrites } = book();
+  const changes = b.alert(json('a1', 'down', T0), PEER, false, T0 + 200);
+  assert.deepEqual(changes.map((c) => c.kind), ['opened']);
+  assert.deepEqual(changes[0]!.row, {
+    id: 'inc-1',
+    target: 'http://web/',
+    state: 'open',
+    openedAt: T0,
+    resolvedAt: null,
+    message: 'web is down',
+    reason: 'HTTP 503',
+    silenced: false,
+    recipients: ['admin@work'],
+    events: [
+      { at: T0, kind: 'detected', text: 'down: HTTP 503' },
+      { at: T0 + 200, kind: 'alert', text: 'alert a1 to admin@work' },
+    ],
+  });
+  assert.equal(b.openOn('http://web/')?.id, 'inc-1');
+  assert.equal(b.get('inc-1')?.state, 'open');
+  assert.equal(b.openCount, 1);
+  assert.deepEqual(incidentWrites().map((r) => [r.id, r.state]), [['inc-1', 'open']]);
+});
+
+test('an alert dated ahead of the hub (a fast agent clock) opens at its arrival, not in the future', () => {
+  const { b } = book();
+  const [opened] = b.alert(json('a1', 'down', T0 + 60 * S), PEER, false, T0);
+  assert.equal(opened?.row.openedAt, T0);
+});
+
+test('copies to other recipients and reminders add events (and recipients) to the open incident; each change is written', () => {
+  const { b, incidentWrites } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  const copy = b.alert(json('a1-ops', 'down', T0, { to: 'ops@work' }), PEER, false, T0 + 10);
+  assert.deepEqual(copy.map((c) => c.kind), ['updated']);
+  const reminder = b.alert(json('a1-r1', 'down', T0 + 300 * S, { reminder: 1 }), PEER, false, T0 + 300 * S);
+  assert.deepEqual(reminder.map((c) => c.kind), ['updated']);
+  const row = b.get('inc-1')!;
+  assert.deepEqual(row.recipients, ['admin@work', 'ops@work']);
+  assert.deepEqual(row.events.slice(2), [
+    { at: T0 + 10, kind: 'alert', text: 'alert a1-ops to ops@work' },
+    { at: T0 + 300 * S, kind: 'reminder', text: 'reminder 1 a1-r1 to admin@work' },
+  ]);
+  assert.equal(row.openedAt, T0, 'a reminder does not move the opening');
+  assert.equal(b.openCount, 1);
+  assert.equal(incidentWrites().length, 3);
+});
+
+test('the up closes it: state closed, resolvedAt the up\'s time (its length is the outage), a resolved event; the book forgets it', () => {
+  const { b, incidentWrites } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0 + 100);
+  const changes = b.alert(json('a2', 'up', T0 + 95 * S, { message: 'web is up again' }), PEER, false, T0 + 95 * S + 100);
+  assert.deepEqual(changes.map((c) => c.kind), ['closed']);
+  const row = changes[0]!.row;
+  assert.equal(row.state, 'closed');
+  assert.equal(row.resolvedAt, T0 + 95 * S);
+  assert.equal(row.resolvedAt! - row.openedAt, 95 * S, 'its length');
+  assert.deepEqual(row.events.at(-1), { at: T0 + 95 * S + 100, kind: 'resolved', text: 'web is up again' });
+  assert.equal(b.get('inc-1'), undefined);
+  assert.equal(b.openOn('http://web/'), undefined);
+  assert.equal(b.openCount, 0);
+  assert.deepEqual(incidentWrites().at(-1)?.state, 'closed');
+  // The same up again (or an up of an incident this hub never saw open) changes nothing.
+  assert.deepEqual(b.alert(json('a3', 'up', T0 + 96 * S), PEER, false, T0 + 96 * S), []);
+  assert.deepEqual(b.alert(json('x', 'up', T0, { incident: 'inc-unknown' }), PEER, false, T0), []);
+});
+
+test('an up dated before its down (clock skew) closes at the opening: length 0, never negative', () => {
+  const { b } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  const [closed] = b.alert(json('a2', 'up', T0 - 5 * S), PEER, false, T0 + S);
+  assert.equal(closed?.row.resolvedAt, T0);
+});
+
+test('an up that names no incident (a JSON alert by hand) closes its target\'s incident', () => {
+  const { b } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  const up = json('by-hand', 'up', T0 + 60 * S);
+  delete up.alert.incident;
+  const changes = b.alert(up, PEER, false, T0 + 60 * S);
+  assert.deepEqual(changes.map((c) => [c.kind, c.row.id]), [['closed', 'inc-1']]);
+  assert.equal(b.openOn('http://web/'), undefined);
+  // With no incident open on the target, it is nothing.
+  const again = json('by-hand-2', 'up', T0 + 61 * S);
+  delete again.alert.incident;
+  assert.deepEqual(b.alert(again, PEER, false, T0 + 61 * S), []);
+});
+
+test('a second incident on the same target supersedes the first: closed at the new one\'s arrival, with a resolved event', () => {
+  const { b, incidentWrites } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  const changes = b.alert(json('b1', 'down', T0 + 600 * S, { incident: 'inc-2' }), PEER, false, T0 + 600 * S + 5);
+  assert.deepEqual(changes.map((c) => [c.kind, c.row.id]), [['closed', 'inc-1'], ['opened', 'inc-2']]);
+  const old = changes[0]!.row;
+  assert.equal(old.resolvedAt, T0 + 600 * S + 5);
+  assert.deepEqual(old.events.at(-1), { at: T0 + 600 * S + 5, kind: 'resolved', text: 'superseded by a new incident on the same target' });
+  assert.equal(b.openOn('http://web/')?.id, 'inc-2');
+  assert.equal(b.openCount, 1);
+  assert.deepEqual(incidentWrites().map((r) => [r.id, r.state]), [['inc-1', 'open'], ['inc-1', 'closed'], ['inc-2', 'open']]);
+  // The first's late up closes nothing; the second's closes it.
+  assert.deepEqual(b.alert(json('a2', 'up', T0 + 700 * S), PEER, false, T0 + 700 * S), []);
+  assert.equal(b.openOn('http://web/')?.id, 'inc-2');
+});
+
+test('staleFor: an incident opened before the agent instance started is returned; one opened after it is not', () => {
+  const { b } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  assert.equal(b.staleFor('http://web/', T0 + 1)?.id, 'inc-1', 'the instance started after the incident opened');
+  assert.equal(b.staleFor('http://web/', T0), undefined, 'started at the same moment: it may know of it');
+  assert.equal(b.staleFor('http://web/', T0 - 60 * S), undefined, 'the instance that saw it go down');
+  assert.equal(b.staleFor('http://db/', T0 + 1), undefined, 'no incident on that target');
+});
+
+test('raw alerts (no target, no incident id) get target raw:<ip> and an incident each; the next from the same peer supersedes it', () => {
+  assert.deepEqual(incidentOf(raw('r1', T0), PEER), { id: 'raw-r1', target: 'raw:10.1.2.3' });
+  assert.deepEqual(incidentOf(raw('r1', T0), '127.0.0.1:5000'), { id: 'raw-r1', target: 'raw:127.0.0.1' });
+  assert.deepEqual(incidentOf(raw('r1', T0), '::1:5000'), { id: 'raw-r1', target: 'raw:::1' });
+  const { b } = book();
+  const [opened] = b.alert(raw('r1', T0), PEER, false, T0);
+  assert.deepEqual({ id: opened?.row.id, target: opened?.row.target, openedAt: opened?.row.openedAt, reason: opened?.row.reason }, { id: 'raw-r1', target: 'raw:10.1.2.3', openedAt: T0, reason: null });
+  assert.deepEqual(opened?.row.events.map((e) => e.kind), ['alert'], 'no time: no "detected" event');
+  const second = b.alert(raw('r2', T0 + 30 * S), PEER, false, T0 + 30 * S);
+  assert.deepEqual(second.map((c) => [c.kind, c.row.id]), [['closed', 'raw-r1'], ['opened', 'raw-r2']]);
+  // Another peer's raw alerts are another target.
+  b.alert(raw('r3', T0 + 31 * S), '10.9.9.9:1234', false, T0 + 31 * S);
+  assert.equal(b.openCount, 2);
+  assert.equal(b.openOn('raw:10.9.9.9')?.id, 'raw-r3');
+});
+
+test('a silenced alert: the incident is marked silenced with a silenced event; a silenced reminder says so', () => {
+  const { b } = book();
+  const [opened] = b.alert(json('a1', 'down', T0), PEER, true, T0);
+  assert.equal(opened?.row.silenced, true);
+  assert.deepEqual(opened?.row.events.at(-1), { at: T0, kind: 'silenced', text: 'a silence matched: not sent to the channels' });
+  b.alert(json('a1-r1', 'down', T0 + 300 * S, { reminder: 1 }), PEER, true, T0 + 300 * S);
+  assert.deepEqual(b.get('inc-1')?.events.at(-1), { at: T0 + 300 * S, kind: 'reminder', text: 'reminder 1 a1-r1 to admin@work (silenced)' });
+  const { b: other } = book();
+  assert.equal(other.alert(json('a1', 'down', T0), PEER, false, T0)[0]?.row.silenced, false);
+});
+
+test('events are capped at 200: the first 100 and the latest 100 are kept through a long outage\'s reminders', () => {
+  const { b } = book();
+  b.alert(json('a1', 'down', T0), PEER, false, T0);
+  for (let n = 1; n <= 500; n++) b.alert(json(`a1-r${n}`, 'down', T0 + n * 60 * S, { reminder: n }), PEER, false, T0 + n * 60 * S);
+  const events = b.get('inc-1')!.events;
+  assert.equal(events.length, 200);
+  assert.deepEqual(events.slice(0, 2).map((e) => e.kind), ['detected', 'alert']);
+  assert.equal(events[99]?.text, 'reminder 98 a1-r98 to admin@work');
+  assert.equal(events[100]?.text, 'reminder 401 a1-r401 to admin@work');
+  assert.equal(events.at(-1)?.text, 'reminder 500 a1-r500 to admin@work');
+  // Its up still lands.
+  b.alert(json('a2', 'up', T0 + 501 * 60 * S), PEER, false, T0 + 501 * 60 * S);
+  assert.equal(b.openCount, 0);
+});
+
+test('incidents open in the store are loaded: an up after a mailer restart closes the one its down opened', () => {
+  const open: IncidentRow = { id: 'inc-1', target: 'http://web/', state: 'open', openedAt: T0, resolvedAt: null, message: 'web is down', reason: 'HTTP 503', silenced: false, recipients: ['admin@work'], events: [] };
+  const { b, writes } = book([open]);
+  assert.equal(writes.length, 0);
+  assert.equal(b.openOn('http://web/')?.id, 'inc-1');
+  const [closed] = b.alert(json('a2', 'up', T0 + 3600 * S), PEER, false, T0 + 3600 * S);
+  assert.deepEqual([closed?.kind, closed?.row.resolvedAt], ['closed', T0 + 3600 * S]);
+});

@@ -1,0 +1,188 @@
+/**
+ * Silences (mailer/hub/silences.ts), on injected times: parseSilence with good
+ * and bad inputs (POST /api/v1/silences and the page's form), and a fast-check
+ * property that it never throws and that garbage always gives {ok: false,
+ * error} with a one-line reason; Silences matching by glob, the start and end
+ * boundaries, expiry by the clock alone, remove, and MAX_SILENCES.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { MAX_SILENCES, parseSilence, Silences } from '../../mailer/hub/silences.ts';
+import type { HubWrite, SilenceRow } from '../../mailer/store/hub-records.ts';
+
+const NOW = Date.UTC(2026, 2, 1, 9, 0, 0);
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+test('parseSilence: a glob for a duration, until a date, from a later start; target trimmed, comment kept', () => {
+  assert.deepEqual(parseSilence({ target: ' web-* ', for: '2h', comment: 'deploy' }, NOW), { ok: true, value: { target: 'web-*', startsAt: NOW, until: NOW + 2 * HOUR, comment: 'deploy' } });
+  assert.deepEqual(parseSilence({ target: 'db', until: iso(NOW + 30 * MIN) }, NOW), { ok: true, value: { target: 'db', startsAt: NOW, until: NOW + 30 * MIN, comment: '' } });
+  assert.deepEqual(parseSilence({ target: 'db', startsAt: iso(NOW + DAY), for: '30m' }, NOW), { ok: true, value: { target: 'db', startsAt: NOW + DAY, until: NOW + DAY + 30 * MIN, comment: '' } });
+  // The page's form sends every field, the unused ones empty.
+  assert.deepEqual(parseSilence({ target: 'agent:box-1', for: '', until: iso(NOW + HOUR), comment: '', startsAt: '' }, NOW), { ok: true, value: { target: 'agent:box-1', startsAt: NOW, until: NOW + HOUR, comment: '' } });
+  // The longest: 366 days.
+  assert.equal(parseSilence({ target: '*', for: '366d' }, NOW).ok, true);
+  assert.equal(parseSilence({ target: 'x'.repeat(256), for: '1m', comment: 'c'.repeat(1024) }, NOW).ok, true);
+});
+
+test('parseSilence: each bad input is refused with its reason', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /must be an object/],
+    ['web for 2h', /must be an object/],
+    [[{ target: 'web', for: '2h' }], /must be an object/],
+    [{ target: 'web', for: '2h', colour: 'red' }, /^unknown field "colour"$/],
+    [{ for: '2h' }, /^target must be a glob of 1 to 256 printable characters/],
+    [{ target: '   ', for: '2h' }, /^target must be/],
+    [{ target: 'x'.repeat(257), for: '2h' }, /^target must be/],
+    [{ target: 'web\nX-Injected: 1', for: '2h' }, /^target must be/],
+    [{ target: 42, for: '2h' }, /^target must be/],
+    [{ target: 'web', for: '2h', comment: 7 }, /^comment must be a string$/],
+    [{ target: 'web', for: '2h', comment: 'c'.repeat(1025) }, /^comment must be at most 1024 characters$/],
+    [{ target: 'web', for: '2h', startsAt: 'tomorrow-ish' }, /^startsAt must be an ISO 8601 date$/],
+    [{ target: 'web', for: '2h', startsAt: 12 }, /^startsAt must be an ISO 8601 date$/],
+    [{ target: 'web' }, /^give either until .* or for/],
+    [{ target: 'web', for: '2h', until: iso(NOW + HOUR) }, /^give either until .* or for/],
+    [{ target: 'web', until: 'soon' }, /^until must be an ISO 8601 date$/],
+    [{ target: 'web', until: NOW + HOUR }, /^until must be an ISO 8601 date$/],
+    [{ target: 'web', for: 'a while' }, /^for must be a duration such as 30m or 2h$/],
+    [{ target: 'web', for: '0s' }, /^for must be a duration/],
+    [{ target: 'web', for: 7200 }, /^for must be a duration/],
+    [{ target: 'web', until: iso(NOW - MIN) }, /^until is in the past$/],
+    [{ target: 'web', until: iso(NOW) }, /^until is in the past$/],
+    [{ target: 'web', startsAt: iso(NOW + 2 * HOUR), until: iso(NOW + HOUR) }, /^until must come after startsAt$/],
+    [{ target: 'web', for: '367d' }, /^a silence lasts at most 366 days$/],
+    [{ target: 'web', startsAt: iso(NOW - DAY), until: iso(NOW + 366 * DAY) }, /^a silence lasts at most 366 days$/],
+  ];
+  for (const [input, reason] of cases) {
+    const parsed = parseSilence(input, NOW);
+    assert.equal(parsed.ok, false, JSON.stringify(input));
+    if (!parsed.ok) assert.match(parsed.error, reason, JSON.stringify(input));
+  }
+});
+
+const isOneLine = (s: string): boolean => s.length > 0 && s.length <= 200 && !/[\r\n]/.test(s);
+const FIELDS = ['target', 'until', 'for', 'comment', 'startsAt'] as const;
+
+test('property: parseSilence never throws; an error is one line; an accepted silence is sane', () => {
+  const fieldValue = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('2h', '30m', '0s', '-1h', '1e308d', 'NaN', iso(NOW + HOUR), iso(NOW - HOUR), ''), fc.anything());
+  const input = fc.oneof(
+    fc.anything(),
+    fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string(), fc.string({ unit: 'binary' })), fieldValue),
+    fc.record({ target: fieldValue, until: fieldValue, for: fieldValue, comment: fieldValue, startsAt: fieldValue }, { requiredKeys: [] }),
+  );
+  fc.assert(
+    fc.property(input, fc.integer({ min: 0, max: 4e12 }), (data, now) => {
+      const parsed = parseSilence(data, now);
+      if (!parsed.ok) {
+        assert.equal(typeof parsed.error, 'string');
+        assert.ok(isOneLine(parsed.error), parsed.error);
+        return;
+      }
+      const { target, startsAt, until, comment } = parsed.value;
+      assert.ok(target.length >= 1 && target.length <= 256 && !/[\x00-\x1f\x7f]/.test(target));
+      assert.ok(Number.isFinite(startsAt) && Number.isFinite(until) && until > now && until > startsAt && until - startsAt <= 366 * DAY);
+      assert.ok(typeof comment === 'string' && comment.length <= 1024);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: garbage (not an object, an unknown field, or a field of the wrong type) always gives {ok: false, error}', () => {
+  const notString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object());
+  const garbage = fc.oneof(
+    fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.anything())),
+    fc
+      .tuple(fc.oneof(fc.string({ minLength: 1 }), fc.string({ unit: 'binary', minLength: 1 })).filter((k) => !(FIELDS as readonly string[]).includes(k)), fc.anything())
+      .map(([k, v]) => ({ target: 'web', for: '2h', [k]: v })),
+    fc.tuple(fc.constantFrom('target', 'until', 'for', 'startsAt'), notString).map(([k, v]) => ({ target: 'web', ...(k === 'until' ? {} : { for: '2h' }), [k]: v })),
+  );
+  fc.assert(
+    fc.property(garbage, (data) => {
+      const parsed = parseSilence(data, NOW);
+      assert.equal(parsed.ok, false, JSON.stringify(data));
+      if (!parsed.ok) assert.ok(isOneLine(parsed.error), parsed.error);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+function silences(rows: SilenceRow[] = []) {
+  const writes: HubWrite[] = [];
+  return { s: new Silences((w) => writes.push(w), rows), writes };
+}
+
+const value = (target: string, startsAt: number, until: number, comment = ''): Omit<SilenceRow, 'id' | 'createdAt'> => ({ target, startsAt, until, comment });
+
+test('matching by glob: * any run of characters, ? one; agent:<name> and raw:<ip> too; the first in force is returned', () => {
+  const { s, writes } = silences();
+  const web = s.add(value('web-*', NOW, NOW + HOUR, 'deploy'), NOW);
+  assert.ok(typeof web !== 'string');
+  assert.deepEqual(writes, [{ op: 'silence', row: web }]);
+  assert.equal(web.createdAt, NOW);
+  assert.match(web.id, /^[0-9a-f-]{36}$/);
+  s.add(value('agent:box-?', NOW, NOW + HOUR), NOW);
+  s.add(value('raw:10.0.0.*', NOW, NOW + HOUR), NOW);
+  assert.equal(s.matching('web-1', NOW)?.id, web.id);
+  assert.equal(s.matching('web-', NOW)?.id, web.id);
+  assert.equal(s.matching('http://web-1/', NOW), undefined, 'the glob matches the whole name');
+  assert.equal(s.matching('db-1', NOW), undefined);
+  assert.ok(s.matching('agent:box-7', NOW));
+  assert.equal(s.matching('agent:box-17', NOW), undefined);
+  assert.ok(s.matching('raw:10.0.0.42', NOW));
+  assert.equal(s.matching('raw:10.0.1.42', NOW), undefined);
+});
+
+test('start and end boundaries: in force from startsAt (inclusive) until `until` (exclusive)', () => {
+  const { s } = silences();
+  s.add(value('web', NOW + HOUR, NOW + 2 * HOUR), NOW);
+  assert.equal(s.matching('web', NOW + HOUR - 1), undefined, 'a millisecond before its start');
+  assert.ok(s.matching('web', NOW + HOUR), 'at its start');
+  assert.ok(s.matching('web', NOW + 2 * HOUR - 1), 'its last millisecond');
+  assert.equal(s.matching('web', NOW + 2 * HOUR), undefined, 'at its end');
+  assert.deepEqual(s.list(NOW).map((r) => r.target), ['web'], 'a silence yet to start is listed');
+});
+
+test('expiry by the clock alone: an ended silence stops matching with no call, and list() forgets it without a write', () => {
+  const { s, writes } = silences();
+  s.add(value('web', NOW, NOW + HOUR), NOW);
+  s.add(value('db', NOW, NOW + 3 * HOUR), NOW);
+  s.add(value('mq', NOW, NOW + 2 * HOUR), NOW);
+  assert.equal(s.matching('web', NOW + HOUR), undefined);
+  assert.ok(s.matching('db', NOW + HOUR));
+  assert.deepEqual(s.list(NOW).map((r) => r.target), ['web', 'mq', 'db'], 'soonest end first');
+  assert.deepEqual(s.list(NOW + HOUR).map((r) => r.target), ['mq', 'db']);
+  assert.equal(writes.length, 3, 'the store forgets expired silences itself: no unsilence');
+});
+
+test('remove: true and an unsilence write for a known id; false and no write for an unknown one', () => {
+  const { s, writes } = silences();
+  const row = s.add(value('web', NOW, NOW + HOUR), NOW);
+  assert.ok(typeof row !== 'string');
+  assert.equal(s.remove(row.id), true);
+  assert.deepEqual(writes.at(-1), { op: 'unsilence', id: row.id });
+  assert.equal(s.matching('web', NOW), undefined);
+  assert.equal(s.remove(row.id), false);
+  assert.equal(s.remove('no-such-id'), false);
+  assert.equal(writes.length, 2);
+});
+
+test('silences kept in the store are loaded and match', () => {
+  const { s } = silences([{ id: 'kept-1', target: 'web*', startsAt: NOW - HOUR, until: NOW + HOUR, comment: 'from before', createdAt: NOW - HOUR }]);
+  assert.equal(s.matching('web', NOW)?.id, 'kept-1');
+});
+
+test(`at most MAX_SILENCES (${MAX_SILENCES}) at once: one more is refused with a reason, and taken once one has ended`, () => {
+  const { s, writes } = silences();
+  for (let i = 0; i < MAX_SILENCES; i++) assert.equal(typeof s.add(value(`t-${i}`, NOW, NOW + (i === 0 ? MIN : DAY)), NOW), 'object');
+  const refused = s.add(value('one-more', NOW, NOW + DAY), NOW + 1);
+  assert.equal(refused, `at most ${MAX_SILENCES} silences at once`);
+  assert.equal(writes.length, MAX_SILENCES);
+  assert.equal(s.matching('one-more', NOW + 1), undefined);
+  // The first ends after a minute: there is room again.
+  const taken = s.add(value('one-more', NOW + MIN, NOW + DAY), NOW + MIN);
+  assert.equal(typeof taken, 'object');
+  assert.ok(s.matching('one-more', NOW + MIN));
+});
