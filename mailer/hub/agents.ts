@@ -33,16 +33,8 @@ export interface TargetRecord {
   lastFailure?: string;
 }
 
-export interface AgentRecord {
-  name: string;
-  instance: string;
-  version: string;
-  firstSeenAt: number;
-  /** When its current instance first reported. */
-  instanceSince: number;
-  lastReportAt: number;
-  intervalMs: number;
-  state: AgentState;
+/** An agent as the store keeps it (AgentRow), with its targets' running totals. */
+export interface AgentRecord extends Omit<AgentRow, 'targets'> {
   restarts: number;
   /** The targets of its latest report, in its order. */
   targets: Map<string, TargetRecord>;
