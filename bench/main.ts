@@ -9,6 +9,7 @@
  *   scale       one agent, K targets at 1 Hz: CPU, RSS, lateness of checks
  *   footprint   image sizes, idle RSS, time to the first check's result
  *   storm       5,000 alerts in one burst through smtp and a chat fake, grouping on
+ *   hub         the status hub: report ingestion CPU, the page's times, the store's size
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,13 +17,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detection } from './detection.ts';
 import { footprint } from './footprint.ts';
+import { hub } from './hub.ts';
 import { intake } from './intake.ts';
 import { cleanupAll, Figures, isAborted, loadAverage, progress, ROOT, run, sweepContainers } from './lib.ts';
 import { scale } from './scale.ts';
 import { soak } from './soak.ts';
 import { storm } from './storm.ts';
 
-const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint', 'storm'] as const;
+const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint', 'storm', 'hub'] as const;
 type BenchName = (typeof ALL)[number];
 
 const HELP = `Usage: npm run bench [-- NAME ...] [options]
@@ -40,6 +42,8 @@ Options:
   --warmup S         scale: warm-up per count before the window (default 10)
   --samples N        footprint: starts timed for the first result (default 5)
   --alerts N         storm: alerts in the burst (default 5000)
+  --hub-seconds S    hub: report ingestion window per target count (default 60)
+  --hub-days D       hub: simulated days for the store size (default 90)
   --out FILE         where the summary goes (default bench/results/latest.md)
   -h, --help         this text
 `;
@@ -69,6 +73,8 @@ const { values, positionals } = (() => {
         warmup: { type: 'string' },
         samples: { type: 'string' },
         alerts: { type: 'string' },
+        'hub-seconds': { type: 'string' },
+        'hub-days': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -107,6 +113,7 @@ const opts = {
   scale: { targets, seconds: positiveInt('seconds', values.seconds, 30), warmup: positiveInt('warmup', values.warmup, 10) },
   footprint: { samples: positiveInt('samples', values.samples, 5) },
   storm: { alerts: positiveInt('alerts', values.alerts, 5000), concurrency: positiveInt('concurrency', values.concurrency, 50) },
+  hub: { seconds: positiveInt('hub-seconds', values['hub-seconds'], 60), days: positiveInt('hub-days', values['hub-days'], 90) },
 };
 const outFile = values.out ?? join(ROOT, 'bench', 'results', 'latest.md');
 
@@ -140,6 +147,9 @@ for (const name of benches) {
         break;
       case 'storm':
         await storm(figures, opts.storm);
+        break;
+      case 'hub':
+        await hub(figures, opts.hub);
         break;
     }
   } catch (err) {

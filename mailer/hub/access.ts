@@ -85,17 +85,24 @@ export class Access {
 
   /** May this request change something? `csrf`: the token the request carries (form field or header). */
   write(req: IncomingMessage, csrf: string | undefined): Verdict {
+    // Another site's page: refused whatever it carries. `Origin: null` is also the page's own forms (its
+    // Referrer-Policy is no-referrer), so it passes only as far as the CSRF token lets it.
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== 'null' && !sameHost(origin, req.headers.host)) return { ok: false, status: 403, error: 'cross-origin request refused' };
+    // A Bearer token is never sent by a browser on its own; HTTP Basic and the cookie are (ambient credentials).
+    if (this.token !== undefined && /^Bearer\s/i.test(req.headers.authorization ?? '') && this.#tokenGiven(req)) return { ok: true, via: 'token' };
+    // What a cross-site page cannot send without a CORS preflight (which the mailer never grants): JSON, DELETE.
+    const preflighted = /^application\/json\b/i.test(req.headers['content-type'] ?? '') || req.method === 'DELETE';
+    const guarded = preflighted || (csrf !== undefined && same(csrf, this.csrfFor(req)));
     if (this.token === undefined) {
-      const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
-      if (json || (csrf !== undefined && same(csrf, this.csrfFor(req)))) return { ok: true, via: 'open' };
-      return { ok: false, status: 403, error: 'send JSON (content-type application/json), or the form with its CSRF token (reload the page)' };
+      return guarded ? { ok: true, via: 'open' } : { ok: false, status: 403, error: 'send JSON (content-type application/json), or the form with its CSRF token (reload the page)' };
     }
-    if (this.#tokenGiven(req)) return { ok: true, via: 'token' };
-    if (this.#session(req) === undefined) return { ok: false, status: 401, error: 'missing or wrong mailer token' };
-    if (csrf === undefined || !same(csrf, this.csrfFor(req))) return { ok: false, status: 403, error: 'missing or wrong CSRF token; reload the page' };
-    return { ok: true, via: 'cookie' };
+    const basic = this.#tokenGiven(req);
+    if (!basic && this.#session(req) === undefined) return { ok: false, status: 401, error: 'missing or wrong mailer token' };
+    // Basic with no Origin at all is no browser form (curl, a script): the token is the proof.
+    if (basic && origin === undefined) return { ok: true, via: 'token' };
+    if (!guarded) return { ok: false, status: 403, error: 'missing or wrong CSRF token; reload the page' };
+    return { ok: true, via: basic ? 'token' : 'cookie' };
   }
 
   /** The CSRF token the page embeds for this request's session (or for loopback use without a token). */

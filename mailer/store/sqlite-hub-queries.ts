@@ -63,7 +63,10 @@ export class SqliteHubQueries {
       agent: p('INSERT OR REPLACE INTO hub_agents (name, instance, version, first_seen, instance_since, last_report, interval_ms, state, targets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       target: p('INSERT OR REPLACE INTO hub_targets (name, state, since, last_failure, alerted) VALUES (?, ?, ?, ?, ?)'),
       incident: p('INSERT OR REPLACE INTO hub_incidents (id, target, state, opened_at, resolved_at, message, reason, silenced, recipients, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      delivery: p('INSERT OR REPLACE INTO hub_deliveries (incident, alert_id, channel, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      // A change of the alert rewrites every channel's row; only a channel whose progress moved takes the new time.
+      delivery: p(`INSERT INTO hub_deliveries (incident, alert_id, channel, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (incident, alert_id, channel) DO UPDATE SET at = CASE WHEN state IS NOT excluded.state OR attempts IS NOT excluded.attempts THEN excluded.at ELSE at END,
+        state = excluded.state, attempts = excluded.attempts, error = excluded.error`),
       silence: p('INSERT OR REPLACE INTO hub_silences (id, target, starts_at, until, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       unsilence: p('DELETE FROM hub_silences WHERE id = ?'),
       agents: p('SELECT * FROM hub_agents'),

@@ -3,7 +3,10 @@
  * first report, restart (a new instance under a known name), running target
  * totals, goodbye; the silence alarm exactly at the silence (not a millisecond
  * before), the up on the next report, none after a goodbye, none with `off`,
- * and the default of 3 × the interval, at least 30s.
+ * and the default of 3 × the interval, at least 30s; agents restored from the
+ * store at a mailer restart (watchRestored) get their silence counted from the
+ * start, a silent one's up closes the incident of its down from before, and
+ * onSilent hears of each agent found silent.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,6 +16,7 @@ import type { AlertRequest } from '../../shared/wire-json.ts';
 import type { Admission } from '../../mailer/intake/admission.ts';
 import { AgentSilence, type Clock, type SilenceSetting, silenceFor } from '../../mailer/hub/agent-silence.ts';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
+import type { AgentRow } from '../../mailer/store/hub-records.ts';
 
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -221,4 +225,92 @@ test('the registry refuses a new name beyond its limit, and still takes known on
   const refused = registry.record(report('c'), 0);
   assert.equal(refused.ok, false);
   assert.equal(registry.record(report('a'), 1).ok, true);
+});
+
+// ---------------------------------------------------------------------------------
+// Agents restored from the store (a mailer restart): watchRestored
+// ---------------------------------------------------------------------------------
+
+const STARTED = Date.UTC(2026, 2, 1, 9, 0, 0);
+
+/** A mailer started at STARTED with `rows` in its store, as main.ts builds it: silence first, then the restore, then watchRestored. */
+function restarted(rows: AgentRow[]) {
+  const clock = new FakeClock();
+  clock.t = STARTED;
+  const log = logger();
+  const alerts: Array<{ req: AlertRequest; peer: string }> = [];
+  const silent: string[] = [];
+  const admissions = {
+    admitJson: (req: AlertRequest, peer: string): Promise<Admission> => {
+      alerts.push({ req, peer });
+      return Promise.resolve({ ok: true, id: req.id ?? '?', duplicate: false });
+    },
+  };
+  const registry = new AgentRegistry({ log });
+  const silence = new AgentSilence({ registry, admissions, recipient: 'admin@work', setting: undefined, log, clock, onSilent: (record) => silent.push(`${record.name}:${record.state}`) });
+  registry.restore(rows);
+  silence.watchRestored();
+  return { clock, alerts, silent, registry, silence };
+}
+
+const row = (name: string, overrides: Partial<AgentRow> = {}): AgentRow => ({
+  name,
+  instance: `inst-${name}-0001`,
+  version: '1.2.3',
+  firstSeenAt: STARTED - 86_400_000,
+  instanceSince: STARTED - 86_400_000,
+  lastReportAt: STARTED - 3_600_000,
+  intervalMs: 10_000,
+  state: 'reporting',
+  targets: [{ name: 'web', state: 'up' }],
+  ...overrides,
+});
+
+test('a restored agent gets its silence counted from the mailer\'s start, not from its last report an hour before; onSilent is called', () => {
+  const { clock, alerts, silent, registry } = restarted([row('box-1')]);
+  // Counted from its last report, the silence (3 × 10s) ended 59.5 minutes ago: it would alarm at once.
+  clock.advance(0);
+  clock.advance(29_999);
+  assert.equal(alerts.length, 0, 'no alarm within the silence after the start');
+  assert.deepEqual(silent, []);
+  clock.advance(1);
+  assert.equal(alerts.length, 1, 'the alarm at start + 30s exactly');
+  assert.deepEqual(silent, ['box-1:silent'], 'onSilent sees the record marked silent');
+  assert.equal(registry.get('box-1')?.state, 'silent');
+  const { req } = alerts[0]!;
+  assert.equal(req.status, 'down');
+  assert.equal(req.target, 'agent:box-1');
+  // The message counts from its real last report.
+  assert.match(req.message, /^agent box-1 has not reported for 1h 00m; its 1 target is not being watched$/);
+});
+
+test('a restored agent that reports within the silence after the start raises nothing', () => {
+  const { clock, alerts, silence } = restarted([row('box-1')]);
+  clock.advance(20_000);
+  silence.report(report('box-1', { instance: 'inst-box-1-0001' }));
+  clock.advance(29_999);
+  assert.equal(alerts.length, 0);
+  clock.advance(1);
+  assert.equal(alerts.length, 1, 'now counted from that report');
+});
+
+test('a restored silent agent raises no second down; its next report sends the up of the incident its down opened before the restart', () => {
+  const kept = row('box-1', { state: 'silent' });
+  const { clock, alerts, silent, silence } = restarted([kept, row('box-2', { state: 'stopped' })]);
+  clock.advance(10 * 86_400_000);
+  assert.equal(alerts.length, 0, 'neither the silent nor the stopped agent alarms');
+  assert.deepEqual(silent, []);
+  silence.report(report('box-1', { instance: 'inst-box-1-0001' }));
+  assert.equal(alerts.length, 1);
+  const up = alerts[0]!.req;
+  assert.equal(up.status, 'up');
+  assert.equal(up.incident, `hub-silence-${kept.instance}-${kept.lastReportAt.toString(36)}`, 'the incident id the down had');
+  assert.equal(up.downForMs, 10 * 86_400_000 + 3_600_000);
+});
+
+test('onSilent is called for an agent that goes silent while the mailer runs', () => {
+  const { clock, silent, silence } = restarted([]);
+  silence.report(report('live'));
+  clock.advance(30_000);
+  assert.deepEqual(silent, ['live:silent']);
 });
