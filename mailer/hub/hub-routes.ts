@@ -1,5 +1,5 @@
 /**
- * The status page's HTTP routes, on the mailer's one port (STATUS_ROUTES_READY):
+ * The status page's HTTP routes, on the mailer's one port:
  *   GET  /                       the page (?q= filter, ?page=)
  *   GET  /targets/<name>         one target's page
  *   GET  /fragments/incidents    the incidents section (the live script swaps it in)
@@ -15,7 +15,6 @@
  * only its own script, and every alert field in it is escaped (page/html.ts).
  */
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import { type Access } from './access.ts';
@@ -23,6 +22,7 @@ import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from 
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, type StatusViews } from './hub-view.ts';
+import { decode, header, json, localPath, page, redirect, send } from './http-answers.ts';
 import { escapeHtml } from './page/html.ts';
 import { STATUS_CSS } from './page/page-style.ts';
 import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
@@ -30,7 +30,6 @@ import { parseSilence } from './silences.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from './status-view.ts';
 
 const FORM_MAX = 16 * 1024;
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const SCRIPT_PATH = '/assets/status.js';
 const STYLE_PATH = '/assets/status.css';
 
@@ -274,45 +273,4 @@ export class PageRoutes {
     const body = await this.#d.readBody(req, res, FORM_MAX);
     return body === undefined ? undefined : new URLSearchParams(body.toString('utf8'));
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function decode(part: string): string | undefined {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Only a path on this host: never `//other` or a scheme. */
-function localPath(next: string): string {
-  return /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
-}
-
-/** Bodies over this are gzipped for a client that takes it (a page of 50 targets' bars is ~700 KB of HTML, ~20 KB gzipped). */
-const GZIP_OVER = 8 * 1024;
-
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
-  const gzip = body.length > GZIP_OVER && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  const bytes = gzip ? gzipSync(body, { level: 4 }) : Buffer.from(body);
-  res.writeHead(status, { ...headers, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', vary: 'accept-encoding', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
-  res.end(req.method === 'HEAD' ? undefined : bytes);
-}
-
-function page(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
-  send(req, res, status, body, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': CSP, 'referrer-policy': 'no-referrer', ...headers });
-}
-
-function json(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  send(req, res, status, JSON.stringify(body), { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-}
-
-function redirect(res: ServerResponse, to: string, headers?: Record<string, string>): void {
-  res.writeHead(303, { location: to, 'content-length': 0, ...headers });
-  res.end();
 }
