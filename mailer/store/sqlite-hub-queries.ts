@@ -13,12 +13,13 @@ import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import {
   type AgentRow,
   type BucketAdd,
-  type BucketRow,
   DAY_MS,
   type DeliveryRow,
   HOUR_MS,
-  type HubSnapshot,
   type IncidentQuery,
+  PACKED_WIDTH,
+  type PackedBuckets,
+  type PackedHubSnapshot,
   type IncidentRecord,
   type IncidentRow,
   type SilenceRow,
@@ -71,7 +72,7 @@ export class SqliteHubQueries {
       unsilence: p('DELETE FROM hub_silences WHERE id = ?'),
       agents: p('SELECT * FROM hub_agents'),
       targets: p('SELECT * FROM hub_targets'),
-      buckets: p('SELECT * FROM hub_buckets WHERE (size = ? AND start >= ?) OR (size = ? AND start >= ?)'),
+      buckets: p(`SELECT target, size, start, checks, failures, incidents, ${LCOLS.join(', ')} FROM hub_buckets WHERE (size = ? AND start >= ?) OR (size = ? AND start >= ?)`),
       open: p("SELECT * FROM hub_incidents WHERE state = 'open' ORDER BY opened_at DESC"),
       silences: p('SELECT * FROM hub_silences WHERE until > ? ORDER BY until'),
       pruneBuckets: p('DELETE FROM hub_buckets WHERE size = ? AND start < ?'),
@@ -122,8 +123,8 @@ export class SqliteHubQueries {
     this.#s.unsilence!.run(id);
   }
 
-  /** Everything the hub holds in memory, read at start: five queries. */
-  load(now: number, hourlySince: number, dailySince: number): HubSnapshot {
+  /** Everything the hub holds in memory, read at start: five queries; the buckets packed (PackedBuckets). */
+  load(now: number, hourlySince: number, dailySince: number): PackedHubSnapshot {
     return {
       agents: (this.#s.agents!.all() as Row[]).map(toAgent),
       targets: (this.#s.targets!.all() as Row[]).map((r) => ({
@@ -133,10 +134,30 @@ export class SqliteHubQueries {
         lastFailure: r.last_failure === null ? null : String(r.last_failure),
         alerted: r.alerted === null ? null : (String(r.alerted) as 'up' | 'down'),
       })),
-      buckets: (this.#s.buckets!.all(HOUR_MS, hourlySince, DAY_MS, dailySince) as Row[]).map(toBucket),
+      buckets: this.#packedBuckets(hourlySince, dailySince),
       open: (this.#s.open!.all() as Row[]).map(toIncident),
       silences: (this.#s.silences!.all(now) as Row[]).map(toSilence),
     };
+  }
+
+  #packedBuckets(hourlySince: number, dailySince: number): PackedBuckets {
+    const statement = this.#s.buckets!;
+    statement.setReturnArrays(true);
+    const rows = statement.all(HOUR_MS, hourlySince, DAY_MS, dailySince) as unknown as SQLInputValue[][];
+    const names: string[] = [];
+    const index = new Map<string, number>();
+    const packed = new Float64Array(rows.length * PACKED_WIDTH);
+    rows.forEach((r, k) => {
+      const name = String(r[0]);
+      let i = index.get(name);
+      if (i === undefined) {
+        i = names.push(name) - 1;
+        index.set(name, i);
+      }
+      packed[k * PACKED_WIDTH] = i;
+      for (let c = 1; c < PACKED_WIDTH; c++) packed[k * PACKED_WIDTH + c] = Number(r[c]);
+    });
+    return { names, rows: packed };
   }
 
   /** Incidents, newest first, with their deliveries: two queries. */
@@ -185,18 +206,6 @@ function toAgent(r: Row): AgentRow {
     intervalMs: Number(r.interval_ms),
     state: String(r.state) as AgentRow['state'],
     targets: JSON.parse(String(r.targets)) as AgentRow['targets'],
-  };
-}
-
-function toBucket(r: Row): BucketRow {
-  return {
-    target: String(r.target),
-    size: Number(r.size) === HOUR_MS ? HOUR_MS : DAY_MS,
-    start: Number(r.start),
-    checks: Number(r.checks),
-    failures: Number(r.failures),
-    incidents: Number(r.incidents),
-    latency: LCOLS.map((c) => Number(r[c])),
   };
 }
 

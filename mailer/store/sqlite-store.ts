@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type ChannelState, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
-import type { HubSnapshot, HubWrite, IncidentQuery, IncidentRecord } from './hub-records.ts';
+import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type PackedHubSnapshot, unpackBuckets } from './hub-records.ts';
 import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -201,7 +201,8 @@ export class SqliteStore implements Store {
   }
 
   async hubLoad(): Promise<HubSnapshot> {
-    return (await this.#ask({ op: 'hub-load', n: 0, now: this.#now() })) as HubSnapshot;
+    const packed = (await this.#ask({ op: 'hub-load', n: 0, now: this.#now() })) as PackedHubSnapshot;
+    return { ...packed, buckets: unpackBuckets(packed.buckets) };
   }
 
   async incidents(query: IncidentQuery): Promise<IncidentRecord[]> {

@@ -54,9 +54,9 @@ test('without a token: anyone reads, and anyone may write with a JSON body or th
   assert.equal(access.login(TOKEN), undefined, 'no token: no login');
 });
 
-// Fails on access.ts as it is: without --token a write needs a JSON content type or the CSRF token, and a
-// DELETE carries neither (README: DELETE /api/v1/silences/<id>; `curl -X DELETE` is refused with 403).
-// A DELETE is no simple request: a cross-site page cannot send it without CORS either.
+// Regression (found at 900e444): without --token a write needed a JSON content type or the CSRF token, which a
+// DELETE carries neither of (README: DELETE /api/v1/silences/<id>; `curl -X DELETE` got 403). A DELETE is no
+// simple request: a cross-site page cannot send it without CORS either.
 test('without a token, DELETE (which a cross-site page cannot send without CORS) needs no content type', () => {
   const access = new Access(undefined, false);
   const del = { method: 'DELETE', headers: { host: HOST }, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
@@ -72,10 +72,10 @@ test('an opaque origin (Origin: null: a sandboxed cross-site frame) with a body 
   assert.deepEqual(access.write(r, access.csrfFor(r)), { ok: true, via: 'open' });
 });
 
-// Fails on access.ts as it is: `Origin: null` skips the origin check, and Basic is taken with no CSRF token.
-// A browser sends Basic by itself once it answered the 401 challenge (hub-routes.ts sends WWW-Authenticate:
-// Basic), like a cookie: a sandboxed frame on any site (Origin: null) can then submit a form to POST
-// /silences ({target: '*', for: '366d'}) and silence every alert.
+// Regression (found at 900e444): `Origin: null` skipped the origin check and Basic was taken with no CSRF
+// token. A browser sends Basic by itself once it answered the 401 challenge (hub-routes.ts sends
+// WWW-Authenticate: Basic), like a cookie: a sandboxed frame on any site (Origin: null) could then submit a
+// form to POST /silences ({target: '*', for: '366d'}) and silence every alert.
 test('with a token, Basic (sent by the browser by itself) from an opaque origin (Origin: null) needs the CSRF token', () => {
   const access = new Access(TOKEN, false);
   const r = req({ origin: 'null', authorization: basic(`admin:${TOKEN}`), 'content-type': 'application/x-www-form-urlencoded' });

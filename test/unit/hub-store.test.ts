@@ -199,9 +199,9 @@ test('incidents(): the open incidents the hub wrote, with the deliveries recorde
   }
 });
 
-// Fails on sqlite-worker.ts as it is: keepDeliveries writes every channel of the alert at each change,
-// all stamped with the commit's time, so the log's delivery (settled at T0 + 1s) reads as T0 + 2s once the
-// webhook's attempt is recorded, and moves on with every retry of the webhook for up to --max-retry-age.
+// Regression (found at 88e50b7): keepDeliveries writes every channel of the alert at each change, stamped
+// with the commit's time, and the delivery upsert replaced the row, so the log's delivery (settled at T0 + 1s)
+// read as T0 + 2s once the webhook's attempt was recorded, and moved on with every retry of the webhook.
 test('a delivery keeps the time of its own channel\'s last progress, not that of another channel of the alert', async () => {
   clock = T0;
   const dir = tempDir();
