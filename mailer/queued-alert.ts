@@ -11,13 +11,19 @@ export interface QueuedAlert {
   via: Intake;
   /** When the mailer accepted it (ms since epoch). */
   receivedAt: number;
+  /**
+   * The hub's incident for an alert that names none (the book's raw text, a
+   * JSON alert by hand): the one open on its sender, which it joins. Set at
+   * admission; not kept in the spool.
+   */
+  hubIncident?: string;
 }
 
 /**
  * The hub's incident for an alert: the agent's incident id, or for an alert
- * without one (the book's raw text, a JSON alert that names none) one of its
- * own. The store keeps each delivery under it, the hub's incidents go by it.
+ * without one the one the hub gave it (hubIncident), else one of its own.
+ * The store keeps each delivery under it, the hub's incidents go by it.
  */
 export function incidentKey(item: QueuedAlert): string {
-  return item.alert.incident ?? `${item.via}-${item.alert.id}`;
+  return item.alert.incident ?? item.hubIncident ?? `${item.via}-${item.alert.id}`;
 }

@@ -105,7 +105,8 @@ export class StatusHub implements Hub, AdmissionObserver {
     if (view) this.#emit({ type: 'agent', data: view });
   }
 
-  silencedFor(item: QueuedAlert, peer: string): boolean {
+  beforeKeep(item: QueuedAlert, peer: string): boolean {
+    this.incidents.assign(item, peer);
     return this.silences.matching(incidentOf(item, peer).target, this.#now()) !== undefined;
   }
 

@@ -19,7 +19,14 @@ import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import type { HubWrite, IncidentEvent, IncidentRow } from '../store/hub-records.ts';
 
 /** Events kept per incident (the first ones and the last ones): a long outage's reminders do not grow it for ever. */
-const MAX_EVENTS = 200;
+const MAX_EVENTS = 40;
+/**
+ * After this many events, further plain alerts (a flood of the book's raw text
+ * joining one incident, copies to many recipients) are counted in one last
+ * event rather than listed: the incident's row, rewritten with each commit
+ * that touches it, stays small (a 3 KB row a commit cost a fifth of the intake's rate).
+ */
+const LISTED_ALERTS = 8;
 
 export interface IncidentChange {
   row: IncidentRow;
@@ -27,10 +34,10 @@ export interface IncidentChange {
   kind: 'opened' | 'updated' | 'closed';
 }
 
-/** The incident an alert belongs to, and the target it is about. */
+/** The incident an alert belongs to, and the target it is about (an alert naming none: its sender, raw:<ip> or json:<ip>). */
 export function incidentOf(item: QueuedAlert, peer: string): { id: string; target: string } {
   const { alert } = item;
-  const target = alert.target ?? `raw:${peerHost(peer)}`;
+  const target = alert.target ?? `${item.via}:${peerHost(peer)}`;
   return { id: incidentKey(item), target };
 }
 
@@ -66,6 +73,17 @@ export class IncidentBook {
 
   openIncidents(): IterableIterator<IncidentRow> {
     return this.#open.values();
+  }
+
+  /**
+   * Before an alert that names no incident is kept: the incident open on its
+   * target, which it joins (item.hubIncident), so that a sender's alerts, a
+   * storm of the book's raw text say, make one incident rather than one each.
+   */
+  assign(item: QueuedAlert, peer: string): void {
+    if (item.alert.incident !== undefined) return;
+    const open = this.openOn(incidentOf(item, peer).target);
+    if (open && item.alert.status === 'down') item.hubIncident = open.id;
   }
 
   /** An accepted alert (not a duplicate), received at `now`; silenced: kept from the channels by a silence. */
@@ -138,6 +156,14 @@ export class IncidentBook {
   }
 
   #event(row: IncidentRow, event: IncidentEvent): void {
+    if (event.kind === 'alert' && row.events.length >= LISTED_ALERTS) {
+      const last = row.events.at(-1)!;
+      const more = last.kind === 'alert' && last.more !== undefined ? last.more + 1 : 1;
+      const counted: IncidentEvent = { at: event.at, kind: 'alert', text: `${more} more alert${more === 1 ? '' : 's'}, the last: ${event.text}`, more };
+      if (more > 1) row.events[row.events.length - 1] = counted;
+      else row.events.push(counted);
+      return;
+    }
     row.events.push(event);
     if (row.events.length > MAX_EVENTS) row.events.splice(MAX_EVENTS / 2, 1);
   }

@@ -23,8 +23,8 @@ export type Admission =
 
 /** Who else hears of each accepted alert (the hub: incidents, silences, the page). */
 export interface AdmissionObserver {
-  /** A silence in force: kept, sent to no channel. */
-  silencedFor(item: QueuedAlert, peer: string): boolean;
+  /** Before the alert is kept: gives it its incident (item.hubIncident); true when a silence holds it (kept, sent to no channel). */
+  beforeKeep(item: QueuedAlert, peer: string): boolean;
   /** Accepted and kept (not a duplicate). */
   admitted(item: QueuedAlert, peer: string, silenced: boolean): void;
 }
@@ -83,7 +83,7 @@ export class Admissions {
     if (!allowed.ok) return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} ${allowed.error}`, via, peer);
     const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
     const observer = this.#observer;
-    const silenced = observer?.silencedFor(item, peer) ?? false;
+    const silenced = observer?.beforeKeep(item, peer) ?? false;
     let duplicate = false;
     try {
       // Resolves once committed; a duplicate of an alert still being committed waits for that commit.

@@ -60,6 +60,8 @@ export interface IncidentEvent {
   at: number;
   kind: 'detected' | 'confirmed' | 'alert' | 'reminder' | 'silenced' | 'resolved';
   text: string;
+  /** On the event that counts the alerts past the listed ones: how many. */
+  more?: number;
 }
 
 export interface IncidentRow {
@@ -102,6 +104,25 @@ export type HubWrite =
   | { op: 'incident'; row: IncidentRow }
   | { op: 'silence'; row: SilenceRow }
   | { op: 'unsilence'; id: string };
+
+/**
+ * The writes of one commit with only the last of each incident, target and
+ * agent row kept (each write is the whole row): a storm's alerts joining one
+ * incident write it once a commit, not once an alert. Order is kept.
+ */
+export function coalesceWrites(writes: readonly HubWrite[]): HubWrite[] {
+  const keyOf = (w: HubWrite): string | undefined =>
+    w.op === 'incident' ? `i${w.row.id}` : w.op === 'target' ? `t${w.row.name}` : w.op === 'agent' ? `a${w.row.name}` : undefined;
+  const last = new Map<string, number>();
+  writes.forEach((w, i) => {
+    const k = keyOf(w);
+    if (k !== undefined) last.set(k, i);
+  });
+  return last.size === 0 ? [...writes] : writes.filter((w, i) => {
+    const k = keyOf(w);
+    return k === undefined || last.get(k) === i;
+  });
+}
 
 export interface HubSnapshot {
   agents: AgentRow[];

@@ -41,8 +41,8 @@ CREATE TABLE IF NOT EXISTS hub_incidents (id TEXT PRIMARY KEY, target TEXT NOT N
   resolved_at INTEGER, message TEXT NOT NULL, reason TEXT, silenced INTEGER NOT NULL, recipients TEXT NOT NULL, events TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS hub_incidents_open ON hub_incidents (opened_at) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS hub_incidents_by_age ON hub_incidents (opened_at);
-CREATE TABLE IF NOT EXISTS hub_deliveries (incident TEXT NOT NULL, alert_id TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
-  attempts INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (incident, alert_id, channel)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_deliveries (incident TEXT NOT NULL, alert_seq INTEGER NOT NULL, channel TEXT NOT NULL, alert_id TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (incident, alert_seq, channel)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_silences (id TEXT PRIMARY KEY, target TEXT NOT NULL, starts_at INTEGER NOT NULL, until INTEGER NOT NULL,
   comment TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
@@ -65,8 +65,9 @@ export class SqliteHubQueries {
       target: p('INSERT OR REPLACE INTO hub_targets (name, state, since, last_failure, alerted) VALUES (?, ?, ?, ?, ?)'),
       incident: p('INSERT OR REPLACE INTO hub_incidents (id, target, state, opened_at, resolved_at, message, reason, silenced, recipients, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       // A change of the alert rewrites every channel's row; only a channel whose progress moved takes the new time.
-      delivery: p(`INSERT INTO hub_deliveries (incident, alert_id, channel, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (incident, alert_id, channel) DO UPDATE SET at = CASE WHEN state IS NOT excluded.state OR attempts IS NOT excluded.attempts THEN excluded.at ELSE at END,
+      // Keyed by the alert's seq (acceptance order), so an incident's rows go in at the end of its range.
+      delivery: p(`INSERT INTO hub_deliveries (incident, alert_seq, channel, alert_id, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (incident, alert_seq, channel) DO UPDATE SET at = CASE WHEN state IS NOT excluded.state OR attempts IS NOT excluded.attempts THEN excluded.at ELSE at END,
         state = excluded.state, attempts = excluded.attempts, error = excluded.error`),
       silence: p('INSERT OR REPLACE INTO hub_silences (id, target, starts_at, until, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       unsilence: p('DELETE FROM hub_silences WHERE id = ?'),
@@ -111,8 +112,9 @@ export class SqliteHubQueries {
     this.#s.incident!.run(i.id, i.target, i.state, i.openedAt, i.resolvedAt, i.message, i.reason, i.silenced ? 1 : 0, JSON.stringify(i.recipients), JSON.stringify(i.events));
   }
 
-  putDelivery(d: DeliveryRow): void {
-    this.#s.delivery!.run(d.incident, d.alertId, d.channel, d.state, d.attempts, d.error, d.at);
+  /** A channel's progress on the alert of this seq, kept with its incident. */
+  putDelivery(d: DeliveryRow, alertSeq: number): void {
+    this.#s.delivery!.run(d.incident, alertSeq, d.channel, d.alertId, d.state, d.attempts, d.error, d.at);
   }
 
   putSilence(s: SilenceRow): void {

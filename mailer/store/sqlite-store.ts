@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type ChannelState, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
-import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type PackedHubSnapshot, unpackBuckets } from './hub-records.ts';
+import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type PackedHubSnapshot, unpackBuckets } from './hub-records.ts';
 import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -267,7 +267,7 @@ export class SqliteStore implements Store {
     this.#hub = [];
     this.#committing = true;
     const now = this.#now();
-    const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub };
+    const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub: coalesceWrites(hub) };
     this.#ask(request).then(
       (value) => {
         const { seqs, syncs } = value as CommitResult;

@@ -149,7 +149,7 @@ function commit(request: CommitRequest): CommitResult {
     const out = request.items.map((item, i) => keep(item, shared ?? request.channels[i]!, changes, request.now));
     for (const [seq, a] of changes) {
       q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
-      if (a.incident !== undefined && a.id !== undefined) keepDeliveries(a.incident, a.id, a.channels, request.now);
+      if (a.incident !== undefined && a.id !== undefined) keepDeliveries(a.incident, a.id, seq, a.channels, request.now);
     }
     for (const w of request.hub) hubWrite(w);
     return out;
@@ -167,8 +167,8 @@ function commit(request: CommitRequest): CommitResult {
   return { seqs, syncs };
 }
 
-function keepDeliveries(incident: string, alertId: string, channels: Record<string, ChannelState>, at: number): void {
-  for (const [channel, c] of Object.entries(channels)) hq.putDelivery({ incident, alertId, channel, state: c.state, attempts: c.attempts, error: c.error ?? null, at });
+function keepDeliveries(incident: string, alertId: string, seq: number, channels: Record<string, ChannelState>, at: number): void {
+  for (const [channel, c] of Object.entries(channels)) hq.putDelivery({ incident, alertId, channel, state: c.state, attempts: c.attempts, error: c.error ?? null, at }, seq);
 }
 
 function hubWrite(w: HubWrite): void {

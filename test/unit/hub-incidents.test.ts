@@ -184,19 +184,43 @@ test('a silenced alert: the incident is marked silenced with a silenced event; a
   assert.equal(other.alert(json('a1', 'down', T0), PEER, false, T0)[0]?.row.silenced, false);
 });
 
-test('events are capped at 200: the first 100 and the latest 100 are kept through a long outage\'s reminders', () => {
+test('events are capped at 40: the first 20 and the latest 20 are kept through a long outage\'s reminders', () => {
   const { b } = book();
   b.alert(json('a1', 'down', T0), PEER, false, T0);
   for (let n = 1; n <= 500; n++) b.alert(json(`a1-r${n}`, 'down', T0 + n * 60 * S, { reminder: n }), PEER, false, T0 + n * 60 * S);
   const events = b.get('inc-1')!.events;
-  assert.equal(events.length, 200);
+  assert.equal(events.length, 40);
   assert.deepEqual(events.slice(0, 2).map((e) => e.kind), ['detected', 'alert']);
-  assert.equal(events[99]?.text, 'reminder 98 a1-r98 to admin@work');
-  assert.equal(events[100]?.text, 'reminder 401 a1-r401 to admin@work');
+  assert.equal(events[19]?.text, 'reminder 18 a1-r18 to admin@work');
+  assert.equal(events[20]?.text, 'reminder 481 a1-r481 to admin@work');
   assert.equal(events.at(-1)?.text, 'reminder 500 a1-r500 to admin@work');
   // Its up still lands.
   b.alert(json('a2', 'up', T0 + 501 * 60 * S), PEER, false, T0 + 501 * 60 * S);
   assert.equal(b.openCount, 0);
+});
+
+test('a sender\'s alerts that name no incident join the one open on it (assign): a flood of raw text is one incident, its alerts past the first few counted in one event', () => {
+  const { b } = book();
+  const first = raw('r0', T0);
+  b.assign(first, PEER);
+  assert.equal(first.hubIncident, undefined, 'nothing open yet: its own');
+  b.alert(first, PEER, false, T0);
+  for (let n = 1; n <= 100; n++) {
+    const item = raw(`r${n}`, T0 + n * S);
+    b.assign(item, PEER);
+    assert.equal(item.hubIncident, 'raw-r0');
+    const changes = b.alert(item, PEER, false, T0 + n * S);
+    assert.deepEqual(changes.map((c) => [c.kind, c.row.id]), [['updated', 'raw-r0']]);
+  }
+  assert.equal(b.openCount, 1);
+  const events = b.get('raw-r0')!.events;
+  assert.ok(events.length <= 9, `the row stays small: ${events.length} events`);
+  assert.equal(events.at(-1)?.more, 100 - (events.length - 2));
+  assert.match(events.at(-1)!.text, /^\d+ more alerts, the last: alert r100 to admin@work$/);
+  // Another sender's is another incident.
+  const other = raw('x1', T0);
+  b.assign(other, '10.9.9.9:1');
+  assert.equal(other.hubIncident, undefined);
 });
 
 test('incidents open in the store are loaded: an up after a mailer restart closes the one its down opened', () => {
