@@ -21,8 +21,12 @@ export interface TargetEntry {
   rollup: TargetRollup;
 }
 
-/** At most this many targets are kept: a report naming more is counted only for those known. */
-export const MAX_TARGETS = 50_000;
+/**
+ * At most this many targets are kept (each holds about 9 KB of buckets in
+ * memory: 90 MB at the cap): a report naming more is counted only for those
+ * known, so reports cannot grow the mailer without bound.
+ */
+export const MAX_TARGETS = 10_000;
 
 export class TargetBoard {
   readonly #targets = new Map<string, TargetEntry>();
