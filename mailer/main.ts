@@ -22,6 +22,7 @@ import { EventStreams } from './hub/event-stream.ts';
 import { StatusHub } from './hub/hub.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
+import { renderIncidentsSection } from './hub/page/render-page.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { StoreOpenError } from './store/store.ts';
 
@@ -75,7 +76,8 @@ const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log }
 silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
-const streams = new EventStreams(hub);
+const views = new StatusViews(hub, store);
+const streams = new EventStreams(hub, async () => renderIncidentsSection(await views.pageIncidents(), Date.now()));
 const access = new Access(config.token, config.publicStatus);
 const started = Date.now();
 const http = createHttpIntake({
@@ -86,7 +88,7 @@ const http = createHttpIntake({
   token: config.token,
   log,
   hub,
-  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views: new StatusViews(hub, store), streams, access, log, readBody }) : undefined,
+  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody }) : undefined,
   health: () => {
     const spool = store.health();
     return {

@@ -27,13 +27,19 @@ export function localPath(next: string): string {
   return /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
 }
 
+/**
+ * Every answer here closes its connection: a browser that reuses an idle
+ * kept-alive connection just as the mailer closes it (the intake's idle
+ * deadline) gets a reset and logs a failed load; the page's few requests
+ * (the event stream keeps its own connection) lose nothing by a fresh one.
+ */
 /** Bodies over this are gzipped for a client that takes it (a page of 50 targets' bars is ~700 KB of HTML, ~20 KB gzipped). */
 const GZIP_OVER = 8 * 1024;
 
 export function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
   const gzip = body.length > GZIP_OVER && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const bytes = gzip ? gzipSync(body, { level: 4 }) : Buffer.from(body);
-  res.writeHead(status, { ...headers, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', vary: 'accept-encoding', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+  res.writeHead(status, { ...headers, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', vary: 'accept-encoding', connection: 'close', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 

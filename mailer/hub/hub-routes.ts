@@ -2,7 +2,6 @@
  * The status page's HTTP routes, on the mailer's one port:
  *   GET  /                       the page (?q= filter, ?page=)
  *   GET  /targets/<name>         one target's page
- *   GET  /fragments/incidents    the incidents section (the live script swaps it in)
  *   GET  /assets/status.css|js   the page's style and its small script
  *   GET  /badge/<name>/status.svg, uptime-<24h|7d|30d|90d>.svg, response-time-24h.svg
  *   GET  /login, POST /login     the login form and its session cookie (with --token)
@@ -18,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import { type Access } from './access.ts';
+import { AGENTS_PATH } from './agents.ts';
 import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from './badges.ts';
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
@@ -73,7 +73,6 @@ export class PageRoutes {
       path === '/silences' ||
       path.startsWith('/silences/') ||
       path.startsWith('/targets/') ||
-      path.startsWith('/fragments/') ||
       path.startsWith('/assets/') ||
       path.startsWith('/badge/') ||
       path === '/api/v1/status' ||
@@ -119,10 +118,6 @@ export class PageRoutes {
       if (!this.#private(req)) view.deadLetters = [];
       return page(req, res, 200, renderStatusPage(view, this.#pageOptions(req, search, now)));
     }
-    if (path === '/fragments/incidents') {
-      const view = await views.status();
-      return page(req, res, 200, renderIncidentsSection(view.incidents, now));
-    }
     if (path.startsWith('/targets/')) {
       const name = decode(path.slice('/targets/'.length));
       const target = name === undefined ? undefined : views.target(name);
@@ -143,6 +138,7 @@ export class PageRoutes {
       return json(req, res, 200, await views.incidents({ state, limit: Number(limitText) }));
     }
     if (path === '/api/v1/silences') return json(req, res, 200, this.#silenceList(now));
+    if (path === AGENTS_PATH) return json(req, res, 200, this.#d.hub.agents());
     const history = /^\/api\/v1\/targets\/([^/]+)\/history$/.exec(path);
     if (history) {
       const name = decode(history[1]!);

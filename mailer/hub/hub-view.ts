@@ -83,16 +83,12 @@ export class StatusViews {
 
   async status(): Promise<StatusView> {
     const now = this.#now();
-    const [open, closed, dead] = await Promise.all([
-      this.incidents({ state: 'open', limit: 500 }),
-      this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE }),
-      this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE }),
-    ]);
+    const [incidents, dead] = await Promise.all([this.pageIncidents(), this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE })]);
     return {
       generatedAt: iso(now),
       targets: this.targets(),
       agents: this.#hub.registry.list().map((a) => ({ name: a.name, version: a.version, lastReportAt: a.lastReportAt, targets: a.targets, state: a.state })),
-      incidents: [...open, ...closed],
+      incidents,
       deadLetters: dead.alerts.map((a) => ({
         id: a.id,
         message: a.alert.message,
@@ -101,6 +97,12 @@ export class StatusViews {
       })),
       silences: this.#hub.silences.list(now).map((s) => ({ id: s.id, target: s.target, startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) })),
     };
+  }
+
+  /** The incidents the page shows: every open one (up to 500), then the latest closed ones. */
+  async pageIncidents(): Promise<IncidentView[]> {
+    const [open, closed] = await Promise.all([this.incidents({ state: 'open', limit: 500 }), this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE })]);
+    return [...open, ...closed];
   }
 
   async incidents(query: IncidentQuery): Promise<IncidentView[]> {

@@ -104,6 +104,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpInt
     const health = { status: 'ok', ...options.health() };
     return reply(res, health.status === 'ok' ? 200 : 503, health);
   }
+  // With the status page on, GET /api/v1/agents is one of its API's reads, under its access rules.
+  if (page && path === AGENTS_PATH && req.method === 'GET') return page.serve(req, res, path, new URLSearchParams());
   if (options.hub && (path === REPORTS_PATH || path === AGENTS_PATH)) return hubRoute(path, req, res, options, options.hub, deadlines, peer);
   if (page?.handles(path)) return page.serve(req, res, path, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
   if (path !== ALERTS_PATH) {

@@ -88,6 +88,11 @@ export async function newPage(browser: Browser, opts: PageOptions = {}): Promise
     if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  // Which request a "Failed to load resource" line was (the console line names none); refused outside requests are in `blocked`.
+  page.on('requestfailed', (request) => {
+    const why = request.failure()?.errorText ?? '?';
+    if (!why.startsWith('net::ERR_BLOCKED_BY_CLIENT') && why !== 'net::ERR_ABORTED') errors.push(`requestfailed: ${request.method()} ${request.url()} ${why}`);
+  });
   return { page, context, errors, blocked, close: () => context.close() };
 }
 

@@ -10,9 +10,10 @@
  *     that name (compared through dataset, never put into a selector): its
  *     data-state, state text, since, per-agent states, and the header counts;
  *     a target not on this page is ignored;
- *   - `incident` {id, target, state}: fetches GET /fragments/incidents and swaps
- *     #incidents for it (one fetch in flight, one queued), keeping which
- *     timelines were open and where the focus was;
+ *   - `incidents` {html}: the server's incidents section, rendered once for all
+ *     streams when an incident changes and sent with every new stream (no
+ *     request of the page's own: a refetch could fail and log): swaps
+ *     #incidents for it, keeping which timelines were open and the focus;
  *   - `agent` (AgentStatusView): updates the row whose data-agent is that name;
  *   - filters the target rows on this page as #filter is typed in (the GET form
  *     still searches all targets on Enter);
@@ -21,13 +22,13 @@
  *   - refreshes the relative times (time[data-ago]) every TICK_MS.
  *
  * Event data is untrusted text: it only ever goes into textContent, dataset
- * and comparisons. Every lookup is guarded: no console error, whatever the
+ * and comparisons; the incidents section is the server's own escaped markup
+ * (page/html.ts), taken only when it starts as that section does. Every lookup is guarded: no console error, whatever the
  * page or the data.
  */
 import { agoOf, plural, utcTime } from './format.ts';
 
 const EVENTS_PATH = '/api/v1/events';
-const FRAGMENT_PATH = '/fragments/incidents';
 const RETRY_MS = 30_000;
 const TICK_MS = 30_000;
 const TARGET_STATES = ['up', 'down', 'unknown'];
@@ -129,9 +130,6 @@ function onAgent(data: Data): void {
   }
 }
 
-let fetching = false;
-let queued = false;
-
 /** Swap #incidents for the server's fragment, keeping open timelines and the focus. */
 function swapIncidents(markup: string): void {
   const old = document.getElementById('incidents');
@@ -164,28 +162,6 @@ function swapIncidents(markup: string): void {
   }
 }
 
-function refreshIncidents(): void {
-  if (!document.getElementById('incidents')) return;
-  if (fetching) {
-    queued = true;
-    return;
-  }
-  fetching = true;
-  fetch(FRAGMENT_PATH, { credentials: 'same-origin', headers: { accept: 'text/html' } })
-    .then((res) => (res.ok && !res.redirected ? res.text() : undefined))
-    .then((markup) => {
-      if (markup !== undefined) swapIncidents(markup);
-    })
-    .catch(() => undefined)
-    .finally(() => {
-      fetching = false;
-      if (queued) {
-        queued = false;
-        refreshIncidents();
-      }
-    });
-}
-
 function setLive(state: 'connecting' | 'connected' | 'offline'): void {
   if (document.body) document.body.dataset.live = state;
 }
@@ -200,24 +176,22 @@ function connect(): void {
     setLive('offline');
     return;
   }
-  let dropped = false;
   const on = (name: string, handle: (data: Data) => void): void =>
     source.addEventListener(name, (event) => {
       const data = readData(event);
       if (data) handle(data);
     });
   source.addEventListener('open', () => {
-    setLive('connected');
-    if (dropped) refreshIncidents(); // what changed while we were away
-    dropped = false;
+    setLive('connected'); // the server sends the incidents section as it is now with every new stream
   });
   source.addEventListener('error', () => {
     setLive('offline');
-    dropped = true;
     if (source.readyState === EventSource.CLOSED) setTimeout(connect, RETRY_MS); // refused for good (e.g. not signed in): try again later
   });
   on('target', onTarget);
-  on('incident', refreshIncidents);
+  on('incidents', (data) => {
+    if (typeof data.html === 'string') swapIncidents(data.html);
+  });
   on('agent', onAgent);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Incidents on the status page: the <section id="incidents"> fragment (the
- * live script re-fetches it from GET /fragments/incidents and swaps it in)
+ * event stream sends it as `incidents` and the live script swaps it in)
  * and the plain list a target's own page shows. Open incidents first (the
  * given order kept otherwise), each with data-incident (its id) and
  * data-state (open|closed), its target, message and reason, when it opened
@@ -63,7 +63,7 @@ export function incidentsSection(incidents: readonly IncidentView[], now: number
   return html`<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents</h2>${incidentList(incidents, now)}</section>`;
 }
 
-/** The <section id="incidents"> fragment of the status page (GET /fragments/incidents answers with it). */
+/** The <section id="incidents"> fragment of the status page (the event stream sends it: event-stream.ts). */
 export function renderIncidentsSection(incidents: IncidentView[], now: number): string {
   return incidentsSection(incidents, now).markup;
 }

@@ -6,7 +6,7 @@
  *                                       (filter form + paging), incidents, agents, dead letters,
  *                                       silences (+ the silence form and each one's Remove button
  *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete)
- *   renderIncidentsSection(list, now)   its <section id="incidents">, for GET /fragments/incidents
+ *   renderIncidentsSection(list, now)   its <section id="incidents">, which the event stream sends as `incidents`
  *   renderTargetPage(target, list, o)   one target's page: bars, uptimes, response time, incidents
  *   renderLoginPage(o)                  the token form, POST /login
  *
