@@ -51,6 +51,19 @@ export interface AgentView {
   targets: number;
 }
 
+/** What GET /api/v1/agents shows of one agent. */
+export function agentView(a: AgentRecord): AgentView {
+  return {
+    name: a.name,
+    instance: a.instance,
+    version: a.version,
+    lastReportAt: new Date(a.lastReportAt).toISOString(),
+    intervalMs: a.intervalMs,
+    state: a.state,
+    targets: a.targets.size,
+  };
+}
+
 export type Recorded =
   | {
       ok: true;
@@ -151,17 +164,7 @@ export class AgentRegistry {
 
   /** Every agent, by name. */
   list(): AgentView[] {
-    return [...this.#agents.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((a) => ({
-        name: a.name,
-        instance: a.instance,
-        version: a.version,
-        lastReportAt: new Date(a.lastReportAt).toISOString(),
-        intervalMs: a.intervalMs,
-        state: a.state,
-        targets: a.targets.size,
-      }));
+    return [...this.#agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(agentView);
   }
 
   #logReport(record: AgentRecord, kind: 'first' | 'report' | 'restart', report: AgentReport): void {

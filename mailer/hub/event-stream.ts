@@ -35,10 +35,6 @@ export class EventStreams {
     this.#render = render;
   }
 
-  get size(): number {
-    return this.#open.size;
-  }
-
   open(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
     if (this.#open.size >= MAX_STREAMS) {

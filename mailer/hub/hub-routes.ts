@@ -21,7 +21,8 @@ import { AGENTS_PATH } from './agents.ts';
 import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from './badges.ts';
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
-import { HISTORY_WINDOWS, type HistoryWindow, type StatusViews } from './hub-view.ts';
+import { HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
+import type { SilenceRow } from '../store/hub-records.ts';
 import { decode, header, json, localPath, page, redirect, send } from './http-answers.ts';
 import { escapeHtml } from './page/html.ts';
 import { STATUS_CSS } from './page/page-style.ts';
@@ -127,8 +128,7 @@ export class PageRoutes {
     }
     if (path.startsWith('/badge/')) return this.#badge(req, res, path);
     if (path === '/api/v1/status') {
-      const view = await views.status();
-      return json(req, res, 200, { generatedAt: view.generatedAt, targets: view.targets, agents: view.agents, incidents: view.incidents.filter((i) => i.state === 'open'), silences: view.silences });
+      return json(req, res, 200, await views.apiStatus());
     }
     if (path === '/api/v1/incidents') {
       const state = search.get('state') ?? 'open';
@@ -137,7 +137,7 @@ export class PageRoutes {
       if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) return json(req, res, 400, { error: 'limit must be an integer from 1 to 1000' });
       return json(req, res, 200, await views.incidents({ state, limit: Number(limitText) }));
     }
-    if (path === '/api/v1/silences') return json(req, res, 200, this.#silenceList(now));
+    if (path === '/api/v1/silences') return json(req, res, 200, this.#d.hub.silences.list(now).map(silenceView));
     if (path === AGENTS_PATH) return json(req, res, 200, this.#d.hub.agents());
     const history = /^\/api\/v1\/targets\/([^/]+)\/history$/.exec(path);
     if (history) {
@@ -148,10 +148,6 @@ export class PageRoutes {
       return h ? json(req, res, 200, h) : json(req, res, 404, { error: 'no such target' });
     }
     return json(req, res, 404, { error: `no such path: ${path.slice(0, 100)}` });
-  }
-
-  #silenceList(now: number): unknown {
-    return this.#d.hub.silences.list(now).map((s) => ({ ...s, startsAt: new Date(s.startsAt).toISOString(), until: new Date(s.until).toISOString(), createdAt: new Date(s.createdAt).toISOString() }));
   }
 
   /** Whether this reader gets what only the token holder should see (dead letters' text). */
@@ -231,10 +227,8 @@ export class PageRoutes {
       return redirect(res, '/#silences');
     }
     if (path !== '/silences') return page(req, res, 404, '<!doctype html><title>Not found</title><p>Not found. <a href="/">Back</a></p>');
-    const parsed = parseSilence({ target: form.get('target') ?? '', for: form.get('for') ?? '', until: form.get('until') ?? '', comment: form.get('comment') ?? '' }, this.#now());
-    const added = parsed.ok ? this.#d.hub.silences.add(parsed.value, this.#now()) : parsed.error;
-    if (typeof added === 'string') return page(req, res, 400, `<!doctype html><title>Silence refused</title><p>The silence was not added: ${escapeHtml(added)}. <a href="/#silences">Back</a></p>`);
-    this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
+    const added = this.#addSilence({ target: form.get('target') ?? '', for: form.get('for') ?? '', until: form.get('until') ?? '', comment: form.get('comment') ?? '' });
+    if ('error' in added) return page(req, res, 400, `<!doctype html><title>Silence refused</title><p>The silence was not added: ${escapeHtml(added.error)}. <a href="/#silences">Back</a></p>`);
     redirect(res, '/#silences');
   }
 
@@ -252,12 +246,19 @@ export class PageRoutes {
     } catch (err) {
       return json(req, res, 400, { error: `body is not valid JSON: ${(err as Error).message}` });
     }
-    const parsed = parseSilence(data, this.#now());
-    if (!parsed.ok) return json(req, res, 400, { error: parsed.error });
-    const added = this.#d.hub.silences.add(parsed.value, this.#now());
-    if (typeof added === 'string') return json(req, res, 409, { error: added });
+    const added = this.#addSilence(data);
+    return 'error' in added ? json(req, res, added.status, { error: added.error }) : json(req, res, 201, silenceView(added));
+  }
+
+  /** A silence from the form or the API: read, added, logged; or why not (400 unreadable, 409 too many). */
+  #addSilence(data: unknown): SilenceRow | { status: 400 | 409; error: string } {
+    const now = this.#now();
+    const parsed = parseSilence(data, now);
+    if (!parsed.ok) return { status: 400, error: parsed.error };
+    const added = this.#d.hub.silences.add(parsed.value, now);
+    if (typeof added === 'string') return { status: 409, error: added };
     this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
-    return json(req, res, 201, { ...added, startsAt: new Date(added.startsAt).toISOString(), until: new Date(added.until).toISOString(), createdAt: new Date(added.createdAt).toISOString() });
+    return added;
   }
 
   async #form(req: IncomingMessage, res: ServerResponse): Promise<URLSearchParams | undefined> {

@@ -7,14 +7,15 @@
  * /api/v1/status, which serialises own fields only, leaves them out.
  */
 import type { Store } from '../store/store.ts';
-import type { DeliveryRow, IncidentQuery, IncidentRecord } from '../store/hub-records.ts';
+import type { DeliveryRow, IncidentQuery, IncidentRecord, SilenceRow } from '../store/hub-records.ts';
 import type { StatusHub } from './hub.ts';
 import { quantileMs } from './rollup.ts';
-import type { BarView, DeliveryView, IncidentView, StatusView, TargetView, UptimeWindow } from './status-view.ts';
+import type { BarView, DeliveryView, IncidentView, SilenceView, StatusView, TargetView, UptimeWindow } from './status-view.ts';
 import type { TargetEntry } from './target-board.ts';
 
 export const HISTORY_WINDOWS = ['24h', '7d', '90d'] as const;
 export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+const OPEN_ON_PAGE = 500;
 const CLOSED_ON_PAGE = 20;
 const DEAD_ON_PAGE = 20;
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -81,13 +82,24 @@ export class StatusViews {
     return e ? new EntryView(e, now, this.#hub.silences.matching(name, now) !== undefined) : undefined;
   }
 
+  /** GET /api/v1/status: targets (without their bars), agents, open incidents, silences. */
+  async apiStatus(): Promise<Pick<StatusView, 'generatedAt' | 'targets' | 'agents' | 'incidents' | 'silences'>> {
+    const now = this.#now();
+    const incidents = await this.incidents({ state: 'open', limit: OPEN_ON_PAGE });
+    return { generatedAt: iso(now), targets: this.targets(), agents: this.#agents(), incidents, silences: this.#hub.silences.list(now).map(silenceView) };
+  }
+
+  #agents(): StatusView['agents'] {
+    return this.#hub.registry.list().map((a) => ({ name: a.name, version: a.version, lastReportAt: a.lastReportAt, targets: a.targets, state: a.state }));
+  }
+
   async status(): Promise<StatusView> {
     const now = this.#now();
     const [incidents, dead] = await Promise.all([this.pageIncidents(), this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE })]);
     return {
       generatedAt: iso(now),
       targets: this.targets(),
-      agents: this.#hub.registry.list().map((a) => ({ name: a.name, version: a.version, lastReportAt: a.lastReportAt, targets: a.targets, state: a.state })),
+      agents: this.#agents(),
       incidents,
       deadLetters: dead.alerts.map((a) => ({
         id: a.id,
@@ -95,13 +107,13 @@ export class StatusViews {
         receivedAt: a.receivedAt,
         reasons: Object.fromEntries(Object.entries(a.channels).filter(([, c]) => c.state === 'dead').map(([name, c]) => [name, c.error ?? 'gave up'])),
       })),
-      silences: this.#hub.silences.list(now).map((s) => ({ id: s.id, target: s.target, startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) })),
+      silences: this.#hub.silences.list(now).map(silenceView),
     };
   }
 
   /** The incidents the page shows: every open one (up to 500), then the latest closed ones. */
   async pageIncidents(): Promise<IncidentView[]> {
-    const [open, closed] = await Promise.all([this.incidents({ state: 'open', limit: 500 }), this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE })]);
+    const [open, closed] = await Promise.all([this.incidents({ state: 'open', limit: OPEN_ON_PAGE }), this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE })]);
     return [...open, ...closed];
   }
 
@@ -118,6 +130,11 @@ export class StatusViews {
     if (window === '90d') return { target: name, window, bucketMs: 86_400_000, bars: e.rollup.daily(now) };
     return { target: name, window, bucketMs: 3_600_000, bars: e.rollup.hourly(now, window === '24h' ? 24 : 168) };
   }
+}
+
+/** A silence as the page and the API show it. */
+export function silenceView(s: SilenceRow): SilenceView {
+  return { id: s.id, target: s.target, startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) };
 }
 
 function deliveryView(d: DeliveryRow): DeliveryView {

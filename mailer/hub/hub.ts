@@ -18,8 +18,8 @@ import type { QueuedAlert } from '../queued-alert.ts';
 import type { HubSnapshot } from '../store/hub-records.ts';
 import type { Store } from '../store/store.ts';
 import { type AgentSilence, type Hub } from './agent-silence.ts';
-import type { AgentRecord, AgentRegistry, AgentView } from './agents.ts';
-import { IncidentBook, type IncidentChange, incidentOf } from './incident-book.ts';
+import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
+import { IncidentBook, type IncidentChange } from './incident-book.ts';
 import { Silences } from './silences.ts';
 import { TargetBoard, type TargetEntry } from './target-board.ts';
 
@@ -69,10 +69,6 @@ export class StatusHub implements Hub, AdmissionObserver {
     return () => this.#listeners.delete(listener);
   }
 
-  get listeners(): number {
-    return this.#listeners.size;
-  }
-
   report(report: AgentReport): string | undefined {
     const before = this.registry.get(report.agent.name);
     const dropped = before ? [...before.targets.keys()] : [];
@@ -101,13 +97,11 @@ export class StatusHub implements Hub, AdmissionObserver {
   /** An agent's record changed (a report, or found silent): kept, and told. */
   agentChanged(record: AgentRecord): void {
     this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record) });
-    const view = this.registry.list().find((a) => a.name === record.name);
-    if (view) this.#emit({ type: 'agent', data: view });
+    this.#emit({ type: 'agent', data: agentView(record) });
   }
 
   beforeKeep(item: QueuedAlert, peer: string): boolean {
-    this.incidents.assign(item, peer);
-    return this.silences.matching(incidentOf(item, peer).target, this.#now()) !== undefined;
+    return this.silences.matching(this.incidents.assign(item, peer), this.#now()) !== undefined;
   }
 
   admitted(item: QueuedAlert, peer: string, silenced: boolean): void {

@@ -71,19 +71,18 @@ export class IncidentBook {
     return this.#open.size;
   }
 
-  openIncidents(): IterableIterator<IncidentRow> {
-    return this.#open.values();
-  }
-
   /**
    * Before an alert that names no incident is kept: the incident open on its
    * target, which it joins (item.hubIncident), so that a sender's alerts, a
    * storm of the book's raw text say, make one incident rather than one each.
+   * Returns the target the alert is about.
    */
-  assign(item: QueuedAlert, peer: string): void {
-    if (item.alert.incident !== undefined) return;
-    const open = this.openOn(incidentOf(item, peer).target);
+  assign(item: QueuedAlert, peer: string): string {
+    const { target } = incidentOf(item, peer);
+    if (item.alert.incident !== undefined) return target;
+    const open = this.openOn(target);
     if (open && item.alert.status === 'down') item.hubIncident = open.id;
+    return target;
   }
 
   /** An accepted alert (not a duplicate), received at `now`; silenced: kept from the channels by a silence. */

@@ -47,10 +47,6 @@ export class TargetBoard {
     return this.#targets.values();
   }
 
-  get size(): number {
-    return this.#targets.size;
-  }
-
   /**
    * An agent's report received at `now`: each target's checks into its buckets
    * and the agent's word on it; `dropped` are targets the agent watched before

@@ -80,7 +80,6 @@ export class SqliteHubQueries {
       pruneIncidents: p("DELETE FROM hub_incidents WHERE state = 'closed' AND opened_at < ?"),
       pruneDeliveries: p('DELETE FROM hub_deliveries WHERE at < ? AND incident NOT IN (SELECT id FROM hub_incidents)'),
       pruneSilences: p('DELETE FROM hub_silences WHERE until < ?'),
-      countBuckets: p('SELECT count(*) AS n FROM hub_buckets'),
     };
     for (const state of ['open', 'closed', 'all'] as const) {
       const where = state === 'all' ? '1' : `state = '${state}'`;
@@ -192,9 +191,6 @@ export class SqliteHubQueries {
     return n;
   }
 
-  countBuckets(): number {
-    return Number((this.#s.countBuckets!.get() as Row).n);
-  }
 }
 
 function toAgent(r: Row): AgentRow {

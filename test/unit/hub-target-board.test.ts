@@ -98,7 +98,7 @@ test('an alert that changes nothing is not returned, but a new reason is written
   assert.equal(b.alert('web', 'down', T0 + S, 'HTTP 502'), undefined, 'still down: no change');
   assert.deepEqual(shown(b, 'web'), { state: 'down', since: T0 });
   assert.deepEqual(targetWrites().at(-1), { name: 'web', state: 'down', since: T0, lastFailure: 'HTTP 502', alerted: 'down' });
-  assert.equal(b.size, 1);
+  assert.equal([...b.all()].length, 1);
 });
 
 test('a report with a new lastFailure and no state change writes the target (and returns nothing); the same one again writes nothing', () => {
