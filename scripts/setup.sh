@@ -28,4 +28,5 @@ fi
 
 # testcontainers on this machine: no Ryuk image to pull, the engine is local.
 export TESTCONTAINERS_RYUK_DISABLED=true
-export TESTCONTAINERS_HOST_OVERRIDE=localhost
+# 127.0.0.1, not localhost: a published port's IPv6 binding gets another host port (test/integration/setup.ts).
+export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
