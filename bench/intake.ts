@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { LeanConnection } from './lean-http-client.ts';
-import { cpuMeter, defer, type Figures, freePort, hasFlag, mb, ms, progress, startProcess, stats, statusBytes, waitUntil, withTimeout } from './lib.ts';
+import { cpuMeter, defer, machineCpuMeter, type Figures, freePort, hasFlag, mb, ms, progress, startProcess, stats, statusBytes, waitUntil, withTimeout } from './lib.ts';
 
 export interface IntakeOptions {
   count: number;
@@ -23,6 +23,7 @@ export interface IntakeOptions {
 }
 
 const B = 'intake';
+const DUMP: string[] | undefined = process.env.BENCH_DUMP ? [] : undefined;
 
 /** The filesystem type holding `dir` (longest matching mount point). */
 function fsTypeOf(dir: string): string {
@@ -54,12 +55,12 @@ function cpuMeterSelf(): { end(): number } {
 export async function intake(figures: Figures, opts: IntakeOptions): Promise<void> {
   const durable = await hasFlag('mailer', '--spool');
   const work = mkdtempSync(join(tmpdir(), 'ch2-bench-intake-'));
-  const removeWork = defer(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
+  const removeWork = defer(`remove ${work}`, () => (process.env.BENCH_KEEP ? undefined : rmSync(work, { recursive: true, force: true })));
   try {
     const spool = join(work, 'spool');
     const logFile = join(work, 'mailer.log');
     const port = await freePort();
-    const args = ['dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1'];
+    const args = [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? []), process.env.BENCH_MAILER ?? 'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1'];
     if (durable) args.push('--spool', spool);
     else figures.note(B, 'the mailer has no --spool flag yet: this intake is NOT durable (in memory, no fsync)');
     const fsType = fsTypeOf(work);
@@ -82,19 +83,17 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
         100,
       );
 
+      // One kept-alive connection per sender for both phases, connected before any request is timed.
+      const connections = Array.from({ length: opts.concurrency }, () => new LeanConnection('127.0.0.1', port));
+      const closeConnections = defer('close the senders\' connections', () => {
+        for (const c of connections) c.close();
+      });
+      await Promise.all(connections.map((c) => c.ready));
       const phase = async (n: number, record: boolean): Promise<{ seconds: number; lat: Float64Array; bad: Map<string, number> }> => {
         const lat = new Float64Array(record ? n : 0);
         const bad = new Map<string, number>();
         let next = 0;
         const t0 = performance.now();
-        const loop = async (): Promise<void> => {
-          const connection = new LeanConnection('127.0.0.1', port);
-          try {
-            await sendAll(connection);
-          } finally {
-            connection.close();
-          }
-        };
         const sendAll = async (connection: LeanConnection): Promise<void> => {
           for (;;) {
             const i = next++;
@@ -108,11 +107,12 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
               status = (err as { code?: string }).code ?? (err as Error).message;
             }
             if (record) lat[i] = performance.now() - start;
+            if (record && DUMP) DUMP.push(`${(performance.timeOrigin + start).toFixed(2)} ${(performance.now() - start).toFixed(2)}`);
             if (status !== '202') bad.set(status, (bad.get(status) ?? 0) + 1);
           }
         };
         // Bounded in count (n) and in time (the withTimeout below).
-        await withTimeout(Promise.all(Array.from({ length: opts.concurrency }, loop)), Math.max(120_000, n * 5), `${n} alerts`);
+        await withTimeout(Promise.all(connections.map(sendAll)), Math.max(120_000, n * 5), `${n} alerts`);
         return { seconds: (performance.now() - t0) / 1000, lat, bad };
       };
 
@@ -121,13 +121,23 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
       if (warm.bad.size) figures.note(B, `warm-up answers other than 202: ${JSON.stringify(Object.fromEntries(warm.bad))}`);
 
       progress(B, `measuring: ${opts.count} alerts, ${opts.concurrency} concurrent senders`);
+      const commits = async (): Promise<number | undefined> => {
+        const res = await pool.request({ method: 'GET', path: '/healthz' });
+        const body = (await res.body.json()) as { spoolCommits?: number };
+        return body.spoolCommits;
+      };
+      const commits0 = await commits();
       const cpu = await cpuMeter(mailer.pid);
       const ownCpu = cpuMeterSelf();
+      const machine = machineCpuMeter();
       const timed = await phase(opts.count, true);
       const mailerCpu = cpu.end();
       const senderCpu = ownCpu.end();
+      const machineCpu = machine.end();
       const rss = statusBytes(mailer.pid);
+      const commits1 = await commits();
       const s = stats(timed.lat);
+      if (DUMP) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP!, DUMP.join('\n'));
       const rate = opts.count / timed.seconds;
       const badCount = [...timed.bad.values()].reduce((a, b) => a + b, 0);
 
@@ -137,14 +147,20 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
       figures.add(B, 'time to 202, p99', ms(s.p99, 2), '< 20 ms');
       figures.add(B, 'time to 202, max', ms(s.max, 2));
       figures.add(B, 'answers other than 202', String(badCount), '0', badCount ? JSON.stringify(Object.fromEntries(timed.bad)) : undefined);
-      figures.add(B, 'mailer CPU during the run', `${mailerCpu.toFixed(0)} % of one core`);
+      if (commits0 !== undefined && commits1 !== undefined) {
+        const n = commits1 - commits0;
+        figures.add(B, 'spool commits during the run', String(n), undefined, `${(opts.count / Math.max(1, n)).toFixed(1)} alerts a commit (delivery progress shares them)`);
+      }
+      figures.add(B, 'mailer CPU during the run', `${mailerCpu.toFixed(0)} % of one core`, undefined, `${((mailerCpu / 100) * timed.seconds * 1e6 / opts.count).toFixed(0)} µs of CPU an alert, all threads`);
       figures.add(B, 'load generator CPU during the run', `${senderCpu.toFixed(0)} % of one core`);
       figures.add(B, 'mailer RSS after the run', mb(rss));
+      if (machineCpu) figures.add(B, 'machine CPU stolen by the host / idle during the run', `${machineCpu.steal.toFixed(1)} % / ${machineCpu.idle.toFixed(0)} %`, undefined, 'of both cores; a latency figure taken under steal is partly the host\'s other tenants');
       if (durable) {
         const entries = existsSync(spool) ? readdirSync(spool).length : 0;
         figures.note(B, `the spool folder (${fsType}) held ${entries} entries after the run`);
       }
       figures.note(B, `${opts.count} alerts after ${opts.warmup} warm-up; the load generator (one kept-alive connection per sender, prepared requests) shares the 2-core machine with the mailer`);
+      await closeConnections();
     } finally {
       await closePool();
       await mailer.stop(5000);

@@ -12,12 +12,13 @@ export class LeanConnection {
   readonly #socket: Socket;
   #buffer = '';
   #waiting: { resolve: (status: number) => void; reject: (err: Error) => void } | undefined;
-  readonly #ready: Promise<void>;
+  /** Resolves once connected. */
+  readonly ready: Promise<void>;
 
   constructor(host: string, port: number) {
     this.#socket = connect({ host, port, noDelay: true });
     this.#socket.setEncoding('latin1');
-    this.#ready = new Promise((resolve, reject) => {
+    this.ready = new Promise((resolve, reject) => {
       this.#socket.once('connect', () => resolve());
       this.#socket.once('error', reject);
     });
@@ -28,7 +29,7 @@ export class LeanConnection {
 
   /** POST a JSON body; resolves with the status code once the whole answer is in. */
   async post(host: string, path: string, json: string): Promise<number> {
-    await this.#ready;
+    await this.ready;
     if (this.#waiting) throw new Error('one request at a time');
     const body = Buffer.from(json);
     return new Promise<number>((resolve, reject) => {

@@ -494,6 +494,34 @@ export async function cpuMeter(pid: number): Promise<{ end(): number }> {
   };
 }
 
+/**
+ * The machine's CPU over a window, from /proc/stat: how much of it the
+ * hypervisor gave to others (steal) and how much sat idle, in % of all CPUs.
+ * On a shared virtual machine a latency figure taken while steal is high is a
+ * figure of the host's other tenants.
+ */
+export function machineCpuMeter(): { end(): { steal: number; idle: number } | undefined } {
+  const read = (): number[] | undefined => {
+    try {
+      const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+      return line.startsWith('cpu ') ? line.trim().split(/\s+/).slice(1, 9).map(Number) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const a = read();
+  return {
+    end() {
+      const b = read();
+      if (!a || !b) return undefined;
+      const d = b.map((v, i) => v - a[i]!);
+      const total = d.reduce((x, y) => x + y, 0) || 1;
+      // user nice system idle iowait irq softirq steal
+      return { steal: (d[7]! / total) * 100, idle: ((d[3]! + d[4]!) / total) * 100 };
+    },
+  };
+}
+
 export function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

@@ -149,7 +149,8 @@ function openOnce(dir: string, path: string): DatabaseSync {
     db.prepare('PRAGMA journal_mode = WAL').get();
     db.exec('PRAGMA synchronous = FULL');
     db.exec('PRAGMA temp_store = MEMORY');
-    db.exec('PRAGMA wal_autocheckpoint = 8192');
+    // The worker checkpoints after answering a commit (sqlite-worker.ts), not SQLite inside one.
+    db.exec('PRAGMA wal_autocheckpoint = 0');
     // The write that takes (and, in exclusive mode, keeps) the lock.
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);

@@ -41,6 +41,7 @@ export class SqliteQueries {
       pending: p(`SELECT ${COLUMNS} FROM alerts WHERE state = 'pending' ORDER BY seq`),
       probeIn: p('INSERT INTO probe (x) VALUES (zeroblob(8192))'),
       probeOut: p('DELETE FROM probe'),
+      checkpoint: p('PRAGMA wal_checkpoint(PASSIVE)'),
     };
     const list = (state: ListQuery['state']) => ({
       page: p(`SELECT ${COLUMNS} FROM alerts WHERE ${WHERE[state]} AND seq < ? ORDER BY seq DESC LIMIT ?`),
@@ -144,6 +145,11 @@ export class SqliteQueries {
       this.#s.probeIn!.run();
       this.#s.probeOut!.run();
     });
+  }
+
+  /** Copy what the WAL holds into the database (SQLite's checkpoint; the WAL starts over at the next write). */
+  checkpoint(): void {
+    this.#s.checkpoint!.get();
   }
 
   close(): void {

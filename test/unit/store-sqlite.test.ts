@@ -6,7 +6,7 @@
  * refused at once with the fix.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -118,4 +118,37 @@ test('sqlite: alerts committed together keep their own channels, whether they sh
   const owed = Object.fromEntries(again.store.unfinished().map((r) => [r.item.alert.id, Object.keys(r.channels)]));
   assert.deepEqual(owed, { a: ['log', 'smtp'], b: ['log', 'smtp'], c: ['log'], d: ['log', 'webhook'], e: ['log'] });
   await again.store.close();
+});
+
+test('sqlite: delivery progress waits a few ms for the next alerts and shares their commit', async () => {
+  const dir = tempDir();
+  const { store } = await openStore(dir);
+  await store.admit(item('first'), ['log']);
+  const before = store.health().commits;
+  store.settle('first', 'log', 'delivered');
+  // Past the turn of the event loop where a commit of the progress alone would have gone.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  await store.admit(item('second'), ['log']);
+  assert.equal(store.health().commits - before, 1, 'the progress and the next alert went in one commit');
+  assert.equal(store.get('first'), undefined, 'the progress is committed: first is no longer owed');
+  store.settle('second', 'log', 'delivered');
+  await store.close();
+  const again = await openStore(dir);
+  assert.deepEqual(again.store.unfinished(), [], 'both deliveries were kept');
+  await again.store.close();
+});
+
+test('sqlite: the worker checkpoints the WAL after commits, so it does not grow with the alerts', async () => {
+  const dir = tempDir();
+  const { store } = await openStore(dir);
+  const wal = join(dir, readdirSync(dir).find((f) => f.endsWith('-wal'))!);
+  const sizes: number[] = [];
+  for (let round = 0; round < 300; round += 1) {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.admit(item(`r${round}-${i}`, 'x'.repeat(400)), ['log'])));
+    if (round % 50 === 49) sizes.push(statSync(wal).size);
+  }
+  // 300 commits of 20 alerts put about 6 MB through the WAL; checkpointed every 32 commits it starts over and stays near its high mark.
+  assert.ok(sizes.every((s) => s < 2_000_000), `WAL sizes ${sizes.join(', ')}: under 2 MB`);
+  assert.ok(sizes[sizes.length - 1]! - sizes[1]! < 100_000, `WAL sizes ${sizes.join(', ')}: no longer growing`);
+  await store.close();
 });
