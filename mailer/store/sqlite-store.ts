@@ -15,13 +15,13 @@
  * set); finished ones stay in the database for the dedupe window, capped in
  * number, for duplicate checks and GET /alerts.
  */
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/logger.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-import { applyProgress, type ChannelState, type DeliveryState, isFinished, newRecord, type OutboxRecord } from './outbox.ts';
-import type { AlertChange, CommitResult, WorkerEvent, WorkerReply, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
+import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord, snapshotProgress } from './outbox.ts';
+import type { AlertChange, CommitResult, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
+import { WorkerClient } from './sqlite-worker-client.ts';
 import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type PackedHubSnapshot, unpackBuckets } from './hub-records.ts';
-import { type Admitted, type ListPage, type ListQuery, type Store, type StoreHealth, StoreOpenError, type StoreOptions } from './store.ts';
+import type { Admitted, ListPage, ListQuery, Store, StoreHealth, StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
   dir: string;
@@ -67,32 +67,10 @@ function channelLists(queue: readonly Queued[]): Array<readonly string[]> {
   return queue.every((q) => same(q.channels)) ? [first] : queue.map((q) => q.channels);
 }
 
-/**
- * A snapshot of each channel's progress, for a commit to write as it is now
- * (the record goes on changing). Copied by hand: structuredClone of these few
- * small objects cost several microseconds per alert on the event loop.
- */
-function copyProgress(channels: Record<string, ChannelState>): Record<string, ChannelState> {
-  const copy: Record<string, ChannelState> = {};
-  for (const name in channels) {
-    const c = channels[name]!;
-    copy[name] = c.error === undefined ? { state: c.state, attempts: c.attempts } : { state: c.state, attempts: c.attempts, error: c.error };
-  }
-  return copy;
-}
 export const DEFAULT_MAX_REMEMBERED = 500_000;
 
-/**
- * The worker's script: beside the bundle (dist/mailer-store-worker.mjs, which
- * scripts/build.ts makes and the image ships), or beside this file when the
- * sources run.
- */
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './sqlite-worker.ts' : './mailer-store-worker.mjs', import.meta.url);
-
 export class SqliteStore implements Store {
-  readonly #worker: Worker;
-  /** Resolves when the worker has ended (it may end before its last answer is read). */
-  readonly #ended: Promise<void>;
+  #worker!: WorkerClient;
   readonly #dir: string;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -103,9 +81,6 @@ export class SqliteStore implements Store {
   #alerts = new Map<number, AlertChange>();
   /** The hub's writes waiting for the next commit. */
   #hub: HubWrite[] = [];
-  /** Requests sent to the worker and not answered yet. */
-  readonly #asked = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
-  #nextRequest = 0;
   /** A commit is with the worker: what comes meanwhile waits for it, then goes as one. */
   #committing = false;
   #scheduled = false;
@@ -118,9 +93,7 @@ export class SqliteStore implements Store {
   #probe: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(options: SqliteStoreOptions, worker: Worker) {
-    this.#worker = worker;
-    this.#ended = new Promise((resolve) => worker.once('exit', () => resolve()));
+  private constructor(options: SqliteStoreOptions) {
     this.#dir = options.dir;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
@@ -135,33 +108,9 @@ export class SqliteStore implements Store {
       maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED,
       now: (options.now ?? Date.now)(),
     };
-    const worker = new Worker(WORKER_URL, { workerData: settings });
-    let onMessage: (event: WorkerEvent) => void = () => {};
-    let onGone: (err: Error | number) => void = () => {};
-    const opened = await new Promise<Extract<WorkerEvent, { op: 'opened' }>>((resolve, reject) => {
-      onMessage = (event) => {
-        if (event.op === 'log') options.log[event.level](event.text, event.fields);
-        else if (event.op === 'opened') resolve(event);
-        else if (event.op === 'open-failed') reject(event.kind === 'other' ? new Error(event.error) : new StoreOpenError(event.kind, event.error));
-      };
-      onGone = (why) => reject(why instanceof Error ? why : new Error(`the spool's worker stopped (exit ${why})`));
-      worker.on('message', onMessage);
-      worker.on('error', onGone);
-      worker.on('exit', onGone);
-    }).catch(async (err: Error) => {
-      await worker.terminate();
-      throw err;
-    });
-    worker.off('message', onMessage);
-    worker.off('error', onGone);
-    worker.off('exit', onGone);
-    const store = new SqliteStore(options, worker);
-    worker.on('message', (m: WorkerEvent | WorkerReply) => store.#answer(m));
-    worker.on('error', (err) => store.#fatal(err.message));
-    worker.on('exit', (code) => {
-      if (!store.#closed) store.#fatal(`the spool's worker stopped (exit ${code})`);
-    });
-    worker.unref();
+    const store = new SqliteStore(options);
+    const { client, opened } = await WorkerClient.start(settings, options.log, (error) => store.#fatal(error));
+    store.#worker = client;
     for (const row of opened.pending) store.#pending.set(row.record.item.alert.id, row);
     const summary: OpenSummary = { resumed: store.#pending.size, remembered: opened.remembered, imported: opened.imported };
     if (opened.movedAside) summary.movedAside = opened.movedAside;
@@ -209,18 +158,18 @@ export class SqliteStore implements Store {
   }
 
   async hubLoad(): Promise<HubSnapshot> {
-    const packed = (await this.#ask({ op: 'hub-load', n: 0, now: this.#now() })) as PackedHubSnapshot;
+    const packed = (await this.#worker.ask({ op: 'hub-load', n: 0, now: this.#now() })) as PackedHubSnapshot;
     return { ...packed, buckets: unpackBuckets(packed.buckets) };
   }
 
   async incidents(query: IncidentQuery): Promise<IncidentRecord[]> {
     this.#flush();
-    return (await this.#ask({ op: 'incidents', n: 0, query })) as IncidentRecord[];
+    return (await this.#worker.ask({ op: 'incidents', n: 0, query })) as IncidentRecord[];
   }
 
   async list(query: ListQuery): Promise<ListPage> {
     this.#flush();
-    return (await this.#ask({ op: 'list', n: 0, query })) as ListPage;
+    return (await this.#worker.ask({ op: 'list', n: 0, query })) as ListPage;
   }
 
   health(): StoreHealth {
@@ -237,16 +186,14 @@ export class SqliteStore implements Store {
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
     if (this.#probe) clearInterval(this.#probe);
-    this.#worker.ref(); // until it has ended
-    await Promise.race([this.#ask({ op: 'close', n: 0 }).catch(() => undefined), this.#ended]);
-    await this.#ended;
+    await this.#worker.close();
   }
 
   #changed(entry: Entry, urgent: boolean): void {
     const finished = isFinished(entry.record);
     if (finished) this.#pending.delete(entry.record.item.alert.id);
     const state = !finished ? 'pending' : entry.deadAt !== null ? 'dead' : 'sent';
-    const channels = copyProgress(entry.record.channels);
+    const channels = snapshotProgress(entry.record.channels);
     const change: AlertChange = { channels, state, deadAt: entry.deadAt, finishedAt: finished ? this.#now() : null };
     // Each delivery is kept with the alert's incident too (hub_deliveries), for the status page.
     change.id = entry.record.item.alert.id;
@@ -283,7 +230,7 @@ export class SqliteStore implements Store {
     this.#committing = true;
     const now = this.#now();
     const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub: coalesceWrites(hub) };
-    this.#ask(request).then(
+    this.#worker.ask(request).then(
       (value) => {
         const { seqs, syncs } = value as CommitResult;
         this.#commits += 1;
@@ -322,30 +269,6 @@ export class SqliteStore implements Store {
     else if (this.#alerts.size > 0 || this.#hub.length > 0) this.#schedule();
   }
 
-  #ask(request: WorkerRequest): Promise<unknown> {
-    const n = ++this.#nextRequest;
-    return new Promise((resolve, reject) => {
-      this.#asked.set(n, { resolve, reject });
-      if (this.#asked.size === 1) this.#worker.ref(); // an answer is awaited: keep the process up for it
-      // As JSON text: V8 writes these plain objects as JSON faster than it clones them, on the event loop.
-      this.#worker.postMessage(JSON.stringify({ ...request, n }));
-    });
-  }
-
-  #answer(message: WorkerEvent | WorkerReply): void {
-    if ('op' in message) {
-      if (message.op === 'log') this.#log[message.level](message.text, message.fields);
-      else if (message.op === 'fatal') this.#fatal(message.error);
-      return;
-    }
-    const asked = this.#asked.get(message.n);
-    if (!asked) return;
-    this.#asked.delete(message.n);
-    if (this.#asked.size === 0 && !this.#closed) this.#worker.unref();
-    if (message.ok) asked.resolve(message.value);
-    else asked.reject(new Error(message.error));
-  }
-
   #fatal(error: string): never {
     this.#log.error(`Spool ${this.#dir}: ${error}; stopping, to start again from what is on disk.`, { event: 'spool-error' });
     process.exit(1);
@@ -373,7 +296,7 @@ export class SqliteStore implements Store {
     if (this.#committing) return;
     if (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0) return this.#flush();
     this.#committing = true;
-    this.#ask({ op: 'probe', n: 0 }).then(
+    this.#worker.ask({ op: 'probe', n: 0 }).then(
       () => {
         this.#succeeded();
         this.#committed();
