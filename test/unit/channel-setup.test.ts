@@ -5,6 +5,9 @@
  * them: NOTIFY_URLS lists, the config file, and the target globs.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { channelEntries } from '../../mailer/delivery/channel-config.ts';
@@ -133,4 +136,20 @@ test('globMatch: * any run (slashes too), ? one character; the same verdict as a
   assert.equal(globMatch('*a*a*a*a*a*a*b', 'a'.repeat(4000)), false);
   assert.ok(Number(process.hrtime.bigint() - started) < 2e9);
   assert.equal(compileMatch({ targets: ['*a*a*a*a*a*b'] })(alert('a'.repeat(4000))), false);
+});
+
+test("a webhook template's credential headers are secrets (their fixed text, and what follows the scheme word); other headers are not", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-template-secrets-'));
+  try {
+    const file = join(dir, 'hook.yaml');
+    writeFileSync(file, ['method: POST', 'contentType: application/json', 'headers:', '  Authorization: Bearer tpl-s3cret-bearer', '  X-Api-Key: "k-{{id}}-tpl-key-part"', '  X-Source: ch2-visible', 'body: \'{"m": "{{message}}"}\'', ''].join('\n'));
+    const secrets = planSecrets(plan([], { channels: [{ kind: 'webhook', url: 'https://hooks.example/ops', template: file }] }));
+    assert.ok(secrets.includes('tpl-s3cret-bearer'), 'the bearer token');
+    assert.ok(secrets.includes('Bearer tpl-s3cret-bearer'), 'the whole header value');
+    assert.ok(secrets.includes('-tpl-key-part'), "an API key's fixed text around a placeholder");
+    assert.ok(!secrets.some((s) => s.includes('ch2-visible')), 'X-Source is no secret');
+    assert.ok(!secrets.includes('Bearer'), 'the scheme word alone is no secret');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

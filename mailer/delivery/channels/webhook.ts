@@ -31,6 +31,26 @@ export function webhookTokenArg(text: string): string {
   return token;
 }
 
+/** Header names whose values are credentials, as a rule. */
+const CREDENTIAL_HEADER = /^(proxy-)?authorization$|^cookie$|token|key|secret|signature|passw|auth/i;
+
+/**
+ * The fixed text of a template's credential headers (`Authorization: Bearer
+ * abc`, `X-Api-Key: abc`): secrets, so that no log line shows them, not even
+ * a receiver's answer that echoes one. The scheme word alone is not one.
+ */
+function templateSecrets(template: WebhookTemplate): string[] {
+  return Object.entries(template.headers)
+    .filter(([name]) => CREDENTIAL_HEADER.test(name))
+    .flatMap(([, value]) => value.split(/\{\{[\s\S]*?\}\}/))
+    .flatMap((text) => {
+      const literal = text.trim();
+      const credentials = /^(Bearer|Basic|Token|Bot|Key|ApiKey|Digest)\s+(\S.*)$/i.exec(literal)?.[2];
+      return credentials ? [literal, credentials] : [literal];
+    })
+    .filter((secret) => secret.length > 0);
+}
+
 export interface WebhookSettings {
   url: URL;
   /** Bearer token. */
@@ -114,6 +134,6 @@ export const webhookChannel = defineKind<WebhookSettings>({
       ...(typeof entry.template === 'string' ? { template: loadWebhookTemplate(entry.template) } : {}),
     };
   },
-  secrets: (s) => [...urlSecrets([s.url]), ...(s.token ? [s.token] : [])],
+  secrets: (s) => [...urlSecrets([s.url]), ...(s.token ? [s.token] : []), ...(s.template ? templateSecrets(s.template) : [])],
   create: (s, ctx) => createWebhookChannel({ ...s, name: ctx.name, timeoutMs: ctx.httpTimeoutMs }),
 });
