@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { ConfigError, exitConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import { flatten } from '../shared/text.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { Admissions } from './intake/admission.ts';
 import { Allowlist } from './intake/allowlist.ts';
@@ -50,6 +51,11 @@ const plans = await (async () => {
 })();
 // batch: a line per alert, written once per event-loop turn (the mailer writes nothing to stdout or stderr itself).
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)], batch: true });
+// A channel module's stray promise (a fire-and-forget call nobody awaits) must not stop the alerting:
+// everything acknowledged is in the spool and every send has its deadline, so the mailer logs it and goes on.
+process.on('unhandledRejection', (reason) => {
+  log.error(`Unhandled rejection (a channel module's stray promise, or a bug): ${flatten(reason instanceof Error ? reason.message : String(reason), 300)}; the mailer goes on.`, { event: 'unhandled-rejection' });
+});
 const routes = createRoutes(plans, { log, from: config.from, httpTimeoutMs: config.httpTimeoutMs });
 // A channel module whose create threw, rejected or hung: one line (the logger scrubs its secrets), exit 2.
 await moduleChannelsReady(routes.map((r) => r.channel)).catch((err: Error) => {
