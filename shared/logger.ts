@@ -77,9 +77,30 @@ function scrubValue(value: unknown, scrub: (text: string) => string, depth = 0):
   return out;
 }
 
+/**
+ * Streams whose reader went away (EPIPE: `| head`, a closed terminal or log
+ * pipe): their lines are dropped from then on and the program goes on (the
+ * agent checking and alerting, the mailer delivering). Without a listener
+ * the stream's 'error' would stop the program.
+ */
+const gone = new WeakSet<NodeJS.WritableStream>();
+const watched = new WeakSet<NodeJS.WritableStream>();
+function watchStream(stream: NodeJS.WritableStream): NodeJS.WritableStream {
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on('error', () => gone.add(stream));
+  }
+  return stream;
+}
+const writeLine = (stream: NodeJS.WritableStream, text: string): void => {
+  if (!gone.has(stream)) stream.write(text);
+};
+
 /** Create a logger; pino is loaded only for the JSON format. */
 export async function createLogger(options: LoggerOptions): Promise<Logger> {
   const scrub = makeScrubber(options.secrets);
+  watchStream(process.stdout);
+  watchStream(process.stderr);
   const min = RANK[options.level];
   if (options.format === 'json') {
     const { createPinoLines } = await import('./pino-lines.ts');
@@ -92,9 +113,9 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
     };
     return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), output: (msg, fields) => write('info', msg, fields) };
   }
-  const out = options.out ?? process.stdout;
-  const err = options.err ?? process.stderr;
-  const write = options.batch ? lineBatcher() : (stream: NodeJS.WritableStream, text: string) => void stream.write(text);
+  const out = watchStream(options.out ?? process.stdout);
+  const err = watchStream(options.err ?? process.stderr);
+  const write = options.batch ? lineBatcher() : writeLine;
   const emit = (level: LogLevel) => (msg: string) => {
     if (RANK[level] < min) return;
     // Plain lines carry their facts in the message; fields are for JSON.
@@ -122,14 +143,14 @@ function lineBatcher(): (stream: NodeJS.WritableStream, text: string) => void {
     const waiting = runs;
     runs = [];
     chars = 0;
-    for (const run of waiting) run.stream.write(run.text);
+    for (const run of waiting) writeLine(run.stream, run.text);
   };
   process.on('exit', () => {
     exiting = true;
     flush();
   });
   return (stream, text) => {
-    if (exiting) return void stream.write(text); // no later turn comes
+    if (exiting) return writeLine(stream, text); // no later turn comes
     const last = runs[runs.length - 1];
     if (last !== undefined && last.stream === stream) last.text += text;
     else runs.push({ stream, text });

@@ -290,3 +290,17 @@ test('--metrics-port on a port in use: one line, exit 2', async () => {
     await new Promise((r) => busy.close(r));
   }
 });
+
+test('stdout closed (`| head -1`): the agent goes on checking and tells the mailer when the site fails', async () => {
+  const site = await web();
+  const agent = start('agent', ['--target', `http://127.0.0.1:${portOf(site)}/`, '--mailer', `127.0.0.1:${mailerPort}`, '--interval', '200ms']);
+  try {
+    await agent.waitFor(/^System up\.$/m);
+    agent.child.stdout!.destroy(); // the reader goes away: every later "System up." meets EPIPE
+    await close(site);
+    await mailer.waitFor(/Sending email: To: admin@work Message: The service is down!/);
+    assert.equal(agent.child.exitCode, null, 'the agent is still running');
+  } finally {
+    await agent.stop();
+  }
+});
