@@ -10,7 +10,8 @@
  *
  * BENCH_MAILER=<bundle> times another build (a checkout of an earlier commit
  * built the same way) with this load; BENCH_NODE_ARGS passes node flags to the
- * mailer (for example --cpu-prof --cpu-prof-dir=/tmp/prof).
+ * mailer (for example --cpu-prof --cpu-prof-dir=/tmp/prof), BENCH_MAILER_ARGS
+ * more mailer flags (for example --status-page off).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -63,7 +64,7 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
     const spool = join(work, 'spool');
     const logFile = join(work, 'mailer.log');
     const port = await freePort();
-    const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), process.env.BENCH_MAILER ?? 'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1'];
+    const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), process.env.BENCH_MAILER ?? 'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', ...(process.env.BENCH_MAILER_ARGS?.split(' ').filter(Boolean) ?? [])];
     if (durable) args.push('--spool', spool);
     else figures.note(B, 'the mailer has no --spool flag yet: this intake is NOT durable (in memory, no fsync)');
     const fsType = fsTypeOf(work);
