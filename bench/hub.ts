@@ -32,7 +32,7 @@ import { PassThrough } from 'node:stream';
 import { DatabaseSync } from 'node:sqlite';
 import { encodeReport } from '../agent/alerting/report-client.ts';
 import { TargetBoard } from '../mailer/hub/target-board.ts';
-import { type BucketAdd, DAY_MS, HOUR_MS } from '../mailer/store/hub-records.ts';
+import { type BucketAdd, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../mailer/store/hub-records.ts';
 import { SqliteStore } from '../mailer/store/sqlite-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { type AgentReport, LATENCY_BUCKETS_MS, REPORTS_PATH, type TargetReport } from '../shared/wire-report.ts';
@@ -330,7 +330,7 @@ async function storeSize(figures: Figures, work: string, days: number, emptyStar
   new TargetBoard(() => {}, snapshot.targets, snapshot.buckets, snapshot.agents);
   const boardMs = performance.now() - b0;
   await again.close();
-  figures.add(B, `hub load at start, in-process (${snapshot.buckets.length} bucket rows)`, `${ms(loadMs, 0)} + ${ms(boardMs, 0)}`, undefined, 'store.hubLoad() + new TargetBoard(...)');
+  figures.add(B, `hub load at start, in-process (${snapshot.buckets.rows.length / PACKED_WIDTH} bucket rows)`, `${ms(loadMs, 0)} + ${ms(boardMs, 0)}`, undefined, 'store.hubLoad() + new TargetBoard(...)');
   const mailer = await startMailer(work, dir, ['--agent-silence', 'off']);
   figures.add(B, `mailer start on that spool (${targets} targets, ${days} days of buckets)`, ms(mailer.startMs, 0), undefined, `process start -> "has started", the hub load included; on an empty spool ${ms(emptyStartMs, 0)}`);
   await mailer.stop();

@@ -13,7 +13,7 @@
  * that watches the target.
  */
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
-import { DAY_MS, HOUR_MS, type BucketRow } from '../store/hub-records.ts';
+import { DAY_MS, HOUR_MS, PACKED_WIDTH } from '../store/hub-records.ts';
 import { type BarView, DAILY_BARS, HOURLY_BARS, type UptimeWindow } from './status-view.ts';
 
 const HOURS = 7 * 24;
@@ -92,19 +92,20 @@ export class TargetRollup {
       ring.failures[i]! += failures;
       ring.incidents[i]! += incidents;
     }
-    if (latency) this.#addLatency(h, latency);
+    if (latency) this.#addLatency(h, latency, 0, latency.length);
   }
 
-  /** A stored bucket, at start. */
-  load(row: BucketRow): void {
-    const ring = row.size === HOUR_MS ? this.#hours : this.#days;
-    const n = Math.floor(row.start / row.size);
+  /** A stored bucket at start: the packed row at offset `o` of `rows` (hub-records.ts PackedBuckets). */
+  load(rows: Float64Array, o: number): void {
+    const hourly = rows[o + 1] === HOUR_MS;
+    const ring = hourly ? this.#hours : this.#days;
+    const n = Math.floor(rows[o + 2]! / (hourly ? HOUR_MS : DAY_MS));
     const i = ring.slot(n);
     if (i < 0) return;
-    ring.checks[i]! += row.checks;
-    ring.failures[i]! += row.failures;
-    ring.incidents[i]! += row.incidents;
-    if (row.size === HOUR_MS) this.#addLatency(n, row.latency);
+    ring.checks[i]! += rows[o + 3]!;
+    ring.failures[i]! += rows[o + 4]!;
+    ring.incidents[i]! += rows[o + 5]!;
+    if (hourly) this.#addLatency(n, rows, o + 6, o + PACKED_WIDTH);
   }
 
   uptime(window: UptimeWindow, now: number): number | null {
@@ -133,14 +134,15 @@ export class TargetRollup {
     return sum;
   }
 
-  #addLatency(h: number, latency: readonly number[]): void {
+  /** Latency counts latency[from..to) into hour h. */
+  #addLatency(h: number, latency: ArrayLike<number>, from: number, to: number): void {
     const i = h % HOURLY_BARS;
     if (this.#latStamp[i]! > h) return;
     if (this.#latStamp[i] !== h) {
       this.#latStamp[i] = h;
       this.#lat.fill(0, i * LAT, (i + 1) * LAT);
     }
-    for (let k = 0; k < LAT; k++) this.#lat[i * LAT + k]! += latency[k] ?? 0;
+    for (let k = 0; k < LAT && from + k < to; k++) this.#lat[i * LAT + k]! += latency[from + k] ?? 0;
   }
 }
 

@@ -7,7 +7,7 @@
  * so the hub can tell the page at once.
  */
 import type { TargetReport, TargetState } from '../../shared/wire-report.ts';
-import type { BucketRow, HubWrite, TargetRow } from '../store/hub-records.ts';
+import { type HubWrite, NO_BUCKETS, PACKED_WIDTH, type PackedBuckets, type TargetRow } from '../store/hub-records.ts';
 import { TargetRollup } from './rollup.ts';
 
 export interface TargetEntry {
@@ -32,11 +32,12 @@ export class TargetBoard {
   readonly #targets = new Map<string, TargetEntry>();
   readonly #write: (w: HubWrite) => void;
 
-  constructor(write: (w: HubWrite) => void, rows: readonly TargetRow[] = [], buckets: readonly BucketRow[] = [], agents: ReadonlyArray<{ name: string; targets: ReadonlyArray<{ name: string; state: TargetState }> }> = []) {
+  constructor(write: (w: HubWrite) => void, rows: readonly TargetRow[] = [], buckets: PackedBuckets = NO_BUCKETS, agents: ReadonlyArray<{ name: string; targets: ReadonlyArray<{ name: string; state: TargetState }> }> = []) {
     this.#write = write;
     for (const r of rows) this.#targets.set(r.name, { name: r.name, agents: new Map(), alerted: r.alerted, state: r.state, since: r.since, lastFailure: r.lastFailure, rollup: new TargetRollup() });
     for (const a of agents) for (const t of a.targets) this.#entry(t.name)?.agents.set(a.name, t.state);
-    for (const b of buckets) this.#entry(b.target)?.rollup.load(b);
+    const { names, rows: packed } = buckets;
+    for (let o = 0; o + PACKED_WIDTH <= packed.length; o += PACKED_WIDTH) this.#entry(names[packed[o]!]!)?.rollup.load(packed, o);
   }
 
   get(name: string): TargetEntry | undefined {

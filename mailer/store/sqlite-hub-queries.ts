@@ -16,10 +16,10 @@ import {
   DAY_MS,
   type DeliveryRow,
   HOUR_MS,
+  type HubSnapshot,
   type IncidentQuery,
   PACKED_WIDTH,
   type PackedBuckets,
-  type PackedHubSnapshot,
   type IncidentRecord,
   type IncidentRow,
   type SilenceRow,
@@ -125,7 +125,7 @@ export class SqliteHubQueries {
   }
 
   /** Everything the hub holds in memory, read at start: five queries; the buckets packed (PackedBuckets). */
-  load(now: number, hourlySince: number, dailySince: number): PackedHubSnapshot {
+  load(now: number, hourlySince: number, dailySince: number): HubSnapshot {
     return {
       agents: (this.#s.agents!.all() as Row[]).map(toAgent),
       targets: (this.#s.targets!.all() as Row[]).map((r) => ({

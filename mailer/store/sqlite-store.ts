@@ -20,7 +20,7 @@ import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord, snapshotProgress } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
 import { WorkerClient } from './sqlite-worker-client.ts';
-import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type PackedHubSnapshot, unpackBuckets } from './hub-records.ts';
+import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from './hub-records.ts';
 import type { Admitted, ListPage, ListQuery, Store, StoreHealth, StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -158,8 +158,7 @@ export class SqliteStore implements Store {
   }
 
   async hubLoad(): Promise<HubSnapshot> {
-    const packed = (await this.#worker.ask({ op: 'hub-load', n: 0, now: this.#now() })) as PackedHubSnapshot;
-    return { ...packed, buckets: unpackBuckets(packed.buckets) };
+    return (await this.#worker.ask({ op: 'hub-load', n: 0, now: this.#now() })) as HubSnapshot;
   }
 
   async incidents(query: IncidentQuery): Promise<IncidentRecord[]> {

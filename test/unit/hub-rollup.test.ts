@@ -16,7 +16,8 @@ import fc from 'fast-check';
 import { quantileMs, TargetRollup } from '../../mailer/hub/rollup.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from '../../mailer/hub/status-view.ts';
 import { TargetBoard } from '../../mailer/hub/target-board.ts';
-import { type BucketRow, DAY_MS, HOUR_MS, unpackBuckets } from '../../mailer/store/hub-records.ts';
+import { type BucketRow, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../../mailer/store/hub-records.ts';
+import { packBuckets } from '../support/packed-buckets.ts';
 import { HUB_SCHEMA, SqliteHubQueries } from '../../mailer/store/sqlite-hub-queries.ts';
 import { LATENCY_BUCKETS_MS, type TargetReport } from '../../shared/wire-report.ts';
 
@@ -138,7 +139,8 @@ test('a bucket from an earlier lap of the ring (an alert dated 7 days back, a lo
     { target: 'web', size: HOUR_MS, start: now - (now % HOUR_MS) - 168 * HOUR_MS, checks: 50, failures: 50, incidents: 0, latency: lat(11, 50) },
   ];
   const loaded = new TargetRollup();
-  for (const row of rows) loaded.load(row);
+  const packed = packBuckets(rows).rows;
+  for (let o = 0; o < packed.length; o += PACKED_WIDTH) loaded.load(packed, o);
   assert.equal(loaded.uptime('24h', now), 1 - 1 / 7);
   assert.deepEqual(loaded.latency24h(now), lat(2, 7));
 });
@@ -267,7 +269,7 @@ test('property: the buckets the store keeps (hub tables, node:sqlite in memory) 
         // What the worker loads at start (sqlite-worker.ts hub-load): hourly rows of 8 days, daily of 91.
         const snapshot = hq.load(now, now - 8 * DAY_MS, now - 91 * DAY_MS);
         const loaded = new TargetRollup();
-        for (const row of unpackBuckets(snapshot.buckets)) loaded.load(row);
+        for (let o = 0; o < snapshot.buckets.rows.length; o += PACKED_WIDTH) loaded.load(snapshot.buckets.rows, o);
         for (const w of UPTIME_WINDOWS) assert.equal(loaded.uptime(w, now), added.uptime(w, now), w);
         assert.deepEqual(loaded.daily(now), added.daily(now));
         assert.deepEqual(loaded.hourly(now, 168), added.hourly(now, 168));

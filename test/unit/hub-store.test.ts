@@ -17,6 +17,7 @@ import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { type AgentRow, type BucketRow, DAY_MS, HOUR_MS, type IncidentRow, type SilenceRow, type TargetRow } from '../../mailer/store/hub-records.ts';
 import { SqliteStore } from '../../mailer/store/sqlite-store.ts';
 import { createLogger } from '../../shared/logger.ts';
+import { unpackBuckets } from '../support/packed-buckets.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -96,7 +97,7 @@ test('hubWrite of buckets, agent, target, incident and silence, then close and r
     assert.deepEqual(snapshot.open, [incident]);
     assert.deepEqual(snapshot.silences, [silence], 'the ended one and the removed one are not loaded');
     const latency = lat(4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
-    assert.deepEqual(byKey(snapshot.buckets), [
+    assert.deepEqual(byKey(unpackBuckets(snapshot.buckets)), [
       { target: 'http://web/', size: HOUR_MS, start: hourOf(T0), checks: 6, failures: 2, incidents: 1, latency },
       { target: 'http://web/', size: DAY_MS, start: dayOf(T0), checks: 6, failures: 2, incidents: 1, latency },
     ]);
@@ -118,7 +119,7 @@ test('buckets upsert adds: two writes into the same hour sum in one hourly row; 
   await store.close();
   const again = await open(dir);
   try {
-    const web = byKey((await again.hubLoad()).buckets.filter((b) => b.target === 'web'));
+    const web = byKey(unpackBuckets((await again.hubLoad()).buckets).filter((b) => b.target === 'web'));
     assert.deepEqual(web, [
       { target: 'web', size: HOUR_MS, start: hourOf(T0), checks: 12, failures: 1, incidents: 1, latency: lat(8, 4) },
       { target: 'web', size: HOUR_MS, start: hourOf(T0) + HOUR_MS, checks: 10, failures: 10, incidents: 0, latency: lat(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10) },
@@ -139,7 +140,7 @@ test('hubLoad loads hourly buckets of the last 8 days and daily ones of the last
   await store.close();
   const again = await open(dir);
   try {
-    const buckets = (await again.hubLoad()).buckets;
+    const buckets = unpackBuckets((await again.hubLoad()).buckets);
     const ages = (size: number): number[] => buckets.filter((b) => b.size === size).map((b) => Math.round((T0 - b.start) / DAY_MS * 24)).sort((a, b) => a - b);
     assert.deepEqual(ages(HOUR_MS), [1, 7 * 24], 'hours: 1 hour and 7 days ago; not 9 days');
     assert.deepEqual(ages(DAY_MS).map((h) => Math.floor(h / 24)), [0, 7, 9, 90], 'days: not 95 days ago');

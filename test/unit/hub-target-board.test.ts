@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { TargetBoard } from '../../mailer/hub/target-board.ts';
 import { type BucketRow, DAY_MS, HOUR_MS, type HubWrite, type TargetRow } from '../../mailer/store/hub-records.ts';
 import { LATENCY_BUCKETS_MS, type TargetReport, type TargetState } from '../../shared/wire-report.ts';
+import { packBuckets } from '../support/packed-buckets.ts';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
 const S = 1000;
@@ -24,7 +25,7 @@ function t(name: string, state: TargetState, checks = 6, failures = state === 'd
 
 function board(rows: TargetRow[] = [], agents: Array<{ name: string; targets: Array<{ name: string; state: TargetState }> }> = [], buckets: BucketRow[] = []) {
   const writes: HubWrite[] = [];
-  const b = new TargetBoard((w) => writes.push(w), rows, buckets, agents);
+  const b = new TargetBoard((w) => writes.push(w), rows, packBuckets(buckets), agents);
   const targetWrites = () => writes.filter((w) => w.op === 'target').map((w) => w.row);
   return { b, writes, targetWrites };
 }
