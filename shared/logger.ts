@@ -86,7 +86,7 @@ function scrubValue(value: unknown, scrub: (text: string) => string, depth = 0):
 const gone = new WeakSet<NodeJS.WritableStream>();
 const watched = new WeakSet<NodeJS.WritableStream>();
 function watchStream(stream: NodeJS.WritableStream): NodeJS.WritableStream {
-  if (!watched.has(stream)) {
+  if (!watched.has(stream) && typeof stream.on === 'function') {
     watched.add(stream);
     stream.on('error', () => gone.add(stream));
   }
