@@ -15,27 +15,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BENCH_LABEL,
-  countingMailer,
-  defer,
-  docker,
-  dockerOk,
-  type Figures,
-  haveImage,
-  listenLocal,
-  mb,
-  ms,
-  progress,
-  randomTag,
-  removeContainers,
-  ROOT,
-  sleep,
-  startProcess,
-  stats,
-  statusBytes,
-  statusBytesOf,
-} from './lib.ts';
+import { BENCH_LABEL, defer, docker, dockerOk, type Figures, haveImage, mb, ms, progress, randomTag, removeContainers, ROOT, sleep, startProcess, stats } from './lib.ts';
+import { countingMailer, listenLocal } from './local-servers.ts';
+import { statusBytes, statusBytesOf } from './proc-meters.ts';
 import { agentNodeFlags, buildAgentBundle, shippedAgent } from './agent-bundle.ts';
 
 export interface FootprintOptions {

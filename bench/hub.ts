@@ -36,7 +36,8 @@ import { type BucketAdd, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../mailer/store/h
 import { SqliteStore } from '../mailer/store/sqlite-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { type AgentReport, LATENCY_BUCKETS_MS, REPORTS_PATH, type TargetReport } from '../shared/wire-report.ts';
-import { cpuMeter, defer, type Figures, mb, ms, progress, randomTag, ROOT, sleep, startProcess, stats, statusBytes, waitUntil, withTimeout } from './lib.ts';
+import { defer, type Figures, mb, ms, progress, randomTag, ROOT, sleep, startProcess, stats, waitUntil, withTimeout } from './lib.ts';
+import { cpuMeter, statusBytes } from './proc-meters.ts';
 
 export interface HubOptions {
   /** Ingestion window per target count, seconds. */

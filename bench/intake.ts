@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { LeanConnection } from './lean-http-client.ts';
-import { cpuMeter, defer, machineCpuMeter, type Figures, freePort, hasFlag, mb, ms, progress, startProcess, stats, statusBytes, waitUntil, withTimeout } from './lib.ts';
+import { defer, type Figures, hasFlag, mb, ms, progress, startProcess, stats, waitUntil, withTimeout } from './lib.ts';
+import { freePort } from './local-servers.ts';
+import { cpuMeter, machineCpuMeter, statusBytes } from './proc-meters.ts';
 
 export interface IntakeOptions {
   count: number;

@@ -15,7 +15,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentNodeFlags, buildAgentBundle, shippedAgent } from './agent-bundle.ts';
-import { countingMailer, cpuMeter, defer, type Figures, hasFlag, mb, ms, progress, sleep, startProcess, statusBytes, waitUntil } from './lib.ts';
+import { defer, type Figures, hasFlag, mb, ms, progress, sleep, startProcess, waitUntil } from './lib.ts';
+import { countingMailer } from './local-servers.ts';
+import { cpuMeter, statusBytes } from './proc-meters.ts';
 
 export interface ScaleOptions {
   targets: number[];

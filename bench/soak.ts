@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAgentBundle, shippedAgent } from './agent-bundle.ts';
-import { countingMailer, type Figures, listenLocal, progress, sleep, startProcess, stats, ms } from './lib.ts';
+import { type Figures, progress, sleep, startProcess, stats, ms } from './lib.ts';
+import { countingMailer, listenLocal } from './local-servers.ts';
 
 export interface SoakOptions {
   minutes: number;

@@ -17,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { LeanConnection } from './lean-http-client.ts';
-import { cpuMeter, defer, type Figures, freePort, mb, progress, startProcess, statusBytes, waitUntil, withTimeout } from './lib.ts';
+import { defer, type Figures, mb, progress, startProcess, waitUntil, withTimeout } from './lib.ts';
+import { freePort } from './local-servers.ts';
+import { cpuMeter, statusBytes } from './proc-meters.ts';
 
 export interface StormOptions {
   alerts: number;
