@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
 import type { Transition } from '../../agent/incidents/incident.ts';
 import { Monitor } from '../../agent/incidents/monitor.ts';
-import type { CheckResult } from '../../agent/checks/probe.ts';
+import type { CheckMode, CheckResult, Probe } from '../../agent/checks/probe.ts';
+import { TargetMonitor } from '../../agent/incidents/target-monitor.ts';
 import type { TargetSpec } from '../../agent/target.ts';
 import type { Alert } from '../../shared/alert.ts';
 import { freePort } from '../support/process.ts';
@@ -103,7 +104,7 @@ function watch(targets: TargetSpec[]) {
   return { monitor, checks, transitions, alerts, until, of };
 }
 
-test('a site that stops: the closed connection starts a check at once, a quick check confirms it, one down alert', async () => {
+test('a site that stops: the closed connection starts a quick check at once, another quick check confirms it, one down alert', async () => {
   const port = await freePort();
   const web = await site(port);
   const url = `http://127.0.0.1:${port}/`;
@@ -116,7 +117,7 @@ test('a site that stops: the closed connection starts a check at once, a quick c
     const results = w.of('web');
     const failed = results.filter((r) => !r.ok);
     assert.equal(failed.length, 2, 'failure threshold 2: one failed check and one confirming check');
-    assert.equal(failed[0]?.confirm, undefined);
+    assert.equal(failed[0]?.confirm, true, 'the check the close started is quick: a fresh connection, the short connect timeout');
     assert.equal(failed[1]?.confirm, true, 'the second is a confirming check');
     assert.equal(failed[1]?.reason, 'connection refused');
     assert.deepEqual(w.transitions[0]?.t.kind, 'down');
@@ -300,4 +301,29 @@ test('every reason reaches the events and the alerts as one short line, whatever
     assert.ok(reason.length <= 300, `${reason.length} characters`);
     assert.match(reason, /^write EPROTO 40E7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number: \.\.\/ssl\/record\.c:354: x+…$/);
   }
+});
+
+test("after the server closes the connection the next check is quick (fresh connection, short connect timeout), the interval's regular one included", async () => {
+  const modes: CheckMode[] = [];
+  let wakeAfter: ((n: number) => void) | undefined;
+  const probe: Probe = {
+    async check(mode = 'normal') {
+      modes.push(mode);
+      queueMicrotask(() => wakeAfter?.(modes.length));
+      return { ok: true, latencyMs: 1, at: Date.now() };
+    },
+  };
+  const monitor = new TargetMonitor({ spec: target('http://127.0.0.1:1/', { intervalMs: 150 }), probe, events: {}, raise: () => {} });
+  const fourChecks = new Promise<void>((resolve) => {
+    wakeAfter = (n) => {
+      // After the first check: a close wakes an early check. After that one: another close, while
+      // the interval's early check is used, so the regular check comes at its time, and quick too.
+      if (n === 1 || n === 2) setImmediate(() => monitor.wake());
+      if (n === 4) resolve();
+    };
+  });
+  monitor.start(0);
+  await fourChecks;
+  monitor.stop();
+  assert.deepEqual(modes, ['normal', 'confirm', 'confirm', 'normal']);
 });
