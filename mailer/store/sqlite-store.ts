@@ -85,6 +85,8 @@ export class SqliteStore implements Store {
   #committing = false;
   #scheduled = false;
   #linger: NodeJS.Timeout | undefined;
+  /** Progress waits that must not linger (a channel whose repeat does harm): the next commit goes as soon as it can. */
+  #urgent = false;
   #commits = 0;
   /** The worker's count of WAL syncs, as of its last answer. */
   #syncs = 0;
@@ -198,8 +200,10 @@ export class SqliteStore implements Store {
     change.id = entry.record.item.alert.id;
     change.incident = incidentKey(entry.record.item);
     this.#alerts.set(entry.seq, change);
-    if (urgent) this.#flush();
-    else this.#schedule();
+    if (urgent) {
+      this.#urgent = true;
+      this.#flush();
+    } else this.#schedule();
   }
 
   /** A commit soon (an alert waits for it), or within LINGER_MS (progress, hub writes). */
@@ -219,6 +223,7 @@ export class SqliteStore implements Store {
     clearTimeout(this.#linger);
     this.#linger = undefined;
     if (this.#committing) return;
+    this.#urgent = false;
     const queue = this.#queue;
     const alerts = this.#alerts;
     const hub = this.#hub;
@@ -264,7 +269,7 @@ export class SqliteStore implements Store {
   #committed(): void {
     this.#committing = false;
     if (this.#degraded !== undefined || this.#closed) return;
-    if (this.#queue.length > 0) this.#flush();
+    if (this.#queue.length > 0 || this.#urgent) this.#flush();
     else if (this.#alerts.size > 0 || this.#hub.length > 0) this.#schedule();
   }
 
