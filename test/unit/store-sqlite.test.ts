@@ -152,3 +152,25 @@ test('sqlite: the worker checkpoints the WAL after commits, so it does not grow 
   assert.ok(sizes[sizes.length - 1]! - sizes[1]! < 100_000, `WAL sizes ${sizes.join(', ')}: no longer growing`);
   await store.close();
 });
+
+test('sqlite: progress of a channel whose repeat does harm does not linger: after the commit under way, it goes at once', async (t) => {
+  const dir = tempDir();
+  const { store } = await openStore(dir);
+  await store.admit(item('sent-once'), ['smtp']);
+  const before = store.health().commits;
+  // The linger is a timer: held still here, so only an immediate commit can record the delivery.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const second = store.admit(item('under-way'), ['smtp']); // its commit goes to the worker now
+    await new Promise((resolve) => setImmediate(resolve));
+    store.settle('sent-once', 'smtp', 'delivered', undefined, true, true);
+    await second;
+    const deadline = performance.now() + 5000;
+    while (store.health().commits < before + 2 && performance.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(store.health().commits, before + 2, 'the delivery was committed right after the commit that was under way');
+    assert.equal(store.get('sent-once'), undefined);
+  } finally {
+    t.mock.timers.reset();
+  }
+  await store.close();
+});
