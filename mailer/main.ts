@@ -2,7 +2,6 @@
 import type { AddressInfo } from 'node:net';
 import { ConfigError, exitConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { flatten } from '../shared/text.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { Admissions } from './intake/admission.ts';
 import { Allowlist } from './intake/allowlist.ts';
@@ -12,6 +11,7 @@ import { Dispatcher } from './delivery/dispatcher.ts';
 import { loadChannelConfig } from './delivery/channel-config.ts';
 import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
 import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
+import { thrownText } from './delivery/channels/module-channel.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
@@ -54,7 +54,7 @@ const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, l
 // A channel module's stray promise (a fire-and-forget call nobody awaits) must not stop the alerting:
 // everything acknowledged is in the spool and every send has its deadline, so the mailer logs it and goes on.
 process.on('unhandledRejection', (reason) => {
-  log.error(`Unhandled rejection (a channel module's stray promise, or a bug): ${flatten(reason instanceof Error ? reason.message : String(reason), 300)}; the mailer goes on.`, { event: 'unhandled-rejection' });
+  log.error(`Unhandled rejection (a channel module's stray promise, or a bug): ${thrownText(reason)}; the mailer goes on.`, { event: 'unhandled-rejection' });
 });
 const routes = createRoutes(plans, { log, from: config.from, httpTimeoutMs: config.httpTimeoutMs });
 // A channel module whose create threw, rejected or hung: one line (the logger scrubs its secrets), exit 2.
