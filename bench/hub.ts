@@ -32,7 +32,7 @@ import { PassThrough } from 'node:stream';
 import { DatabaseSync } from 'node:sqlite';
 import { encodeReport } from '../agent/alerting/report-client.ts';
 import { TargetBoard } from '../mailer/hub/target-board.ts';
-import { type BucketAdd, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../mailer/store/hub-records.ts';
+import { type BucketAdd, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../mailer/hub/model.ts';
 import { SqliteStore } from '../mailer/store/sqlite-store.ts';
 import { createLogger } from '../shared/logger.ts';
 import { type AgentReport, LATENCY_BUCKETS_MS, REPORTS_PATH, type TargetReport } from '../shared/wire-report.ts';

@@ -13,12 +13,12 @@ import { createRoutes, planChannels, planSecrets } from './delivery/channel-setu
 import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
 import { thrownText } from './delivery/channels/module-channel.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
-import { createHttpIntake } from './intake/http-intake.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
 import { Access } from './hub/access.ts';
-import { watchedOutbox } from './hub/delivery-watch.ts';
+import { watchedOutbox } from './delivery/delivery-watch.ts';
 import { EventStreams } from './hub/event-stream.ts';
 import { StatusHub } from './hub/hub.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
@@ -86,7 +86,7 @@ const views = new StatusViews(hub, store);
 const streams = new EventStreams(hub, async () => renderIncidentsSection(await views.pageIncidents(), Date.now()));
 const access = new Access(config.token, config.publicStatus);
 const started = Date.now();
-const http = createHttpIntake({
+const http = createHttpServer({
   maxBytes: config.maxBytes,
   idleTimeoutMs: config.idleTimeoutMs,
   admissions,

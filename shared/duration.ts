@@ -32,7 +32,7 @@ export function formatDurationFlag(ms: number): string {
 
 /** How long an outage lasted, for people: "850ms", "3.2s", "4m 05s", "2h 03m", "3d 4h". */
 export function formatElapsed(ms: number): string {
-  const value = Math.max(0, Math.round(ms));
+  const value = Number.isFinite(ms) ? Math.max(0, Math.round(ms)) : 0;
   if (value < 1000) return `${value}ms`;
   if (value < 60_000) return `${(Math.floor(value / 100) / 10).toFixed(1)}s`;
   const s = Math.floor(value / 1000);

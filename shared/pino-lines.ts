@@ -8,8 +8,6 @@
  */
 import { pino } from 'pino';
 
-export type PinoLines = ReturnType<typeof createPinoLines>;
-
 /** JSON lines on stdout: level as a label, ISO time, the program's name. Every level is written: logger.ts filters. */
 export function createPinoLines(name: string) {
   return pino({

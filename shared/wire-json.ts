@@ -8,7 +8,6 @@ import { preview } from './text.ts';
 
 export const ALERTS_PATH = '/alerts';
 export const HEALTH_PATH = '/healthz';
-export const JSON_MAX_BYTES = 64 * 1024;
 
 /** What a sender may post. Only `message` is required. */
 export interface AlertRequest {
@@ -24,15 +23,6 @@ export interface AlertRequest {
   reminder?: number;
   /** The agent's incident id: the same on a down, its reminders and its up. */
   incident?: string;
-}
-
-export interface AcceptedResponse {
-  id: string;
-  duplicate?: boolean;
-}
-
-export interface ErrorResponse {
-  error: string;
 }
 
 export type JsonParse = { ok: true; value: AlertRequest } | { ok: false; error: string };

@@ -58,9 +58,6 @@ import type { CheckResult } from '../checks/probe.ts';
 /** Upper bounds of the latency histogram's buckets, in seconds (+Inf is implied). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** The content type of `render()`'s output. */
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 export type AlertKind = 'down' | 'up';
 
 export interface MetricsOptions {

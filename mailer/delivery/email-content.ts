@@ -11,7 +11,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { AlertStatus } from '../../shared/alert.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
-import { formatDurationCoarse as formatDurationMs } from '../../shared/duration.ts';
+import { formatDurationCoarse } from '../../shared/duration.ts';
 import { flatten } from '../../shared/text.ts';
 
 export const DEFAULT_FROM = 'ch2 mailer <ch2-mailer@localhost>';
@@ -21,13 +21,6 @@ export interface EmailContent {
   text: string;
 }
 
-/** Collapse CR, LF and other control characters so a value is safe in a header. */
-export function headerSafe(text: string, max = 200): string {
-  return flatten(text, max);
-}
-
-export { formatDurationMs };
-
 /** When it happened: the agent's time, else when the mailer took the alert. */
 export function alertTime(item: QueuedAlert): string {
   return item.alert.time ?? new Date(item.receivedAt).toISOString();
@@ -36,12 +29,12 @@ export function alertTime(item: QueuedAlert): string {
 export function emailContent(item: QueuedAlert): EmailContent {
   const { alert } = item;
   const tag = alert.status === 'up' ? '[UP]' : alert.reminder !== undefined ? '[STILL DOWN]' : '[DOWN]';
-  const subject = headerSafe(alert.target ? `${tag} ${alert.target} — ${alert.message}` : `${tag} ${alert.message}`, 250);
+  const subject = flatten(alert.target ? `${tag} ${alert.target} — ${alert.message}` : `${tag} ${alert.message}`, 250);
   const lines = [alert.message, ''];
   lines.push(`Status:   ${alert.status.toUpperCase()}`);
   if (alert.target) lines.push(`Target:   ${alert.target}`);
   if (alert.reason) lines.push(`Reason:   ${alert.reason}`);
-  if (alert.downForMs !== undefined) lines.push(`Down for: ${formatDurationMs(alert.downForMs)}`);
+  if (alert.downForMs !== undefined) lines.push(`Down for: ${formatDurationCoarse(alert.downForMs)}`);
   if (alert.reminder !== undefined) lines.push(`Reminder: ${alert.reminder}`);
   lines.push(`Time:     ${alertTime(item)}`);
   lines.push(`Alert id: ${alert.id}`);
@@ -57,11 +50,11 @@ export function emailContent(item: QueuedAlert): EmailContent {
 export function chatLines(item: QueuedAlert): MessageLines {
   const { alert } = item;
   const details: string[] = [];
-  if (alert.reason) details.push(`Reason: ${headerSafe(alert.reason, 500)}`);
-  if (alert.downForMs !== undefined) details.push(`Down for: ${formatDurationMs(alert.downForMs)}`);
+  if (alert.reason) details.push(`Reason: ${flatten(alert.reason, 500)}`);
+  if (alert.downForMs !== undefined) details.push(`Down for: ${formatDurationCoarse(alert.downForMs)}`);
   if (alert.reminder !== undefined) details.push(`Reminder: ${alert.reminder}`);
-  details.push(`Time: ${headerSafe(alertTime(item), 100)}`);
-  details.push(`Alert id: ${headerSafe(alert.id, 200)}`);
+  details.push(`Time: ${flatten(alertTime(item), 100)}`);
+  details.push(`Alert id: ${flatten(alert.id, 200)}`);
   return { title: emailContent(item).subject, details };
 }
 
@@ -72,7 +65,7 @@ export interface MessageLines {
 
 /** How a target is named in a group message. */
 function groupName(item: QueuedAlert): string {
-  return headerSafe(item.alert.target ?? item.alert.to, 200);
+  return flatten(item.alert.target ?? item.alert.to, 200);
 }
 
 /**
@@ -92,8 +85,8 @@ export function messageLines(items: readonly QueuedAlert[]): MessageLines {
   const title = flatten(`${tag} ${what}${messages.length === 1 ? ` — ${messages[0]}` : ''}`, 20_000);
   const details = items.map((i) => {
     const { alert } = i;
-    const why = alert.status === 'down' ? (alert.reason ?? alert.message) : alert.downForMs !== undefined ? `up after ${formatDurationMs(alert.downForMs)}` : alert.message;
-    return `${alert.status.toUpperCase()} ${groupName(i)}: ${headerSafe(why, 300)} (alert ${headerSafe(alert.id, 100)})`;
+    const why = alert.status === 'down' ? (alert.reason ?? alert.message) : alert.downForMs !== undefined ? `up after ${formatDurationCoarse(alert.downForMs)}` : alert.message;
+    return `${alert.status.toUpperCase()} ${groupName(i)}: ${flatten(why, 300)} (alert ${flatten(alert.id, 100)})`;
   });
   return { title, details };
 }
@@ -123,7 +116,7 @@ export function emailMessage(item: QueuedAlert, from: string): SendMailOptions {
     text,
     date: new Date(item.receivedAt),
     messageId: messageIdFor(item.alert.id),
-    headers: { 'X-Ch2-Alert-Id': headerSafe(item.alert.id, 200), 'X-Ch2-Status': item.alert.status },
+    headers: { 'X-Ch2-Alert-Id': flatten(item.alert.id, 200), 'X-Ch2-Status': item.alert.status },
   };
 }
 
@@ -138,11 +131,11 @@ export function groupEmailMessage(items: readonly QueuedAlert[], from: string, m
   return {
     from,
     to: first.alert.to,
-    subject: headerSafe(title, 900),
+    subject: flatten(title, 900),
     text: `${[title, '', ...details, '', '-- ', 'ch2 mailer'].join('\n')}\n`,
     date: new Date(first.receivedAt),
     messageId: messageIdFor(messageId),
-    headers: { 'X-Ch2-Alert-Id': headerSafe(items.map((i) => i.alert.id).join(' '), 900), 'X-Ch2-Status': items.every((i) => i.alert.status === 'up') ? 'up' : 'down' },
+    headers: { 'X-Ch2-Alert-Id': flatten(items.map((i) => i.alert.id).join(' '), 900), 'X-Ch2-Status': items.every((i) => i.alert.status === 'up') ? 'up' : 'down' },
   };
 }
 

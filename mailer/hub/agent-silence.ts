@@ -20,8 +20,9 @@ import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
 import { formatDurationFlag, formatElapsed } from '../../shared/duration.ts';
-import type { Admissions } from '../intake/admission.ts';
 import type { AgentRecord, AgentRegistry, AgentView } from './agents.ts';
+import type { AlertSink } from './model.ts';
+import type { ReportReceiver } from './report-body.ts';
 
 export const DEFAULT_SILENCE_FACTOR = 3;
 export const MIN_DEFAULT_SILENCE_MS = 30_000;
@@ -59,7 +60,7 @@ export function silenceFor(setting: SilenceSetting, intervalMs: number): number 
 
 export interface AgentSilenceOptions {
   registry: AgentRegistry;
-  admissions: Pick<Admissions, 'admitJson'>;
+  admissions: AlertSink;
   /** Where the alarms go: the allowlist's default recipient. */
   recipient: string | undefined;
   setting: SilenceSetting;
@@ -79,13 +80,7 @@ interface Open {
   lastReportAt: number;
 }
 
-/** The hub as the HTTP intake sees it: takes reports (an error string when refused), lists agents. */
-export interface Hub {
-  report(report: AgentReport): string | undefined;
-  agents(): AgentView[];
-}
-
-export class AgentSilence implements Hub {
+export class AgentSilence implements ReportReceiver {
   readonly #o: AgentSilenceOptions;
   readonly #clock: Clock;
   /** Agents silent now, with the incident their down alarm opened. */

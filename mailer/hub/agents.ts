@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport, TargetState } from '../../shared/wire-report.ts';
-import type { AgentRow } from '../store/hub-records.ts';
+import type { AgentRow } from './model.ts';
 import { formatDurationFlag } from '../../shared/duration.ts';
 
 /** GET: the agents, as AgentView[]. */

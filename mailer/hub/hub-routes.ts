@@ -22,7 +22,7 @@ import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from 
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
-import type { SilenceRow } from '../store/hub-records.ts';
+import type { SilenceRow } from './model.ts';
 import { decode, header, json, localPath, page, redirect, send } from './http-answers.ts';
 import { escapeHtml } from './page/html.ts';
 import { STATUS_CSS } from './page/page-style.ts';

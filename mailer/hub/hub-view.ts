@@ -6,8 +6,7 @@
  * when read (getters): the page reads them for the rows it shows, and
  * /api/v1/status, which serialises own fields only, leaves them out.
  */
-import type { Store } from '../store/store.ts';
-import type { DeliveryRow, IncidentQuery, IncidentRecord, SilenceRow } from '../store/hub-records.ts';
+import type { DeliveryRow, HubStorage, IncidentQuery, IncidentRecord, SilenceRow } from './model.ts';
 import type { StatusHub } from './hub.ts';
 import { quantileMs } from './rollup.ts';
 import type { BarView, DeliveryView, IncidentView, SilenceView, StatusView, TargetView, UptimeWindow } from './status-view.ts';
@@ -59,10 +58,10 @@ const ORDER = { down: 0, unknown: 1, up: 2 } as const;
 
 export class StatusViews {
   readonly #hub: StatusHub;
-  readonly #store: Store;
+  readonly #store: HubStorage;
   readonly #now: () => number;
 
-  constructor(hub: StatusHub, store: Store, now: () => number = Date.now) {
+  constructor(hub: StatusHub, store: HubStorage, now: () => number = Date.now) {
     this.#hub = hub;
     this.#store = store;
     this.#now = now;

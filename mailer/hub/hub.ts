@@ -13,13 +13,12 @@
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
-import type { Admissions, AdmissionObserver } from '../intake/admission.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
-import type { HubSnapshot } from '../store/hub-records.ts';
-import type { Store } from '../store/store.ts';
-import { type AgentSilence, type Hub } from './agent-silence.ts';
+import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
+import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
 import { IncidentBook, type IncidentChange } from './incident-book.ts';
+import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
 import { TargetBoard, type TargetEntry } from './target-board.ts';
 
@@ -29,7 +28,7 @@ export type HubEvent =
   | { type: 'agent'; data: AgentView };
 
 export interface StatusHubOptions {
-  store: Store;
+  store: HubStorage;
   snapshot: HubSnapshot;
   registry: AgentRegistry;
   silence: AgentSilence;
@@ -37,7 +36,8 @@ export interface StatusHubOptions {
   now?: () => number;
 }
 
-export class StatusHub implements Hub, AdmissionObserver {
+/** Also the intake's AdmissionObserver (beforeKeep, admitted): it hears of every accepted alert. */
+export class StatusHub implements ReportReceiver {
   readonly targets: TargetBoard;
   readonly incidents: IncidentBook;
   readonly silences: Silences;
@@ -45,7 +45,7 @@ export class StatusHub implements Hub, AdmissionObserver {
   readonly #o: StatusHubOptions;
   readonly #now: () => number;
   readonly #listeners = new Set<(e: HubEvent) => void>();
-  #admissions: Pick<Admissions, 'admitJson'> | undefined;
+  #admissions: AlertSink | undefined;
 
   constructor(options: StatusHubOptions) {
     this.#o = options;
@@ -60,7 +60,7 @@ export class StatusHub implements Hub, AdmissionObserver {
   }
 
   /** Where the hub's own recovery alerts are admitted. */
-  bind(admissions: Pick<Admissions, 'admitJson'>): void {
+  bind(admissions: AlertSink): void {
     this.#admissions = admissions;
   }
 

@@ -16,7 +16,7 @@
  * No I/O of its own: `write` is the store's hubWrite, time comes as arguments.
  */
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-import type { HubWrite, IncidentEvent, IncidentRow } from '../store/hub-records.ts';
+import type { HubWrite, IncidentEvent, IncidentRow } from './model.ts';
 
 /** Events kept per incident (the first ones and the last ones): a long outage's reminders do not grow it for ever. */
 const MAX_EVENTS = 40;

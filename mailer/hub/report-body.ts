@@ -6,8 +6,14 @@
  * reason), then handed to the hub: 202 {"ok": true}. Never throws.
  */
 import { gunzip } from 'node:zlib';
-import { parseReport, REPORT_MAX_BYTES } from '../../shared/wire-report.ts';
-import type { Hub } from './agent-silence.ts';
+import { type AgentReport, parseReport, REPORT_MAX_BYTES } from '../../shared/wire-report.ts';
+import type { AgentView } from './agents.ts';
+
+/** The hub as its HTTP routes see it: takes reports (an error string when refused), lists agents. */
+export interface ReportReceiver {
+  report(report: AgentReport): string | undefined;
+  agents(): AgentView[];
+}
 
 export interface ReportAnswer {
   status: 202 | 400 | 413 | 415;
@@ -23,7 +29,7 @@ function gunzipBounded(body: Buffer, max: number): Promise<Buffer | 'too-large' 
   });
 }
 
-export async function acceptReport(body: Buffer, encoding: string | undefined, hub: Hub, max = REPORT_MAX_BYTES): Promise<ReportAnswer> {
+export async function acceptReport(body: Buffer, encoding: string | undefined, hub: ReportReceiver, max = REPORT_MAX_BYTES): Promise<ReportAnswer> {
   const coding = (encoding ?? 'identity').trim().toLowerCase();
   let text = body;
   if (coding === 'gzip' || coding === 'x-gzip') {

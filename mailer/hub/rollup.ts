@@ -13,7 +13,7 @@
  * that watches the target.
  */
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
-import { DAY_MS, HOUR_MS, PACKED_WIDTH } from '../store/hub-records.ts';
+import { DAY_MS, HOUR_MS, PACKED_WIDTH } from './model.ts';
 import { type BarView, DAILY_BARS, HOURLY_BARS, type UptimeWindow } from './status-view.ts';
 
 const HOURS = 7 * 24;
@@ -95,7 +95,7 @@ export class TargetRollup {
     if (latency) this.#addLatency(h, latency, 0, latency.length);
   }
 
-  /** A stored bucket at start: the packed row at offset `o` of `rows` (hub-records.ts PackedBuckets). */
+  /** A stored bucket at start: the packed row at offset `o` of `rows` (model.ts PackedBuckets). */
   load(rows: Float64Array, o: number): void {
     const hourly = rows[o + 1] === HOUR_MS;
     const ring = hourly ? this.#hours : this.#days;

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../../shared/duration.ts';
 import { globMatch } from '../delivery/route-match.ts';
-import type { HubWrite, SilenceRow } from '../store/hub-records.ts';
+import type { HubWrite, SilenceRow } from './model.ts';
 
 export const MAX_SILENCES = 1000;
 const MAX_SILENCE_MS = 366 * 86_400_000;

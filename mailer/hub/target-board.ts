@@ -7,7 +7,7 @@
  * so the hub can tell the page at once.
  */
 import type { TargetReport, TargetState } from '../../shared/wire-report.ts';
-import { type HubWrite, NO_BUCKETS, PACKED_WIDTH, type PackedBuckets, type TargetRow } from '../store/hub-records.ts';
+import { type HubWrite, NO_BUCKETS, PACKED_WIDTH, type PackedBuckets, type TargetRow } from './model.ts';
 import { TargetRollup } from './rollup.ts';
 
 export interface TargetEntry {

@@ -24,7 +24,7 @@ import {
   type IncidentRow,
   type SilenceRow,
   type TargetRow,
-} from './hub-records.ts';
+} from '../hub/model.ts';
 
 type Row = Record<string, SQLInputValue>;
 const L = LATENCY_BUCKETS_MS.length + 1;
@@ -181,7 +181,7 @@ export class SqliteHubQueries {
     return [...byId.values()];
   }
 
-  /** Forget what is past its retention (hub-records.ts); returns the rows removed. */
+  /** Forget what is past its retention (hub/model.ts); returns the rows removed. */
   prune(hourlyBefore: number, dailyBefore: number, now: number): number {
     let n = Number(this.#s.pruneBuckets!.run(HOUR_MS, hourlyBefore).changes);
     n += Number(this.#s.pruneBuckets!.run(DAY_MS, dailyBefore).changes);

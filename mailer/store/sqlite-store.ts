@@ -20,7 +20,7 @@ import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord, snapshotProgress } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
 import { WorkerClient } from './sqlite-worker-client.ts';
-import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from './hub-records.ts';
+import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from '../hub/model.ts';
 import type { Admitted, ListPage, ListQuery, Store, StoreHealth, StoreOptions } from './store.ts';
 
 export interface SqliteStoreOptions extends StoreOptions {

@@ -18,7 +18,7 @@ import { type ChannelState, isFinished } from './outbox.ts';
 import { openSpoolDatabase, removeOwner } from './sqlite-open.ts';
 import { SqliteQueries } from './sqlite-queries.ts';
 import { SqliteHubQueries } from './sqlite-hub-queries.ts';
-import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from './hub-records.ts';
+import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from '../hub/model.ts';
 import { type ListQuery, StoreOpenError } from './store.ts';
 
 export interface WorkerSettings {
@@ -54,7 +54,7 @@ export interface CommitRequest {
    */
   channels: Array<readonly string[]>;
   changes: Array<[number, AlertChange]>;
-  /** The hub's writes (hub-records.ts), in order. */
+  /** The hub's writes (hub/model.ts), in order. */
   hub: HubWrite[];
 }
 

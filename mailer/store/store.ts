@@ -10,7 +10,7 @@
 import type { Alert } from '../../shared/alert.ts';
 import type { ChannelState, Outbox } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
-import type { HubSnapshot, HubWrite, IncidentQuery, IncidentRecord } from './hub-records.ts';
+import type { HubSnapshot, HubStorage } from '../hub/model.ts';
 
 export type ListState = 'pending' | 'dead' | 'sent';
 export const LIST_STATES: readonly ListState[] = ['pending', 'dead', 'sent'];
@@ -64,7 +64,7 @@ export interface Admitted {
   duplicate: boolean;
 }
 
-export interface Store extends Outbox {
+export interface Store extends Outbox, HubStorage {
   /**
    * Keep a new alert, owed by these channels. Resolves once it is committed
    * (alerts admitted together share one commit); rejects when
@@ -75,12 +75,8 @@ export interface Store extends Outbox {
   /** One page of alerts in a state, newest first. */
   list(query: ListQuery): Promise<ListPage>;
   health(): StoreHealth;
-  /** Keep a write of the hub's (hub-records.ts) with the next commit. */
-  hubWrite(write: HubWrite): void;
   /** What the hub holds in memory, read once at start. */
   hubLoad(): Promise<HubSnapshot>;
-  /** Incidents, newest first, with their deliveries. */
-  incidents(query: IncidentQuery): Promise<IncidentRecord[]>;
   /** Commit what is queued and let go of the spool. */
   close(): Promise<void>;
 }

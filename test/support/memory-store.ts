@@ -6,7 +6,7 @@
 import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord } from '../../mailer/store/outbox.ts';
 import type { Admitted, ListedAlert, ListPage, ListQuery, Store, StoreHealth } from '../../mailer/store/store.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
-import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, NO_BUCKETS } from '../../mailer/store/hub-records.ts';
+import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, NO_BUCKETS } from '../../mailer/hub/model.ts';
 
 interface Kept {
   record: OutboxRecord;

@@ -1,5 +1,5 @@
-/** Buckets as row objects and back (hub-records.ts PackedBuckets), for tests that build or read the hub's buckets. */
-import { type BucketRow, DAY_MS, HOUR_MS, PACKED_WIDTH, type PackedBuckets } from '../../mailer/store/hub-records.ts';
+/** Buckets as row objects and back (hub/model.ts PackedBuckets), for tests that build or read the hub's buckets. */
+import { type BucketRow, DAY_MS, HOUR_MS, PACKED_WIDTH, type PackedBuckets } from '../../mailer/hub/model.ts';
 
 export function packBuckets(buckets: readonly BucketRow[]): PackedBuckets {
   const names = [...new Set(buckets.map((b) => b.target))];

@@ -11,7 +11,7 @@ import { networkInterfaces } from 'node:os';
 import { after, test } from 'node:test';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from '../../mailer/intake/admission.ts';
-import { createHttpIntake } from '../../mailer/intake/http-intake.ts';
+import { createHttpServer } from '../../mailer/http/http-server.ts';
 import type { Store } from '../../mailer/store/store.ts';
 
 const silent: Logger = { debug() {}, info() {}, output() {}, warn() {}, error() {} };
@@ -25,7 +25,7 @@ after(() => {
 });
 
 async function serve(host: string, token?: string, idleTimeoutMs = 5000): Promise<{ port: number; sockets: Socket[] }> {
-  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, health: () => ({}) });
+  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, health: () => ({}) });
   const sockets: Socket[] = [];
   const tcp = createServer((socket) => {
     sockets.push(socket);
@@ -116,4 +116,41 @@ test('headers that trickle in are cut off after --idle-timeout, a body after thr
   assert.ok(body.ms >= 3 * IDLE - 20 && body.ms < 4 * IDLE + 300, `trickled body closed after ${body.ms}ms`);
   assert.match(body.answer, /^HTTP\/1\.1 408 /);
   assert.match(refusals.at(-1) ?? '', /body not received within/);
+});
+
+/**
+ * Send headers declaring `declared` bytes, then the body, reading nothing until it is all
+ * written (as many clients do) or the write failed; what came back.
+ */
+function oversized(port: number, declared: number): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = new Socket();
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    let sent = 0;
+    const read = (): void => {
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+    };
+    const pump = (): void => {
+      while (socket.writable && sent < declared) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+      if (sent >= declared) read();
+    };
+    socket.connect(port, '127.0.0.1', () => {
+      socket.write(`POST /alerts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`);
+      pump();
+    });
+    socket.on('error', read);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+test('a sender still sending an oversized body reads its 413 (the connection is not reset under it)', async () => {
+  const { port } = await serve('127.0.0.1', undefined, 300);
+  for (let i = 0; i < 5; i++) {
+    const answer = await oversized(port, 8 * 1024 * 1024);
+    assert.match(answer, /^HTTP\/1\.1 413 /, `try ${i}: the sender got ${JSON.stringify(answer.slice(0, 60))}`);
+  }
 });

@@ -16,7 +16,7 @@ import type { AlertRequest } from '../../shared/wire-json.ts';
 import type { Admission } from '../../mailer/intake/admission.ts';
 import { AgentSilence, type Clock, type SilenceSetting, silenceFor } from '../../mailer/hub/agent-silence.ts';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
-import type { AgentRow } from '../../mailer/store/hub-records.ts';
+import type { AgentRow } from '../../mailer/hub/model.ts';
 
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];

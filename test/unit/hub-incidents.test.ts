@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IncidentBook, incidentOf } from '../../mailer/hub/incident-book.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
-import type { HubWrite, IncidentRow } from '../../mailer/store/hub-records.ts';
+import type { HubWrite, IncidentRow } from '../../mailer/hub/model.ts';
 import type { Alert } from '../../shared/alert.ts';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);

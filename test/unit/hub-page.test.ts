@@ -13,7 +13,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { IncidentView, StatusView } from '../../mailer/hub/status-view.ts';
-import { barLabel, formatAgo, formatLength, formatResponse, formatUptime, LAST_BUCKET_MS, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
+import { formatElapsed } from '../../shared/duration.ts';
+import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
 import { escapeHtml, html, trusted } from '../../mailer/hub/page/html.ts';
 import { pageTargets, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
 import { SAMPLE_NOW, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
@@ -251,7 +252,7 @@ test('the login page: POST /login, a password field named token, next hidden, th
 test('format: uptime never rounds up to 100 %, levels, lengths, relative times, response bounds, UTC labels', () => {
   assert.deepEqual([1, 0.99999, 0.9995, 0.5, 0, null, Number.NaN].map(formatUptime), ['100 %', '99.99 %', '99.95 %', '50.00 %', '0 %', 'no data', 'no data']);
   assert.deepEqual([1, 0.999, 0.9989, 0.99, 0.95, 0.8, 0.79, null].map(uptimeLevel), ['b4', 'b4', 'b3', 'b3', 'b2', 'b1', 'b0', 'bnodata']);
-  assert.equal(formatLength(125 * 60_000), '2h 05m', 'the alert texts’ form (formatElapsed)');
+  assert.equal(formatElapsed(125 * 60_000), '2h 05m', 'the alert texts’ form (formatElapsed)');
   assert.deepEqual([-5, 59_999, 3 * 60_000, 125 * 60_000, 2 * 3_600_000, 76 * 3_600_000, 48 * 3_600_000].map(formatAgo), ['just now', 'just now', '3 min ago', '2 h 5 min ago', '2 h ago', '3 d 4 h ago', '2 d ago']);
   assert.equal(LAST_BUCKET_MS, LATENCY_BUCKETS_MS.at(-1));
   assert.deepEqual([250, 10_000, 10_001, Infinity, null].map(formatResponse), ['≤ 250 ms', '≤ 10000 ms', '> 10000 ms', '> 10000 ms', 'no data']);

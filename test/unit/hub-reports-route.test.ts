@@ -12,9 +12,9 @@ import { gzipSync } from 'node:zlib';
 import type { Logger } from '../../shared/logger.ts';
 import { LATENCY_BUCKETS_MS, REPORT_MAX_BYTES, type AgentReport } from '../../shared/wire-report.ts';
 import type { Admissions } from '../../mailer/intake/admission.ts';
-import { createHttpIntake } from '../../mailer/intake/http-intake.ts';
+import { createHttpServer } from '../../mailer/http/http-server.ts';
 import type { Store } from '../../mailer/store/store.ts';
-import type { Hub } from '../../mailer/hub/agent-silence.ts';
+import type { ReportReceiver } from '../../mailer/hub/report-body.ts';
 import type { AgentView } from '../../mailer/hub/agents.ts';
 
 const warnings: string[] = [];
@@ -24,7 +24,7 @@ const store = {} as unknown as Store;
 const TOKEN = 'tok-0123456789abcdef';
 
 const received: AgentReport[] = [];
-const hub: Hub = {
+const hub: ReportReceiver = {
   report: (r) => void received.push(r),
   agents: (): AgentView[] => received.map((r) => ({ name: r.agent.name, instance: r.agent.instance, version: r.agent.version, lastReportAt: r.sentAt, intervalMs: r.intervalMs, state: 'reporting', targets: r.targets.length })),
 };
@@ -34,8 +34,8 @@ after(() => {
   for (const s of servers) s.close();
 });
 
-async function serve(options: { token?: string; hub?: Hub } = { hub }): Promise<string> {
-  const http = createHttpIntake({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token: options.token, log, health: () => ({}), hub: options.hub });
+async function serve(options: { token?: string; hub?: ReportReceiver } = { hub }): Promise<string> {
+  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token: options.token, log, health: () => ({}), hub: options.hub });
   const tcp = createServer((socket) => http.emit('connection', socket));
   servers.push(tcp);
   await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));

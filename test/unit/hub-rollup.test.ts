@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { quantileMs, TargetRollup } from '../../mailer/hub/rollup.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from '../../mailer/hub/status-view.ts';
 import { TargetBoard } from '../../mailer/hub/target-board.ts';
-import { type BucketRow, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../../mailer/store/hub-records.ts';
+import { type BucketRow, DAY_MS, HOUR_MS, PACKED_WIDTH } from '../../mailer/hub/model.ts';
 import { packBuckets } from '../support/packed-buckets.ts';
 import { HUB_SCHEMA, SqliteHubQueries } from '../../mailer/store/sqlite-hub-queries.ts';
 import { LATENCY_BUCKETS_MS, type TargetReport } from '../../shared/wire-report.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_SILENCES, parseSilence, Silences } from '../../mailer/hub/silences.ts';
-import type { HubWrite, SilenceRow } from '../../mailer/store/hub-records.ts';
+import type { HubWrite, SilenceRow } from '../../mailer/hub/model.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 9, 0, 0);
 const MIN = 60_000;

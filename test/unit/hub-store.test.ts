@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
-import { type AgentRow, type BucketRow, DAY_MS, HOUR_MS, type IncidentRow, type SilenceRow, type TargetRow } from '../../mailer/store/hub-records.ts';
+import { type AgentRow, type BucketRow, DAY_MS, HOUR_MS, type IncidentRow, type SilenceRow, type TargetRow } from '../../mailer/hub/model.ts';
 import { SqliteStore } from '../../mailer/store/sqlite-store.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { unpackBuckets } from '../support/packed-buckets.ts';

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TargetBoard } from '../../mailer/hub/target-board.ts';
-import { type BucketRow, DAY_MS, HOUR_MS, type HubWrite, type TargetRow } from '../../mailer/store/hub-records.ts';
+import { type BucketRow, DAY_MS, HOUR_MS, type HubWrite, type TargetRow } from '../../mailer/hub/model.ts';
 import { LATENCY_BUCKETS_MS, type TargetReport, type TargetState } from '../../shared/wire-report.ts';
 import { packBuckets } from '../support/packed-buckets.ts';
 

@@ -15,7 +15,8 @@ import fc from 'fast-check';
 import Mustache from 'mustache';
 import { createHttpPost } from '../../mailer/delivery/channels/http-post.ts';
 import { loadWebhookTemplate, parseWebhookTemplate, renderWebhookTemplate, TEMPLATE_FIELDS } from '../../mailer/delivery/channels/webhook-template.ts';
-import { emailContent, formatDurationMs } from '../../mailer/delivery/email-content.ts';
+import { formatDurationCoarse } from '../../shared/duration.ts';
+import { emailContent } from '../../mailer/delivery/email-content.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { ConfigError } from '../../shared/config.ts';
 import { Receiver } from '../support/http-receiver.ts';
@@ -202,7 +203,7 @@ test('JSON body parses and gives every field back exactly as the alert had it (p
       const got = JSON.parse(renderWebhookTemplate(t, item).body) as Record<string, unknown>;
       assert.deepEqual(got, {
         id: alert.id, status: alert.status, Status: alert.status.toUpperCase(), to: alert.to, message: alert.message, title: emailContent(item).subject,
-        target: alert.target ?? '', reason: alert.reason ?? '', time: alert.time, downFor: alert.downForMs !== undefined ? formatDurationMs(alert.downForMs) : '', receivedAt: '2024-05-01T10:00:01.000Z',
+        target: alert.target ?? '', reason: alert.reason ?? '', time: alert.time, downFor: alert.downForMs !== undefined ? formatDurationCoarse(alert.downForMs) : '', receivedAt: '2024-05-01T10:00:01.000Z',
         incident: alert.incident ?? alert.target ?? alert.id, downForMs: alert.downForMs ?? null, reminder: alert.reminder ?? null,
       });
     }),

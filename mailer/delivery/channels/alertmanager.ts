@@ -41,11 +41,10 @@
  * repeat? }`. user:pass is sent as basic auth and is a secret.
  */
 import { ConfigError } from '../../../shared/config.ts';
-import { parseDuration } from '../../../shared/duration.ts';
+import { formatDurationCoarse, parseDuration } from '../../../shared/duration.ts';
 import type { SendResult } from '../../../shared/send-result.ts';
 import { flatten } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
-import { formatDurationMs } from '../email-content.ts';
 import { type Channel, type ChannelContext, defineKind } from './channel.ts';
 import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
@@ -102,7 +101,7 @@ export function alertAnnotations(alert: QueuedAlert['alert']): Record<string, st
   const annotations: Record<string, string> = { summary: alert.target !== undefined ? flatten(`${alert.target} — ${message}`, 1024) : message };
   const description = [message];
   if (alert.reason !== undefined) description.push(`Reason: ${flatten(alert.reason, 1000)}.`);
-  if (alert.downForMs !== undefined) description.push(`Down for ${formatDurationMs(alert.downForMs)}.`);
+  if (alert.downForMs !== undefined) description.push(`Down for ${formatDurationCoarse(alert.downForMs)}.`);
   annotations.description = description.join(' ');
   if (alert.reason !== undefined) annotations.reason = flatten(alert.reason, 1000);
   if (alert.incident !== undefined) annotations.incident = flatten(alert.incident, 300);
@@ -157,7 +156,7 @@ export function createAlertmanagerChannel(s: AlertmanagerSettings, ctx: Pick<Cha
     const alerts = [...kept.values()].map((k) => firing(k, now));
     for (let i = 0; i < alerts.length && !closing.signal.aborted; i += BATCH) {
       const result = await post(alerts.slice(i, i + BATCH), closing.signal);
-      if (!result.ok && !closing.signal.aborted) ctx.log.warn(`${ctx.name}: re-posting ${alerts.length} active alert(s) failed (next try in ${formatDurationMs(s.repeatMs)}): ${result.error}`);
+      if (!result.ok && !closing.signal.aborted) ctx.log.warn(`${ctx.name}: re-posting ${alerts.length} active alert(s) failed (next try in ${formatDurationCoarse(s.repeatMs)}): ${result.error}`);
     }
   }
 

@@ -52,7 +52,6 @@ import { configEntry } from './config-entry.ts';
 import { fitLines } from './message-channel.ts';
 import { apiBase, notifyParams, schemeOf } from './notify-url.ts';
 
-export const GOOGLE_CHAT_API = 'https://chat.googleapis.com';
 /** Characters of text at most: Google Chat takes 4,096. */
 const TEXT_MAX = 4096;
 const THREAD_KEY_MAX = 4000;

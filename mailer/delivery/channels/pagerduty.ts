@@ -35,7 +35,8 @@ import { ConfigError } from '../../../shared/config.ts';
 import { type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { flatten } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
-import { alertTime, emailContent, formatDurationMs } from '../email-content.ts';
+import { formatDurationCoarse } from '../../../shared/duration.ts';
+import { alertTime, emailContent } from '../email-content.ts';
 import { defineKind } from './channel.ts';
 import { configEntry } from './config-entry.ts';
 import { createHttpPost } from './http-post.ts';
@@ -81,7 +82,7 @@ export function pagerdutyEvent(item: QueuedAlert, routingKey: string, severity: 
   const details: Record<string, string | number> = { message: flatten(alert.message, 2000) };
   if (alert.target !== undefined) details.target = flatten(alert.target, 1000);
   if (alert.reason !== undefined) details.reason = flatten(alert.reason, 1000);
-  if (alert.downForMs !== undefined) details.down_for = formatDurationMs(alert.downForMs);
+  if (alert.downForMs !== undefined) details.down_for = formatDurationCoarse(alert.downForMs);
   if (alert.reminder !== undefined) details.reminder = alert.reminder;
   if (alert.incident !== undefined) details.incident = flatten(alert.incident, 300);
   details.alert_id = flatten(alert.id, 300);

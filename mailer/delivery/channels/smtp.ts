@@ -34,7 +34,8 @@ import { parseRecipient } from '../../../shared/address.ts';
 import { ConfigError, durationArg, durationInRange, envOption, fromArg, listArg } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
-import { DEFAULT_FROM, emailMessage, groupEmailMessage, headerSafe } from '../email-content.ts';
+import { flatten } from '../../../shared/text.ts';
+import { DEFAULT_FROM, emailMessage, groupEmailMessage } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import { type Channel, defineKind } from './channel.ts';
 import { idempotencyKey } from './message-channel.ts';
@@ -113,7 +114,7 @@ interface SmtpError {
 /** Transient or permanent, from nodemailer's error. */
 export function classifySmtpError(err: unknown): SendResult {
   const e = err as SmtpError;
-  const detail = headerSafe(e.response ?? e.message ?? String(err), 300);
+  const detail = flatten(e.response ?? e.message ?? String(err), 300);
   if (e.code === 'ETLS' && /STARTTLS/i.test(`${e.command ?? ''} ${e.message ?? ''}`)) {
     return transient(`SMTP server offers no STARTTLS, and credentials are never sent in clear (add ?tls=off for a lab server): ${detail}`);
   }
@@ -226,7 +227,7 @@ function fromArgOr(text: string, where: string): string {
 function recipientsOf(text: string, where: string): string[] {
   const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
   if (list.length === 0) throw new ConfigError(`${where}: expected at least one address.`);
-  for (const address of list) if (!parseRecipient(address).ok) throw new ConfigError(`${where}: ${JSON.stringify(headerSafe(address, 80))} is not an e-mail address.`);
+  for (const address of list) if (!parseRecipient(address).ok) throw new ConfigError(`${where}: ${JSON.stringify(flatten(address, 80))} is not an e-mail address.`);
   return list;
 }
 

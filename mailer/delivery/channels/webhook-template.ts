@@ -31,7 +31,8 @@ import type { QueuedAlert } from '../../queued-alert.ts';
 import { ConfigError } from '../../../shared/config.ts';
 import { flatten, oneLine } from '../../../shared/text.ts';
 import { parseYaml } from '../../../shared/yaml-document.ts';
-import { alertTime, emailContent, formatDurationMs } from '../email-content.ts';
+import { formatDurationCoarse } from '../../../shared/duration.ts';
+import { alertTime, emailContent } from '../email-content.ts';
 
 export type TemplateMethod = 'POST' | 'PUT' | 'PATCH';
 export type BodyDialect = 'json' | 'form' | 'text';
@@ -85,7 +86,7 @@ class JsonLiteral {
 export function templateValues(item: QueuedAlert): Values {
   const { alert } = item;
   const { id, status, to, message, target, reason, downForMs, reminder } = alert;
-  const downFor = downForMs !== undefined ? formatDurationMs(downForMs) : undefined;
+  const downFor = downForMs !== undefined ? formatDurationCoarse(downForMs) : undefined;
   const receivedAt = new Date(item.receivedAt).toISOString();
   const incident = alert.incident ?? target ?? id;
   return { id, status, Status: status.toUpperCase(), to, message, title: emailContent(item).subject, target, reason, time: alertTime(item), downForMs, downFor, reminder, receivedAt, incident };

@@ -7,8 +7,6 @@
  *                        anything failed (truncates to two decimals)
  *   uptimeLevel(u)       the bar colour class: b4 (≥ 99.9 %) b3 (≥ 99 %) b2 (≥ 95 %) b1 (≥ 80 %)
  *                        b0 (below), bnodata (no check)
- *   formatLength(ms)     an incident's length: shared/duration.ts formatElapsed, the form the
- *                        alert texts use ("Down for 2h 03m"), so the page and the e-mail agree
  *   formatAgo(ms)        a relative time, coarse on purpose (it must stay true between the live
  *                        script's ticks): "just now", "3 min ago", "2 h 5 min ago", "3 d 4 h ago"
  *   formatResponse(ms)   a response-time percentile, a latency bucket's upper bound: "≤ 250 ms",
@@ -18,7 +16,6 @@
  *
  * No Node API here: the browser bundle (live-client.ts) imports this file.
  */
-import { formatElapsed } from '../../../shared/duration.ts';
 import type { BarView } from '../status-view.ts';
 
 export type UptimeLevel = 'b0' | 'b1' | 'b2' | 'b3' | 'b4' | 'bnodata';
@@ -46,10 +43,6 @@ export function formatUptime(uptime: number | null): string {
   if (uptime >= 1) return '100 %';
   if (uptime <= 0) return '0 %';
   return `${(Math.floor(uptime * 10_000) / 100).toFixed(2)} %`;
-}
-
-export function formatLength(ms: number): string {
-  return formatElapsed(Number.isFinite(ms) ? ms : 0);
 }
 
 const MIN = 60_000;

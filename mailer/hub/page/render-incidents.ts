@@ -11,7 +11,8 @@
  * and the last error. All text through html`` (html.ts).
  */
 import type { DeliveryView, IncidentEventView, IncidentView } from '../status-view.ts';
-import { formatLength, plural } from './format.ts';
+import { formatElapsed } from '../../../shared/duration.ts';
+import { plural } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { targetHref, timeAgo, timeAt } from './render-target.ts';
 
@@ -30,7 +31,7 @@ function delivery(d: DeliveryView, now: number): SafeHtml {
 }
 
 function when(i: IncidentView, now: number): SafeHtml {
-  const length = formatLength(i.lengthMs);
+  const length = formatElapsed(i.lengthMs);
   return i.state === 'open' || i.resolvedAt === undefined
     ? html`Opened ${timeAgo(i.openedAt, now)} (${timeAt(i.openedAt)}), down for ${length} so far.`
     : html`Opened ${timeAt(i.openedAt)}, resolved ${timeAgo(i.resolvedAt, now)}, after ${length}.`;

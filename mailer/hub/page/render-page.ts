@@ -16,7 +16,8 @@
  * must not all render. Every untrusted string goes through html`` (html.ts).
  */
 import type { AgentStatusView, DeadLetterView, IncidentView, SilenceView, StatusView, TargetView } from '../status-view.ts';
-import { formatLength, plural } from './format.ts';
+import { formatElapsed } from '../../../shared/duration.ts';
+import { plural } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { incidentList, incidentsSection, renderIncidentsSection } from './render-incidents.ts';
 import { targetDetail, targetRow, timeAgo, timeAt } from './render-target.ts';
@@ -140,7 +141,7 @@ function removeForm(s: SilenceView, csrf: string): SafeHtml {
 
 function silence(s: SilenceView, now: number, csrf: string | undefined): SafeHtml {
   const until = Date.parse(s.until);
-  const left = Number.isNaN(until) ? '' : html` (${formatLength(until - now)} left)`;
+  const left = Number.isNaN(until) ? '' : html` (${formatElapsed(until - now)} left)`;
   const starts = Date.parse(s.startsAt) > now ? html`from ${timeAt(s.startsAt)} ` : '';
   const comment = s.comment === '' ? '' : html` <span class="s-comment">${s.comment}</span>`;
   return html`<li class="silence" data-silence="${s.id}"><code>${s.target}</code> ${starts}until ${timeAt(s.until)}${left}.${comment} <span class="s-meta">Set ${timeAgo(s.createdAt, now)}.</span>${csrf === undefined ? '' : removeForm(s, csrf)}</li>`;

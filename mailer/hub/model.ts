@@ -1,10 +1,17 @@
 /**
- * What the hub keeps in the store (the tables of sqlite-hub-schema.ts): agents,
- * targets, time buckets of checks, incidents with every delivery, silences.
- * Writes (HubWrite) go with the store's next commit; reads are the load at
- * start (HubSnapshot) and the incident list, each a constant number of
- * queries whatever the target count.
+ * The hub's model: what it keeps in the store (the tables of the store's
+ * sqlite-hub-queries.ts): agents, targets, time buckets of checks, incidents
+ * with every delivery, silences. Writes (HubWrite) go with the store's next
+ * commit; reads are the load at start (HubSnapshot) and the incident list,
+ * each a constant number of queries whatever the target count.
+ *
+ * The hub's ports are here too: what it needs of the store (HubStorage) and
+ * where its own alerts go (AlertSink). The store and the intake meet them
+ * (mailer/main.ts wires them); the hub imports neither, so store/ and intake/
+ * can import the hub's model without a cycle.
  */
+import type { AlertRequest } from '../../shared/wire-json.ts';
+
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Hourly buckets are kept this long (24 hourly bars, uptime over 24 h and 7 d, response times). */
@@ -160,4 +167,27 @@ export interface IncidentQuery {
 
 export interface IncidentRecord extends IncidentRow {
   deliveries: DeliveryRow[];
+}
+
+/** A dead letter as the page lists it: an alert some channel gave up on. */
+export interface DeadLetterRecord {
+  id: string;
+  alert: { message: string };
+  receivedAt: string;
+  channels: Record<string, { state: string; error?: string }>;
+}
+
+/** What the hub needs of the store (store/store.ts's Store is one). */
+export interface HubStorage {
+  /** Keep a write of the hub's with the next commit. */
+  hubWrite(write: HubWrite): void;
+  /** Incidents, newest first, with their deliveries. */
+  incidents(query: IncidentQuery): Promise<IncidentRecord[]>;
+  /** The newest dead letters. */
+  list(query: { state: 'dead'; limit: number }): Promise<{ alerts: DeadLetterRecord[] }>;
+}
+
+/** Where the hub's own alerts (agent-silence alarms, recoveries) are admitted, like any alert (intake/admission.ts). */
+export interface AlertSink {
+  admitJson(request: AlertRequest, peer: string): Promise<unknown>;
 }

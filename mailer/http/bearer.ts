@@ -1,0 +1,24 @@
+/**
+ * The token rule of the mailer's own paths (/alerts, the agents' reports and
+ * list): with --token, a bearer token compared in constant time; without
+ * one, reads that show alerts or agents answer loopback peers only.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { hostAddress } from '../intake/connection-limits.ts';
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+  const ip = hostAddress(address);
+  return ip === '::1' || /^127\.\d+\.\d+\.\d+$/.test(ip);
+}
+
+export function authorized(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+export const UNAUTHORIZED = { error: 'missing or wrong bearer token' };
+export const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="ch2-mailer"' };

@@ -1,0 +1,49 @@
+/**
+ * The hub's paths for agents (mailer/hub/): POST /api/v1/reports takes an
+ * agent's report (gzip allowed; 202, 400 with the reason, 413 over
+ * REPORT_MAX_BYTES, compressed or not) and GET /api/v1/agents lists the
+ * agents; the token and loopback rules are those of /alerts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/logger.ts';
+import { REPORT_MAX_BYTES, REPORTS_PATH } from '../../shared/wire-report.ts';
+import { AGENTS_PATH } from '../hub/agents.ts';
+import { acceptReport, type ReportReceiver } from '../hub/report-body.ts';
+import { authorized, BEARER_CHALLENGE, isLoopback, UNAUTHORIZED } from './bearer.ts';
+import { type BodyLimits, readRequestBody } from './request-body.ts';
+import { reply } from './reply.ts';
+
+export interface ReportsRouteOptions extends BodyLimits {
+  token?: string | undefined;
+  log: Logger;
+}
+
+export const REPORT_PATHS: readonly string[] = [REPORTS_PATH, AGENTS_PATH];
+
+export async function reportsRoute(path: string, req: IncomingMessage, res: ServerResponse, options: ReportsRouteOptions, hub: ReportReceiver, peer: string): Promise<void> {
+  const method = path === REPORTS_PATH ? 'POST' : 'GET';
+  const refuse = (error: string): void => options.log.warn(`Refused ${method} ${path} from ${peer}: ${error}`, { event: 'refused', via: 'hub', peer });
+  if (req.method !== method) {
+    req.resume();
+    return reply(res, 405, { error: `use ${method} ${path}` }, { allow: method });
+  }
+  if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
+    req.resume();
+    refuse(UNAUTHORIZED.error);
+    return reply(res, 401, UNAUTHORIZED, BEARER_CHALLENGE);
+  }
+  if (method === 'GET') {
+    req.resume();
+    if (options.token === undefined && !isLoopback(req.socket.remoteAddress)) {
+      refuse('a non-loopback peer without --token');
+      return reply(res, 403, { error: `without --token, GET ${AGENTS_PATH} answers loopback only; start the mailer with --token` });
+    }
+    return reply(res, 200, hub.agents());
+  }
+  const body = await readRequestBody(req, res, REPORT_MAX_BYTES, options, refuse);
+  if (body === undefined) return;
+  const answer = await acceptReport(body, req.headers['content-encoding'], hub);
+  if (answer.status !== 202 && 'error' in answer.body) refuse(answer.body.error);
+  if (answer.status === 413) res.setHeader('connection', 'close');
+  return reply(res, answer.status, answer.body);
+}
