@@ -83,8 +83,8 @@ silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
 const views = new StatusViews(hub, store);
-const streams = new EventStreams(hub, async () => renderIncidentsSection(await views.pageIncidents(), Date.now()));
 const access = new Access(config.token, config.publicStatus);
+const streams = new EventStreams({ hub, access, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
 const started = Date.now();
 const http = createHttpIntake({
   maxBytes: config.maxBytes,

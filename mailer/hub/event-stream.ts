@@ -9,8 +9,14 @@
  * MAX_STREAMS at once (more get 503); a stream whose client does not read
  * (over MAX_BUFFERED bytes queued) is closed, so a slow reader cannot grow
  * the mailer's memory. The browser's EventSource reconnects by itself.
+ *
+ * A stream lasts no longer than what let it in: one opened on a session's
+ * cookie ends when the session does (at its end, or at the next event once
+ * the session is pushed out), and its reconnection then needs a login. The
+ * token and an open page cannot change while the mailer runs (access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Access } from './access.ts';
 import type { HubEvent, StatusHub } from './hub.ts';
 
 export const EVENTS_PATH = '/api/v1/events';
@@ -19,20 +25,33 @@ const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED = 1024 * 1024;
 const RENDER_EVERY_MS = 250;
 
-export class EventStreams {
-  readonly #hub: StatusHub;
+export interface EventStreamOptions {
+  hub: Pick<StatusHub, 'subscribe'>;
   /** The incidents section as the page shows it now. */
-  readonly #render: () => Promise<string>;
+  render: () => Promise<string>;
+  /** Who may read (the caller let the request in): how long a stream may last. */
+  access: Pick<Access, 'readUntil'>;
+}
+
+/** An open stream: its request (what let it in) and, for a session's, the timer at the session's end. */
+interface Stream {
+  req: IncomingMessage;
+  /** Whether what let it in can end (a session's cookie). */
+  ends: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class EventStreams {
+  readonly #o: EventStreamOptions;
   #rendering = false;
   #again = false;
   #renderTimer: NodeJS.Timeout | undefined;
-  readonly #open = new Set<ServerResponse>();
+  readonly #open = new Map<ServerResponse, Stream>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(hub: StatusHub, render: () => Promise<string>) {
-    this.#hub = hub;
-    this.#render = render;
+  constructor(options: EventStreamOptions) {
+    this.#o = options;
   }
 
   open(req: IncomingMessage, res: ServerResponse): void {
@@ -42,14 +61,24 @@ export class EventStreams {
       res.end(JSON.stringify({ error: `at most ${MAX_STREAMS} event streams at once` }));
       return;
     }
+    const until = this.#o.access.readUntil(req);
+    if (until === undefined) {
+      // The caller let it in a moment ago; a session that ended since then is no way in.
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the session has ended; log in again' }));
+      return;
+    }
     // A stream is idle between events by design: no idle timeout on its socket.
     req.socket.setTimeout(0);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
-    this.#open.add(res);
+    const ends = until !== Infinity;
+    // A session is good through `until`: the stream ends the moment after.
+    const timer = ends ? setTimeout(() => this.#end(res), Math.max(0, until - Date.now() + 1)).unref() : undefined;
+    this.#open.set(res, { req, ends, timer });
     res.on('close', () => this.#drop(res));
-    this.#unsubscribe ??= this.#hub.subscribe((e) => this.#send(e));
-    this.#render().then(
+    this.#unsubscribe ??= this.#o.hub.subscribe((e) => this.#send(e));
+    this.#o.render().then(
       (html) => {
         if (this.#open.has(res)) res.write(incidentsEvent(html));
       },
@@ -59,7 +88,10 @@ export class EventStreams {
   }
 
   close(): void {
-    for (const res of this.#open) res.end();
+    for (const [res, stream] of this.#open) {
+      clearTimeout(stream.timer);
+      res.end();
+    }
     this.#open.clear();
     this.#stop();
   }
@@ -78,7 +110,7 @@ export class EventStreams {
     this.#renderTimer ??= setTimeout(() => {
       this.#renderTimer = undefined;
       this.#rendering = true;
-      this.#render()
+      this.#o.render()
         .then((html) => this.#write(incidentsEvent(html)), () => {})
         .finally(() => {
           this.#rendering = false;
@@ -91,16 +123,28 @@ export class EventStreams {
   }
 
   #write(text: string): void {
-    for (const res of this.#open) {
+    for (const [res, stream] of this.#open) {
       if (res.writableLength > MAX_BUFFERED) {
         res.destroy();
+        continue;
+      }
+      // A session pushed out before its end (the oldest, when too many log in) lets no more through.
+      if (stream.ends && this.#o.access.readUntil(stream.req) === undefined) {
+        this.#end(res);
         continue;
       }
       res.write(text);
     }
   }
 
+  /** End a stream now: nothing more is written to it. */
+  #end(res: ServerResponse): void {
+    this.#drop(res);
+    res.end();
+  }
+
   #drop(res: ServerResponse): void {
+    clearTimeout(this.#open.get(res)?.timer);
     this.#open.delete(res);
     if (this.#open.size === 0) this.#stop();
   }
