@@ -14,6 +14,7 @@ import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modu
 import { thrownText } from './delivery/channels/module-channel.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
+import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
@@ -84,7 +85,8 @@ admissions.observe(hub);
 hub.bind(admissions);
 const views = new StatusViews(hub, store);
 const access = new Access(config.token, config.publicStatus);
-const streams = new EventStreams({ hub, access, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
+const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
+const streams = new EventStreams({ hub, access, limits, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
 const started = Date.now();
 const http = createHttpIntake({
   maxBytes: config.maxBytes,
@@ -115,8 +117,7 @@ const intake = createIntake({
   maxBytes: config.maxBytes,
   idleTimeoutMs: config.idleTimeoutMs,
   raw: config.rawOff === undefined ? true : { off: config.rawOff },
-  maxConnections: config.maxConnections,
-  maxConnectionsPerPeer: config.maxConnectionsPerPeer,
+  limits,
 });
 
 exitOnSignals(async () => {

@@ -6,7 +6,12 @@
  * all streams (at most every RENDER_EVERY_MS) after an incident changed, so
  * a page never asks for it and a hundred pages cost one render; a comment line every
  * HEARTBEAT_MS keeps proxies from closing an idle stream. At most
- * MAX_STREAMS at once (more get 503); a stream whose client does not read
+ * MAX_STREAMS at once, and never more than half of --max-connections, so
+ * alerts keep the other half; at most MAX_STREAMS_PER_PEER from one address
+ * (more get 503). An open stream's socket no longer counts against
+ * --max-connections-per-peer (connection-limits.ts releasePeer): behind a
+ * reverse proxy every page is one peer, and its open pages must not lock out
+ * the alerts that come through it too. A stream whose client does not read
  * (over MAX_BUFFERED bytes queued) is closed, so a slow reader cannot grow
  * the mailer's memory. The browser's EventSource reconnects by itself.
  *
@@ -16,11 +21,13 @@
  * token and an open page cannot change while the mailer runs (access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ConnectionLimits, hostAddress } from '../intake/connection-limits.ts';
 import type { Access } from './access.ts';
 import type { HubEvent, StatusHub } from './hub.ts';
 
 export const EVENTS_PATH = '/api/v1/events';
 const MAX_STREAMS = 256;
+export const MAX_STREAMS_PER_PEER = 32;
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED = 1024 * 1024;
 const RENDER_EVERY_MS = 250;
@@ -31,11 +38,14 @@ export interface EventStreamOptions {
   render: () => Promise<string>;
   /** Who may read (the caller let the request in): how long a stream may last. */
   access: Pick<Access, 'readUntil'>;
+  /** The intake's connection limits: a stream's socket is released from its peer's count once the stream is open. */
+  limits: Pick<ConnectionLimits, 'max' | 'releasePeer'>;
 }
 
-/** An open stream: its request (what let it in) and, for a session's, the timer at the session's end. */
+/** An open stream: its request (what let it in), its peer and, for a session's, the timer at the session's end. */
 interface Stream {
   req: IncomingMessage;
+  peer: string;
   /** Whether what let it in can end (a session's cookie). */
   ends: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -47,18 +57,26 @@ export class EventStreams {
   #again = false;
   #renderTimer: NodeJS.Timeout | undefined;
   readonly #open = new Map<ServerResponse, Stream>();
+  /** Open streams per peer address. */
+  readonly #perPeer = new Map<string, number>();
+  readonly #max: number;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: EventStreamOptions) {
     this.#o = options;
+    this.#max = Math.max(1, Math.min(MAX_STREAMS, Math.floor(options.limits.max / 2)));
   }
 
   open(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
-    if (this.#open.size >= MAX_STREAMS) {
+    const peer = hostAddress(req.socket.remoteAddress);
+    const fromPeer = this.#perPeer.get(peer) ?? 0;
+    const over =
+      this.#open.size >= this.#max ? `at most ${this.#max} event streams at once` : fromPeer >= MAX_STREAMS_PER_PEER ? `at most ${MAX_STREAMS_PER_PEER} event streams at once from one address` : undefined;
+    if (over !== undefined) {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10' });
-      res.end(JSON.stringify({ error: `at most ${MAX_STREAMS} event streams at once` }));
+      res.end(JSON.stringify({ error: over }));
       return;
     }
     const until = this.#o.access.readUntil(req);
@@ -68,14 +86,18 @@ export class EventStreams {
       res.end(JSON.stringify({ error: 'the session has ended; log in again' }));
       return;
     }
-    // A stream is idle between events by design: no idle timeout on its socket.
+    // A stream is idle between events by design: no idle timeout on its socket. It counts against the
+    // streams' caps, not its peer's connections; and the socket closes with the stream (connection: close),
+    // so it never serves other requests uncounted.
     req.socket.setTimeout(0);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    this.#o.limits.releasePeer(req.socket);
+    this.#perPeer.set(peer, fromPeer + 1);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close' });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
     const ends = until !== Infinity;
     // A session is good through `until`: the stream ends the moment after.
     const timer = ends ? setTimeout(() => this.#end(res), Math.max(0, until - Date.now() + 1)).unref() : undefined;
-    this.#open.set(res, { req, ends, timer });
+    this.#open.set(res, { req, peer, ends, timer });
     res.on('close', () => this.#drop(res));
     this.#unsubscribe ??= this.#o.hub.subscribe((e) => this.#send(e));
     this.#o.render().then(
@@ -88,12 +110,7 @@ export class EventStreams {
   }
 
   close(): void {
-    for (const [res, stream] of this.#open) {
-      clearTimeout(stream.timer);
-      res.end();
-    }
-    this.#open.clear();
-    this.#stop();
+    for (const res of [...this.#open.keys()]) this.#end(res);
   }
 
   #send(event: HubEvent): void {
@@ -144,8 +161,13 @@ export class EventStreams {
   }
 
   #drop(res: ServerResponse): void {
-    clearTimeout(this.#open.get(res)?.timer);
+    const stream = this.#open.get(res);
+    if (!stream) return;
+    clearTimeout(stream.timer);
     this.#open.delete(res);
+    const left = (this.#perPeer.get(stream.peer) ?? 1) - 1;
+    if (left <= 0) this.#perPeer.delete(stream.peer);
+    else this.#perPeer.set(stream.peer, left);
     if (this.#open.size === 0) this.#stop();
   }
 

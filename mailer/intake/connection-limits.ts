@@ -2,7 +2,11 @@
  * How many connections the intake holds at once: at most --max-connections in
  * all and --max-connections-per-peer from one IP address, so one host's slow
  * or idle sockets cannot take every slot (or every file descriptor) and lock
- * other hosts out. A connection over a limit is closed at once. Refusals and
+ * other hosts out. A connection over a limit is closed at once. A socket
+ * that becomes a long-lived event stream (the status page's) is released from
+ * its peer's count (releasePeer): the streams have caps of their own, so pages
+ * open behind one reverse proxy (one peer) cannot lock out its alerts; it
+ * still counts in all. Refusals and
  * accept errors (EMFILE, ENFILE) are logged at most once per interval, with
  * how many there were, so a flood cannot flood the log too.
  */
@@ -61,13 +65,16 @@ export class ThrottledLog {
 
 export class ConnectionLimits {
   readonly #perPeer = new Map<string, number>();
+  /** The sockets counted against their peer, with the peer. */
+  readonly #counted = new WeakMap<Socket, string>();
   #open = 0;
-  readonly #max: number;
+  /** --max-connections. */
+  readonly max: number;
   readonly #maxPerPeer: number;
   readonly #refusals: ThrottledLog;
 
   constructor(options: { maxConnections: number; maxPerPeer: number; log: Logger }) {
-    this.#max = options.maxConnections;
+    this.max = options.maxConnections;
     this.#maxPerPeer = options.maxPerPeer;
     this.#refusals = new ThrottledLog(options.log);
   }
@@ -77,8 +84,8 @@ export class ConnectionLimits {
     const peer = hostAddress(socket.remoteAddress);
     const fromPeer = this.#perPeer.get(peer) ?? 0;
     const over =
-      this.#open >= this.#max
-        ? `${this.#max} connections open (--max-connections)`
+      this.#open >= this.max
+        ? `${this.max} connections open (--max-connections)`
         : fromPeer >= this.#maxPerPeer
           ? `${this.#maxPerPeer} connections open from ${peer} (--max-connections-per-peer)`
           : undefined;
@@ -89,12 +96,21 @@ export class ConnectionLimits {
     }
     this.#open += 1;
     this.#perPeer.set(peer, fromPeer + 1);
+    this.#counted.set(socket, peer);
     socket.once('close', () => {
       this.#open -= 1;
-      const left = (this.#perPeer.get(peer) ?? 1) - 1;
-      if (left <= 0) this.#perPeer.delete(peer);
-      else this.#perPeer.set(peer, left);
+      this.releasePeer(socket);
     });
     return true;
+  }
+
+  /** The socket no longer counts against its peer's limit (it still counts in all, until it closes). */
+  releasePeer(socket: Socket): void {
+    const peer = this.#counted.get(socket);
+    if (peer === undefined) return;
+    this.#counted.delete(socket);
+    const left = (this.#perPeer.get(peer) ?? 1) - 1;
+    if (left <= 0) this.#perPeer.delete(peer);
+    else this.#perPeer.set(peer, left);
   }
 }

@@ -4,7 +4,9 @@
  * Access (mailer/hub/access.ts): a stream lasts no longer than what let it in.
  * One opened on a session's cookie ends when the session does (12 hours), or
  * at the next event once the session is pushed out by newer logins; one opened
- * with the token (which cannot change while the mailer runs) goes on.
+ * with the token (which cannot change while the mailer runs) goes on. Caps:
+ * 32 streams from one address, half of --max-connections in all; an open
+ * stream's socket is released from its peer's connection count.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -45,8 +47,14 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-function request(headers: Record<string, string>): IncomingMessage {
-  return { headers: { host: 'mailer.lan:33333', ...headers }, socket: { remoteAddress: '192.168.1.20', setTimeout() {} }, resume() {} } as unknown as IncomingMessage;
+function request(headers: Record<string, string>, remoteAddress = '192.168.1.20'): IncomingMessage {
+  return { headers: { host: 'mailer.lan:33333', ...headers }, socket: { remoteAddress, setTimeout() {} }, resume() {} } as unknown as IncomingMessage;
+}
+
+/** The intake's limits as the streams see them: the sockets released from their peer's count. */
+function limits(max = 512) {
+  const released: unknown[] = [];
+  return { max, released, releasePeer: (socket: unknown) => void released.push(socket) };
 }
 
 function sessionCookie(access: Access): string {
@@ -65,7 +73,7 @@ function setUp(t: TestContext) {
       return () => listeners.delete(listener);
     },
   };
-  const streams = new EventStreams({ hub, access, render: async () => '<p>none</p>' });
+  const streams = new EventStreams({ hub, access, limits: limits(), render: async () => '<p>none</p>' });
   t.after(() => streams.close());
   const open = (headers: Record<string, string>): FakeResponse => {
     const res = new FakeResponse();
@@ -116,9 +124,40 @@ test('a stream whose session is pushed out by newer logins ends at its next even
 
 test('a cookie that is no session gets no stream', (t) => {
   const { access } = setUp(t);
-  const streams = new EventStreams({ hub: { subscribe: () => () => {} }, access, render: async () => '' });
+  const streams = new EventStreams({ hub: { subscribe: () => () => {} }, access, limits: limits(), render: async () => '' });
   const res = new FakeResponse();
   streams.open(request({ cookie: `${SESSION_COOKIE}=made-up` }), res as unknown as ServerResponse);
   assert.equal(res.status, 401);
   assert.equal(res.ended, true);
+});
+
+test("at most 32 streams from one address and half of --max-connections in all (503 past them); an open stream's socket leaves its peer's count", async () => {
+  const open = new Access(undefined, false);
+  const lim = limits(100);
+  const streams = new EventStreams({ hub: { subscribe: () => () => {} }, access: open, limits: lim, render: async () => '' });
+  const start = (address: string): FakeResponse => {
+    const res = new FakeResponse();
+    const req = request({}, address);
+    streams.open(req, res as unknown as ServerResponse);
+    if (res.status === 200) assert.equal(lim.released.at(-1), req.socket, 'released once open');
+    return res;
+  };
+  const proxy = Array.from({ length: 32 }, () => start('::ffff:10.0.0.5'));
+  assert.ok(proxy.every((r) => r.status === 200));
+  assert.equal(lim.released.length, 32);
+  const refused = start('10.0.0.5');
+  assert.equal(refused.status, 503, 'the 33rd from the same address (IPv4-mapped or not)');
+  assert.match(refused.text, /at most 32 event streams at once from one address/);
+  assert.equal(lim.released.length, 32, 'a refused stream is not released');
+  // Others may still open theirs, up to 50 in all (half of 100).
+  for (let n = 0; n < 18; n++) assert.equal(start(`10.0.1.${n}`).status, 200);
+  const full = start('10.0.2.1');
+  assert.equal(full.status, 503);
+  assert.match(full.text, /at most 50 event streams at once"/);
+  // A stream that closes gives its slot back, to its peer too.
+  await new Promise((resolve) => setImmediate(resolve));
+  proxy[0]!.end();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(start('10.0.0.5').status, 200);
+  streams.close();
 });
