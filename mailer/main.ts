@@ -122,6 +122,7 @@ const intake = createIntake({
 
 exitOnSignals(async () => {
   silence.close();
+  hub.close();
   streams.close();
   intake.close();
   const active = dispatcher.active;
