@@ -14,6 +14,7 @@ import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modu
 import { thrownText } from './delivery/channels/module-channel.ts';
 import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
 import { createHttpServer } from './http/http-server.ts';
+import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
@@ -83,8 +84,9 @@ silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
 const views = new StatusViews(hub, store);
-const streams = new EventStreams(hub, async () => renderIncidentsSection(await views.pageIncidents(), Date.now()));
 const access = new Access(config.token, config.publicStatus);
+const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
+const streams = new EventStreams({ hub, access, limits, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
 const started = Date.now();
 const http = createHttpServer({
   maxBytes: config.maxBytes,
@@ -115,12 +117,12 @@ const intake = createIntake({
   maxBytes: config.maxBytes,
   idleTimeoutMs: config.idleTimeoutMs,
   raw: config.rawOff === undefined ? true : { off: config.rawOff },
-  maxConnections: config.maxConnections,
-  maxConnectionsPerPeer: config.maxConnectionsPerPeer,
+  limits,
 });
 
 exitOnSignals(async () => {
   silence.close();
+  hub.close();
   streams.close();
   intake.close();
   const active = dispatcher.active;

@@ -4,7 +4,7 @@
  * one, reads that show alerts or agents answer loopback peers only.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { hostAddress } from '../intake/connection-limits.ts';
+import { hostAddress } from '../../shared/peer-address.ts';
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
 export function isLoopback(address: string | undefined): boolean {

@@ -15,6 +15,10 @@
  *
  * Sessions live in memory (a mailer restart asks to log in again), at most
  * MAX_SESSIONS, for SESSION_MS each. The token is compared in constant time.
+ * It is the --token of the mailer's start (a flag or env var, never read
+ * again): a reader let in by it, or by an open page, stays let in for the
+ * mailer's life; one let in by a session only until the session ends or is
+ * pushed out (readUntil, which the event stream goes by).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -81,6 +85,16 @@ export class Access {
     if (this.#tokenGiven(req)) return { ok: true, via: 'token' };
     if (this.#session(req) !== undefined) return { ok: true, via: 'cookie' };
     return { ok: false, status: 401, error: 'the status page needs the mailer token (HTTP Basic with the token as password, a Bearer token, or log in at /login)' };
+  }
+
+  /**
+   * Until when this request may read (ms since epoch): Infinity with the token
+   * or an open page, the session's end with the cookie; undefined: not now.
+   */
+  readUntil(req: IncomingMessage): number | undefined {
+    if (this.token === undefined || this.publicStatus || this.#tokenGiven(req)) return Infinity;
+    const id = this.#session(req);
+    return id === undefined ? undefined : this.#sessions.get(id);
   }
 
   /** May this request change something? `csrf`: the token the request carries (form field or header). */

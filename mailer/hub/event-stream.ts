@@ -6,50 +6,102 @@
  * all streams (at most every RENDER_EVERY_MS) after an incident changed, so
  * a page never asks for it and a hundred pages cost one render; a comment line every
  * HEARTBEAT_MS keeps proxies from closing an idle stream. At most
- * MAX_STREAMS at once (more get 503); a stream whose client does not read
+ * MAX_STREAMS at once, and never more than half of --max-connections, so
+ * alerts keep the other half; at most MAX_STREAMS_PER_PEER from one address
+ * (more get 503). An open stream's socket no longer counts against
+ * --max-connections-per-peer (connection-limits.ts releasePeer): behind a
+ * reverse proxy every page is one peer, and its open pages must not lock out
+ * the alerts that come through it too. A stream whose client does not read
  * (over MAX_BUFFERED bytes queued) is closed, so a slow reader cannot grow
  * the mailer's memory. The browser's EventSource reconnects by itself.
+ *
+ * A stream lasts no longer than what let it in: one opened on a session's
+ * cookie ends when the session does (at its end, or at the next event once
+ * the session is pushed out), and its reconnection then needs a login. The
+ * token and an open page cannot change while the mailer runs (access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { hostAddress } from '../../shared/peer-address.ts';
+import type { Access } from './access.ts';
 import type { HubEvent, StatusHub } from './hub.ts';
 
 export const EVENTS_PATH = '/api/v1/events';
 const MAX_STREAMS = 256;
+export const MAX_STREAMS_PER_PEER = 32;
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED = 1024 * 1024;
 const RENDER_EVERY_MS = 250;
 
-export class EventStreams {
-  readonly #hub: StatusHub;
+export interface EventStreamOptions {
+  hub: Pick<StatusHub, 'subscribe'>;
   /** The incidents section as the page shows it now. */
-  readonly #render: () => Promise<string>;
+  render: () => Promise<string>;
+  /** Who may read (the caller let the request in): how long a stream may last. */
+  access: Pick<Access, 'readUntil'>;
+  /** The intake's connection limits: a stream's socket is released from its peer's count once the stream is open. */
+  limits: { readonly max: number; releasePeer(socket: Socket): void };
+}
+
+/** An open stream: its request (what let it in), its peer and, for a session's, the timer at the session's end. */
+interface Stream {
+  req: IncomingMessage;
+  peer: string;
+  /** Whether what let it in can end (a session's cookie). */
+  ends: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class EventStreams {
+  readonly #o: EventStreamOptions;
   #rendering = false;
   #again = false;
   #renderTimer: NodeJS.Timeout | undefined;
-  readonly #open = new Set<ServerResponse>();
+  readonly #open = new Map<ServerResponse, Stream>();
+  /** Open streams per peer address. */
+  readonly #perPeer = new Map<string, number>();
+  readonly #max: number;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(hub: StatusHub, render: () => Promise<string>) {
-    this.#hub = hub;
-    this.#render = render;
+  constructor(options: EventStreamOptions) {
+    this.#o = options;
+    this.#max = Math.max(1, Math.min(MAX_STREAMS, Math.floor(options.limits.max / 2)));
   }
 
   open(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
-    if (this.#open.size >= MAX_STREAMS) {
+    const peer = hostAddress(req.socket.remoteAddress);
+    const fromPeer = this.#perPeer.get(peer) ?? 0;
+    const over =
+      this.#open.size >= this.#max ? `at most ${this.#max} event streams at once` : fromPeer >= MAX_STREAMS_PER_PEER ? `at most ${MAX_STREAMS_PER_PEER} event streams at once from one address` : undefined;
+    if (over !== undefined) {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10' });
-      res.end(JSON.stringify({ error: `at most ${MAX_STREAMS} event streams at once` }));
+      res.end(JSON.stringify({ error: over }));
       return;
     }
-    // A stream is idle between events by design: no idle timeout on its socket.
+    const until = this.#o.access.readUntil(req);
+    if (until === undefined) {
+      // The caller let it in a moment ago; a session that ended since then is no way in.
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the session has ended; log in again' }));
+      return;
+    }
+    // A stream is idle between events by design: no idle timeout on its socket. It counts against the
+    // streams' caps, not its peer's connections; and the socket closes with the stream (connection: close),
+    // so it never serves other requests uncounted.
     req.socket.setTimeout(0);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    this.#o.limits.releasePeer(req.socket);
+    this.#perPeer.set(peer, fromPeer + 1);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'close' });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
-    this.#open.add(res);
+    const ends = until !== Infinity;
+    // A session is good through `until`: the stream ends the moment after.
+    const timer = ends ? setTimeout(() => this.#end(res), Math.max(0, until - Date.now() + 1)).unref() : undefined;
+    this.#open.set(res, { req, peer, ends, timer });
     res.on('close', () => this.#drop(res));
-    this.#unsubscribe ??= this.#hub.subscribe((e) => this.#send(e));
-    this.#render().then(
+    this.#unsubscribe ??= this.#o.hub.subscribe((e) => this.#send(e));
+    this.#o.render().then(
       (html) => {
         if (this.#open.has(res)) res.write(incidentsEvent(html));
       },
@@ -59,9 +111,7 @@ export class EventStreams {
   }
 
   close(): void {
-    for (const res of this.#open) res.end();
-    this.#open.clear();
-    this.#stop();
+    for (const res of [...this.#open.keys()]) this.#end(res);
   }
 
   #send(event: HubEvent): void {
@@ -78,7 +128,7 @@ export class EventStreams {
     this.#renderTimer ??= setTimeout(() => {
       this.#renderTimer = undefined;
       this.#rendering = true;
-      this.#render()
+      this.#o.render()
         .then((html) => this.#write(incidentsEvent(html)), () => {})
         .finally(() => {
           this.#rendering = false;
@@ -91,17 +141,34 @@ export class EventStreams {
   }
 
   #write(text: string): void {
-    for (const res of this.#open) {
+    for (const [res, stream] of this.#open) {
       if (res.writableLength > MAX_BUFFERED) {
         res.destroy();
+        continue;
+      }
+      // A session pushed out before its end (the oldest, when too many log in) lets no more through.
+      if (stream.ends && this.#o.access.readUntil(stream.req) === undefined) {
+        this.#end(res);
         continue;
       }
       res.write(text);
     }
   }
 
+  /** End a stream now: nothing more is written to it. */
+  #end(res: ServerResponse): void {
+    this.#drop(res);
+    res.end();
+  }
+
   #drop(res: ServerResponse): void {
+    const stream = this.#open.get(res);
+    if (!stream) return;
+    clearTimeout(stream.timer);
     this.#open.delete(res);
+    const left = (this.#perPeer.get(stream.peer) ?? 1) - 1;
+    if (left <= 0) this.#perPeer.delete(stream.peer);
+    else this.#perPeer.set(stream.peer, left);
     if (this.#open.size === 0) this.#stop();
   }
 

@@ -7,6 +7,10 @@
  * deliveries, which the store keeps). Every change goes to the store with its
  * next commit and to the page's listeners (GET /api/v1/events) at once.
  *
+ * A sender's incident (an alert that named no target: the book's raw text)
+ * closes after an hour without alerts, checked every SWEEP_EVERY_MS, and when
+ * too many are open (incident-book.ts): bookkeeping, with no alert to any channel.
+ *
  * An incident its agent can no longer close (the down was sent, then the
  * agent restarted and its new instance reports the target up) is closed here
  * with a recovery alert of the hub's own, through every channel.
@@ -17,10 +21,13 @@ import type { QueuedAlert } from '../queued-alert.ts';
 import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
-import { IncidentBook, type IncidentChange } from './incident-book.ts';
+import { IncidentBook, type IncidentChange, MAX_SENDER_INCIDENTS } from './incident-book.ts';
 import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
 import { TargetBoard, type TargetEntry } from './target-board.ts';
+
+/** How often the senders' quiet incidents are looked for. */
+const SWEEP_EVERY_MS = 60_000;
 
 export type HubEvent =
   | { type: 'target'; data: { name: string; state: string; since: string | null; agents: Array<{ name: string; state: string }> } }
@@ -46,6 +53,7 @@ export class StatusHub implements ReportReceiver {
   readonly #now: () => number;
   readonly #listeners = new Set<(e: HubEvent) => void>();
   #admissions: AlertSink | undefined;
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: StatusHubOptions) {
     this.#o = options;
@@ -57,6 +65,11 @@ export class StatusHub implements ReportReceiver {
     this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, snapshot.agents);
     this.incidents = new IncidentBook(write, snapshot.open);
     this.silences = new Silences(write, snapshot.silences);
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS).unref();
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
   }
 
   /** Where the hub's own recovery alerts are admitted. */
@@ -101,7 +114,8 @@ export class StatusHub implements ReportReceiver {
   }
 
   beforeKeep(item: QueuedAlert, peer: string): boolean {
-    return this.silences.matching(this.incidents.assign(item, peer), this.#now()) !== undefined;
+    const now = this.#now();
+    return this.silences.matching(this.incidents.assign(item, peer, now), now) !== undefined;
   }
 
   admitted(item: QueuedAlert, peer: string, silenced: boolean): void {
@@ -122,7 +136,19 @@ export class StatusHub implements ReportReceiver {
     this.#emit({ type: 'incident', data: { id: incident, target: row?.target ?? '', state: row ? 'open' : 'closed' } });
   }
 
+  /** The senders' incidents the book closes (quiet, or too many open): told to the page, sent to no channel. */
+  #sweep(): void {
+    const now = this.#now();
+    for (const c of this.incidents.sweep(now)) this.#incidentChanged(c, now);
+  }
+
   #incidentChanged(c: IncidentChange, now: number): void {
+    if (c.closedBy !== undefined) {
+      const { id, target } = c.row;
+      const fields = { event: `incident-${c.closedBy}`, incident: id, target };
+      if (c.closedBy === 'cap') this.#o.log.info(`incident ${id} of ${target} closed: ${MAX_SENDER_INCIDENTS} incidents of senders open, the one quiet longest closes (no up is sent)`, fields);
+      else this.#o.log.debug(`incident ${id} of ${target} closed: no alert from its sender for an hour (no up is sent)`, fields);
+    }
     if (c.kind === 'opened') {
       this.targets.incidentOpened(c.row.target, c.row.openedAt);
       this.#o.store.hubWrite({ op: 'buckets', at: Math.min(c.row.openedAt, now), adds: [{ target: c.row.target, checks: 0, failures: 0, latency: [], incidents: 1 }] });

@@ -2,10 +2,17 @@
  * The hub's incidents: opened by a down alert, added to by its copies to other
  * recipients and its reminders, closed by its up. The key is the agent's
  * incident id (the same on a down, its reminders and its up); an alert
- * without one (the book's raw text) opens an incident of its own, which no
- * up ever closes. Open incidents are kept in memory (loaded from the store at
+ * without one (the book's raw text) joins the incident open on its target, or
+ * opens one of its own. Open incidents are kept in memory (loaded from the store at
  * start); every change is written through to the store and returned to the
  * caller, which tells the page.
+ *
+ * An alert that names no target has its sender as the target (raw:<ip>,
+ * json:<ip>), and no agent will ever send its up: such a sender's incident
+ * closes after SENDER_QUIET_MS with no alert on it (sweep), and at most
+ * MAX_SENDER_INCIDENTS are open (past that, the one quiet longest closes), so
+ * senders from ever new addresses (IPv6) cannot grow the open set for ever.
+ * Either is bookkeeping: the change says why (closedBy), and no up is sent.
  *
  * An incident left open when its agent restarted (the down was sent, the up
  * never) is closed when a report from an agent instance that first reported
@@ -28,10 +35,22 @@ const MAX_EVENTS = 40;
  */
 const LISTED_ALERTS = 8;
 
+/** Open incidents of senders (alerts naming no target) at most. */
+export const MAX_SENDER_INCIDENTS = 1000;
+/** A sender's incident with no alert on it for this long closes. */
+export const SENDER_QUIET_MS = 3_600_000;
+
 export interface IncidentChange {
   row: IncidentRow;
   /** What happened to it. */
   kind: 'opened' | 'updated' | 'closed';
+  /** A sender's incident closed by the book, not by an alert: too many open, or quiet. */
+  closedBy?: 'cap' | 'quiet';
+}
+
+/** Whether a target is an alert's sender (the alert named none): no up will come for it. */
+export function isSenderTarget(target: string): boolean {
+  return target.startsWith('raw:') || target.startsWith('json:');
 }
 
 /** The incident an alert belongs to, and the target it is about (an alert naming none: its sender, raw:<ip> or json:<ip>). */
@@ -50,11 +69,15 @@ function peerHost(peer: string): string {
 export class IncidentBook {
   readonly #open = new Map<string, IncidentRow>();
   readonly #byTarget = new Map<string, string>();
+  /** The open incidents of senders, with their last alert's time: the one quiet longest first. */
+  readonly #senders = new Map<string, number>();
   readonly #write: (w: HubWrite) => void;
 
   constructor(write: (w: HubWrite) => void, open: readonly IncidentRow[] = []) {
     this.#write = write;
     for (const row of open) this.#keep(row);
+    const senders = open.filter((row) => isSenderTarget(row.target)).map((row) => [row.id, row.events.at(-1)?.at ?? row.openedAt] as const);
+    for (const [id, last] of senders.sort((a, b) => a[1] - b[1])) this.#senders.set(id, last);
   }
 
   /** The incident open on a target now. */
@@ -75,14 +98,32 @@ export class IncidentBook {
    * Before an alert that names no incident is kept: the incident open on its
    * target, which it joins (item.hubIncident), so that a sender's alerts, a
    * storm of the book's raw text say, make one incident rather than one each.
-   * Returns the target the alert is about.
+   * Returns the target the alert is about. `now`: it counts as an alert on
+   * the incident it joins, which therefore stays open until the alert is in.
    */
-  assign(item: QueuedAlert, peer: string): string {
+  assign(item: QueuedAlert, peer: string, now: number): string {
     const { target } = incidentOf(item, peer);
     if (item.alert.incident !== undefined) return target;
     const open = this.openOn(target);
-    if (open && item.alert.status === 'down') item.hubIncident = open.id;
+    if (open && item.alert.status === 'down') {
+      item.hubIncident = open.id;
+      this.#heard(open.id, now);
+    }
     return target;
+  }
+
+  /**
+   * Close the senders' incidents with no alert for SENDER_QUIET_MS (at their
+   * last alert's time), and the quietest past MAX_SENDER_INCIDENTS.
+   */
+  sweep(now: number): IncidentChange[] {
+    const changes: IncidentChange[] = [];
+    for (const [id, last] of this.#senders) {
+      const over = this.#senders.size > MAX_SENDER_INCIDENTS;
+      if (!over && now - last < SENDER_QUIET_MS) break;
+      changes.push(this.#closeSender(this.#open.get(id)!, over ? 'cap' : 'quiet', now, last));
+    }
+    return changes;
   }
 
   /** An accepted alert (not a duplicate), received at `now`; silenced: kept from the channels by a silence. */
@@ -108,9 +149,14 @@ export class IncidentBook {
         this.#event(older, { at: now, kind: 'resolved', text: 'superseded by a new incident on the same target' });
         changes.push(this.#close(older, now));
       }
+      if (isSenderTarget(target) && this.#senders.size >= MAX_SENDER_INCIDENTS) {
+        const [quietest, last] = this.#senders.entries().next().value!;
+        changes.push(this.#closeSender(this.#open.get(quietest)!, 'cap', now, last));
+      }
       row = { id, target, state: 'open', openedAt: at, resolvedAt: null, message: alert.message, reason: alert.reason ?? null, silenced, recipients: [], events: [] };
       if (alert.time !== undefined) this.#event(row, { at, kind: 'detected', text: alert.reason ? `down: ${alert.reason}` : 'down' });
       this.#keep(row);
+      if (isSenderTarget(target)) this.#heard(id, now);
       this.#event(row, { at: now, kind: 'alert', text: `alert ${alert.id} to ${alert.to}` });
       if (silenced) this.#event(row, { at: now, kind: 'silenced', text: 'a silence matched: not sent to the channels' });
       this.#recipient(row, alert.to);
@@ -118,6 +164,7 @@ export class IncidentBook {
       changes.push({ row, kind: 'opened' });
       return changes;
     }
+    if (this.#senders.has(row.id)) this.#heard(row.id, now);
     const reminder = alert.reminder !== undefined;
     this.#event(row, { at: now, kind: reminder ? 'reminder' : 'alert', text: `${reminder ? `reminder ${alert.reminder}` : 'alert'} ${alert.id} to ${alert.to}${silenced ? ' (silenced)' : ''}` });
     this.#recipient(row, alert.to);
@@ -136,10 +183,27 @@ export class IncidentBook {
     return row && row.openedAt < instanceSince ? row : undefined;
   }
 
+  /** A sender's incident closed by the book: a resolved event saying why, no up. */
+  #closeSender(row: IncidentRow, why: 'cap' | 'quiet', now: number, last: number): IncidentChange {
+    const text =
+      why === 'cap'
+        ? `closed: ${MAX_SENDER_INCIDENTS} incidents of senders open, the one quiet longest closes (no up is sent)`
+        : `closed: no alert from its sender for ${SENDER_QUIET_MS / 3_600_000} h (no up is sent)`;
+    this.#event(row, { at: now, kind: 'resolved', text });
+    return { ...this.#close(row, last), closedBy: why };
+  }
+
+  /** An alert on a sender's incident now: it is the last one to close for quiet. */
+  #heard(id: string, now: number): void {
+    this.#senders.delete(id);
+    this.#senders.set(id, now);
+  }
+
   #close(row: IncidentRow, at: number): IncidentChange {
     row.state = 'closed';
     row.resolvedAt = Math.max(at, row.openedAt);
     this.#open.delete(row.id);
+    this.#senders.delete(row.id);
     if (this.#byTarget.get(row.target) === row.id) this.#byTarget.delete(row.target);
     this.#write({ op: 'incident', row });
     return { row, kind: 'closed' };

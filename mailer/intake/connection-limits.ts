@@ -2,13 +2,18 @@
  * How many connections the intake holds at once: at most --max-connections in
  * all and --max-connections-per-peer from one IP address, so one host's slow
  * or idle sockets cannot take every slot (or every file descriptor) and lock
- * other hosts out. A connection over a limit is closed at once. Refusals and
+ * other hosts out. A connection over a limit is closed at once. A socket
+ * that becomes a long-lived event stream (the status page's) is released from
+ * its peer's count (releasePeer): the streams have caps of their own, so pages
+ * open behind one reverse proxy (one peer) cannot lock out its alerts; it
+ * still counts in all. Refusals and
  * accept errors (EMFILE, ENFILE) are logged at most once per interval, with
  * how many there were, so a flood cannot flood the log too.
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
+import { hostAddress } from '../../shared/peer-address.ts';
 
 export const DEFAULT_MAX_CONNECTIONS_CAP = 512;
 export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
@@ -29,11 +34,6 @@ export function openFileLimit(): number | undefined {
 export function defaultMaxConnections(): number {
   const soft = openFileLimit();
   return soft === undefined ? DEFAULT_MAX_CONNECTIONS_CAP : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS_CAP, Math.floor(soft / 2)));
-}
-
-/** A peer's address, one per host: an IPv4 peer seen through an IPv6 socket (::ffff:a.b.c.d) as a.b.c.d. */
-export function hostAddress(address: string | undefined): string {
-  return (address ?? '?').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 }
 
 /** A log line at most once per interval, saying how many events it stands for. */
@@ -61,13 +61,16 @@ export class ThrottledLog {
 
 export class ConnectionLimits {
   readonly #perPeer = new Map<string, number>();
+  /** The sockets counted against their peer, with the peer. */
+  readonly #counted = new WeakMap<Socket, string>();
   #open = 0;
-  readonly #max: number;
+  /** --max-connections. */
+  readonly max: number;
   readonly #maxPerPeer: number;
   readonly #refusals: ThrottledLog;
 
   constructor(options: { maxConnections: number; maxPerPeer: number; log: Logger }) {
-    this.#max = options.maxConnections;
+    this.max = options.maxConnections;
     this.#maxPerPeer = options.maxPerPeer;
     this.#refusals = new ThrottledLog(options.log);
   }
@@ -77,8 +80,8 @@ export class ConnectionLimits {
     const peer = hostAddress(socket.remoteAddress);
     const fromPeer = this.#perPeer.get(peer) ?? 0;
     const over =
-      this.#open >= this.#max
-        ? `${this.#max} connections open (--max-connections)`
+      this.#open >= this.max
+        ? `${this.max} connections open (--max-connections)`
         : fromPeer >= this.#maxPerPeer
           ? `${this.#maxPerPeer} connections open from ${peer} (--max-connections-per-peer)`
           : undefined;
@@ -89,12 +92,21 @@ export class ConnectionLimits {
     }
     this.#open += 1;
     this.#perPeer.set(peer, fromPeer + 1);
+    this.#counted.set(socket, peer);
     socket.once('close', () => {
       this.#open -= 1;
-      const left = (this.#perPeer.get(peer) ?? 1) - 1;
-      if (left <= 0) this.#perPeer.delete(peer);
-      else this.#perPeer.set(peer, left);
+      this.releasePeer(socket);
     });
     return true;
+  }
+
+  /** The socket no longer counts against its peer's limit (it still counts in all, until it closes). */
+  releasePeer(socket: Socket): void {
+    const peer = this.#counted.get(socket);
+    if (peer === undefined) return;
+    this.#counted.delete(socket);
+    const left = (this.#perPeer.get(peer) ?? 1) - 1;
+    if (left <= 0) this.#perPeer.delete(peer);
+    else this.#perPeer.set(peer, left);
   }
 }

@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
-import { ConnectionLimits, openFileLimit, ThrottledLog } from './connection-limits.ts';
+import { type ConnectionLimits, openFileLimit, ThrottledLog } from './connection-limits.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';
 
@@ -24,24 +24,22 @@ export interface IntakeOptions {
   idleTimeoutMs: number;
   /** Accept the book's raw text protocol; when off, why (logged with each refusal). */
   raw: true | { off: string };
-  /** Largest number of connections open at once. */
-  maxConnections: number;
-  /** Largest number of connections open at once from one IP address. */
-  maxConnectionsPerPeer: number;
+  /** --max-connections and --max-connections-per-peer (an event stream's socket is released from the latter). */
+  limits: ConnectionLimits;
 }
 
 export function createIntake(options: IntakeOptions): Server {
-  const limits = new ConnectionLimits({ maxConnections: options.maxConnections, maxPerPeer: options.maxConnectionsPerPeer, log: options.log });
+  const { limits } = options;
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (limits.admit(socket)) onConnection(socket, options);
   });
   const files = openFileLimit();
-  if (files !== undefined && options.maxConnections > files / 2) {
+  if (files !== undefined && limits.max > files / 2) {
     // libuv then closes connections it cannot accept (EMFILE) itself, with no error for us to log.
     options.log.warn(
-      `--max-connections ${options.maxConnections} is over half the open-file limit (${files}): when descriptors run out, ` +
+      `--max-connections ${limits.max} is over half the open-file limit (${files}): when descriptors run out, ` +
         'new connections are closed unseen. Lower --max-connections or raise the limit (docker run --ulimit nofile=...).',
-      { event: 'fd-limit', maxConnections: options.maxConnections, openFiles: files },
+      { event: 'fd-limit', maxConnections: limits.max, openFiles: files },
     );
   }
   const acceptErrors = new ThrottledLog(options.log);

@@ -7,10 +7,19 @@
  * staleFor finds an incident an agent instance cannot know of; the book's raw
  * alerts (via 'raw', no target) get target raw:<ip> and an incident each;
  * silenced alerts are marked so; the events of a long outage are capped.
+ * Senders' incidents (alerts naming no target: raw:<ip>, json:<ip>), which
+ * no up will close, close after an hour without alerts (sweep) and past 1,000
+ * open (the one quiet longest first), saying why; through the hub (mock
+ * timers) that is bookkeeping: no alert to any channel.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IncidentBook, incidentOf } from '../../mailer/hub/incident-book.ts';
+import { AgentRegistry } from '../../mailer/hub/agents.ts';
+import type { AgentSilence } from '../../mailer/hub/agent-silence.ts';
+import { StatusHub } from '../../mailer/hub/hub.ts';
+import { IncidentBook, incidentOf, MAX_SENDER_INCIDENTS, SENDER_QUIET_MS } from '../../mailer/hub/incident-book.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { MemoryOutbox } from '../support/memory-store.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import type { HubWrite, IncidentRow } from '../../mailer/hub/model.ts';
 import type { Alert } from '../../shared/alert.ts';
@@ -202,12 +211,12 @@ test('events are capped at 40: the first 20 and the latest 20 are kept through a
 test('a sender\'s alerts that name no incident join the one open on it (assign): a flood of raw text is one incident, its alerts past the first few counted in one event', () => {
   const { b } = book();
   const first = raw('r0', T0);
-  b.assign(first, PEER);
+  b.assign(first, PEER, T0);
   assert.equal(first.hubIncident, undefined, 'nothing open yet: its own');
   b.alert(first, PEER, false, T0);
   for (let n = 1; n <= 100; n++) {
     const item = raw(`r${n}`, T0 + n * S);
-    b.assign(item, PEER);
+    b.assign(item, PEER, T0 + n * S);
     assert.equal(item.hubIncident, 'raw-r0');
     const changes = b.alert(item, PEER, false, T0 + n * S);
     assert.deepEqual(changes.map((c) => [c.kind, c.row.id]), [['updated', 'raw-r0']]);
@@ -219,7 +228,7 @@ test('a sender\'s alerts that name no incident join the one open on it (assign):
   assert.match(events.at(-1)!.text, /^\d+ more alerts, the last: alert r100 to admin@work$/);
   // Another sender's is another incident.
   const other = raw('x1', T0);
-  b.assign(other, '10.9.9.9:1');
+  b.assign(other, '10.9.9.9:1', T0);
   assert.equal(other.hubIncident, undefined);
 });
 
@@ -230,4 +239,109 @@ test('incidents open in the store are loaded: an up after a mailer restart close
   assert.equal(b.openOn('http://web/')?.id, 'inc-1');
   const [closed] = b.alert(json('a2', 'up', T0 + 3600 * S), PEER, false, T0 + 3600 * S);
   assert.deepEqual([closed?.kind, closed?.row.resolvedAt], ['closed', T0 + 3600 * S]);
+});
+
+const HOUR = 3600 * S;
+
+/** A JSON alert by hand: no target, no incident. */
+function byHand(id: string, at: number): QueuedAlert {
+  return { alert: { id, to: 'admin@work', message: 'the backup failed', status: 'down' }, line: 'To: admin@work Message: the backup failed', via: 'json', receivedAt: at };
+}
+
+/** An alert as the hub admits it: assigned to the incident open on its sender, then kept. */
+function admit(b: IncidentBook, item: QueuedAlert, peer: string, now: number) {
+  b.assign(item, peer, now);
+  return b.alert(item, peer, false, now);
+}
+
+test("a sender's incident (raw text, or JSON by hand naming no target) closes after an hour without alerts, at its last alert, saying so; an agent's stays open", () => {
+  const { b, incidentWrites } = book();
+  admit(b, raw('r1', T0), PEER, T0);
+  admit(b, byHand('h1', T0), '10.9.9.9:5000', T0);
+  admit(b, json('a1', 'down', T0), PEER, T0);
+  admit(b, raw('r2', T0 + 30 * 60 * S), PEER, T0 + 30 * 60 * S);
+  assert.equal(b.openCount, 3);
+  assert.deepEqual(b.sweep(T0 + HOUR - 1), [], 'nothing is an hour quiet yet');
+  const first = b.sweep(T0 + HOUR);
+  assert.deepEqual(first.map((c) => [c.kind, c.row.id, c.row.target, c.closedBy]), [['closed', 'json-h1', 'json:10.9.9.9', 'quiet']]);
+  assert.equal(first[0]!.row.resolvedAt, T0, 'closed at its last alert');
+  assert.deepEqual(first[0]!.row.events.at(-1), { at: T0 + HOUR, kind: 'resolved', text: 'closed: no alert from its sender for 1 h (no up is sent)' });
+  assert.deepEqual(incidentWrites().at(-1)?.state, 'closed', 'written');
+  assert.equal(b.openOn('raw:10.1.2.3')?.id, 'raw-r1', 'its last alert came half an hour later');
+  const second = b.sweep(T0 + 30 * 60 * S + SENDER_QUIET_MS);
+  assert.deepEqual(second.map((c) => [c.row.id, c.closedBy, c.row.resolvedAt]), [['raw-r1', 'quiet', T0 + 30 * 60 * S]]);
+  assert.equal(b.openOn('http://web/')?.id, 'inc-1', "an agent's incident waits for its up");
+  assert.equal(b.openCount, 1);
+  assert.deepEqual(b.sweep(T0 + 100 * HOUR), []);
+  // The sender's next alert opens a new incident.
+  const next = raw('r3', T0 + 2 * HOUR);
+  assert.deepEqual(admit(b, next, PEER, T0 + 2 * HOUR).map((c) => [c.kind, c.row.id]), [['opened', 'raw-r3']]);
+  assert.equal(next.hubIncident, undefined);
+});
+
+test("an alert assigned to a sender's incident keeps it open until it is in (the sweep may come between)", () => {
+  const { b } = book();
+  admit(b, raw('r1', T0), PEER, T0);
+  const late = raw('r2', T0 + HOUR);
+  b.assign(late, PEER, T0 + HOUR);
+  assert.equal(late.hubIncident, 'raw-r1');
+  assert.deepEqual(b.sweep(T0 + HOUR), [], 'it has an alert joining it');
+  assert.deepEqual(b.alert(late, PEER, false, T0 + HOUR + 5).map((c) => [c.kind, c.row.id]), [['updated', 'raw-r1']]);
+  assert.equal(b.get('raw-r1')?.openedAt, T0);
+});
+
+test(`at most ${MAX_SENDER_INCIDENTS} senders' incidents are open: one more closes the one quiet longest (cap); agents' incidents are not counted`, () => {
+  const { b } = book();
+  admit(b, json('a1', 'down', T0), PEER, T0);
+  const peer = (n: number): string => `[2001:db8::${n.toString(16)}]:4000`.replace(/^\[|\](?=:)/g, '');
+  for (let n = 0; n < MAX_SENDER_INCIDENTS; n++) admit(b, raw(`r${n}`, T0 + n), peer(n), T0 + n);
+  assert.equal(b.openCount, MAX_SENDER_INCIDENTS + 1);
+  // The first sender speaks again: the second is now the one quiet longest.
+  admit(b, raw('r0-again', T0 + 5000), peer(0), T0 + 5000);
+  const changes = admit(b, raw('new', T0 + 6000), peer(99_999), T0 + 6000);
+  assert.deepEqual(changes.map((c) => [c.kind, c.row.id, c.closedBy]), [['closed', 'raw-r1', 'cap'], ['opened', 'raw-new', undefined]]);
+  assert.equal(changes[0]!.row.resolvedAt, T0 + 1, 'closed at its last alert');
+  assert.match(changes[0]!.row.events.at(-1)!.text, /^closed: 1000 incidents of senders open, the one quiet longest closes \(no up is sent\)$/);
+  assert.equal(b.openCount, MAX_SENDER_INCIDENTS + 1);
+  assert.equal(b.get('raw-r0')?.state, 'open');
+  assert.equal(b.get('inc-1')?.state, 'open');
+});
+
+test("senders' incidents loaded from the store close an hour after their last event; past the cap the quietest close at the next sweep", () => {
+  const row = (id: string, target: string, last: number): IncidentRow => ({
+    id, target, state: 'open', openedAt: T0, resolvedAt: null, message: 'm', reason: null, silenced: false, recipients: ['admin@work'],
+    events: [{ at: T0, kind: 'alert', text: 'alert' }, ...(last > T0 ? [{ at: last, kind: 'alert' as const, text: '3 more alerts' }] : [])],
+  });
+  const { b } = book([row('raw-b', 'raw:10.0.0.2', T0 + HOUR), row('raw-a', 'raw:10.0.0.1', T0), row('inc-1', 'http://web/', T0)]);
+  assert.deepEqual(b.sweep(T0 + HOUR).map((c) => [c.row.id, c.closedBy]), [['raw-a', 'quiet']]);
+  assert.deepEqual(b.sweep(T0 + 2 * HOUR).map((c) => [c.row.id, c.closedBy]), [['raw-b', 'quiet']]);
+  assert.equal(b.openCount, 1);
+  const many = Array.from({ length: MAX_SENDER_INCIDENTS + 2 }, (_, n) => row(`raw-${n}`, `raw:10.1.${n >> 8}.${n & 255}`, T0 + n));
+  const { b: full } = book(many.reverse());
+  assert.deepEqual(full.sweep(T0 + 10).map((c) => [c.row.id, c.closedBy]), [['raw-0', 'cap'], ['raw-1', 'cap']]);
+  assert.equal(full.openCount, MAX_SENDER_INCIDENTS);
+});
+
+test("through the hub: a sender's incident closes an hour after its last alert, every minute's sweep, and no alert goes to any channel", async (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setInterval'], now: T0 });
+  const store = new MemoryOutbox();
+  const lines: string[] = [];
+  const log: Logger = { debug: (m) => void lines.push(m), info: (m) => void lines.push(m), warn: (m) => void lines.push(m), error: (m) => void lines.push(m), output() {} };
+  const hub = new StatusHub({ store, snapshot: await store.hubLoad(), registry: new AgentRegistry({ log }), silence: {} as AgentSilence, log });
+  t.after(() => hub.close());
+  const admitted: unknown[] = [];
+  hub.bind({ admitJson: async (req) => (admitted.push(req), { ok: true, id: 'x', duplicate: false }) as never });
+  const events: string[] = [];
+  hub.subscribe((e) => e.type === 'incident' && events.push(`${e.data.id} ${e.data.state}`));
+  const item = raw('r1', T0);
+  hub.beforeKeep(item, PEER);
+  hub.admitted(item, PEER, false);
+  assert.equal(hub.incidents.openOn('raw:10.1.2.3')?.id, 'raw-r1');
+  t.mock.timers.tick(HOUR - 1);
+  assert.equal(hub.incidents.openCount, 1);
+  t.mock.timers.tick(60 * S);
+  assert.equal(hub.incidents.openCount, 0, 'closed at the first sweep past the hour');
+  assert.deepEqual(events, ['raw-r1 open', 'raw-r1 closed'], 'the page is told');
+  assert.deepEqual(admitted, [], 'no up to any channel');
+  assert.match(lines.join('\n'), /incident raw-r1 of raw:10\.1\.2\.3 closed: no alert from its sender for an hour \(no up is sent\)/);
 });

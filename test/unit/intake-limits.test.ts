@@ -9,6 +9,7 @@ import { connect, type Server, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from '../../mailer/intake/admission.ts';
+import { ConnectionLimits } from '../../mailer/intake/connection-limits.ts';
 import { createIntake } from '../../mailer/intake/intake.ts';
 
 const warnings: string[] = [];
@@ -22,7 +23,8 @@ after(() => {
 });
 
 async function intake(maxConnections: number, maxConnectionsPerPeer: number): Promise<{ server: Server; port: number }> {
-  const server = createIntake({ http: createHttpServer(), admissions, log, maxBytes: 65536, idleTimeoutMs: 5000, raw: true, maxConnections, maxConnectionsPerPeer });
+  const limits = new ConnectionLimits({ maxConnections, maxPerPeer: maxConnectionsPerPeer, log });
+  const server = createIntake({ http: createHttpServer(), admissions, log, maxBytes: 65536, idleTimeoutMs: 5000, raw: true, limits });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as { port: number }).port };
