@@ -119,15 +119,19 @@ const intake = createIntake({
   maxConnectionsPerPeer: config.maxConnectionsPerPeer,
 });
 
-exitOnSignals(async () => {
-  silence.close();
-  streams.close();
-  intake.close();
-  const active = dispatcher.active;
-  if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
-  await dispatcher.close();
-  await store.close();
-});
+// Past the grace, or at a second signal, the exit line names the step still pending.
+exitOnSignals(
+  async (step) => {
+    silence.close();
+    streams.close();
+    intake.close();
+    const active = dispatcher.active;
+    if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
+    await step("the channels (deliveries in flight, each channel's close)", dispatcher.close());
+    await step('the spool (its last commit)', store.close());
+  },
+  { graceMs: 500, report: (line) => log.error(line, { event: 'shutdown' }) },
+);
 
 // Only an error before 'listening' is fatal; later ones (EMFILE on accept) the intake logs and survives.
 const cannotListen = (err: NodeJS.ErrnoException): void => {
