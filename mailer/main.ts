@@ -12,7 +12,7 @@ import { loadChannelConfig } from './delivery/channel-config.ts';
 import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
 import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
 import { thrownText } from './delivery/channels/module-channel.ts';
-import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
+import { healthcheck, healthcheckTarget, LISTENING_FILE, writeListening } from './healthcheck.ts';
 import { createHttpIntake } from './intake/http-intake.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
@@ -29,8 +29,8 @@ import { StoreOpenError } from './store/store.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
-  // The image's HEALTHCHECK cannot see `docker run` arguments: take the running mailer's own.
-  const target = parseMailerArgs(argv.length > 1 ? argv.slice(1) : mailerArgsOfPid1());
+  // The image's HEALTHCHECK cannot see `docker run` arguments: the running mailer wrote its port into its spool.
+  const target = healthcheckTarget(parseMailerArgs(argv.slice(1)));
   process.exit(await healthcheck(target.port, target.bind));
 }
 const config = parseMailerArgs(argv);
@@ -142,6 +142,12 @@ intake.once('error', cannotListen);
 intake.listen({ port: config.port, host: config.bind }, () => {
   intake.off('error', cannotListen);
   const port = (intake.address() as AddressInfo).port;
+  // Where `ch2-mailer healthcheck` (the image's HEALTHCHECK, without the container's arguments) asks.
+  try {
+    writeListening(config.spool, { port, bind: config.bind });
+  } catch (err) {
+    log.warn(`Cannot write ${config.spool}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
+  }
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
