@@ -98,13 +98,21 @@ notifier = new Notifier({
 const pending = notifier;
 monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events });
 
-exitOnSignals(async () => {
-  pending.close();
-  events.stopped();
-  if (pending.pending > 0) log.warn(`Stopping with ${pending.pending} alert(s) not yet delivered to the mailer.`);
-  // The monitors stop first (no check counts after the goodbye report's snapshot).
-  await Promise.all([monitor?.stop(), stopMetrics?.(), reporter?.stop()]);
-}, GOODBYE_MS + 200);
+// Past the grace, or at a second signal, the exit line names the steps still pending.
+exitOnSignals(
+  async (step) => {
+    pending.close();
+    events.stopped();
+    if (pending.pending > 0) log.warn(`Stopping with ${pending.pending} alert(s) not yet delivered to the mailer.`);
+    // The monitors stop first (no check counts after the goodbye report's snapshot).
+    await Promise.all([
+      monitor && step('the checks', monitor.stop()),
+      stopMetrics && step('the metrics server', stopMetrics()),
+      reporter && step('the goodbye report', reporter.stop()),
+    ]);
+  },
+  { graceMs: GOODBYE_MS + 200, report: (line) => log.error(line, { event: 'shutdown' }) },
+);
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);

@@ -1,24 +1,52 @@
 /**
  * `ch2-mailer healthcheck`: the image's HEALTHCHECK. It asks the running mailer
- * for /healthz. Docker runs it without the container's arguments, so it reads
- * them from PID 1 (the mailer) to find the port; env vars reach it anyway.
+ * for /healthz. Docker runs it without the container's arguments (env vars
+ * reach it), so the mailer, once listening, writes where it listens into its
+ * spool folder (LISTENING_FILE), and the healthcheck reads it there: the spool
+ * as its own flags, SPOOL_DIR or the default say, its own --port/--bind (PORT,
+ * BIND_ADDRESS) only when the spool holds no such file. Nothing depends on
+ * which process is PID 1 or on re-reading the mailer's command line.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { HEALTH_PATH } from '../shared/wire-json.ts';
 
-/** The arguments PID 1 was started with after its script, when PID 1 is a mailer. */
-export function mailerArgsOfPid1(cmdlinePath = '/proc/1/cmdline'): string[] {
+/** The file in the spool folder that says where its mailer listens: {"port": 33333, "bind": "0.0.0.0"}. */
+export const LISTENING_FILE = 'listening.json';
+
+export interface Listening {
+  port: number;
+  bind: string;
+}
+
+/** Written once the mailer listens, atomically (a temporary file renamed over it); throws on a write error. */
+export function writeListening(spool: string, where: Listening): void {
+  const file = join(spool, LISTENING_FILE);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify({ port: where.port, bind: where.bind })}\n`);
+  renameSync(temporary, file);
+}
+
+/** Where the mailer of this spool said it listens; undefined without the file, or with one that is not such a record. */
+export function readListening(spool: string): Listening | undefined {
+  let value: unknown;
   try {
-    const parts = readFileSync(cmdlinePath, 'utf8').split('\0');
-    if (parts.at(-1) === '') parts.pop();
-    const script = parts.findIndex((p) => /mailer(\.mjs|\/main\.ts)$/.test(p));
-    if (script < 0) return [];
-    const args = parts.slice(script + 1);
-    return args[0] === 'healthcheck' ? [] : args;
+    value = JSON.parse(readFileSync(join(spool, LISTENING_FILE), 'utf8'));
   } catch {
-    return [];
+    return undefined;
   }
+  if (value === null || typeof value !== 'object') return undefined;
+  const { port, bind } = value as Record<string, unknown>;
+  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) return undefined;
+  if (typeof bind !== 'string' || isIP(bind) === 0) return undefined;
+  return { port: port as number, bind };
+}
+
+/** Where to ask: what the spool's mailer wrote, else the healthcheck's own --port and --bind. */
+export function healthcheckTarget(own: Listening & { spool: string }): Listening {
+  return readListening(own.spool) ?? { port: own.port, bind: own.bind };
 }
 
 export function healthcheck(port: number, bind = '0.0.0.0', timeoutMs = 2000): Promise<number> {

@@ -12,7 +12,7 @@ import { loadChannelConfig } from './delivery/channel-config.ts';
 import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
 import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
 import { thrownText } from './delivery/channels/module-channel.ts';
-import { healthcheck, mailerArgsOfPid1 } from './healthcheck.ts';
+import { healthcheck, healthcheckTarget, LISTENING_FILE, writeListening } from './healthcheck.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
@@ -30,8 +30,8 @@ import { StoreOpenError } from './store/store.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
-  // The image's HEALTHCHECK cannot see `docker run` arguments: take the running mailer's own.
-  const target = parseMailerArgs(argv.length > 1 ? argv.slice(1) : mailerArgsOfPid1());
+  // The image's HEALTHCHECK cannot see `docker run` arguments: the running mailer wrote its port into its spool.
+  const target = healthcheckTarget(parseMailerArgs(argv.slice(1)));
   process.exit(await healthcheck(target.port, target.bind));
 }
 const config = parseMailerArgs(argv);
@@ -120,16 +120,20 @@ const intake = createIntake({
   limits,
 });
 
-exitOnSignals(async () => {
-  silence.close();
-  hub.close();
-  streams.close();
-  intake.close();
-  const active = dispatcher.active;
-  if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
-  await dispatcher.close();
-  await store.close();
-});
+// Past the grace, or at a second signal, the exit line names the step still pending.
+exitOnSignals(
+  async (step) => {
+    silence.close();
+    hub.close();
+    streams.close();
+    intake.close();
+    const active = dispatcher.active;
+    if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
+    await step("the channels (deliveries in flight, each channel's close)", dispatcher.close());
+    await step('the spool (its last commit)', store.close());
+  },
+  { graceMs: 500, report: (line) => log.error(line, { event: 'shutdown' }) },
+);
 
 // Only an error before 'listening' is fatal; later ones (EMFILE on accept) the intake logs and survives.
 const cannotListen = (err: NodeJS.ErrnoException): void => {
@@ -140,6 +144,12 @@ intake.once('error', cannotListen);
 intake.listen({ port: config.port, host: config.bind }, () => {
   intake.off('error', cannotListen);
   const port = (intake.address() as AddressInfo).port;
+  // Where `ch2-mailer healthcheck` (the image's HEALTHCHECK, without the container's arguments) asks.
+  try {
+    writeListening(config.spool, { port, bind: config.bind });
+  } catch (err) {
+    log.warn(`Cannot write ${config.spool}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
+  }
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
