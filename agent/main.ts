@@ -53,11 +53,13 @@ if (config.metricsPort !== undefined) {
     process.exit(2);
   }
 }
+// This run of the agent: named in its reports and its alerts, so the mailer tells a restart from a second agent.
+const instance = randomUUID();
 // Reports to the mailer (the hub): json protocol only; the book's raw protocol has no place for them.
 const reporter =
   config.mailerProtocol === 'json' && config.reportEveryMs > 0
     ? new Reporter({
-        agent: { name: config.agentName, instance: randomUUID(), version: AGENT_VERSION },
+        agent: { name: config.agentName, instance, version: AGENT_VERSION },
         intervalMs: config.reportEveryMs,
         targets: config.targets.map((t) => t.name),
         send: createReportClient({ mailer: config.mailer, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
@@ -96,7 +98,7 @@ notifier = new Notifier({
 });
 
 const pending = notifier;
-monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events });
+monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events, origin: { agent: config.agentName, instance } });
 
 exitOnSignals(async () => {
   pending.close();
