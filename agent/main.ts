@@ -7,6 +7,7 @@ import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
+import { checkMailerToken } from './alerting/token-check.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
 import { oneLineReason } from './checks/probe.ts';
@@ -111,6 +112,8 @@ exitOnSignals(async () => {
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
+// Whether the mailer takes our token: one line if not (the agent goes on; the alerts wait). The raw protocol has none.
+if (config.mailerProtocol === 'json') void checkMailerToken({ mailer: config.mailer, token: config.mailerToken || undefined, log });
 reporter?.start();
 if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
 
