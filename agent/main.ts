@@ -7,6 +7,7 @@ import { parseAgentArgs } from './cli.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
+import { checkMailerToken } from './alerting/token-check.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
 import { oneLineReason } from './checks/probe.ts';
@@ -53,11 +54,13 @@ if (config.metricsPort !== undefined) {
     process.exit(2);
   }
 }
+// This run of the agent: named in its reports and its alerts, so the mailer tells a restart from a second agent.
+const instance = randomUUID();
 // Reports to the mailer (the hub): json protocol only; the book's raw protocol has no place for them.
 const reporter =
   config.mailerProtocol === 'json' && config.reportEveryMs > 0
     ? new Reporter({
-        agent: { name: config.agentName, instance: randomUUID(), version: AGENT_VERSION },
+        agent: { name: config.agentName, instance, version: AGENT_VERSION },
         intervalMs: config.reportEveryMs,
         targets: config.targets.map((t) => t.name),
         send: createReportClient({ mailer: config.mailer, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
@@ -96,7 +99,7 @@ notifier = new Notifier({
 });
 
 const pending = notifier;
-monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events });
+monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events, origin: { agent: config.agentName, instance } });
 
 // Past the grace, or at a second signal, the exit line names the steps still pending.
 exitOnSignals(
@@ -117,6 +120,8 @@ exitOnSignals(
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
 monitor.start();
+// Whether the mailer takes our token: one line if not (the agent goes on; the alerts wait). The raw protocol has none.
+if (config.mailerProtocol === 'json') void checkMailerToken({ mailer: config.mailer, token: config.mailerToken || undefined, log });
 reporter?.start();
 if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
 

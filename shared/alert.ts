@@ -27,6 +27,9 @@ export interface Alert {
   reminder?: number;
   /** The agent's incident id: the same on its down, its reminders and its up (for channels that resolve or thread). */
   incident?: string;
+  /** The agent that raised it (its --agent-name) and the run of it (random per start, as in its reports). */
+  agent?: string;
+  instance?: string;
 }
 
 /**

@@ -23,14 +23,21 @@ export interface AlertRequest {
   reminder?: number;
   /** The agent's incident id: the same on a down, its reminders and its up. */
   incident?: string;
+  /** The agent that sent it (its --agent-name) and the run of it (random per start), as in its reports. */
+  agent?: string;
+  instance?: string;
 }
 
 export type JsonParse = { ok: true; value: AlertRequest } | { ok: false; error: string };
 
-const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time', 'incident'] as const;
+const STRING_FIELDS = ['message', 'to', 'status', 'target', 'id', 'reason', 'time', 'incident', 'agent', 'instance'] as const;
 const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'downForMs', 'reminder']);
 export const FIELD_MAX = 4096;
 const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** An agent's name (alerts' `agent`, reports' agent.name): 1 to 128 printable ASCII characters, not starting with a space. */
+export const AGENT_NAME_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,127}$/;
+/** An agent's run (alerts' `instance`, reports' agent.instance). */
+export const AGENT_INSTANCE_PATTERN = /^[A-Za-z0-9-]{8,64}$/;
 
 /** Parse and validate the body of `POST /alerts`. */
 export function parseAlertJson(body: Buffer | string): JsonParse {
@@ -87,6 +94,10 @@ export function validateAlertRequest(data: unknown): JsonParse {
   if (reminder !== undefined && (typeof reminder !== 'number' || !Number.isSafeInteger(reminder) || reminder < 1)) {
     return { ok: false, error: 'field "reminder" must be a whole number of at least 1' };
   }
+  const agent = record.agent as string | undefined;
+  if (agent !== undefined && !AGENT_NAME_PATTERN.test(agent)) return { ok: false, error: 'field "agent" must be 1 to 128 printable ASCII characters' };
+  const instance = record.instance as string | undefined;
+  if (instance !== undefined && !AGENT_INSTANCE_PATTERN.test(instance)) return { ok: false, error: 'field "instance" must be 8 to 64 of A-Z a-z 0-9 -' };
   if (reminder !== undefined && status !== undefined && status !== 'down') {
     return { ok: false, error: 'field "reminder" goes only with status "down"' };
   }
@@ -107,5 +118,7 @@ export function encodeAlertJson(alert: Alert): string {
   if (alert.downForMs !== undefined) body.downForMs = alert.downForMs;
   if (alert.reminder !== undefined) body.reminder = alert.reminder;
   if (alert.incident !== undefined) body.incident = alert.incident;
+  if (alert.agent !== undefined) body.agent = alert.agent;
+  if (alert.instance !== undefined) body.instance = alert.instance;
   return JSON.stringify(body);
 }

@@ -9,7 +9,7 @@
  *
  * A report the mailer cannot read is a 400 with the reason (parseReport).
  */
-import { FIELD_MAX } from './wire-json.ts';
+import { AGENT_INSTANCE_PATTERN, AGENT_NAME_PATTERN, FIELD_MAX } from './wire-json.ts';
 
 export const REPORTS_PATH = '/api/v1/reports';
 export const REPORT_VERSION = 1;
@@ -52,8 +52,6 @@ export interface AgentReport {
 
 export type ReportParse = { ok: true; value: AgentReport } | { ok: false; error: string };
 
-const NAME = /^[\x21-\x7e][\x20-\x7e]{0,127}$/;
-const INSTANCE = /^[A-Za-z0-9-]{8,64}$/;
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -88,8 +86,8 @@ export function validateReport(data: unknown): ReportParse {
   if (!isRecord(agent)) return { ok: false, error: 'agent must be an object' };
   const badAgent = unknownKey(agent, ['name', 'instance', 'version'], 'agent');
   if (badAgent) return { ok: false, error: badAgent };
-  if (typeof agent.name !== 'string' || !NAME.test(agent.name)) return { ok: false, error: 'agent.name must be 1 to 128 printable ASCII characters' };
-  if (typeof agent.instance !== 'string' || !INSTANCE.test(agent.instance)) return { ok: false, error: 'agent.instance must be 8 to 64 of A-Z a-z 0-9 -' };
+  if (typeof agent.name !== 'string' || !AGENT_NAME_PATTERN.test(agent.name)) return { ok: false, error: 'agent.name must be 1 to 128 printable ASCII characters' };
+  if (typeof agent.instance !== 'string' || !AGENT_INSTANCE_PATTERN.test(agent.instance)) return { ok: false, error: 'agent.instance must be 8 to 64 of A-Z a-z 0-9 -' };
   if (typeof agent.version !== 'string' || agent.version.length > 64) return { ok: false, error: 'agent.version must be a string of at most 64 characters' };
   if (typeof data.sentAt !== 'string' || Number.isNaN(Date.parse(data.sentAt))) return { ok: false, error: 'sentAt must be an ISO 8601 date' };
   if (!count(data.intervalMs) || data.intervalMs < 1000 || data.intervalMs > 86_400_000) return { ok: false, error: 'intervalMs must be a whole number from 1000 to 86400000' };

@@ -1,6 +1,7 @@
 /**
  * Turns a target's transition into its alerts, one per recipient, each with
- * its own id. The texts: the "down" message as configured; the "up" message
+ * its own id, all with the outage's incident id (the state machine's: the
+ * same on a down, its reminders and its up) and the agent that raised them. The texts: the "down" message as configured; the "up" message
  * followed by how long the outage lasted; a reminder is the "down" message
  * followed by how long it has lasted and which reminder it is.
  *
@@ -8,23 +9,29 @@
  *   The service is back up. Down for 3.2s.
  *   The service is down! Still down after 1m 05s (reminder 1 of 10).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Alert } from '../../shared/alert.ts';
 import { ELAPSED_MAX_CHARS, formatElapsed } from '../../shared/duration.ts';
 import { FIELD_MAX } from '../../shared/wire-json.ts';
-import type { Transition } from '../incidents/incident.ts';
+import type { IncidentTransition } from '../incidents/incident.ts';
 import type { TargetSpec } from '../target.ts';
+
+/** Who raises the alerts: the agent's --agent-name and this run of it (random per start, as in its reports). */
+export interface AlertOrigin {
+  agent: string;
+  instance: string;
+}
 
 export function alertsFor(
   spec: Pick<TargetSpec, 'name' | 'to' | 'message' | 'upMessage' | 'maxReminders'>,
-  transition: Transition,
+  transition: IncidentTransition,
+  origin: AlertOrigin,
   newId: () => string = randomUUID,
 ): Alert[] {
   const time = new Date(transition.at).toISOString();
-  const since = transition.kind === 'down' ? transition.at : transition.at - transition.downForMs;
-  const incident = incidentId(spec.name, since);
+  const { incident } = transition;
   return spec.to.map((to): Alert => {
-    const base = { id: newId(), to, target: spec.name, time, incident };
+    const base = { id: newId(), to, target: spec.name, time, incident, agent: origin.agent, instance: origin.instance };
     switch (transition.kind) {
       case 'down':
         return { ...base, status: 'down', message: spec.message, reason: transition.reason };
@@ -41,15 +48,6 @@ export function alertsFor(
         };
     }
   });
-}
-
-/**
- * An incident's id, the same on its down, its reminders and its up: from the
- * target and when it went down (a reminder's and an up's time less the
- * outage so far), so it needs no state of its own.
- */
-export function incidentId(target: string, downSince: number): string {
-  return `inc-${createHash('sha256').update(`${target}\n${downSince}`).digest('hex').slice(0, 24)}`;
 }
 
 function upSuffix(elapsed: string): string {

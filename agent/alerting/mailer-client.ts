@@ -1,9 +1,12 @@
 /**
  * Hands one alert to the mailer, in ch2's JSON (POST /alerts) or the book's
- * raw text. Returns a SendResult: transient failures (mailer unreachable,
- * 5xx, 429) are retried by the notifier; permanent ones (4xx) are not.
- * With a token, JSON requests carry `Authorization: Bearer <token>`; a 401 or
- * 403 then says plainly that the mailer refused the token (or the recipient).
+ * raw text. Returns a MailerResult: transient failures (mailer unreachable,
+ * 5xx, 429) are retried by the notifier; permanent ones (other 4xx) are not.
+ * With a token, JSON requests carry `Authorization: Bearer <token>`. A 401 or
+ * 403 is no answer about the alert but about us (a wrong or missing
+ * `--mailer-token`, a recipient the mailer does not allow): it is `refused`,
+ * kept and retried like an unreachable mailer until the setting is fixed,
+ * with a line that says what to fix.
  *
  * JSON goes over node:http, not undici: the checks already load node:http, so
  * an alert costs nothing more to load, where undici would compile its WASM
@@ -29,7 +32,10 @@ export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
 // Not an ESM import of node:http: see http-connections.ts (its namespace costs ~14 MB of RSS).
 const { Agent, request } = process.getBuiltinModule('node:http');
 
-export type SendAlert = (alert: Alert) => Promise<SendResult>;
+/** A send's outcome; `refused`: the mailer refused our credentials or recipient (401, 403), retried like a transient failure. */
+export type MailerResult = SendResult | { ok: false; retry: true; error: string; refused: 401 | 403 };
+
+export type SendAlert = (alert: Alert) => Promise<MailerResult>;
 
 export interface MailerClientOptions {
   mailer: LinkEndpoint;
@@ -57,10 +63,15 @@ export interface Answer {
 
 /** POSTs `body` (alerts here; reports in report-client.ts); rejects on a network error or after `timeoutMs` in all. */
 export function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<Answer> {
+  return exchange(mailer, 'POST', path, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs);
+}
+
+/** One request to the mailer (POST with a body, or HEAD: token-check.ts); rejects on a network error or after `timeoutMs` in all. */
+export function exchange(mailer: LinkEndpoint, method: 'POST' | 'HEAD', path: string, headers: Record<string, string>, body: string | Buffer | undefined, timeoutMs: number): Promise<Answer> {
   noKeepAlive ??= new Agent({ keepAlive: false, lookup: keptLookup } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent: noKeepAlive, host: mailer.host, port: mailer.port, path, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      { agent: noKeepAlive, host: mailer.host, port: mailer.port, path, method, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -87,7 +98,7 @@ export function post(mailer: LinkEndpoint, path: string, headers: Record<string,
   });
 }
 
-async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<SendResult> {
+async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<MailerResult> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   try {
@@ -100,9 +111,11 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, t
     }
     if (res.statusCode === 401) {
       const hint = token === undefined ? 'the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)' : 'the mailer did not accept our token: check --mailer-token (MAILER_TOKEN)';
-      return permanent(`mailer refused the alert (401 unauthorized: ${reason}); ${hint}`);
+      return { ok: false, retry: true, refused: 401, error: `mailer refused the alert (401 unauthorized: ${reason}); ${hint}` };
     }
-    if (res.statusCode === 403) return permanent(`mailer refused the alert (403 forbidden: ${reason}); check the token and the mailer's allowed recipients`);
+    if (res.statusCode === 403) {
+      return { ok: false, retry: true, refused: 403, error: `mailer refused the alert (403 forbidden: ${reason}); check --mailer-token (MAILER_TOKEN) and that the mailer allows the recipient` };
+    }
     return permanent(`mailer refused the alert (${res.statusCode}): ${reason}`);
   } catch (err) {
     return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);

@@ -3,7 +3,11 @@
  * mailer takes them. Sending runs beside the checks and never delays them.
  * A transient failure (mailer down) is retried with backoff, keeping the same
  * alert id, so the mailer can drop a duplicate; a permanent refusal is logged
- * and dropped, since resending cannot change the answer.
+ * and dropped, since resending cannot change the answer. A refusal of our
+ * credentials (401, 403: a wrong or missing --mailer-token) is no answer
+ * about the alert: it is kept and retried the same way (same backoff, same
+ * order) until the setting is fixed, with an error line saying what to fix
+ * at most once every REFUSED_LINE_EVERY_MS (the others are debug lines).
  *
  * The queue is bounded by `maxPending`. At the bound, the oldest waiting
  * reminder makes room (or the new reminder itself is dropped when none waits).
@@ -18,6 +22,9 @@ import type { AgentEvents } from '../events.ts';
 import { DEFAULT_MAX_PENDING } from '../defaults.ts';
 import type { SendAlert } from './mailer-client.ts';
 
+/** The least time between two error lines of alerts the mailer refused (401, 403). */
+export const REFUSED_LINE_EVERY_MS = 60_000;
+
 export interface NotifierOptions {
   send: SendAlert;
   log: Logger;
@@ -26,6 +33,8 @@ export interface NotifierOptions {
   backoff?: BackoffPolicy;
   events?: Pick<AgentEvents, 'alertQueued' | 'alertDelivered' | 'alertFailed' | 'alertDropped'>;
   onDelivered?: (alert: Alert) => void;
+  /** Clock of the refused lines' spacing, ms; default Date.now. */
+  clock?: () => number;
 }
 
 export class Notifier {
@@ -36,6 +45,7 @@ export class Notifier {
   #closed = false;
   #dropped = 0;
   #overBoundWarned = false;
+  #refusedLineAt = Number.NEGATIVE_INFINITY;
   #wake: (() => void) | undefined;
 
   constructor(options: NotifierOptions) {
@@ -126,11 +136,19 @@ export class Notifier {
         continue;
       }
       attempt += 1;
-      const delay = Math.max(result.retryAfterMs ?? 0, backoffDelay(attempt, this.#options.backoff ?? DEFAULT_BACKOFF));
-      log.warn(`${result.error}; retrying in ${(delay / 1000).toFixed(1)}s (${this.#queue.length} alert${this.#queue.length === 1 ? '' : 's'} waiting)`, {
-        id: alert.id,
-        attempt,
-      });
+      const delay = Math.max(('retryAfterMs' in result ? result.retryAfterMs : undefined) ?? 0, backoffDelay(attempt, this.#options.backoff ?? DEFAULT_BACKOFF));
+      const waiting = `${this.#queue.length} alert${this.#queue.length === 1 ? '' : 's'} waiting`;
+      if ('refused' in result) {
+        const now = (this.#options.clock ?? Date.now)();
+        const quiet = now - this.#refusedLineAt < REFUSED_LINE_EVERY_MS;
+        if (!quiet) this.#refusedLineAt = now;
+        const line = `${result.error}; alerts are kept and retried until it is fixed (${waiting}; this line at most once a minute)`;
+        const fields = { event: 'refused', id: alert.id, status: result.refused, attempt };
+        if (quiet) log.debug(line, fields);
+        else log.error(line, fields);
+      } else {
+        log.warn(`${result.error}; retrying in ${(delay / 1000).toFixed(1)}s (${waiting})`, { id: alert.id, attempt });
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.#wake = () => {

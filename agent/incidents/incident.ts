@@ -16,7 +16,14 @@
  *
  * A run that falls short of its threshold is forgotten: a flapping site that
  * never fails (or recovers) enough checks in a row changes nothing.
+ *
+ * Each outage has one id, drawn at its first failed check (the first of the
+ * run that opens it) and carried by its down, every reminder and its up,
+ * whatever the thresholds: the channels resolve and thread by it, the hub
+ * opens and closes its incident by it. The next outage draws a new one.
  */
+import { randomBytes } from 'node:crypto';
+
 export type IncidentState = 'up' | 'down';
 
 export interface Observation {
@@ -30,6 +37,14 @@ export type Transition =
   | { kind: 'down'; at: number; reason: string }
   | { kind: 'reminder'; at: number; reason: string; downForMs: number; count: number }
   | { kind: 'up'; at: number; downForMs: number };
+
+/** A transition with the id of the outage it belongs to. */
+export type IncidentTransition = Transition & { incident: string };
+
+/** A fresh outage id: "inc-" and 24 hex digits (96 random bits). */
+export function newIncidentId(): string {
+  return `inc-${randomBytes(12).toString('hex')}`;
+}
 
 export interface IncidentPolicy {
   failureThreshold: number;
@@ -49,9 +64,15 @@ export class Incident {
   #lastAlertAt = 0;
   #reminders = 0;
   #lastReason = 'check failed';
+  /** The id drawn at the first failed check of the current run while up: the outage's, if the run opens one. */
+  #runId = '';
+  /** The current (or last) outage's id. */
+  #id = '';
   readonly #policy: Required<IncidentPolicy>;
+  readonly #newId: () => string;
 
-  constructor(policy: IncidentPolicy = { failureThreshold: 1, successThreshold: 1 }) {
+  /** `newId`: draws an outage's id (tests give a counter). */
+  constructor(policy: IncidentPolicy = { failureThreshold: 1, successThreshold: 1 }, newId: () => string = newIncidentId) {
     const { failureThreshold, successThreshold } = policy;
     if (!Number.isInteger(failureThreshold) || !Number.isInteger(successThreshold) || failureThreshold < 1 || successThreshold < 1) {
       throw new RangeError('thresholds must be whole numbers of at least 1');
@@ -60,6 +81,7 @@ export class Incident {
     const maxReminders = policy.maxReminders ?? Number.POSITIVE_INFINITY;
     if (!(remindEveryMs >= 0) || !(maxReminders >= 0)) throw new RangeError('reminder settings must not be negative');
     this.#policy = { failureThreshold, successThreshold, remindEveryMs, maxReminders };
+    this.#newId = newId;
   }
 
   get state(): IncidentState {
@@ -82,35 +104,39 @@ export class Incident {
   }
 
   /** Feed one check result; returns the transition it caused, if any. */
-  observe(obs: Observation): Transition | undefined {
+  observe(obs: Observation): IncidentTransition | undefined {
     return this.#state === 'up' ? this.#whileUp(obs) : this.#whileDown(obs);
   }
 
-  #whileUp(obs: Observation): Transition | undefined {
+  #whileUp(obs: Observation): IncidentTransition | undefined {
     if (obs.ok) {
       this.#run = 0;
       return undefined;
     }
-    if (this.#run === 0) this.#runStartedAt = obs.at;
+    if (this.#run === 0) {
+      this.#runStartedAt = obs.at;
+      this.#runId = this.#newId();
+    }
     this.#run += 1;
     if (this.#run < this.#policy.failureThreshold) return undefined;
     const reason = obs.reason ?? 'check failed';
     this.#state = 'down';
     this.#run = 0;
     this.#downSince = this.#runStartedAt;
+    this.#id = this.#runId;
     this.#lastAlertAt = obs.at;
     this.#reminders = 0;
     this.#lastReason = reason;
-    return { kind: 'down', at: obs.at, reason };
+    return { kind: 'down', at: obs.at, reason, incident: this.#id };
   }
 
-  #whileDown(obs: Observation): Transition | undefined {
+  #whileDown(obs: Observation): IncidentTransition | undefined {
     if (obs.ok) {
       this.#run += 1;
       if (this.#run < this.#policy.successThreshold) return undefined;
       this.#state = 'up';
       this.#run = 0;
-      return { kind: 'up', at: obs.at, downForMs: Math.max(0, obs.at - this.#downSince) };
+      return { kind: 'up', at: obs.at, downForMs: Math.max(0, obs.at - this.#downSince), incident: this.#id };
     }
     this.#run = 0;
     this.#lastReason = obs.reason ?? this.#lastReason;
@@ -126,6 +152,7 @@ export class Incident {
       reason: this.#lastReason,
       downForMs: Math.max(0, obs.at - this.#downSince),
       count: this.#reminders,
+      incident: this.#id,
     };
   }
 }

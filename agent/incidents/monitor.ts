@@ -9,11 +9,11 @@
  * beside the checks.
  */
 import type { Alert } from '../../shared/alert.ts';
-import { alertsFor } from '../alerting/alerts.ts';
+import { type AlertOrigin, alertsFor } from '../alerting/alerts.ts';
 import type { AgentEvents } from '../events.ts';
 import { HttpConnections } from '../checks/http-connections.ts';
 import { createHttpProbe } from '../checks/http-probe.ts';
-import type { Transition } from './incident.ts';
+import type { IncidentTransition } from './incident.ts';
 import type { Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
 import { TargetMonitor } from './target-monitor.ts';
@@ -27,6 +27,8 @@ export interface MonitorDeps {
   /** Where alerts go (the notifier). */
   enqueue: (alert: Alert) => void;
   events: Pick<AgentEvents, 'check' | 'transition'>;
+  /** The agent (--agent-name) and this run of it, named in every alert. */
+  origin: AlertOrigin;
   /** Replaces the probes (tests): by default HTTP and TCP probes as the URL says. */
   probeFor?: (spec: TargetSpec, connections: HttpConnections) => Probe;
 }
@@ -40,8 +42,8 @@ export class Monitor {
   constructor(deps: MonitorDeps) {
     this.#connections = new HttpConnections({ onServerClose: (origin) => this.#serverClosed(origin) });
     const probeFor = deps.probeFor ?? defaultProbe;
-    const raise = (spec: TargetSpec, transition: Transition): void => {
-      for (const alert of alertsFor(spec, transition)) deps.enqueue(alert);
+    const raise = (spec: TargetSpec, transition: IncidentTransition): void => {
+      for (const alert of alertsFor(spec, transition, deps.origin)) deps.enqueue(alert);
     };
     for (const spec of deps.targets) {
       const monitor = new TargetMonitor({ spec, probe: probeFor(spec, this.#connections), events: deps.events, raise });

@@ -24,7 +24,7 @@
  * takes 0.25 s).
  */
 import type { AgentEvents } from '../events.ts';
-import { Incident, type IncidentState, type Transition } from './incident.ts';
+import { Incident, type IncidentState, type IncidentTransition } from './incident.ts';
 import { type CheckResult, oneLineReason, type Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
 
@@ -42,7 +42,7 @@ export interface TargetMonitorDeps {
   probe: Probe;
   events: Pick<AgentEvents, 'check' | 'transition'>;
   /** Turn a transition into alerts (called after events.transition). */
-  raise: (spec: TargetSpec, transition: Transition) => void;
+  raise: (spec: TargetSpec, transition: IncidentTransition) => void;
   /** Monotonic clock, ms (performance.now). */
   now?: () => number;
 }

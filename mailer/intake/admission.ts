@@ -64,6 +64,8 @@ export class Admissions {
     if (req.downForMs !== undefined) alert.downForMs = req.downForMs;
     if (req.reminder !== undefined) alert.reminder = req.reminder;
     if (req.incident !== undefined) alert.incident = req.incident;
+    if (req.agent !== undefined) alert.agent = req.agent;
+    if (req.instance !== undefined) alert.instance = req.instance;
     return this.#admit(alert, bookLine(alert), 'json', peer);
   }
 

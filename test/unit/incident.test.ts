@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Incident, type Transition } from '../../agent/incidents/incident.ts';
+import { Incident, type IncidentTransition, type Transition } from '../../agent/incidents/incident.ts';
+
+/** A transition without its outage id (test/unit/incident-ids.test.ts is about those). */
+function plain(t: IncidentTransition): Transition {
+  const { incident: _id, ...rest } = t;
+  return rest;
+}
 
 function run(incident: Incident, pattern: string, start = 0, stepMs = 1000): Transition[] {
   const out: Transition[] = [];
   [...pattern].forEach((c, i) => {
     const t = incident.observe({ ok: c === '+', at: start + i * stepMs, reason: 'connection refused' });
-    if (t) out.push(t);
+    if (t) out.push(plain(t));
   });
   return out;
 }
@@ -106,7 +112,7 @@ test('reminders: every remindEveryMs while down, counted, with the latest reason
   const out: Transition[] = [];
   for (let i = 0; i <= 10; i++) {
     const t = incident.observe({ ok: false, at: i * 1000, reason: i < 5 ? 'connection refused' : 'HTTP 503' });
-    if (t) out.push(t);
+    if (t) out.push(plain(t));
   }
   assert.deepEqual(out, [
     { kind: 'down', at: 0, reason: 'connection refused' },

@@ -12,6 +12,8 @@ import type { TargetSpec } from '../../agent/target.ts';
 import type { Alert } from '../../shared/alert.ts';
 import { freePort } from '../support/process.ts';
 
+const ORIGIN = { agent: 'monitor-test', instance: '00000000-0000-4000-8000-000000000000' };
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 interface Site {
@@ -71,6 +73,7 @@ function watch(targets: TargetSpec[]) {
   const poke = (): void => changed?.();
   const monitor = new Monitor({
     targets,
+    origin: ORIGIN,
     enqueue: (a) => {
       alerts.push(a);
       poke();
@@ -285,6 +288,7 @@ test('every reason reaches the events and the alerts as one short line, whatever
   const downed = new Promise<void>((resolve) => (done = resolve));
   const monitor = new Monitor({
     targets: [target('http://web.invalid/')],
+    origin: ORIGIN,
     enqueue: (a) => {
       alerts.push(a);
       done();

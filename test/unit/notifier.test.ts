@@ -1,10 +1,11 @@
 /** The agent's outbox: order and ids kept across mailer outages; at its bound only reminders are dropped. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { MailerResult } from '../../agent/alerting/mailer-client.ts';
 import { Notifier } from '../../agent/alerting/notifier.ts';
 import type { Alert } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
+import { permanent, sent, transient } from '../../shared/send-result.ts';
 
 const FAST = { baseMs: 1, maxMs: 5, jitter: 0 };
 
@@ -48,17 +49,17 @@ function reminder(id: string, n: number, target = 'web'): Alert {
 /** A mailer whose answers the test decides, one attempt at a time. */
 function scriptedMailer() {
   const attempts: string[] = [];
-  const waiting: Array<(r: SendResult) => void> = [];
+  const waiting: Array<(r: MailerResult) => void> = [];
   let arrived: (() => void) | undefined;
   return {
     attempts,
-    send(alert: Alert): Promise<SendResult> {
+    send(alert: Alert): Promise<MailerResult> {
       attempts.push(alert.id);
       arrived?.();
       return new Promise((resolve) => waiting.push(resolve));
     },
     /** Wait until an attempt is waiting for its answer, then give it. */
-    async answer(result: SendResult): Promise<void> {
+    async answer(result: MailerResult): Promise<void> {
       while (waiting.length === 0) await new Promise<void>((r) => (arrived = r));
       waiting.shift()!(result);
       await new Promise((r) => setImmediate(r));
@@ -133,13 +134,39 @@ test('a permanent refusal is logged as an error and the next alert goes on', asy
   const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, events: { alertFailed: (a, why) => failed.push(`${a.id}: ${why}`) } });
   notifier.enqueue(down('d1'));
   notifier.enqueue(up('u1'));
-  await mailer.answer(permanent('mailer refused the alert (401 unauthorized: missing bearer token); the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)'));
+  await mailer.answer(permanent('mailer refused the alert (400): field "target" is longer than 4096 characters'));
   await mailer.answer(sent());
   assert.deepEqual(mailer.attempts, ['d1', 'u1']);
   assert.equal(failed.length, 1);
-  assert.match(failed[0] ?? '', /^d1: mailer refused the alert \(401/);
-  assert.ok(log.lines.some((l) => /^error Alert not delivered: mailer refused the alert \(401 unauthorized: missing bearer token\); the mailer wants a bearer token/.test(l)));
+  assert.match(failed[0] ?? '', /^d1: mailer refused the alert \(400/);
+  assert.ok(log.lines.some((l) => /^error Alert not delivered: mailer refused the alert \(400\): field "target"/.test(l)));
   assert.equal(notifier.pending, 0);
+});
+
+test('an alert the mailer refuses with 401 or 403 is kept and retried in order, never dropped; one error line a minute', async () => {
+  const mailer = scriptedMailer();
+  const log = recorder();
+  const queue = queueWatch();
+  let now = 0;
+  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, events: queue.events, clock: () => now });
+  const refused = (status: 401 | 403): MailerResult => ({ ok: false, retry: true, refused: status, error: `mailer refused the alert (${status}); check --mailer-token (MAILER_TOKEN)` });
+  notifier.enqueue(down('d1'));
+  notifier.enqueue(up('u1'));
+  await mailer.answer(refused(401));
+  now += 30_000;
+  await mailer.answer(refused(403));
+  now += 30_000;
+  await mailer.answer(refused(401));
+  await mailer.answer(sent());
+  await mailer.answer(sent());
+  assert.deepEqual(mailer.attempts, ['d1', 'd1', 'd1', 'd1', 'u1'], 'the refused alert is retried, and the next waits behind it');
+  assert.deepEqual(queue.waiting(), []);
+  assert.equal(notifier.pending, 0);
+  const errors = log.lines.filter((l) => l.startsWith('error '));
+  assert.equal(errors.length, 2, `at 0 s and at 60 s, not at 30 s: ${errors.join(' | ')}`);
+  assert.match(errors[0] ?? '', /^error mailer refused the alert \(401\); check --mailer-token \(MAILER_TOKEN\); alerts are kept and retried until it is fixed \(2 alerts waiting; this line at most once a minute\)$/);
+  assert.equal(log.lines.filter((l) => /^debug mailer refused the alert \(403\)/.test(l)).length, 1, 'the one in between is a debug line');
+  assert.ok(!log.lines.some((l) => /not delivered|dropped/.test(l)));
 });
 
 test('after close nothing more is sent or queued', async () => {
