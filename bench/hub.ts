@@ -1,6 +1,6 @@
 /**
  * hub (issue 10): what the status hub costs the mailer. The mailer runs as a
- * local process from dist/mailer.mjs (temporary spool, --port 0, the default
+ * local process from dist/mailer.mjs (temporary store, --port 0, the default
  * log format), on loopback.
  *
  * - Report ingestion: 10 simulated agents watch 1,000 and then 5,000 targets
@@ -10,7 +10,7 @@
  *   Over --hub-seconds (60): the mailer's CPU (utime + stime of every thread,
  *   /proc/PID/stat) as % of one core, its RSS, the time to each 202. Goal
  *   <= 5 % at 5,000.
- * - The page at 100, 1,000 and 5,000 targets, the spool seeded first (the
+ * - The page at 100, 1,000 and 5,000 targets, the store seeded first (the
  *   store module in-process: 8 days of hourly and 90 of daily buckets, target
  *   and agent rows, 1 % of targets down with an open incident, 20 closed
  *   incidents): GET / and GET /api/v1/status, 20 each (median, p95: the
@@ -22,7 +22,7 @@
  *   forwarded: one buckets write per hour carrying that hour's checks of every
  *   target, the store's clock stepped with it (so retention prunes as it would:
  *   hourly rows 8 days, daily 400); mailer.db (+ -wal) after close, its rows,
- *   and the extrapolation to a year; then the mailer's start on that spool.
+ *   and the extrapolation to a year; then the mailer's start on that store.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
@@ -99,9 +99,9 @@ interface Mailer {
   stop(): Promise<void>;
 }
 
-async function startMailer(work: string, spool: string, extra: string[] = []): Promise<Mailer> {
+async function startMailer(work: string, store: string, extra: string[] = []): Promise<Mailer> {
   const logFile = join(work, `mailer-${randomTag()}.log`);
-  const p = startProcess('mailer', process.execPath, ['dist/mailer.mjs', '--port', '0', '--bind', '127.0.0.1', '--spool', spool, ...extra], { output: { file: logFile } });
+  const p = startProcess('mailer', process.execPath, ['dist/mailer.mjs', '--port', '0', '--bind', '127.0.0.1', '--store', store, ...extra], { output: { file: logFile } });
   const port = await waitUntil(
     'the mailer to listen',
     () => {
@@ -118,7 +118,7 @@ async function startMailer(work: string, spool: string, extra: string[] = []): P
 
 async function ingestion(figures: Figures, work: string, total: number, seconds: number): Promise<number> {
   const perAgent = total / AGENTS;
-  const mailer = await startMailer(work, join(work, `spool-ingest-${total}`));
+  const mailer = await startMailer(work, join(work, `store-ingest-${total}`));
   try {
     // Warm-up: every agent's first report (the targets are created), then a few seconds of quiet.
     for (let a = 0; a < AGENTS; a++) await postReport(mailer.port, report(a, perAgent, 10));
@@ -163,7 +163,7 @@ async function barrier(store: SqliteStore): Promise<void> {
   await store.incidents({ state: 'open', limit: 1 });
 }
 
-/** A spool with K targets' history as a mailer that has watched them 90 days would have it. */
+/** A store with K targets' history as a mailer that has watched them 90 days would have it. */
 async function seed(dir: string, k: number): Promise<void> {
   const now = Date.now();
   const { store } = await SqliteStore.open({ dir, log: quietLog, dedupeWindowMs: 7 * DAY_MS });
@@ -260,12 +260,12 @@ async function pageFigures(figures: Figures, work: string): Promise<void> {
   const closeBrowser = defer('close the browser', () => (typeof kit === 'string' ? undefined : kit.browser.close()));
   try {
     for (const k of PAGE_TARGETS) {
-      const spool = join(work, `spool-page-${k}`);
+      const store = join(work, `store-page-${k}`);
       progress(B, `page: seeding ${k} targets (8 days hourly, 90 days daily)`);
       const t0 = performance.now();
-      await seed(spool, k);
+      await seed(store, k);
       progress(B, `page: seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s; starting the mailer`);
-      const mailer = await startMailer(work, spool, ['--agent-silence', 'off']);
+      const mailer = await startMailer(work, store, ['--agent-silence', 'off']);
       try {
         const base = `http://127.0.0.1:${mailer.port}`;
         const page = await timeGets(`${base}/`);
@@ -283,7 +283,7 @@ async function pageFigures(figures: Figures, work: string): Promise<void> {
       } finally {
         await mailer.stop();
       }
-      rmSync(spool, { recursive: true, force: true });
+      rmSync(store, { recursive: true, force: true });
     }
   } finally {
     await closeBrowser();
@@ -292,7 +292,7 @@ async function pageFigures(figures: Figures, work: string): Promise<void> {
 
 async function storeSize(figures: Figures, work: string, days: number, emptyStartMs: number): Promise<void> {
   const targets = 1000;
-  const dir = join(work, 'spool-size');
+  const dir = join(work, 'store-size');
   const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - days * DAY_MS;
   let clock = start;
   const { store } = await SqliteStore.open({ dir, log: quietLog, dedupeWindowMs: 7 * DAY_MS, now: () => clock });
@@ -333,7 +333,7 @@ async function storeSize(figures: Figures, work: string, days: number, emptyStar
   await again.close();
   figures.add(B, `hub load at start, in-process (${snapshot.buckets.rows.length / PACKED_WIDTH} bucket rows)`, `${ms(loadMs, 0)} + ${ms(boardMs, 0)}`, undefined, 'store.hubLoad() + new TargetBoard(...)');
   const mailer = await startMailer(work, dir, ['--agent-silence', 'off']);
-  figures.add(B, `mailer start on that spool (${targets} targets, ${days} days of buckets)`, ms(mailer.startMs, 0), undefined, `process start -> "has started", the hub load included; on an empty spool ${ms(emptyStartMs, 0)}`);
+  figures.add(B, `mailer start on that store (${targets} targets, ${days} days of buckets)`, ms(mailer.startMs, 0), undefined, `process start -> "has started", the hub load included; on an empty store ${ms(emptyStartMs, 0)}`);
   await mailer.stop();
 }
 

@@ -2,7 +2,7 @@
  * intake (issue 3): the mailer's durable intake rate and time to 202.
  *
  * The mailer runs as a local process (`node mailer/main.ts --port P --bind 127.0.0.1
- * --spool DIR`), its log in a file. `concurrency` senders, each on its own
+ * --store DIR`), its log in a file. `concurrency` senders, each on its own
  * kept-alive connection (lean-http-client.ts), POST JSON alerts with fresh ids
  * to /alerts: first a warm-up, then `count` alerts that are timed. Every
  * answer must be 202.
@@ -59,19 +59,19 @@ function cpuMeterSelf(): { end(): number } {
 }
 
 export async function intake(figures: Figures, opts: IntakeOptions): Promise<void> {
-  const durable = await hasFlag('mailer', '--spool');
+  const durable = await hasFlag('mailer', '--store');
   const work = mkdtempSync(join(tmpdir(), 'ch2-bench-intake-'));
   const removeWork = defer(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
   try {
-    const spool = join(work, 'spool');
+    const store = join(work, 'store');
     const logFile = join(work, 'mailer.log');
     const port = await freePort();
     const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), process.env.BENCH_MAILER ?? 'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', ...(process.env.BENCH_MAILER_ARGS?.split(' ').filter(Boolean) ?? [])];
-    if (durable) args.push('--spool', spool);
-    else figures.note(B, 'the mailer has no --spool flag yet: this intake is NOT durable (in memory, no fsync)');
+    if (durable) args.push('--store', store);
+    else figures.note(B, 'the mailer has no --store flag yet: this intake is NOT durable (in memory, no fsync)');
     const fsType = fsTypeOf(work);
-    if (durable && /tmpfs|ramfs/.test(fsType)) figures.note(B, `spool on ${fsType}: fsync costs nothing there, the figure is not a disk figure`);
-    progress(B, `mailer on 127.0.0.1:${port}${durable ? `, spool ${spool} (${fsType})` : ''}; log in ${logFile}`);
+    if (durable && /tmpfs|ramfs/.test(fsType)) figures.note(B, `store on ${fsType}: fsync costs nothing there, the figure is not a disk figure`);
+    progress(B, `mailer on 127.0.0.1:${port}${durable ? `, store ${store} (${fsType})` : ''}; log in ${logFile}`);
     const mailer = startProcess('mailer', process.execPath, args, { output: { file: logFile } });
     const origin = `http://127.0.0.1:${port}`;
     const pool = new Pool(origin, { connections: opts.concurrency, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000, keepAliveTimeout: 60_000 });
@@ -128,8 +128,8 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
       progress(B, `measuring: ${opts.count} alerts, ${opts.concurrency} concurrent senders`);
       const commits = async (): Promise<number | undefined> => {
         const res = await pool.request({ method: 'GET', path: '/healthz' });
-        const body = (await res.body.json()) as { spoolCommits?: number };
-        return body.spoolCommits;
+        const body = (await res.body.json()) as { storeCommits?: number };
+        return body.storeCommits;
       };
       const commits0 = await commits();
       const cpu = await cpuMeter(mailer.pid);
@@ -153,15 +153,15 @@ export async function intake(figures: Figures, opts: IntakeOptions): Promise<voi
       figures.add(B, 'answers other than 202', String(badCount), '0', badCount ? JSON.stringify(Object.fromEntries(timed.bad)) : undefined);
       if (commits0 !== undefined && commits1 !== undefined) {
         const n = commits1 - commits0;
-        figures.add(B, 'spool commits during the run', String(n), undefined, `${(opts.count / Math.max(1, n)).toFixed(1)} alerts a commit (delivery progress shares them)`);
+        figures.add(B, 'store commits during the run', String(n), undefined, `${(opts.count / Math.max(1, n)).toFixed(1)} alerts a commit (delivery progress shares them)`);
       }
       figures.add(B, 'mailer CPU during the run', `${mailerCpu.toFixed(0)} % of one core`, undefined, `${((mailerCpu / 100) * timed.seconds * 1e6 / opts.count).toFixed(0)} µs of CPU an alert, all threads`);
       figures.add(B, 'load generator CPU during the run', `${senderCpu.toFixed(0)} % of one core`);
       figures.add(B, 'mailer RSS after the run', mb(rss));
       if (machineCpu) figures.add(B, 'machine CPU stolen by the host / idle during the run', `${machineCpu.steal.toFixed(1)} % / ${machineCpu.idle.toFixed(0)} %`, undefined, 'of both cores; a latency figure taken under steal is partly the host\'s other tenants');
       if (durable) {
-        const entries = existsSync(spool) ? readdirSync(spool).length : 0;
-        figures.note(B, `the spool folder (${fsType}) held ${entries} entries after the run`);
+        const entries = existsSync(store) ? readdirSync(store).length : 0;
+        figures.note(B, `the store folder (${fsType}) held ${entries} entries after the run`);
       }
       figures.note(B, `${opts.count} alerts after ${opts.warmup} warm-up; the load generator (one kept-alive connection per sender, prepared requests) shares the 2-core machine with the mailer`);
       await closeConnections();

@@ -4,7 +4,7 @@
  * and one chat channel (a Slack fake on loopback: `--notify slack://…?api=`),
  * grouping on (the defaults: wait 1s, interval 10s, at most 50 alerts a
  * message; Slack at most one message a second). The mailer runs as a local
- * process from dist/mailer.mjs with a durable spool.
+ * process from dist/mailer.mjs with a durable store.
  *
  * Figures: time from the first alert posted to the last e-mail and the last
  * chat message; messages each got; whether they name every target; the
@@ -70,7 +70,7 @@ export async function storm(figures: Figures, opts: StormOptions): Promise<void>
     const port = await freePort();
     const logFile = join(work, 'mailer.log');
     const args = [
-      'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', '--spool', join(work, 'spool'),
+      'dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', '--store', join(work, 'store'),
       '--smtp', `smtp://127.0.0.1:${smtpPort}`,
       '--notify', `slack://hook:T0-B0-X0@webhook?api=http://127.0.0.1:${chatPort}`,
     ];

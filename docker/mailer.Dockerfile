@@ -40,7 +40,7 @@ RUN printf '#!/bin/sh\nexec node --disable-warning=ExperimentalWarning /app/mail
 USER node
 VOLUME /var/lib/ch2-mailer
 EXPOSE 33333
-# Unhealthy while the mailer is down or its spool cannot be written (/healthz answers 503 "degraded").
+# Unhealthy while the mailer is down or its store cannot be written (/healthz answers 503 "degraded").
 HEALTHCHECK --interval=10s --timeout=3s CMD ["ch2-mailer", "healthcheck"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "--disable-warning=ExperimentalWarning", "/app/mailer.mjs"]

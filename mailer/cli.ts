@@ -25,10 +25,12 @@ export interface MailerConfig {
   maxBytes: number;
   idleTimeoutMs: number;
   maxRetryAgeMs: number;
-  /** The durable spool folder. */
-  spool: string;
-  /** Move a corrupt spool database aside and start empty. */
-  spoolRecover: boolean;
+  /** The durable store folder. */
+  store: string;
+  /** Move a corrupt store database aside and start empty. */
+  storeRecover: boolean;
+  /** Old flag or env names given: one warning line each at start. */
+  deprecated: string[];
   /** Remember accepted alert ids this long, ms. */
   dedupeWindowMs: number;
   /** Bearer token the HTTP intake requires, if any. */
@@ -61,9 +63,9 @@ export interface MailerConfig {
   secrets: string[];
 }
 
-export const DEFAULT_SPOOL = '/var/lib/ch2-mailer';
+export const DEFAULT_STORE = '/var/lib/ch2-mailer';
 
-function spoolArg(text: string): string {
+function storeArg(text: string): string {
   const value = text.trim();
   if (value === '') throw new InvalidArgumentError('Expected a folder path.');
   return value;
@@ -101,7 +103,7 @@ export function buildProgram(): Command {
   const program = new Command('ch2-mailer')
     .description(
       'Takes alerts on one TCP port, in the book\'s raw text ("To: admin@work  Message: ...") or as ' +
-        'HTTP POST /alerts with JSON, keeps each in a durable spool, and delivers it through its channels ' +
+        'HTTP POST /alerts with JSON, keeps each in a durable store, and delivers it through its channels ' +
         '(the log; SMTP e-mail, webhooks, Slack, Discord and files when configured), retrying each channel on its own. ' +
         'Subcommand "healthcheck" asks a running mailer on --port for /healthz and exits 0 or 1.',
     )
@@ -113,9 +115,12 @@ export function buildProgram(): Command {
     .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
     .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
-    .addOption(envOption('--spool <dir>', 'durable spool folder: accepted alerts, delivery state, dead letters', 'SPOOL_DIR', spoolArg).default(DEFAULT_SPOOL))
+    .addOption(envOption('--store <dir>', 'durable store folder: accepted alerts, delivery state, dead letters', 'STORE_DIR', storeArg).default(undefined, DEFAULT_STORE))
+    // The names before 0.2: still taken, with a warning at start (MailerConfig.deprecated).
+    .addOption(envOption('--spool <dir>', 'old name of --store', 'SPOOL_DIR', storeArg).hideHelp())
     .addOption(envOption('--dedupe-window <duration>', 'an alert resent with a known id within this long is not sent again', 'DEDUPE_WINDOW', durationArg(60_000, 366 * 86_400_000)).default(7 * 86_400_000, '7d'))
-    .addOption(new Option('--spool-recover', 'move a corrupt spool database aside and start empty (env SPOOL_RECOVER=1)'))
+    .addOption(new Option('--store-recover', 'move a corrupt store database aside and start empty (env STORE_RECOVER=1)'))
+    .addOption(new Option('--spool-recover', 'old name of --store-recover').hideHelp())
     .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
     .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
     .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
@@ -157,7 +162,11 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
   const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
   const raw = asked ?? token === undefined;
   const rawOff = raw ? undefined : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
-  if (typeof opts.spool !== 'string') throw new ConfigError('--spool must be a folder.');
+  const deprecated: string[] = [];
+  if (opts.spool !== undefined) deprecated.push(opts.store === undefined ? '--spool (SPOOL_DIR) is now --store (STORE_DIR); the old name will go.' : '--spool (SPOOL_DIR) is ignored: --store (STORE_DIR) is given.');
+  if (opts.spoolRecover === true || envBoolean(env, 'SPOOL_RECOVER') !== undefined) deprecated.push('--spool-recover (SPOOL_RECOVER) is now --store-recover (STORE_RECOVER); the old name will go.');
+  const store = opts.store ?? opts.spool ?? DEFAULT_STORE;
+  if (typeof store !== 'string') throw new ConfigError('--store must be a folder.');
   return {
     port: opts.port as number,
     bind: opts.bind as string,
@@ -165,8 +174,9 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     maxBytes: opts.maxBytes as number,
     idleTimeoutMs: opts.idleTimeout as number,
     maxRetryAgeMs: opts.maxRetryAge as number,
-    spool: opts.spool as string,
-    spoolRecover: opts.spoolRecover === true || (envBoolean(env, 'SPOOL_RECOVER') ?? false),
+    store,
+    storeRecover: opts.storeRecover === true || opts.spoolRecover === true || (envBoolean(env, 'STORE_RECOVER') ?? envBoolean(env, 'SPOOL_RECOVER') ?? false),
+    deprecated,
     dedupeWindowMs: opts.dedupeWindow as number,
     token,
     raw,

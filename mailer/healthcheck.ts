@@ -2,9 +2,9 @@
  * `ch2-mailer healthcheck`: the image's HEALTHCHECK. It asks the running mailer
  * for /healthz. Docker runs it without the container's arguments (env vars
  * reach it), so the mailer, once listening, writes where it listens into its
- * spool folder (LISTENING_FILE), and the healthcheck reads it there: the spool
- * as its own flags, SPOOL_DIR or the default say, its own --port/--bind (PORT,
- * BIND_ADDRESS) only when the spool holds no such file. Nothing depends on
+ * store folder (LISTENING_FILE), and the healthcheck reads it there: the store
+ * as its own flags, STORE_DIR or the default say, its own --port/--bind (PORT,
+ * BIND_ADDRESS) only when the store holds no such file. Nothing depends on
  * which process is PID 1 or on re-reading the mailer's command line.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { HEALTH_PATH } from '../shared/wire-json.ts';
 
-/** The file in the spool folder that says where its mailer listens: {"port": 33333, "bind": "0.0.0.0"}. */
+/** The file in the store folder that says where its mailer listens: {"port": 33333, "bind": "0.0.0.0"}. */
 export const LISTENING_FILE = 'listening.json';
 
 export interface Listening {
@@ -22,18 +22,18 @@ export interface Listening {
 }
 
 /** Written once the mailer listens, atomically (a temporary file renamed over it); throws on a write error. */
-export function writeListening(spool: string, where: Listening): void {
-  const file = join(spool, LISTENING_FILE);
+export function writeListening(store: string, where: Listening): void {
+  const file = join(store, LISTENING_FILE);
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify({ port: where.port, bind: where.bind })}\n`);
   renameSync(temporary, file);
 }
 
-/** Where the mailer of this spool said it listens; undefined without the file, or with one that is not such a record. */
-export function readListening(spool: string): Listening | undefined {
+/** Where the mailer of this store said it listens; undefined without the file, or with one that is not such a record. */
+export function readListening(store: string): Listening | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(join(spool, LISTENING_FILE), 'utf8'));
+    value = JSON.parse(readFileSync(join(store, LISTENING_FILE), 'utf8'));
   } catch {
     return undefined;
   }
@@ -44,9 +44,9 @@ export function readListening(spool: string): Listening | undefined {
   return { port: port as number, bind };
 }
 
-/** Where to ask: what the spool's mailer wrote, else the healthcheck's own --port and --bind. */
-export function healthcheckTarget(own: Listening & { spool: string }): Listening {
-  return readListening(own.spool) ?? { port: own.port, bind: own.bind };
+/** Where to ask: what the store's mailer wrote, else the healthcheck's own --port and --bind. */
+export function healthcheckTarget(own: Listening & { store: string }): Listening {
+  return readListening(own.store) ?? { port: own.port, bind: own.bind };
 }
 
 export function healthcheck(port: number, bind = '0.0.0.0', timeoutMs = 2000): Promise<number> {

@@ -30,7 +30,7 @@ import { StoreOpenError } from './store/store.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
-  // The image's HEALTHCHECK cannot see `docker run` arguments: the running mailer wrote its port into its spool.
+  // The image's HEALTHCHECK cannot see `docker run` arguments: the running mailer wrote its port into its store.
   const target = healthcheckTarget(parseMailerArgs(argv.slice(1)));
   process.exit(await healthcheck(target.port, target.bind));
 }
@@ -52,8 +52,9 @@ const plans = await (async () => {
 })();
 // batch: a line per alert, written once per event-loop turn (the mailer writes nothing to stdout or stderr itself).
 const log = await createLogger({ name: 'ch2-mailer', format: config.logFormat, level: config.logLevel, secrets: [...config.secrets, ...planSecrets(plans)], batch: true });
+for (const line of config.deprecated) log.warn(line, { event: 'deprecated' });
 // A channel module's stray promise (a fire-and-forget call nobody awaits) must not stop the alerting:
-// everything acknowledged is in the spool and every send has its deadline, so the mailer logs it and goes on.
+// everything acknowledged is in the store and every send has its deadline, so the mailer logs it and goes on.
 process.on('unhandledRejection', (reason) => {
   log.error(`Unhandled rejection (a channel module's stray promise, or a bug): ${thrownText(reason)}; the mailer goes on.`, { event: 'unhandled-rejection' });
 });
@@ -63,13 +64,13 @@ await moduleChannelsReady(routes.map((r) => r.channel)).catch((err: Error) => {
   log.error(err.message);
   process.exit(2);
 });
-const opened = await SqliteStore.open({ dir: config.spool, log, recover: config.spoolRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
+const opened = await SqliteStore.open({ dir: config.store, log, recover: config.storeRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
   // In use, corrupt, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
-  log.error(err instanceof StoreOpenError ? err.message : `Cannot open the spool ${config.spool}: ${err.message} (--spool / SPOOL_DIR).`);
+  log.error(err instanceof StoreOpenError ? err.message : `Cannot open the store ${config.store}: ${err.message} (--store / STORE_DIR).`);
   process.exit(2);
 });
 const store = opened.store;
-if (opened.summary.movedAside) log.warn(`Spool ${config.spool}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--spool-recover).`);
+if (opened.summary.movedAside) log.warn(`Store ${config.store}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--store-recover).`);
 // The hub: agents, targets, buckets, incidents and silences, as the store kept them.
 const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
@@ -98,15 +99,15 @@ const http = createHttpServer({
   hub,
   page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody }) : undefined,
   health: () => {
-    const spool = store.health();
+    const kept = store.health();
     return {
-      ...(spool.degraded ? { status: 'degraded', reason: `cannot write the spool: ${spool.reason ?? 'unknown error'}` } : {}),
+      ...(kept.degraded ? { status: 'degraded', reason: `cannot write the store: ${kept.reason ?? 'unknown error'}` } : {}),
       uptimeMs: Date.now() - started,
       channels: dispatcher.channelNames,
       deliveriesActive: dispatcher.active,
-      pending: spool.pending,
-      spoolCommits: spool.commits,
-      spoolWriteErrors: spool.writeErrors,
+      pending: kept.pending,
+      storeCommits: kept.commits,
+      storeWriteErrors: kept.writeErrors,
     };
   },
 });
@@ -130,7 +131,7 @@ exitOnSignals(
     const active = dispatcher.active;
     if (active > 0) log.warn(`Stopping with ${active} deliveries unfinished.`);
     await step("the channels (deliveries in flight, each channel's close)", dispatcher.close());
-    await step('the spool (its last commit)', store.close());
+    await step('the store (its last commit)', store.close());
   },
   { graceMs: 500, report: (line) => log.error(line, { event: 'shutdown' }) },
 );
@@ -146,9 +147,9 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   const port = (intake.address() as AddressInfo).port;
   // Where `ch2-mailer healthcheck` (the image's HEALTHCHECK, without the container's arguments) asks.
   try {
-    writeListening(config.spool, { port, bind: config.bind });
+    writeListening(config.store, { port, bind: config.bind });
   } catch (err) {
-    log.warn(`Cannot write ${config.spool}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
+    log.warn(`Cannot write ${config.store}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
   }
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
   if (config.statusPage) {
@@ -170,7 +171,7 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   const { resumed, remembered } = opened.summary;
   if (resumed + remembered > 0) {
-    log.info(`Spool ${config.spool}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
+    log.info(`Store ${config.store}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
       event: 'resume',
       resumed,
       remembered,

@@ -7,14 +7,14 @@ export interface QueuedAlert {
   alert: Alert;
   /** The text after "Sending email: ": the raw message as sent, or "To: x Message: y". */
   line: string;
-  /** How it arrived. Channels must not care; logs and the spool may. */
+  /** How it arrived. Channels must not care; logs and the store may. */
   via: Intake;
   /** When the mailer accepted it (ms since epoch). */
   receivedAt: number;
   /**
    * The hub's incident for an alert that names none (the book's raw text, a
    * JSON alert by hand): the one open on its sender, which it joins. Set at
-   * admission; not kept in the spool.
+   * admission; not kept in the store.
    */
   hubIncident?: string;
 }

@@ -27,7 +27,7 @@ import { build } from 'esbuild';
 const entries: Record<string, { entry: string; split: boolean; browser?: true }> = {
   agent: { entry: 'agent/main.ts', split: true },
   mailer: { entry: 'mailer/main.ts', split: false },
-  // The spool's database work, in a worker thread of the mailer (mailer/store/sqlite-store.ts loads it from beside the bundle).
+  // The store's database work, in a worker thread of the mailer (mailer/store/sqlite-store.ts loads it from beside the bundle).
   'mailer-store-worker': { entry: 'mailer/store/sqlite-worker.ts', split: false },
   // The status page's live script (mailer/hub/page/live-client.ts), for the browser.
   'mailer-page': { entry: 'mailer/hub/page/live-client.ts', split: false, browser: true },

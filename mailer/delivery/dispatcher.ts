@@ -124,7 +124,7 @@ export class Dispatcher {
   }
 
   /**
-   * Take up deliveries a previous run left unfinished (from the spool), oldest
+   * Take up deliveries a previous run left unfinished (from the store), oldest
    * first. A channel that is no longer configured cannot deliver: its share
    * is dead-lettered with that reason, so nothing waits forever unseen.
    */

@@ -54,8 +54,8 @@ export async function alertsRoute(req: IncomingMessage, res: ServerResponse, opt
     admission = await options.admissions.admitJson(parsed.value, peer);
   } catch (err) {
     // The store logs when writes start and stop failing; one line per refused request would flood the log.
-    options.log.debug(`Cannot keep alert from ${peer} in the spool: ${(err as Error).message}; answered 503 so the sender retries.`, { event: 'spool-error' });
-    return reply(res, 503, { error: 'cannot write the spool; retry later' }, { 'retry-after': '5' });
+    options.log.debug(`Cannot keep alert from ${peer} in the store: ${(err as Error).message}; answered 503 so the sender retries.`, { event: 'store-error' });
+    return reply(res, 503, { error: 'cannot write the store; retry later' }, { 'retry-after': '5' });
   }
   if (!admission.ok) return reply(res, admission.code === 'recipient' ? 403 : 400, { error: admission.error });
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });

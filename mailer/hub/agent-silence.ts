@@ -200,7 +200,7 @@ export class AgentSilence implements ReportReceiver {
     this.#o.admissions.admitJson(request, 'hub').then(
       // A refusal (no default recipient, say) is logged by Admissions.
       () => {},
-      (err: unknown) => this.#o.log.error(`Cannot keep the hub's alert for ${alert.target ?? '?'}: ${(err as Error).message}`, { event: 'spool-error' }),
+      (err: unknown) => this.#o.log.error(`Cannot keep the hub's alert for ${alert.target ?? '?'}: ${(err as Error).message}`, { event: 'store-error' }),
     );
   }
 }

@@ -175,7 +175,7 @@ export class StatusHub implements ReportReceiver {
           },
           'hub',
         )
-        .catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's recovery alert for ${target}: ${(err as Error).message}`, { event: 'spool-error' }));
+        .catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's recovery alert for ${target}: ${(err as Error).message}`, { event: 'store-error' }));
     }
   }
 

@@ -3,7 +3,7 @@
  * checks the recipient against the allowlist, keeps the alert in the store
  * (committed to disk; a known id is a duplicate, answered as its original
  * is) and hands it to the dispatcher. Both protocols come through here, so
- * they behave the same. admitJson rejects when the spool cannot be written,
+ * they behave the same. admitJson rejects when the store cannot be written,
  * so HTTP can answer 503.
  */
 import { randomUUID } from 'node:crypto';
@@ -93,8 +93,8 @@ export class Admissions {
     } catch (err) {
       // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
       if (via === 'json') throw err;
-      log.error(`Cannot keep raw alert ${alert.id} in the spool (${(err as Error).message}); delivering it from memory only.`, {
-        event: 'spool-error',
+      log.error(`Cannot keep raw alert ${alert.id} in the store (${(err as Error).message}); delivering it from memory only.`, {
+        event: 'store-error',
         id: alert.id,
       });
     }

@@ -1,10 +1,10 @@
 /**
- * Opening the spool database (<spool>/mailer.db): the folder made and
+ * Opening the store database (<store>/mailer.db): the folder made and
  * checked, the exclusive hold taken, the file checked for corruption, the
  * schema in place. The hold: locking_mode=EXCLUSIVE and a write at open make
  * SQLite take and keep its POSIX lock on the file, which the kernel enforces
  * for every process on the host, containers sharing a volume included; a
- * second mailer gets SQLITE_BUSY and stops. <spool>/owner names the holder
+ * second mailer gets SQLITE_BUSY and stops. <store>/owner names the holder
  * (host and pid) for that second mailer's message; it is written only once
  * the hold is taken. Nothing here opens mailer.db through node:fs: closing
  * any descriptor of the file would drop the process's POSIX locks.
@@ -50,7 +50,7 @@ export interface OpenedDatabase {
   path: string;
   /** The write-ahead log (path + '-wal'), which the store syncs. */
   wal: string;
-  /** Where a corrupt database was moved (with --spool-recover). */
+  /** Where a corrupt database was moved (with --store-recover). */
   movedAside?: string;
 }
 
@@ -91,7 +91,7 @@ export function prepareFolder(dir: string): void {
   const hint = (why: string): StoreOpenError =>
     new StoreOpenError(
       'unusable',
-      `Cannot use the spool ${dir}: ${why} (--spool / SPOOL_DIR). ` +
+      `Cannot use the store ${dir}: ${why} (--store / STORE_DIR). ` +
         `A fresh named volume mounted elsewhere is owned by root: mount it at /var/lib/ch2-mailer (the image makes that folder the mailer's) or chown it to ${uid()}.`,
     );
   try {
@@ -99,10 +99,10 @@ export function prepareFolder(dir: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') throw hint(`cannot create it as uid ${uid()}`);
-    if (code === 'EROFS') throw new StoreOpenError('unusable', `Cannot use the spool ${dir}: read-only filesystem; mount a writable volume there (--spool / SPOOL_DIR).`);
-    throw new StoreOpenError('unusable', `Cannot use the spool ${dir}: ${(err as Error).message}; give --spool (SPOOL_DIR) a folder on a normal writable filesystem.`);
+    if (code === 'EROFS') throw new StoreOpenError('unusable', `Cannot use the store ${dir}: read-only filesystem; mount a writable volume there (--store / STORE_DIR).`);
+    throw new StoreOpenError('unusable', `Cannot use the store ${dir}: ${(err as Error).message}; give --store (STORE_DIR) a folder on a normal writable filesystem.`);
   }
-  if (!statSync(dir).isDirectory()) throw new StoreOpenError('unusable', `Cannot use the spool ${dir}: not a folder (--spool / SPOOL_DIR).`);
+  if (!statSync(dir).isDirectory()) throw new StoreOpenError('unusable', `Cannot use the store ${dir}: not a folder (--store / STORE_DIR).`);
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {
@@ -122,14 +122,14 @@ function ownerText(dir: string): string {
 function inUse(dir: string): StoreOpenError {
   return new StoreOpenError(
     'in-use',
-    `The spool ${dir} is in use by another mailer${ownerText(dir)}; stop it, or give each mailer its own --spool (SPOOL_DIR).`,
+    `The store ${dir} is in use by another mailer${ownerText(dir)}; stop it, or give each mailer its own --store (STORE_DIR).`,
   );
 }
 
 function corrupt(path: string, err: unknown): StoreOpenError {
   return new StoreOpenError(
     'corrupt',
-    `The spool database ${path} is corrupt (${(err as Error).message}); move it aside, or start once with --spool-recover (SPOOL_RECOVER=1) to move it aside and start empty.`,
+    `The store database ${path} is corrupt (${(err as Error).message}); move it aside, or start once with --store-recover (STORE_RECOVER=1) to move it aside and start empty.`,
   );
 }
 
@@ -139,7 +139,7 @@ function openOnce(dir: string, path: string): DatabaseSync {
   try {
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
   } catch (err) {
-    throw new StoreOpenError('unusable', `Cannot open the spool database ${path}: ${(err as Error).message} (--spool / SPOOL_DIR).`);
+    throw new StoreOpenError('unusable', `Cannot open the store database ${path}: ${(err as Error).message} (--store / STORE_DIR).`);
   }
   try {
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
@@ -174,11 +174,11 @@ function openOnce(dir: string, path: string): DatabaseSync {
     if (code === SQLITE_BUSY || code === SQLITE_LOCKED) throw inUse(dir);
     if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB) throw corrupt(path, err);
     if (err instanceof StoreOpenError) throw err;
-    throw new StoreOpenError('unusable', `Cannot open the spool database ${path}: ${(err as Error).message} (--spool / SPOOL_DIR).`);
+    throw new StoreOpenError('unusable', `Cannot open the store database ${path}: ${(err as Error).message} (--store / STORE_DIR).`);
   }
 }
 
-/** Record who holds the spool, for the message a second mailer prints. */
+/** Record who holds the store, for the message a second mailer prints. */
 function writeOwner(dir: string): void {
   const final = join(dir, OWNER_FILE);
   const temp = `${final}.${randomBytes(6).toString('hex')}`;
@@ -203,7 +203,7 @@ export function removeOwner(dir: string): void {
   }
 }
 
-export function openSpoolDatabase(dir: string, recover: boolean): OpenedDatabase {
+export function openStoreDatabase(dir: string, recover: boolean): OpenedDatabase {
   prepareFolder(dir);
   const path = join(dir, DB_FILE);
   try {

@@ -139,7 +139,7 @@ export class SqliteQueries {
     return out;
   }
 
-  /** A write of an alert's size, undone in the same transaction: can the spool take one now? */
+  /** A write of an alert's size, undone in the same transaction: can the store take one now? */
   probe(): void {
     this.transaction(() => {
       this.#s.probeIn!.run();

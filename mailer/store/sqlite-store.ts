@@ -1,6 +1,6 @@
 /**
  * The store on node:sqlite. The database work runs in a worker thread
- * (sqlite-worker.ts: the spool's folder, its exclusive hold, each commit and
+ * (sqlite-worker.ts: the store's folder, its exclusive hold, each commit and
  * the fdatasync of the WAL after it), so the event loop that answers HTTP
  * spends no time in SQL or in a sync. Group commit: alerts admitted and
  * progress recorded while a commit is under way go to the worker together
@@ -26,14 +26,14 @@ import type { Admitted, ListPage, ListQuery, Store, StoreHealth, StoreOptions } 
 export interface SqliteStoreOptions extends StoreOptions {
   dir: string;
   log: Logger;
-  /** Move a corrupt database aside and start empty (--spool-recover). */
+  /** Move a corrupt database aside and start empty (--store-recover). */
   recover?: boolean;
 }
 
 export interface OpenSummary {
   resumed: number;
   remembered: number;
-  /** Alerts taken over from a spool of the previous format (journal.log). */
+  /** Alerts taken over from a store of the previous format (journal.log). */
   imported: number;
   movedAside?: string;
 }
@@ -101,7 +101,7 @@ export class SqliteStore implements Store {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Open the spool (throws StoreOpenError), import a previous-format spool, load what is unfinished. */
+  /** Open the store (throws StoreOpenError), import a previous-format store, load what is unfinished. */
   static async open(options: SqliteStoreOptions): Promise<{ store: SqliteStore; summary: OpenSummary }> {
     const settings: WorkerSettings = {
       dir: options.dir,
@@ -274,7 +274,7 @@ export class SqliteStore implements Store {
   }
 
   #fatal(error: string): never {
-    this.#log.error(`Spool ${this.#dir}: ${error}; stopping, to start again from what is on disk.`, { event: 'spool-error' });
+    this.#log.error(`Store ${this.#dir}: ${error}; stopping, to start again from what is on disk.`, { event: 'store-error' });
     process.exit(1);
   }
 
@@ -282,7 +282,7 @@ export class SqliteStore implements Store {
     this.#writeErrors += 1;
     if (this.#degraded !== undefined) return;
     this.#degraded = err.message;
-    this.#log.error(`Spool: cannot write ${this.#dir} (${err.message}); new alerts get 503 until a write succeeds.`, { event: 'spool-error' });
+    this.#log.error(`Store: cannot write ${this.#dir} (${err.message}); new alerts get 503 until a write succeeds.`, { event: 'store-error' });
     this.#probe = setInterval(() => this.#tryWrite(), PROBE_EVERY_MS);
     this.#probe.unref();
   }
@@ -292,7 +292,7 @@ export class SqliteStore implements Store {
     this.#degraded = undefined;
     if (this.#probe) clearInterval(this.#probe);
     this.#probe = undefined;
-    this.#log.info(`Spool: writes to ${this.#dir} succeed again.`, { event: 'spool-ok' });
+    this.#log.info(`Store: writes to ${this.#dir} succeed again.`, { event: 'store-ok' });
   }
 
   /** While degraded: commit what waits, or try a write of an alert's size. */

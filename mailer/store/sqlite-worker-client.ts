@@ -1,6 +1,6 @@
 /**
  * The store's side of its worker thread (sqlite-worker.ts): starts it, waits
- * for the spool to open (or for the reason it cannot), then asks it one
+ * for the store to open (or for the reason it cannot), then asks it one
  * request at a time and matches each answer to its question. The worker's log
  * lines go to the store's logger; a worker that stops, or says a sync failed,
  * stops the mailer (`fatal`), which starts again from what SQLite has.
@@ -36,12 +36,12 @@ export class WorkerClient {
     worker.on('message', (m: WorkerEvent | WorkerReply) => this.#answer(m, fatal));
     worker.on('error', (err) => fatal(err.message));
     worker.on('exit', (code) => {
-      if (!this.#closing) fatal(`the spool's worker stopped (exit ${code})`);
+      if (!this.#closing) fatal(`the store's worker stopped (exit ${code})`);
     });
     worker.unref();
   }
 
-  /** Start the worker and wait until the spool is open; throws StoreOpenError (or why the worker failed). */
+  /** Start the worker and wait until the store is open; throws StoreOpenError (or why the worker failed). */
   static async start(settings: WorkerSettings, log: Logger, fatal: (error: string) => void): Promise<{ client: WorkerClient; opened: Opened }> {
     const worker = new Worker(WORKER_URL, { workerData: settings });
     let onMessage: (event: WorkerEvent) => void = () => {};
@@ -52,7 +52,7 @@ export class WorkerClient {
         else if (event.op === 'opened') resolve(event);
         else if (event.op === 'open-failed') reject(event.kind === 'other' ? new Error(event.error) : new StoreOpenError(event.kind, event.error));
       };
-      onGone = (why) => reject(why instanceof Error ? why : new Error(`the spool's worker stopped (exit ${why})`));
+      onGone = (why) => reject(why instanceof Error ? why : new Error(`the store's worker stopped (exit ${why})`));
       worker.on('message', onMessage);
       worker.on('error', onGone);
       worker.on('exit', onGone);

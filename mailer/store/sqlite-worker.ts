@@ -1,7 +1,7 @@
 /**
  * The SQLite store's database work, in a worker thread (started by
- * sqlite-store.ts): it opens the spool (sqlite-open.ts: the folder, the
- * exclusive hold, the integrity check), imports a previous-format spool, and
+ * sqlite-store.ts): it opens the store (sqlite-open.ts: the folder, the
+ * exclusive hold, the integrity check), imports a previous-format store, and
  * then does each commit the store sends, with the fdatasync of the WAL after
  * it, so that neither the SQL nor the sync takes time from the event loop
  * that answers HTTP. One message at a time, in order: a commit's reply says
@@ -13,9 +13,9 @@
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { QueuedAlert } from '../queued-alert.ts';
-import { hasLegacySpool, readLegacySpool, retireLegacySpool } from './legacy-spool.ts';
+import { hasLegacyJournal, readLegacyJournal, retireLegacyJournal } from './legacy-journal.ts';
 import { type ChannelState, isFinished } from './outbox.ts';
-import { openSpoolDatabase, removeOwner } from './sqlite-open.ts';
+import { openStoreDatabase, removeOwner } from './sqlite-open.ts';
 import { SqliteQueries } from './sqlite-queries.ts';
 import { SqliteHubQueries } from './sqlite-hub-queries.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from '../hub/model.ts';
@@ -98,11 +98,11 @@ let q: SqliteQueries;
 let hq: SqliteHubQueries;
 let wal: string;
 try {
-  const opened = openSpoolDatabase(settings.dir, settings.recover);
+  const opened = openStoreDatabase(settings.dir, settings.recover);
   q = new SqliteQueries(opened.db);
   hq = new SqliteHubQueries(opened.db);
   wal = opened.wal;
-  const imported = hasLegacySpool(settings.dir) ? importLegacy(q, settings) : 0;
+  const imported = hasLegacyJournal(settings.dir) ? importLegacy(q, settings) : 0;
   if (imported > 0) q.checkpoint();
   const event: WorkerEvent = { op: 'opened', pending: q.loadPending(), remembered: q.countFinished(), imported };
   if (opened.movedAside) event.movedAside = opened.movedAside;
@@ -256,18 +256,18 @@ function checkpoint(): void {
 }
 
 function importLegacy(queries: SqliteQueries, s: WorkerSettings): number {
-  const legacy = readLegacySpool(s.dir, s.now);
+  const legacy = readLegacyJournal(s.dir, s.now);
   queries.transaction(() => {
     for (const record of legacy.unfinished) queries.importAlert(record, 'pending', null, null);
     for (const { record, deadAt } of legacy.dead) queries.importAlert(record, isFinished(record) ? 'dead' : 'pending', deadAt, isFinished(record) ? deadAt : null);
     for (const id of legacy.seen) queries.importSeenId(id, s.now);
   });
-  retireLegacySpool(s.dir);
+  retireLegacyJournal(s.dir);
   const count = legacy.unfinished.length + legacy.dead.length;
   post({
     op: 'log',
     level: 'info',
-    text: `Spool ${s.dir}: imported ${count} alert(s) and ${legacy.seen.length} delivered id(s) from journal.log${legacy.damaged > 0 ? ` (${legacy.damaged} damaged record(s) skipped)` : ''}.`,
+    text: `Store ${s.dir}: imported ${count} alert(s) and ${legacy.seen.length} delivered id(s) from journal.log${legacy.damaged > 0 ? ` (${legacy.damaged} damaged record(s) skipped)` : ''}.`,
     fields: { event: 'import', imported: count, seen: legacy.seen.length, damaged: legacy.damaged },
   });
   return count;

@@ -51,7 +51,7 @@ export interface StoreHealth {
   reason?: string;
   /** Transactions committed since start (every acknowledged alert is in one). */
   commits: number;
-  /** Syncs of the spool to disk since start (an admitted alert is acknowledged after one). */
+  /** Syncs of the store to disk since start (an admitted alert is acknowledged after one). */
   syncs: number;
   /** Commits that failed since start. */
   writeErrors: number;
@@ -77,7 +77,7 @@ export interface Store extends Outbox, HubStorage {
   health(): StoreHealth;
   /** What the hub holds in memory, read once at start. */
   hubLoad(): Promise<HubSnapshot>;
-  /** Commit what is queued and let go of the spool. */
+  /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
 }
 

@@ -2,10 +2,10 @@
  * At least once, through crashes: 500 alerts are POSTed by 20 senders to the
  * real ch2/mailer container (SMTP into ch2/smtp-sink), and the mailer is
  * killed with SIGKILL five times along the way, each time started again on
- * the same spool volume. The senders do what the agent does: an alert that
+ * the same store volume. The senders do what the agent does: an alert that
  * got no 202 is resent, with the same id, until one comes. Every alert that
  * got a 202 reaches the SMTP server; a copy may repeat (a kill between the
- * server's "250 OK" and the spool's record of it), but only with the same
+ * server's "250 OK" and the store's record of it), but only with the same
  * Message-ID, which is how a mail system tells a repeat of one message from
  * a second message. Repeats are counted and printed. Grouping is off
  * (--group-wait 0): a group resent after a kill may have other members, so
@@ -40,7 +40,7 @@ const KILLS = 5;
 describe('SIGKILL of the mailer five times amid 500 alerts', { timeout: 240_000 }, () => {
   const cleanup = new Cleanup();
   const mailer = uniqueName('mailer');
-  const volume = `ch2it-${randomId()}-spool`;
+  const volume = `ch2it-${randomId()}-store`;
   let net: StartedNetwork;
   let sink: Started & { api: string };
 

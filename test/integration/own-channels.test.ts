@@ -3,7 +3,7 @@
  * program and `--channel-module` with ES modules, all mounted read-only from
  * test/fixtures/own-channels/ and examples/channels/, the container on a
  * read-only root file system as the image's own user. /state, the only
- * writable mount besides the spool, is where the exec program records what it
+ * writable mount besides the store, is where the exec program records what it
  * got. The example pager module posts to ch2/smtp-sink's webhook receiver.
  *
  * - an alert is delivered through the exec program (stdin: the webhook's JSON

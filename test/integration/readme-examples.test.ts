@@ -98,13 +98,13 @@ describe('the README on the images', { timeout: 180_000 }, () => {
         200,
       );
     }
-    // Each container's anonymous volumes (the mailer's spool), to check that the clean-up removes them.
+    // Each container's anonymous volumes (the mailer's store), to check that the clean-up removes them.
     const volumes: string[] = [];
     for (const name of names.names.values()) {
       const r = await dockerOk(['inspect', '-f', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', name]);
       volumes.push(...r.stdout.trim().split(/\s+/).filter(Boolean));
     }
-    assert.ok(volumes.length > 0, 'the mailer has a spool volume');
+    assert.ok(volumes.length > 0, 'the mailer has a store volume');
     for (const step of steps(shown('docs/examples/tutorial-cleanup.sh'))) {
       await dockerOk(names.argv(step), { timeoutMs: 30_000 });
     }

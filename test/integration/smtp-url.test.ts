@@ -12,19 +12,19 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../support/process.ts';
 
-const spool = mkdtempSync(join(tmpdir(), 'ch2-smtp-url-'));
+const store = mkdtempSync(join(tmpdir(), 'ch2-smtp-url-'));
 
 before(() => {
   const built = spawnSync(process.execPath, ['scripts/build.ts', 'mailer'], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
 });
-after(() => rmSync(spool, { recursive: true, force: true }));
+after(() => rmSync(store, { recursive: true, force: true }));
 
 /** Runs the bundle until it exits, or for `ms` at the most (then stops it). */
 async function run(args: string[], env: Record<string, string> = {}, ms = 5000): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const port = String(await freePort());
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/mailer.mjs', '--port', port, '--bind', '127.0.0.1', '--spool', spool, ...args], {
+    const child = spawn(process.execPath, ['dist/mailer.mjs', '--port', port, '--bind', '127.0.0.1', '--store', store, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

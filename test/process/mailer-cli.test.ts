@@ -1,4 +1,4 @@
-/** The mailer's delivery and security flags: bad values exit 2 with one line; a spool it cannot use exits 2 and says which, and how to fix it. */
+/** The mailer's delivery and security flags: bad values exit 2 with one line; a store it cannot use exits 2 and says which, and how to fix it. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { run as runProgram } from '../support/process.ts';
@@ -8,11 +8,11 @@ const run = (args: string[], env: Record<string, string> = {}) => runProgram('ma
 const BAD: Array<[args: string[], env: Record<string, string>, reason: RegExp]> = [
   [['--token', 'short'], {}, /--token.*at least 16/],
   [[], { MAILER_TOKEN: 'has a space in it, see' }, /env 'MAILER_TOKEN'.*printable ASCII/],
-  [['--spool', '  '], {}, /--spool.*folder/],
+  [['--store', '  '], {}, /--store.*folder/],
   [[], { RAW_PROTOCOL: 'maybe' }, /RAW_PROTOCOL.*true or false/],
   [['--dedupe-window', '10s'], {}, /--dedupe-window.*from 1m/],
   [[], { DEDUPE_WINDOW: 'forever' }, /DEDUPE_WINDOW.*duration/],
-  [[], { SPOOL_RECOVER: 'maybe' }, /SPOOL_RECOVER.*true or false/],
+  [[], { STORE_RECOVER: 'maybe' }, /STORE_RECOVER.*true or false/],
 ];
 
 for (const [args, env, reason] of BAD) {
@@ -33,13 +33,22 @@ test('mailer: a rejected token is not echoed', () => {
   assert.doesNotMatch(stderr, /sh0rt-secret/);
 });
 
-test('mailer: a spool folder that cannot be created (/dev/null/spool, /proc/x) stops the mailer at once with exit 2, one line naming it', () => {
-  for (const spool of ['/dev/null/spool', '/proc/x']) {
+test('mailer: a store folder that cannot be created (/dev/null/store, /proc/x) stops the mailer at once with exit 2, one line naming it', () => {
+  for (const store of ['/dev/null/store', '/proc/x']) {
     const t0 = Date.now();
-    const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', '--spool', spool, '--dedupe-window', '1d']);
+    const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', '--store', store, '--dedupe-window', '1d']);
     assert.equal(code, 2, stderr);
-    assert.match(stderr, new RegExp(`Cannot use the spool ${spool}: .*--spool`));
+    assert.match(stderr, new RegExp(`Cannot use the store ${store}: .*--store`));
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
-    assert.ok(Date.now() - t0 < 3000, `${spool}: exited within ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 3000, `${store}: exited within ${Date.now() - t0} ms`);
+  }
+});
+
+test('mailer: the old names --spool and SPOOL_DIR still choose the store, with one warning line each', () => {
+  for (const [args, env] of [[['--spool', '/proc/x'], {}], [[], { SPOOL_DIR: '/proc/x' }]] as Array<[string[], Record<string, string>]>) {
+    const { code, stderr } = run(['--port', '0', '--bind', '127.0.0.1', ...args], env);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /--spool \(SPOOL_DIR\) is now --store \(STORE_DIR\)/);
+    assert.match(stderr, /Cannot use the store \/proc\/x: /, 'the old name chose the folder');
   }
 });

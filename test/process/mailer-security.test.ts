@@ -1,7 +1,7 @@
 /**
- * The mailer process with --token and --no-raw, and its spool seen from
+ * The mailer process with --token and --no-raw, and its store seen from
  * outside: 401 without the token, the token never logged, raw text refused,
- * pending and dead alerts listed, and a restart on the same spool that
+ * pending and dead alerts listed, and a restart on the same store that
  * remembers what it delivered.
  */
 import assert from 'node:assert/strict';
@@ -13,14 +13,14 @@ import { after, test } from 'node:test';
 import { startMailer } from '../support/process.ts';
 
 const TOKEN = 'tok-0123456789abcdef';
-const spools: string[] = [];
+const stores: string[] = [];
 after(() => {
-  for (const dir of spools) rmSync(dir, { recursive: true, force: true });
+  for (const dir of stores) rmSync(dir, { recursive: true, force: true });
 });
 
-function spoolDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ch2-spool-sec-'));
-  spools.push(dir);
+function storeDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-store-sec-'));
+  stores.push(dir);
   return dir;
 }
 
@@ -86,10 +86,10 @@ test('--no-raw (or RAW_PROTOCOL=off) refuses the book\'s raw text; HTTP still wo
   }
 });
 
-test('GET /alerts lists pending and dead alerts; a restart on the same spool remembers delivered ids', async () => {
-  const spool = spoolDir();
+test('GET /alerts lists pending and dead alerts; a restart on the same store remembers delivered ids', async () => {
+  const store = storeDir();
   // An SMTP server that is not there: mail stays pending. A bad state or limit is a 400.
-  let mailer = await startMailer(['--spool', spool, '--smtp', 'smtp://127.0.0.1:1', '--smtp-timeout', '200ms']);
+  let mailer = await startMailer(['--store', store, '--smtp', 'smtp://127.0.0.1:1', '--smtp-timeout', '200ms']);
   let port = mailer.port;
   try {
     assert.equal((await request(port, 'POST', '/alerts', { id: 'p-1', to: 'admin@work', message: 'pending one' })).status, 202);
@@ -107,7 +107,7 @@ test('GET /alerts lists pending and dead alerts; a restart on the same spool rem
     await mailer.stop();
   }
   // Started again without SMTP: the pending e-mail cannot be sent any more, so it is a dead letter; the id is still known.
-  mailer = await startMailer(['--spool', spool]);
+  mailer = await startMailer(['--store', store]);
   port = mailer.port;
   try {
     await mailer.waitFor(/Alert p-1 not delivered via smtp \(dead letter\): channel smtp is no longer configured/);
@@ -131,9 +131,9 @@ test('GET /alerts lists pending and dead alerts; a restart on the same spool rem
 });
 
 test('a JSON reminder keeps its number through admission to the channels', async () => {
-  const spool = spoolDir();
-  const files = spoolDir();
-  const mailer = await startMailer(['--spool', spool, '--file-dir', files, '--file-format', 'json']);
+  const store = storeDir();
+  const files = storeDir();
+  const mailer = await startMailer(['--store', store, '--file-dir', files, '--file-format', 'json']);
   const port = mailer.port;
   try {
     const alert = { id: 'rem-1', to: 'admin@work', message: 'still down', status: 'down', target: 'http://insideweb:80/', reminder: 2, downForMs: 61_000 };

@@ -63,10 +63,10 @@ export interface RunningBundle {
   stop: () => Promise<number | null>;
 }
 
-/** Start a bundle; a mailer gets a spool folder of its own unless --spool is given. */
+/** Start a bundle; a mailer gets a store folder of its own unless --store is given. */
 export function startBundle(program: Program, args: string[], env: Record<string, string> = {}): RunningBundle {
-  const spool = program === 'mailer' && !args.includes('--spool') && env.SPOOL_DIR === undefined ? mkdtempSync(join(tmpdir(), 'ch2-spool-')) : undefined;
-  const child = spawn(process.execPath, [bundlePath(program), ...args, ...(spool ? ['--spool', spool] : [])], {
+  const store = program === 'mailer' && !args.includes('--store') && env.STORE_DIR === undefined ? mkdtempSync(join(tmpdir(), 'ch2-store-')) : undefined;
+  const child = spawn(process.execPath, [bundlePath(program), ...args, ...(store ? ['--store', store] : [])], {
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,7 +89,7 @@ export function startBundle(program: Program, args: string[], env: Record<string
   });
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
-      if (spool) rmSync(spool, { recursive: true, force: true });
+      if (store) rmSync(store, { recursive: true, force: true });
       resolve(code);
       poke();
     }),

@@ -87,16 +87,16 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Start a program's bundle. A mailer gets a fresh spool folder of its own
- * (removed when it stops) unless the test passes --spool or SPOOL_DIR.
+ * Start a program's bundle. A mailer gets a fresh store folder of its own
+ * (removed when it stops) unless the test passes --store or STORE_DIR.
  */
 export function start(program: Program, args: string[], env: Record<string, string> = {}): Running {
-  const ownSpool =
-    program === 'mailer' && env.SPOOL_DIR === undefined && !args.some((a) => a === '--spool' || a.startsWith('--spool='))
-      ? mkdtempSync(join(tmpdir(), 'ch2-spool-'))
+  const ownStore =
+    program === 'mailer' && env.STORE_DIR === undefined && !args.some((a) => a === '--store' || a.startsWith('--store='))
+      ? mkdtempSync(join(tmpdir(), 'ch2-store-'))
       : undefined;
   const child = spawn(process.execPath, [bundle(program), ...args], {
-    env: { PATH: process.env.PATH ?? '', ...(ownSpool ? { SPOOL_DIR: ownSpool } : {}), ...env },
+    env: { PATH: process.env.PATH ?? '', ...(ownStore ? { STORE_DIR: ownStore } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -110,7 +110,7 @@ export function start(program: Program, args: string[], env: Record<string, stri
   child.stderr?.on('data', onData);
   const exited = new Promise<number | null>((resolve) =>
     child.on('close', (code) => {
-      if (ownSpool) rmSync(ownSpool, { recursive: true, force: true });
+      if (ownStore) rmSync(ownStore, { recursive: true, force: true });
       resolve(code);
       for (const wake of waiters) wake();
     }),

@@ -108,7 +108,7 @@ test('a slow channel does not delay another channel', async () => {
   await d.close();
 });
 
-test('resume sends a spooled alert only through the channels that still owe it, and dead-letters a channel that is gone', async () => {
+test('resume sends a stored alert only through the channels that still owe it, and dead-letters a channel that is gone', async () => {
   const { log, read } = await quietLog();
   const outbox = new MemoryOutbox();
   const smtp = scripted('smtp', [sent()]);

@@ -1,5 +1,5 @@
 /**
- * mailer/healthcheck.ts: the mailer writes where it listens into its spool
+ * mailer/healthcheck.ts: the mailer writes where it listens into its store
  * folder and the healthcheck reads it there (Docker runs the HEALTHCHECK
  * without the container's arguments); with no such file, or a damaged one,
  * the healthcheck's own --port and --bind apply. /healthz 200 is exit 0,
@@ -17,29 +17,29 @@ import { healthcheck, healthcheckTarget, LISTENING_FILE, readListening, writeLis
 const root = mkdtempSync(join(tmpdir(), 'ch2-hc-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const spool = (): string => {
+const store = (): string => {
   const dir = join(root, String(++n));
   mkdirSync(dir);
   return dir;
 };
 
-test("the healthcheck asks where the spool's mailer said it listens, not its own --port", () => {
-  const dir = spool();
+test("the healthcheck asks where the store's mailer said it listens, not its own --port", () => {
+  const dir = store();
   writeListening(dir, { port: 4000, bind: '127.0.0.2' });
   assert.deepEqual(readdirSync(dir), [LISTENING_FILE], 'no temporary file left behind');
-  assert.deepEqual(healthcheckTarget({ spool: dir, port: 33333, bind: '0.0.0.0' }), { port: 4000, bind: '127.0.0.2' });
+  assert.deepEqual(healthcheckTarget({ store: dir, port: 33333, bind: '0.0.0.0' }), { port: 4000, bind: '127.0.0.2' });
   writeListening(dir, { port: 4001, bind: '::' });
   assert.deepEqual(readListening(dir), { port: 4001, bind: '::' }, 'a new start overwrites it');
 });
 
-test('no file in the spool, or a damaged one: its own --port and --bind (PORT, BIND_ADDRESS, the defaults)', () => {
-  const own = { spool: join(spool(), 'missing'), port: 33333, bind: '0.0.0.0' };
+test('no file in the store, or a damaged one: its own --port and --bind (PORT, BIND_ADDRESS, the defaults)', () => {
+  const own = { store: join(store(), 'missing'), port: 33333, bind: '0.0.0.0' };
   assert.deepEqual(healthcheckTarget(own), { port: 33333, bind: '0.0.0.0' });
   for (const text of ['', 'not json', 'null', '[]', '{"port": 0, "bind": "0.0.0.0"}', '{"port": 70000, "bind": "0.0.0.0"}', '{"port": "4000", "bind": "0.0.0.0"}', '{"port": 4000, "bind": "example.com"}', '{"port": 4000}']) {
-    const dir = spool();
+    const dir = store();
     writeFileSync(join(dir, LISTENING_FILE), text);
     assert.equal(readListening(dir), undefined, text);
-    assert.deepEqual(healthcheckTarget({ ...own, spool: dir }), { port: 33333, bind: '0.0.0.0' }, text);
+    assert.deepEqual(healthcheckTarget({ ...own, store: dir }), { port: 33333, bind: '0.0.0.0' }, text);
   }
 });
 

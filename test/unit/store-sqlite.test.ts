@@ -1,8 +1,8 @@
 /**
  * The SQLite store (mailer/store/sqlite-store.ts) on real folders: the store
  * conformance suite, then what only this implementation has: the import of
- * a previous-format spool (journal.log), a corrupt database refused with the
- * way out (and moved aside with recover), and a spool path that cannot work
+ * a previous-format store (journal.log), a corrupt database refused with the
+ * way out (and moved aside with recover), and a store path that cannot work
  * refused at once with the fix.
  */
 import assert from 'node:assert/strict';
@@ -48,7 +48,7 @@ function journalLine(record: unknown): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
-test('sqlite: a spool of the previous format (journal.log, dead/) is imported once; nothing pending is lost', async () => {
+test('sqlite: a store of the previous format (journal.log, dead/) is imported once; nothing pending is lost', async () => {
   const dir = tempDir();
   const pending = item('old-pending');
   const done = item('old-done');
@@ -89,7 +89,7 @@ test('sqlite: a corrupt database stops the store with one line naming the file a
   writeFileSync(join(dir, 'mailer.db'), 'this is not a database'.repeat(200));
   await assert.rejects(openStore(dir), (e: unknown) => {
     assert.ok(e instanceof StoreOpenError && e.kind === 'corrupt');
-    assert.match(e.message, new RegExp(`${join(dir, 'mailer.db')} is corrupt .*--spool-recover`));
+    assert.match(e.message, new RegExp(`${join(dir, 'mailer.db')} is corrupt .*--store-recover`));
     assert.doesNotMatch(e.message, /\n/);
     return true;
   });
@@ -100,10 +100,10 @@ test('sqlite: a corrupt database stops the store with one line naming the file a
   assert.ok(readdirSync(dir).some((n) => n.startsWith('mailer.db.corrupt-')));
 });
 
-test('sqlite: a spool path that cannot work (/proc/x, under a file) is refused at once with the fix', async () => {
-  for (const path of ['/proc/x', '/dev/null/spool']) {
+test('sqlite: a store path that cannot work (/proc/x, under a file) is refused at once with the fix', async () => {
+  for (const path of ['/proc/x', '/dev/null/store']) {
     const t0 = Date.now();
-    await assert.rejects(openStore(path), (e: unknown) => e instanceof StoreOpenError && e.kind === 'unusable' && e.message.includes(path) && /--spool/.test(e.message));
+    await assert.rejects(openStore(path), (e: unknown) => e instanceof StoreOpenError && e.kind === 'unusable' && e.message.includes(path) && /--store/.test(e.message));
     assert.ok(Date.now() - t0 < 1000, `${path} refused within a second`);
   }
 });

@@ -201,7 +201,7 @@ export function createHttpPost(options: HttpPostOptions): HttpPost {
     post: (payload, headers, signal) => send({ body: payload, headers }, signal),
     send,
     async close() {
-      // At shutdown: do not wait for a slow receiver (the alert stays owed in the spool).
+      // At shutdown: do not wait for a slow receiver (the alert stays owed in the store).
       await agent.destroy().catch(() => {});
     },
   };

@@ -1,5 +1,5 @@
 /**
- * The spool of the real ch2/mailer image: one mailer per spool (a second on
+ * The store of the real ch2/mailer image: one mailer per store (a second on
  * the same named volume exits 2 with the "in use" line while the first goes
  * on), what was acknowledged survives a restart, a fresh volume elsewhere is
  * refused with the hint, and a full disk (a 2 MB tmpfs mounted on the host
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Cleanup, containerIp, docker, dockerOk, http, IMAGES, MAILER_STARTED, randomId, run, TEST_LABEL, uniqueName, waitUntil } from './helpers.ts';
 
-const SPOOL = '/var/lib/ch2-mailer';
+const STORE_PATH = '/var/lib/ch2-mailer';
 
 async function startMailer(name: string, mount: string[], args: string[] = []): Promise<string> {
   await dockerOk(['run', '-d', '--name', name, '--label', TEST_LABEL, ...mount, IMAGES.mailer, ...args]);
@@ -25,7 +25,7 @@ async function startMailer(name: string, mount: string[], args: string[] = []): 
 
 async function post(base: string, id: string): Promise<number> {
   try {
-    return (await http('POST', `${base}/alerts`, { id, to: 'admin@work', message: `spool test ${id}` }, { timeoutMs: 5_000 })).status;
+    return (await http('POST', `${base}/alerts`, { id, to: 'admin@work', message: `store test ${id}` }, { timeoutMs: 5_000 })).status;
   } catch {
     return 0;
   }
@@ -42,28 +42,28 @@ async function restart(name: string): Promise<string> {
   return `http://${await containerIp(name)}:33333`;
 }
 
-describe('the spool of the mailer image', { timeout: 180_000 }, () => {
+describe('the store of the mailer image', { timeout: 180_000 }, () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run());
 
-  test('a second mailer on the same named volume exits 2 saying the spool is in use; the first goes on and keeps what it acknowledged', async () => {
-    const volume = `ch2it-${randomId()}-spool`;
+  test('a second mailer on the same named volume exits 2 saying the store is in use; the first goes on and keeps what it acknowledged', async () => {
+    const volume = `ch2it-${randomId()}-store`;
     const first = uniqueName('mailer-a');
     const second = uniqueName('mailer-b');
     await dockerOk(['volume', 'create', '--label', TEST_LABEL, volume]);
     cleanup.defer(`docker volume rm ${volume}`, () => docker(['volume', 'rm', '-f', volume]));
     cleanup.names(first, second);
-    const url = await startMailer(first, ['-v', `${volume}:${SPOOL}`]);
+    const url = await startMailer(first, ['-v', `${volume}:${STORE_PATH}`]);
     const ids = Array.from({ length: 40 }, () => randomUUID());
     for (const id of ids.slice(0, 20)) assert.equal(await post(url, id), 202);
 
-    const r = await docker(['run', '--name', second, '--label', TEST_LABEL, '-v', `${volume}:${SPOOL}`, IMAGES.mailer], { timeoutMs: 20_000 });
+    const r = await docker(['run', '--name', second, '--label', TEST_LABEL, '-v', `${volume}:${STORE_PATH}`, IMAGES.mailer], { timeoutMs: 20_000 });
     assert.equal(r.code, 2, `the second mailer exits 2 (stdout: ${r.stdout} stderr: ${r.stderr})`);
     assert.ok(r.ms < 10_000, `it stops within a few seconds (${Math.round(r.ms)} ms)`);
     const hostname = (await dockerOk(['inspect', '-f', '{{.Config.Hostname}}', first])).stdout.trim();
     const lines = (r.stdout + r.stderr).trim().split('\n');
     assert.equal(lines.length, 1, `one line: ${lines.join(' | ')}`);
-    assert.match(lines[0]!, new RegExp(`spool ${SPOOL} is in use by another mailer \\(host ${hostname}, pid 1, since `));
+    assert.match(lines[0]!, new RegExp(`store ${STORE_PATH} is in use by another mailer \\(host ${hostname}, pid 1, since `));
     assert.doesNotMatch(r.stderr, /ExperimentalWarning/);
 
     for (const id of ids.slice(20)) assert.equal(await post(url, id), 202, 'the first mailer still acknowledges');
@@ -80,9 +80,9 @@ describe('the spool of the mailer image', { timeout: 180_000 }, () => {
     const volume = `ch2it-${randomId()}-other`;
     await dockerOk(['volume', 'create', '--label', TEST_LABEL, volume]);
     cleanup.defer(`docker volume rm ${volume}`, () => docker(['volume', 'rm', '-f', volume]));
-    const r = await docker(['run', '--rm', '--label', TEST_LABEL, '-v', `${volume}:/data`, IMAGES.mailer, '--spool', '/data/spool'], { timeoutMs: 20_000 });
+    const r = await docker(['run', '--rm', '--label', TEST_LABEL, '-v', `${volume}:/data`, IMAGES.mailer, '--store', '/data/store'], { timeoutMs: 20_000 });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /Cannot use the spool \/data\/spool: .*mount it at \/var\/lib\/ch2-mailer .* or chown it to 1000/);
+    assert.match(r.stderr, /Cannot use the store \/data\/store: .*mount it at \/var\/lib\/ch2-mailer .* or chown it to 1000/);
   });
 
   test('on a full disk: 503 and a degraded health check; 202 again once space is freed; every 202 delivered and remembered across a restart', async (t) => {
@@ -99,7 +99,7 @@ describe('the spool of the mailer image', { timeout: 180_000 }, () => {
     });
     const name = uniqueName('mailer-full');
     cleanup.names(name);
-    const url = await startMailer(name, ['--mount', `type=bind,source=${dir},destination=${SPOOL}`]);
+    const url = await startMailer(name, ['--mount', `type=bind,source=${dir},destination=${STORE_PATH}`]);
     const accepted: string[] = [];
     for (let i = 0; i < 20; i++) {
       const id = randomUUID();
@@ -123,7 +123,7 @@ describe('the spool of the mailer image', { timeout: 180_000 }, () => {
       const status = await post(url, id);
       if (status === 202) accepted.push(id);
       else {
-        assert.equal(status, 503, 'a full spool answers 503');
+        assert.equal(status, 503, 'a full store answers 503');
         refused += 1;
       }
     }
@@ -147,7 +147,7 @@ describe('the spool of the mailer image', { timeout: 180_000 }, () => {
     const logs = async (): Promise<string> => (await docker(['logs', name])).stdout;
     await waitUntil('every 202 delivered', async () => {
       const text = await logs();
-      return accepted.every((id) => text.includes(`spool test ${id}`)) ? true : undefined;
+      return accepted.every((id) => text.includes(`store test ${id}`)) ? true : undefined;
     }, 10_000, 200);
     const again = await restart(name);
     for (const id of accepted) {

@@ -1,5 +1,5 @@
 /**
- * The spool of earlier versions (<spool>/journal.log and <spool>/dead/),
+ * The store of earlier versions (<store>/journal.log and <store>/dead/),
  * read once so an upgrade loses nothing: the store imports what this
  * returns, then retire() renames the old files so they are not read again.
  * journal.log held one record per line, an 8-digit hex CRC-32 of the JSON,
@@ -20,7 +20,7 @@ const JOURNAL = 'journal.log';
 const DEAD = 'dead';
 const STATES: readonly DeliveryState[] = ['pending', 'delivered', 'dead'];
 
-export interface LegacySpool {
+export interface LegacyJournal {
   /** Alerts some channel still owed, oldest first. */
   unfinished: OutboxRecord[];
   /** Finished alerts with full records (those that died, from the journal or dead/). */
@@ -31,7 +31,7 @@ export interface LegacySpool {
   damaged: number;
 }
 
-export function hasLegacySpool(dir: string): boolean {
+export function hasLegacyJournal(dir: string): boolean {
   return existsSync(join(dir, JOURNAL)) || existsSync(join(dir, DEAD));
 }
 
@@ -55,7 +55,7 @@ function validItem(item: unknown): item is QueuedAlert {
   );
 }
 
-export function readLegacySpool(dir: string, now: number): LegacySpool {
+export function readLegacyJournal(dir: string, now: number): LegacyJournal {
   const records = new Map<string, OutboxRecord>();
   const finished = new Map<string, OutboxRecord | undefined>();
   let damaged = 0;
@@ -109,7 +109,7 @@ export function readLegacySpool(dir: string, now: number): LegacySpool {
 }
 
 /** Rename the old files once their content is committed to the database. */
-export function retireLegacySpool(dir: string): void {
+export function retireLegacyJournal(dir: string): void {
   for (const name of [JOURNAL, DEAD]) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
