@@ -218,7 +218,7 @@ targets:
   }
 });
 
-test('--mailer-token: sent as a bearer token, never printed; a refusal says what to fix', async () => {
+test('--mailer-token: sent as a bearer token, never printed; a refusal says what to fix and keeps the alert', async () => {
   const token = 'agent-test-token-0123456789';
   const guarded = await startMailer(['--token', token, '--to', 'admin@work,*@work']);
   const port = guarded.port;
@@ -229,12 +229,12 @@ test('--mailer-token: sent as a bearer token, never printed; a refusal says what
   const wrong = start('agent', ['--target', target, '--mailer', `127.0.0.1:${port}`], { MAILER_TOKEN: 'not-the-right-token-000' });
   try {
     await guarded.waitFor(/Sending email: To: token@work Message: The service is down!/);
-    await without.waitFor(/Alert not delivered: mailer refused the alert \(401 unauthorized: missing or wrong bearer token\); the mailer wants a bearer token: set --mailer-token \(MAILER_TOKEN\)/);
-    await wrong.waitFor(/Alert not delivered: mailer refused the alert \(401 unauthorized: .*\); the mailer did not accept our token: check --mailer-token \(MAILER_TOKEN\)/);
+    await without.waitFor(/mailer refused the alert \(401 unauthorized: missing or wrong bearer token\); the mailer wants a bearer token: set --mailer-token \(MAILER_TOKEN\); alerts are kept and retried/);
+    await wrong.waitFor(/mailer refused the alert \(401 unauthorized: .*\); the mailer did not accept our token: check --mailer-token \(MAILER_TOKEN\); alerts are kept and retried/);
     await withToken.waitFor(/delivered/);
     assert.doesNotMatch(withToken.output(), new RegExp(token));
     assert.doesNotMatch(wrong.output(), /not-the-right-token-000/);
-    assert.doesNotMatch(without.output(), /retrying/, 'a 401 is not retried');
+    for (const a of [without, wrong]) assert.doesNotMatch(a.output(), /Alert not delivered/, 'a 401 keeps the alert (test/process/agent-token.test.ts: delivered once the mailer takes it)');
   } finally {
     await Promise.all([withToken.stop(), without.stop(), wrong.stop()]);
     await guarded.stop();
