@@ -92,9 +92,9 @@ export class SqliteQueries {
     this.#s.importAlert!.run(id, 'sent', at, null, at, 'json', '', JSON.stringify({ id }), '{}');
   }
 
-  /** An alert's channels as they are now, and its state. */
-  updateAlert(seq: number, channels: Record<string, ChannelState>, state: string, deadAt: number | null, finishedAt: number | null): void {
-    this.#s.updateAlert!.run(JSON.stringify(channels), state, deadAt, finishedAt, seq);
+  /** An alert's channels as they are now, and its state; false when no row has that seq. */
+  updateAlert(seq: number, channels: Record<string, ChannelState>, state: string, deadAt: number | null, finishedAt: number | null): boolean {
+    return this.#s.updateAlert!.run(JSON.stringify(channels), state, deadAt, finishedAt, seq).changes !== 0;
   }
 
   deleteSeq(seq: number): void {
