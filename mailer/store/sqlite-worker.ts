@@ -115,7 +115,7 @@ try {
 let walFd: number | undefined;
 /** fdatasyncs of the WAL done: the store reports them (/healthz), and a test counts them. */
 let syncs = 0;
-/** Rows in state sent, counted once at open and kept since by each commit and prune (for the cap). */
+/** Rows in state sent, counted once at open and kept since by each commit and prune (for the cap, and GET /alerts?state=sent's total). */
 let sentRows = q.countState('sent');
 let lastPrune = -Infinity;
 let lastHubPrune = -Infinity;
@@ -142,7 +142,7 @@ function handle(request: WorkerRequest): unknown {
     case 'commit':
       return commit(request);
     case 'list':
-      return q.list(request.query);
+      return q.list(request.query, sentRows);
     case 'hub-load':
       return hq.load(request.now, request.now - HOURLY_KEEP_MS, request.now - 91 * DAY_MS);
     case 'incidents':
