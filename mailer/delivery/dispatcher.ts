@@ -162,12 +162,14 @@ export class Dispatcher {
   }
 
   async #attempt(job: Job): Promise<RunOutcome> {
-    return this.#outcome(job, await this.#send(job.channel, [job.item]));
+    const result = await this.#send(job.channel, [job.item]);
+    return result === undefined ? 0 : this.#outcome(job, result);
   }
 
   /** One message for a group (one alert: an ordinary send); each member's outcome. */
   async #attemptGroup(jobs: Job[]): Promise<RunOutcome[]> {
     const result = await this.#send(jobs[0]!.channel, jobs.map((j) => j.item));
+    if (result === undefined) return jobs.map(() => 0);
     if (jobs.length > 1) this.#options.log.debug(`Sent ${jobs.length} alerts as one message via ${jobs[0]!.channel.name}.`, { event: 'group', channel: jobs[0]!.channel.name, size: jobs.length });
     return jobs.map((job) => this.#outcome(job, result));
   }
@@ -208,18 +210,20 @@ export class Dispatcher {
   /**
    * One send, cancelled (its signal aborted) when it outlives the timeout.
    * It resolves only once the channel has settled the send, so that a retry
-   * can never run beside a send that may still go out.
+   * can never run beside a send that may still go out. Undefined when the
+   * mailer stopped before the send could start (closed, or while it waited
+   * at the rate gate): no attempt, nothing to record; the alert stays owed.
    */
-  async #send(channel: Channel, items: QueuedAlert[]): Promise<SendResult> {
+  async #send(channel: Channel, items: QueuedAlert[]): Promise<SendResult | undefined> {
+    if (this.#closed) return undefined;
     const limit = this.#options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     const gate = this.#lanes.get(channel.name)!.gate;
     const controller = new AbortController();
     this.#sending.add(controller);
-    if (this.#closed) controller.abort(new Error('the mailer is stopping'));
     // The deadline runs from when the destination may take the send, not while it waits its turn.
     if (!gate.tryTake() && !(await gate.take(controller.signal))) {
       this.#sending.delete(controller);
-      return transient('send cancelled: the mailer is stopping');
+      return undefined;
     }
     let timedOut = false;
     const timer = setTimeout(() => {

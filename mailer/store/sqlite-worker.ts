@@ -115,6 +115,7 @@ try {
 let walFd: number | undefined;
 /** fdatasyncs of the WAL done: the store reports them (/healthz), and a test counts them. */
 let syncs = 0;
+/** Rows in state sent, counted once at open and kept since by each commit and prune (for the cap, and GET /alerts?state=sent's total). */
 let sentRows = q.countState('sent');
 let lastPrune = -Infinity;
 let lastHubPrune = -Infinity;
@@ -141,7 +142,7 @@ function handle(request: WorkerRequest): unknown {
     case 'commit':
       return commit(request);
     case 'list':
-      return q.list(request.query);
+      return q.list(request.query, sentRows);
     case 'hub-load':
       return hq.load(request.now, request.now - HOURLY_KEEP_MS, request.now - 91 * DAY_MS);
     case 'incidents':
@@ -159,17 +160,20 @@ function handle(request: WorkerRequest): unknown {
 /** One transaction for the request, then the WAL synced: the seq of each insert (undefined for a known id), and the syncs so far. */
 function commit(request: CommitRequest): CommitResult {
   const changes = new Map(request.changes);
+  // Sent rows this commit adds (an alert delivered) and removes (a sent row re-used), counted only once it is committed.
+  const sent = { delta: 0 };
   const seqs = q.transaction(() => {
     const shared = request.channels.length === 1 ? request.channels[0] : undefined;
-    const out = request.items.map((item, i) => keep(item, shared ?? request.channels[i]!, changes, request.now));
+    const out = request.items.map((item, i) => keep(item, shared ?? request.channels[i]!, changes, request.now, sent));
     for (const [seq, a] of changes) {
-      q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt);
+      // A row re-used above is gone: its change updates nothing and adds no sent row.
+      if (q.updateAlert(seq, a.channels, a.state, a.deadAt, a.finishedAt) && a.state === 'sent') sent.delta += 1;
       if (a.incident !== undefined && a.id !== undefined) keepDeliveries(a.incident, a.id, seq, a.channels, request.now);
     }
     for (const w of request.hub) hubWrite(w);
     return out;
   });
-  for (const a of changes.values()) if (a.state === 'sent') sentRows += 1;
+  sentRows += sent.delta;
   try {
     walFd ??= openSync(wal, 'r');
     fdatasyncSync(walFd);
@@ -209,7 +213,7 @@ function hubWrite(w: HubWrite): void {
  * delivered alert remembered beyond the dedupe window is forgotten, and the new
  * one kept in its place.
  */
-function keep(item: QueuedAlert, channels: readonly string[], changes: ReadonlyMap<number, AlertChange>, now: number): number | undefined {
+function keep(item: QueuedAlert, channels: readonly string[], changes: ReadonlyMap<number, AlertChange>, now: number, sent: { delta: number }): number | undefined {
   const seq = q.insertAlert(item, channels);
   if (seq !== undefined) return seq;
   const known = q.findId(item.alert.id);
@@ -217,6 +221,7 @@ function keep(item: QueuedAlert, channels: readonly string[], changes: ReadonlyM
   const state = changes.get(known.seq)?.state ?? known.state; // its latest change is in this commit
   if (state !== 'sent' || known.receivedAt >= now - settings.windowMs) return undefined;
   q.deleteSeq(known.seq);
+  if (known.state === 'sent') sent.delta -= 1; // a row still pending on disk was not counted yet
   return q.insertAlert(item, channels);
 }
 

@@ -91,6 +91,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     await store.admit(item('trigger', undefined, now), ['log']);
     now += 2_000;
     await store.admit(item('trigger2', undefined, now), ['log']);
+    // w1 (re-used past the window) and cap0-cap7 are 9 delivered alerts: the 4 oldest go, exactly the cap of 5 stays.
+    assert.equal((await store.list({ state: 'sent', limit: 100 })).alerts.length, 5, 'exactly the cap is remembered');
+    assert.equal((await store.admit(item('cap3', undefined, now), ['log'])).duplicate, true, 'the fifth newest is remembered');
     assert.equal((await store.admit(item('cap0', undefined, now), ['log'])).duplicate, false, 'the oldest beyond the cap is forgotten');
     assert.equal((await store.admit(item('cap7', undefined, now), ['log'])).duplicate, true, 'the newest is remembered');
     await store.close();

@@ -299,3 +299,22 @@ test('an SMTP backlog against a slow real SMTP server: every message delivered o
     await server.close();
   }
 });
+
+test('a send still waiting its turn at the rate gate when close() cancels it is no attempt: no count, no error, never dead-lettered', async () => {
+  const { log, read } = await quietLog();
+  const outbox = new MemoryOutbox();
+  // One send a minute: the first alert takes the only token, the second waits at the gate.
+  const limited = Object.assign(scripted('limited', [sent()]), { rateLimit: { count: 1, perMs: 60_000 } });
+  // Older than --max-retry-age: a failed attempt would dead-letter it at once.
+  const old = { ...alert('waits'), receivedAt: Date.now() - 120_000 };
+  const d = new Dispatcher({ channels: [limited], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  await outbox.put(alert('first'), d.channelNames);
+  await outbox.put(old, d.channelNames);
+  d.submit(alert('first'));
+  d.submit(old);
+  await until(() => outbox.get('first') === undefined && d.active === 1);
+  await d.close();
+  assert.equal(limited.calls, 1, 'the second alert was never sent');
+  assert.deepEqual(outbox.get('waits')?.channels.limited, { state: 'pending', attempts: 0 }, 'still owed, with no attempt and no error recorded');
+  assert.doesNotMatch(read(), /dead letter|retry/);
+});

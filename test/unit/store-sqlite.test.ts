@@ -2,8 +2,9 @@
  * The SQLite store (mailer/store/sqlite-store.ts) on real folders: the store
  * conformance suite, then what only this implementation has: the import of
  * a previous-format store (journal.log), a corrupt database refused with the
- * way out (and moved aside with recover), and a store path that cannot work
- * refused at once with the fix.
+ * way out (and moved aside with recover), a store path that cannot work
+ * refused at once with the fix, and GET /alerts?state=sent's total: kept by
+ * the worker (no scan), and exact when a delivered alert is re-used.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import { crc32 } from 'node:zlib';
+import { openStoreDatabase } from '../../mailer/store/sqlite-open.ts';
+import { SqliteQueries } from '../../mailer/store/sqlite-queries.ts';
 import { SqliteStore } from '../../mailer/store/sqlite-store.ts';
 import { StoreOpenError, type StoreOptions } from '../../mailer/store/store.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -173,4 +176,73 @@ test('sqlite: progress of a channel whose repeat does harm does not linger: afte
     t.mock.timers.reset();
   }
   await store.close();
+});
+
+test('sqlite: GET /alerts?state=sent counts no rows: its page is a search bounded by the limit, its total the count the worker keeps', () => {
+  const { db } = openStoreDatabase(tempDir(), false);
+  // Every statement SqliteQueries runs, by its SQL.
+  const ran: string[] = [];
+  const spied = new Proxy(db, {
+    get(target, key) {
+      if (key !== 'prepare') {
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      return (sql: string) => {
+        const statement = target.prepare(sql);
+        return new Proxy(statement, {
+          get(s, k) {
+            const v = Reflect.get(s, k, s);
+            if (typeof v !== 'function') return v;
+            return (...args: unknown[]) => (['get', 'all', 'run', 'iterate'].includes(String(k)) && ran.push(sql), v.apply(s, args));
+          },
+        });
+      };
+    },
+  });
+  const q = new SqliteQueries(spied);
+  q.transaction(() => {
+    for (let i = 0; i < 30; i++) q.importSeenId(`seen-${i}`, 1_800_000_000_000 + i);
+  });
+  ran.length = 0;
+  const page = q.list({ state: 'sent', limit: 10 }, 30);
+  assert.equal(page.total, 30);
+  assert.deepEqual(page.alerts.map((a) => a.id), Array.from({ length: 10 }, (_, i) => `seen-${29 - i}`));
+  assert.ok(ran.length > 0);
+  for (const sql of ran) {
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail);
+    assert.ok(!plan.some((d) => /^SCAN /.test(d)), `${sql}: ${plan.join('; ')} (no scan of a table or a whole index)`);
+  }
+  db.close();
+});
+
+test('sqlite: the sent total stays the number of sent rows when a delivered alert is re-used, in a later commit or in the one that delivers it', async () => {
+  let now = 1_800_000_000_000;
+  const dir = tempDir();
+  const { store } = await openStore(dir, { now: () => now, dedupeWindowMs: 60_000 });
+  const sent = async (): Promise<{ total: number; ids: string[] }> => {
+    const page = await store.list({ state: 'sent', limit: 100 });
+    return { total: page.total, ids: page.alerts.map((a) => a.id) };
+  };
+  // a and d are received past the window by the time they come again; b and c, received then, stay remembered.
+  for (const [id, at] of [['a', now], ['b', now + 61_000], ['c', now + 61_000]] as const) {
+    await store.admit(item(id, undefined, at), ['log']);
+    store.settle(id, 'log', 'delivered');
+  }
+  await store.admit(item('d', undefined, now), ['log']);
+  assert.deepEqual(await sent(), { total: 3, ids: ['c', 'b', 'a'] });
+  now += 61_000;
+  // a, delivered in an earlier commit, is re-used: its sent row goes.
+  await store.admit(item('a', 'again', now), ['log']);
+  assert.deepEqual(await sent(), { total: 2, ids: ['c', 'b'] });
+  // d is delivered, and re-used, in one commit: its row was still pending on disk.
+  store.settle('d', 'log', 'delivered');
+  await store.admit(item('d', 'again', now), ['log']);
+  assert.deepEqual(await sent(), { total: 2, ids: ['c', 'b'] });
+  store.settle('a', 'log', 'delivered');
+  assert.deepEqual(await sent(), { total: 3, ids: ['a', 'c', 'b'] });
+  await store.close();
+  const again = await openStore(dir, { now: () => now, dedupeWindowMs: 60_000 });
+  assert.equal((await again.store.list({ state: 'sent', limit: 100 })).total, 3, 'counted afresh at open: the same');
+  await again.store.close();
 });
