@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RECIPIENT } from '../shared/alert.ts';
-import { addLogOptions, ConfigError, durationArg, emailListArg, envBoolean,
+import { addLogOptions, ConfigError, durationArg, emailArg, emailListArg, envBoolean,
   choiceArg, envOption, fromArg, integerArg, type LogFormat, type LogLevel, parseOrExit, portArg } from '../shared/config.ts';
 import type { GroupPolicy } from './delivery/channel-setup.ts';
 import { DEFAULT_FROM } from './delivery/email-content.ts';
@@ -16,12 +16,15 @@ import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
+import { Allowlist } from './intake/allowlist.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
   port: number;
   bind: string;
   allow: string[];
+  /** --default-to: the recipient of alerts that name none and of agent-silence alarms (checked against allow). */
+  defaultTo: string | undefined;
   maxBytes: number;
   idleTimeoutMs: number;
   maxRetryAgeMs: number;
@@ -112,6 +115,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--port <port>', 'TCP port for both protocols', 'PORT', portArg).default(33333))
     .addOption(envOption('--bind <address>', 'IP address to listen on', 'BIND_ADDRESS', bindArg).default('0.0.0.0'))
     .addOption(envOption('--to <addresses>', 'recipients alerts may go to, comma-separated; *@domain allows a domain', 'ALERT_TO', emailListArg(true)).default([DEFAULT_RECIPIENT], DEFAULT_RECIPIENT))
+    .addOption(envOption('--default-to <address>', 'recipient of JSON alerts that name none and of agent-silence alarms; one --to allows (default: the first --to address)', 'DEFAULT_TO', emailArg))
     .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
     .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
@@ -167,10 +171,18 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
   if (opts.spoolRecover === true || envBoolean(env, 'SPOOL_RECOVER') !== undefined) deprecated.push('--spool-recover (SPOOL_RECOVER) is now --store-recover (STORE_RECOVER); the old name will go.');
   const store = opts.store ?? opts.spool ?? DEFAULT_STORE;
   if (typeof store !== 'string') throw new ConfigError('--store must be a folder.');
+  const allow = opts.to as string[];
+  const defaultTo = (opts.defaultTo as string | undefined) || undefined;
+  try {
+    new Allowlist(allow, defaultTo);
+  } catch (err) {
+    throw new ConfigError(`--default-to (DEFAULT_TO): ${(err as Error).message}; add it, or its *@domain, to --to (ALERT_TO).`);
+  }
   return {
     port: opts.port as number,
     bind: opts.bind as string,
-    allow: opts.to as string[],
+    allow,
+    defaultTo,
     maxBytes: opts.maxBytes as number,
     idleTimeoutMs: opts.idleTimeout as number,
     maxRetryAgeMs: opts.maxRetryAge as number,

@@ -75,7 +75,7 @@ if (opened.summary.movedAside) log.warn(`Store ${config.store}: the corrupt data
 const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
 const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs });
-const allowlist = new Allowlist(config.allow);
+const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
 // A silent agent is alerted on like any alert.
@@ -159,6 +159,12 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+  if (allowlist.defaultRecipient === undefined) {
+    log.warn(
+      `No default recipient: --to (${config.allow.join(', ')}) has no plain address and no --default-to (DEFAULT_TO) is given, so ${config.agentSilence === 'off' ? '' : 'agent-silence alarms and '}JSON alerts that name no recipient cannot be sent.`,
+      { event: 'no-default-recipient' },
+    );
+  }
   if (config.token === undefined) {
     log.warn(
       `No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts${config.raw ? ' (HTTP and raw text)' : ''}; GET /alerts answers loopback peers only.`,

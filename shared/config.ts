@@ -77,6 +77,15 @@ export function emailListArg(allowWildcard: boolean): (text: string) => string[]
   };
 }
 
+/** One e-mail address (no list, no display name), read by the shared address parser. */
+export function emailArg(text: string): string {
+  const value = text.trim();
+  // `*` is a letter of a local part to the parser; here it would read as a whole domain.
+  const parsed = value.startsWith('*@') ? { ok: false as const, error: 'a *@domain is not one address' } : parseRecipient(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${JSON.stringify(flatten(value, 120))} is not an e-mail address: ${parsed.error}.`);
+  return value;
+}
+
 /** The sender of alert e-mails: an address, or "Name <address>"; one line. */
 export function fromArg(text: string): string {
   const value = text.trim();

@@ -17,6 +17,11 @@
  * the file, and the mailer exits 2: loadChannelModules finds all but the
  * last, moduleChannelsReady the last, once the channels are created.
  * Setting values are never shown.
+ *
+ * A module is trusted code: imported into the mailer's process, it has the
+ * mailer's privileges (process.env with its secrets, the store, the network).
+ * What it is handed holds only its own settings (above), never the mailer's;
+ * the isolated way is the exec channel (channels/exec.ts).
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -2,7 +2,7 @@
  * Agent silence: an agent that stops reporting raises an alert, through every
  * channel, like any alert (admitted by Admissions, peer "hub"): a down
  * "agent X has not reported for …; its n targets are not being watched" to
- * the default recipient (the first --to address), target `agent:X`, and an
+ * the default recipient (--default-to, else the first --to address), target `agent:X`, and an
  * incident id of its own per silence. Its next report sends the up ("agent X
  * reports again after …", same target and incident). A goodbye report marks
  * the agent stopped: no alarm then or later (until it reports again).

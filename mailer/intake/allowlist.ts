@@ -12,11 +12,18 @@ export type AllowCheck = { ok: true } | { ok: false; error: string };
 export class Allowlist {
   readonly #exact = new Set<string>();
   readonly #domains = new Set<string>();
-  /** The recipient of an alert that names none: the first exact entry. */
+  /**
+   * The recipient of an alert that names none, and of the agent-silence alarms:
+   * --default-to, else the first exact entry; none when the list has only `*@domain` entries.
+   */
   readonly defaultRecipient: string | undefined;
 
-  /** `entries` as --to gives them (checked there): addresses and `*@domain`. Throws on one that is neither. */
-  constructor(entries: readonly string[]) {
+  /**
+   * `entries` as --to gives them (checked there): addresses and `*@domain`. Throws on one that is
+   * neither, and on a `defaultTo` the entries do not allow.
+   */
+  constructor(entries: readonly string[], defaultTo?: string) {
+    let first: string | undefined;
     for (const entry of entries) {
       if (entry.startsWith('*@')) {
         const domain = parseDomain(entry.slice(2));
@@ -26,9 +33,14 @@ export class Allowlist {
         const mailbox = parseRecipient(entry);
         if (!mailbox.ok) throw new Error(`allowlist entry ${JSON.stringify(entry)}: ${mailbox.error}`);
         this.#exact.add(key(mailbox.value.local, mailbox.value.domain));
-        this.defaultRecipient ??= entry;
+        first ??= entry;
       }
     }
+    if (defaultTo !== undefined) {
+      const allowed = this.check(defaultTo);
+      if (!allowed.ok) throw new Error(`${JSON.stringify(defaultTo)} ${allowed.error}`);
+    }
+    this.defaultRecipient = defaultTo ?? first;
   }
 
   /** Whether alerts may go to `address`, and if not, why ("is not on the allowlist (--to)", "is refused: …"). */

@@ -3,8 +3,9 @@
  * reports 400 and a gzip bomb 413, with one-line reasons), GET /api/v1/agents,
  * and --agent-silence 2s: an agent that stops reporting is alerted on through
  * the channels (the log) within the silence + 1s, its next report sends the
- * up, and one that said goodbye raises nothing. The raw protocol keeps working
- * on the same port.
+ * up, and one that said goodbye raises nothing. With a --to of only *@domain
+ * the mailer warns at start that the alarms have no recipient, and
+ * --default-to gives them one. The raw protocol keeps working on the same port.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -108,6 +109,36 @@ test("the book's raw protocol still works on the same port", async () => {
     socket.on('error', reject);
   });
   await mailer.waitFor(/^Sending email: To: admin@work  Message: raw beside the hub$/m);
+});
+
+test("a --to of only *@domain: a start-up warning that the alarms cannot be sent; with --default-to they go to it", async () => {
+  const alone = await startMailer(['--to', '*@corp']);
+  try {
+    await alone.waitFor(/^No default recipient: --to \(\*@corp\) has no plain address and no --default-to \(DEFAULT_TO\) is given, so agent-silence alarms and JSON alerts that name no recipient cannot be sent\.$/m);
+  } finally {
+    await alone.stop();
+  }
+  const given = await startMailer(['--to', '*@corp', '--default-to', 'oncall@corp', '--agent-silence', '1s']);
+  try {
+    const res = await fetch(`http://127.0.0.1:${given.port}/api/v1/reports`, { method: 'POST', body: JSON.stringify(report('corp')), headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 202, await res.text());
+    await given.waitFor(/^Sending email: To: oncall@corp Message: agent corp has not reported for [\d.]+s/m, 2000);
+    assert.doesNotMatch(given.output(), /No default recipient/);
+  } finally {
+    await given.stop();
+  }
+});
+
+test('--default-to outside the allowlist, or not one address, exits 2 with one line', () => {
+  for (const [args, env, reason] of [
+    [['--to', '*@corp', '--default-to', 'x@evil.corp'], {}, /--default-to \(DEFAULT_TO\): "x@evil\.corp" is not on the allowlist \(--to\)/],
+    [['--to', '*@corp'], { DEFAULT_TO: 'a@corp,b@corp' }, /DEFAULT_TO.*is not an e-mail address/],
+  ] as Array<[string[], Record<string, string>, RegExp]>) {
+    const { code, stderr } = run('mailer', args, env);
+    assert.equal(code, 2, stderr);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, reason);
+  }
 });
 
 test('--agent-silence takes a duration from 1s, or off; anything else exits 2 with one line', () => {

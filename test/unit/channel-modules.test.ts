@@ -5,7 +5,9 @@
  * vars and --channel-setting (which wins) and config entries; secrets; a
  * create that throws, rejects or hangs caught at start; a send that throws,
  * rejects, returns garbage or never settles is transient within the timeout,
- * its signal aborted, and does not delay another module's channel.
+ * its signal aborted, and does not delay another module's channel. What a
+ * module is handed holds none of the mailer's own settings (SMTP_URL,
+ * MAILER_TOKEN): only its CH2_<KIND>_* ones.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -132,6 +134,32 @@ test('settings: env CH2_<KIND>_<KEY>, --channel-setting wins; kinds with "-"; th
     ],
   );
   assert.ok(Object.isFrozen(loaded[0]!.settings));
+});
+
+test("a module is handed only its own settings: never the mailer's SMTP_URL or MAILER_TOKEN, nor another kind's", async () => {
+  const SMTP = 'smtp://mailer:smtp-pass-0123@mail.example:587';
+  const TOKEN = 'mailer-token-0123456789abcdef';
+  const file = await mod(`
+    export default { kind: 'nosy', create(settings, context) {
+      const seen = { settings: { ...settings }, context: Object.keys(context), logKeys: Object.keys(context.log) };
+      return { send(alert, options) {
+        globalThis.nosySeen = JSON.stringify({ ...seen, alert, options: Object.keys(options) });
+        return { ok: true };
+      } };
+    } };`);
+  // The mailer's own environment, as main.ts hands it over (process.env).
+  const env = { SMTP_URL: SMTP, MAILER_TOKEN: TOKEN, ALERT_TO: 'admin@work', CH2_PAGER_TOKEN: 'pager-secret-0123', CH2_NOSY_URL: 'https://nosy.example/' };
+  const { kind, settings } = await only([file], ['nosy.region=eu'], env);
+  assert.deepEqual(settings, { url: 'https://nosy.example/', region: 'eu' });
+  const ch = kind.create(settings, { name: 'nosy', log: (await captured()).log, from: 'ch2 <alerts@work>', httpTimeoutMs: 1000 });
+  await moduleChannelsReady([ch]);
+  assert.deepEqual(await ch.send(sampleAlert('n-1'), SEND), { ok: true });
+  const seen = (globalThis as unknown as { nosySeen: string }).nosySeen;
+  for (const secret of [SMTP, 'smtp-pass-0123', TOKEN, 'pager-secret-0123']) assert.ok(!seen.includes(secret), `the module was handed ${secret}: ${seen}`);
+  const parsed = JSON.parse(seen) as Record<string, unknown>;
+  assert.deepEqual(parsed.settings, { url: 'https://nosy.example/', region: 'eu' });
+  assert.deepEqual(parsed.context, ['name', 'log']);
+  assert.deepEqual(parsed.options, ['signal']);
 });
 
 test('a --channel-setting for no module\'s kind, or malformed, is refused without its value', async () => {
