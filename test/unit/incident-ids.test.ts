@@ -12,7 +12,6 @@ import fc from 'fast-check';
 import { type AlertOrigin, alertsFor } from '../../agent/alerting/alerts.ts';
 import { Incident } from '../../agent/incidents/incident.ts';
 import { Monitor } from '../../agent/incidents/monitor.ts';
-import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
 import type { TargetSpec } from '../../agent/target.ts';
 import { Admissions } from '../../mailer/intake/admission.ts';
 import { Allowlist } from '../../mailer/intake/allowlist.ts';
@@ -22,30 +21,13 @@ import type { Alert } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { encodeAlertJson, parseAlertJson } from '../../shared/wire-json.ts';
 import { MemoryOutbox } from '../support/memory-store.ts';
+import { sampleTarget } from '../support/sample-target.ts';
 
 const ORIGIN: AlertOrigin = { agent: 'agent-a', instance: '6f1c2d3e-0000-4000-8000-00000000abcd' };
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, output() {} };
 
 function spec(to: string[], extra: Partial<TargetSpec> = {}): TargetSpec {
-  const url = new URL('http://web.invalid/');
-  return {
-    name: url.href,
-    url,
-    kind: 'http',
-    intervalMs: 20,
-    timeoutMs: 1000,
-    connectTimeoutMs: 1000,
-    expectStatus: parseExpectStatus('2xx,3xx'),
-    expectStatusSpec: '2xx,3xx',
-    failureThreshold: 2,
-    successThreshold: 1,
-    remindEveryMs: 0,
-    maxReminders: 10,
-    to,
-    message: 'The service is down!',
-    upMessage: 'The service is back up.',
-    ...extra,
-  };
+  return sampleTarget('http://web.invalid/', { intervalMs: 20, timeoutMs: 1000, to, ...extra });
 }
 
 /** Runs of check results (good or failed, 1 to 8 in a row), each check some time after the last (0 ms included). */

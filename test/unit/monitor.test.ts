@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
 import type { Transition } from '../../agent/incidents/incident.ts';
 import { Monitor } from '../../agent/incidents/monitor.ts';
 import type { CheckMode, CheckResult, Probe } from '../../agent/checks/probe.ts';
@@ -11,6 +10,7 @@ import { TargetMonitor } from '../../agent/incidents/target-monitor.ts';
 import type { TargetSpec } from '../../agent/target.ts';
 import type { Alert } from '../../shared/alert.ts';
 import { freePort } from '../support/process.ts';
+import { sampleTarget } from '../support/sample-target.ts';
 
 const ORIGIN = { agent: 'monitor-test', instance: '00000000-0000-4000-8000-000000000000' };
 
@@ -42,27 +42,7 @@ async function site(port: number, handler: Handler = (_q, res) => res.end('ok'))
   };
 }
 
-function target(url: string, extra: Partial<TargetSpec> = {}): TargetSpec {
-  const u = new URL(url);
-  return {
-    name: extra.name ?? u.href,
-    url: u,
-    kind: u.protocol === 'tcp:' ? 'tcp' : 'http',
-    intervalMs: 200,
-    timeoutMs: 2000,
-    connectTimeoutMs: 1000,
-    expectStatus: parseExpectStatus('2xx,3xx'),
-    expectStatusSpec: '2xx,3xx',
-    failureThreshold: 2,
-    successThreshold: 1,
-    remindEveryMs: 0,
-    maxReminders: 10,
-    to: ['admin@work'],
-    message: 'The service is down!',
-    upMessage: 'The service is back up.',
-    ...extra,
-  };
-}
+const target = sampleTarget;
 
 /** Runs a Monitor and records what it does. */
 function watch(targets: TargetSpec[]) {
