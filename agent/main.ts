@@ -9,9 +9,11 @@ import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
+import { budgetLine, descriptorBudget } from './checks/descriptors.ts';
 import { oneLineReason } from './checks/probe.ts';
 import { Monitor } from './incidents/monitor.ts';
 import { Notifier } from './alerting/notifier.ts';
+import { createSkipWarning } from './output/skip-warning.ts';
 import { createLineView, type View } from './output/view.ts';
 
 const config = await parseAgentArgs(process.argv.slice(2));
@@ -31,7 +33,9 @@ const view: View = table ?? createLineView(baseLog, { several });
 // The table redraws over stderr: its frame keeps the last warning or error in view.
 const log: Logger = table ? keepingProblemsOn(baseLog, table) : baseLog;
 
-const listeners: AgentEvents[] = [view];
+// How many checks the open-file limit lets run at once (all of them, unless it is low).
+const budget = descriptorBudget(config.targets);
+const listeners: AgentEvents[] = [view, createSkipWarning(log, budget)];
 let stopMetrics: (() => Promise<void>) | undefined;
 let downCount = 0;
 if (config.metricsPort !== undefined) {
@@ -96,7 +100,7 @@ notifier = new Notifier({
 });
 
 const pending = notifier;
-monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events });
+monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events, budget });
 
 exitOnSignals(async () => {
   pending.close();
@@ -108,6 +112,9 @@ exitOnSignals(async () => {
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+if (budget.capped) {
+  log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
+}
 monitor.start();
 reporter?.start();
 if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
