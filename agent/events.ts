@@ -6,7 +6,8 @@
  * hot path (one `check` per check: 5,000 a second at 5,000 targets), so a
  * listener must be cheap and must not throw.
  *
- * The order for one target: `check` after every check; `transition` when the
+ * The order for one target: `check` after every check (or `skipped`, for a
+ * check with no verdict, which nothing else follows); `transition` when the
  * incident state machine changes state or sends a reminder (right after the
  * `check` that caused it); then one `alertQueued` per recipient. Later, for
  * each alert: `alertDelivered`, `alertFailed` (the mailer refused it for good)
@@ -14,7 +15,7 @@
  */
 import type { Alert } from '../shared/alert.ts';
 import type { Transition } from './incidents/incident.ts';
-import type { CheckResult } from './checks/probe.ts';
+import type { CheckResult, SkipReason } from './checks/probe.ts';
 
 /** A watched target, as listeners see it. */
 export interface TargetInfo {
@@ -30,6 +31,8 @@ export interface AgentEvents {
   started?(targets: readonly TargetInfo[], mailer: string, protocol: string): void;
   /** After every check of every target, confirming checks included. */
   check?(target: string, result: CheckResult): void;
+  /** Instead of `check`: the check got no verdict (no file descriptor for it); the target is checked again at its next interval. */
+  skipped?(target: string, reason: SkipReason): void;
   /** The target went down, came back up, or is still down (a reminder). */
   transition?(target: string, transition: Transition): void;
   /** An alert entered the queue for the mailer. */
@@ -48,6 +51,7 @@ type EventName = keyof AgentEvents;
 const EVENT_NAMES: readonly EventName[] = [
   'started',
   'check',
+  'skipped',
   'transition',
   'alertQueued',
   'alertDelivered',

@@ -10,9 +10,11 @@ import { createReportClient } from './alerting/report-client.ts';
 import { checkMailerToken } from './alerting/token-check.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
+import { budgetLine, descriptorBudget } from './checks/descriptors.ts';
 import { oneLineReason } from './checks/probe.ts';
 import { Monitor } from './incidents/monitor.ts';
 import { Notifier } from './alerting/notifier.ts';
+import { createSkipWarning } from './output/skip-warning.ts';
 import { createLineView, type View } from './output/view.ts';
 
 const config = await parseAgentArgs(process.argv.slice(2));
@@ -32,7 +34,9 @@ const view: View = table ?? createLineView(baseLog, { several });
 // The table redraws over stderr: its frame keeps the last warning or error in view.
 const log: Logger = table ? keepingProblemsOn(baseLog, table) : baseLog;
 
-const listeners: AgentEvents[] = [view];
+// How many checks the open-file limit lets run at once (all of them, unless it is low).
+const budget = descriptorBudget(config.targets);
+const listeners: AgentEvents[] = [view, createSkipWarning(log, budget)];
 let stopMetrics: (() => Promise<void>) | undefined;
 let downCount = 0;
 if (config.metricsPort !== undefined) {
@@ -99,7 +103,7 @@ notifier = new Notifier({
 });
 
 const pending = notifier;
-monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events, origin: { agent: config.agentName, instance } });
+monitor = new Monitor({ targets: config.targets, enqueue: (alert) => pending.enqueue(alert), events, origin: { agent: config.agentName, instance }, budget });
 
 // Past the grace, or at a second signal, the exit line names the steps still pending.
 exitOnSignals(
@@ -119,6 +123,9 @@ exitOnSignals(
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+if (budget.capped) {
+  log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
+}
 monitor.start();
 // Whether the mailer takes our token: one line if not (the agent goes on; the alerts wait). The raw protocol has none.
 if (config.mailerProtocol === 'json') void checkMailerToken({ mailer: config.mailer, token: config.mailerToken || undefined, log });

@@ -42,9 +42,6 @@ else
   source scripts/setup.sh --no-images
 fi
 
-# Many targets mean many sockets: raise the soft limit on open files to the hard one.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
 # intake and storm run the mailer's bundle, as the image does: build it from these sources.
 node scripts/build.ts >/dev/null
 

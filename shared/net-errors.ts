@@ -50,6 +50,10 @@ function failureText(err: unknown, options: NetTimeouts): string {
       return 'host unreachable';
     case 'ENETUNREACH':
       return 'network unreachable';
+    case 'EMFILE':
+      return 'out of file descriptors (EMFILE)';
+    case 'ENFILE':
+      return 'the system is out of file descriptors (ENFILE)';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';

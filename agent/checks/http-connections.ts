@@ -39,10 +39,17 @@
  * Confirming checks go through `freshAgent`: no keep-alive, so each opens a
  * connection of its own (with its short connect timeout) and closes it after
  * the answer. Its connections are not watched.
+ *
+ * With `sockets` (the open-file limit is below what the targets could use:
+ * descriptors.ts) every connection is counted there, and an idle one may be
+ * closed to make room for another origin's (check-sockets.ts); that close is
+ * ours, not reported. The checks then run on node:http whatever their rate:
+ * undici keeps its idle connections to itself.
  */
 import type { Agent as HttpAgent, ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { CheckSockets } from './check-sockets.ts';
 import type { OriginSettings, UndiciConnections } from './http-undici.ts';
 import { CONNECT_TIMEOUT_CODE } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
@@ -70,6 +77,8 @@ export interface HttpConnectionsOptions {
   onServerClose?: (origin: string) => void;
   /** 'auto' (the default): by the checks a second, see the header. */
   backend?: 'auto' | 'node' | 'undici';
+  /** The checks' sockets within the descriptors for them (see the header); 'auto' is then node:http. */
+  sockets?: CheckSockets;
 }
 
 type ProbeAgent = HttpAgent;
@@ -87,6 +96,7 @@ export class HttpConnections {
   readonly #fresh = new Map<string, ProbeAgent>();
   readonly #onServerClose: ((origin: string) => void) | undefined;
   readonly #backend: 'auto' | 'node' | 'undici';
+  readonly #sockets: CheckSockets | undefined;
   #checksPerSecond = 0;
   /** undefined: not decided yet; null: node:http. */
   #undici: Promise<UndiciConnections> | null | undefined;
@@ -95,12 +105,13 @@ export class HttpConnections {
   constructor(options: HttpConnectionsOptions = {}) {
     this.#onServerClose = options.onServerClose;
     this.#backend = options.backend ?? 'auto';
+    this.#sockets = options.sockets;
   }
 
   /** The checks' backend, decided at the first call: undici's connections (loading), or undefined for node:http. */
   undici(): Promise<UndiciConnections> | undefined {
     if (this.#undici === undefined) {
-      const use = this.#backend === 'undici' || (this.#backend === 'auto' && this.#checksPerSecond >= UNDICI_CHECKS_PER_SECOND);
+      const use = this.#backend === 'undici' || (this.#backend === 'auto' && !this.#sockets && this.#checksPerSecond >= UNDICI_CHECKS_PER_SECOND);
       this.#undici = use ? this.#loadUndici() : null;
     }
     return this.#undici ?? undefined;
@@ -160,7 +171,7 @@ export class HttpConnections {
     let agent = this.#fresh.get(key);
     if (!agent) {
       agent = makeAgent(https, { keepAlive: false });
-      withConnectTimeout(agent, https);
+      withConnectTimeout(agent, https, undefined, this.#sockets);
       this.#fresh.set(key, agent);
     }
     return agent;
@@ -183,10 +194,22 @@ export class HttpConnections {
       scheduling: 'fifo',
     });
     const entry: OriginEntry = { agent, targets, keepAliveMs, connectTimeoutMs };
-    withConnectTimeout(agent, https, (socket) => this.#watch(socket, origin));
+    const sockets = this.#sockets;
+    withConnectTimeout(agent, https, (socket) => this.#watch(socket, origin), sockets);
     // The idle timeout, set as a connection goes idle rather than through the agent's
     // `timeout` option: that option also costs every request a 'timeout' listener.
-    agent.keepSocketAlive = (socket: Duplex): boolean => keepIdle(socket as Socket, entry.keepAliveMs, TCP_KEEP_ALIVE_DELAY_MS);
+    agent.keepSocketAlive = (socket: Duplex): boolean => {
+      const keep = keepIdle(socket as Socket, entry.keepAliveMs, TCP_KEEP_ALIVE_DELAY_MS);
+      if (keep) sockets?.idled(socket);
+      return keep;
+    };
+    if (sockets) {
+      const reuseSocket = agent.reuseSocket;
+      agent.reuseSocket = (socket, req): void => {
+        sockets.busy(socket);
+        reuseSocket.call(agent, socket, req);
+      };
+    }
     return entry;
   }
 
@@ -206,7 +229,7 @@ export class HttpConnections {
       if (!inUse()) idleExpired = true;
     });
     socket.on('close', () => {
-      if (this.#closing) return;
+      if (this.#closing || this.#sockets?.evicted(socket)) return;
       const req = inUse();
       const report = req ? serverClosed && req.shouldKeepAlive !== false : !idleExpired;
       if (report) this.#onServerClose?.(origin);
@@ -243,13 +266,18 @@ function makeAgent(https: boolean, options: ConstructorParameters<typeof HttpAge
   return https ? new (process.getBuiltinModule('node:https').Agent)(withLookup) : new NodeHttpAgent(withLookup);
 }
 
-/** Arms a connect timeout on each new connection of `agent` (from the request's `connectTimeoutMs`); `watch` sees each connection. */
-function withConnectTimeout(agent: HttpAgent, https: boolean, watch?: (socket: Duplex) => void): void {
+/**
+ * Arms a connect timeout on each new connection of `agent` (from the request's `connectTimeoutMs`);
+ * `watch` sees each connection; `sockets` makes room for it and counts it.
+ */
+function withConnectTimeout(agent: HttpAgent, https: boolean, watch?: (socket: Duplex) => void, sockets?: CheckSockets): void {
   const create = agent.createConnection as CreateConnection;
   const connectedEvent = https ? 'secureConnect' : 'connect';
   (agent as { createConnection: CreateConnection }).createConnection = function (this: HttpAgent, options, callback) {
+    sockets?.makeRoom();
     const socket = create.call(this, options, callback) as Socket | null | undefined;
     if (!socket) return socket;
+    sockets?.opened(socket);
     const ms = options.connectTimeoutMs;
     if (ms !== undefined && ms > 0 && socket.connecting) {
       const timer = setTimeout(() => {

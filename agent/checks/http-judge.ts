@@ -3,7 +3,7 @@
  * node:http, http-undici.ts on undici): the request's headers, how much of a
  * body is read, and the judgement of status, body keywords and response time.
  */
-import type { CheckResult } from './probe.ts';
+import type { CheckResult, SkipReason } from './probe.ts';
 import type { TargetSpec } from '../target.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
@@ -69,11 +69,12 @@ export class CheckProgress {
     return judge(this.#spec, this.status, body, performance.now() - this.started);
   }
 
-  result(ok: boolean, reason: string | undefined): CheckResult {
+  result(ok: boolean, reason: string | undefined, skipped?: SkipReason): CheckResult {
     const result: CheckResult = { ok, latencyMs: performance.now() - this.started, at: this.at };
     if (this.status > 0) result.status = this.status;
     if (reason !== undefined) result.reason = reason;
     if (this.#confirm) result.confirm = true;
+    if (skipped !== undefined) result.skipped = skipped;
     return result;
   }
 }

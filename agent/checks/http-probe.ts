@@ -14,8 +14,8 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
-import type { CheckMode, CheckResult, Probe } from './probe.ts';
-import { describeFailure } from './probe.ts';
+import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
+import { describeFailure, skipReasonOf } from './probe.ts';
 import { endpointOf } from '../target.ts';
 
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
@@ -70,18 +70,18 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
         let req: ClientRequest | undefined;
         let response: IncomingMessage | undefined;
 
-        const finish = (ok: boolean, reason: string | undefined): void => {
+        const finish = (ok: boolean, reason: string | undefined, skipped?: SkipReason): void => {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          resolve(progress.result(ok, reason));
+          resolve(progress.result(ok, reason, skipped));
         };
         const answered = (): void => {
           const reason = progress.verdict();
           finish(reason === undefined, reason);
         };
         const failed = (err: unknown): void => {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
         };
         const timer = setTimeout(() => {
           finish(false, `timeout after ${timeoutMs}ms`);

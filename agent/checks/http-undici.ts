@@ -19,8 +19,8 @@
  */
 import { Agent, Client, type Dispatcher, Pool } from 'undici';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
-import type { CheckMode, CheckResult, Probe } from './probe.ts';
-import { describeFailure } from './probe.ts';
+import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
+import { describeFailure, skipReasonOf } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
 
 export interface OriginSettings {
@@ -86,12 +86,15 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
         let controller: Dispatcher.DispatchController | undefined;
         let done = false;
 
-        const finish = (ok: boolean, reason: string | undefined): void => {
+        const finish = (ok: boolean, reason: string | undefined, skipped?: SkipReason): void => {
           if (done) return;
           done = true;
           clearTimeout(timer);
           if (fresh) void fresh.destroy().catch(() => {});
-          resolve(progress.result(ok, reason));
+          resolve(progress.result(ok, reason, skipped));
+        };
+        const failed = (err: unknown): void => {
+          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
         };
         const answered = (): void => {
           const reason = progress.verdict();
@@ -122,13 +125,13 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
             answered();
           },
           onResponseError(_c, err) {
-            finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+            failed(err);
           },
         };
         try {
           (fresh ?? dispatcher).dispatch({ origin, path, method: 'GET', headers: HEADERS, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
         } catch (err) {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }));
+          failed(err);
         }
       });
     },

@@ -2,7 +2,15 @@
  * What a check is and what it finds, whatever it checks: the Probe interface
  * (http-probe.ts, tcp-probe.ts implement it), the CheckResult, and the short
  * human reasons for failures ("connection refused", "HTTP 503").
+ *
+ * A check that could not be made for a reason of the agent's own, not the
+ * target's, is `skipped`: no verdict. So far the one reason is 'no_descriptor':
+ * no file descriptor for its socket or its name lookup (EMFILE, ENFILE).
  */
+import { outOfDescriptors } from '../../shared/open-files.ts';
+
+/** Why a check was made without a verdict (the label of ch2_checks_skipped_total). */
+export type SkipReason = 'no_descriptor';
 
 export interface CheckResult {
   ok: boolean;
@@ -18,6 +26,13 @@ export interface CheckResult {
   confirm?: boolean;
   /** How late the check started against its schedule, ms (0 when on time or woken early). */
   lateMs?: number;
+  /** No verdict: neither a failure nor a success of the target (ok is false, reason says why). */
+  skipped?: SkipReason;
+}
+
+/** The reason a check failed with `err` is the agent's own (no verdict), or undefined when it is the target's. */
+export function skipReasonOf(err: unknown): SkipReason | undefined {
+  return outOfDescriptors(err) ? 'no_descriptor' : undefined;
 }
 
 export type CheckMode = 'normal' | 'confirm';

@@ -7,10 +7,17 @@
  * server closes a kept-alive connection, every target on that origin checks
  * again at once. Transitions become alerts for the notifier, which sends them
  * beside the checks.
+ *
+ * With a capped descriptor budget (checks/descriptors.ts: the open-file limit
+ * is below what the targets could use) the checks share its slots
+ * (check-slots.ts) and their sockets are kept within it (check-sockets.ts).
  */
 import type { Alert } from '../../shared/alert.ts';
 import { type AlertOrigin, alertsFor } from '../alerting/alerts.ts';
 import type { AgentEvents } from '../events.ts';
+import { CheckSlots } from '../checks/check-slots.ts';
+import { CheckSockets } from '../checks/check-sockets.ts';
+import type { DescriptorBudget } from '../checks/descriptors.ts';
 import { HttpConnections } from '../checks/http-connections.ts';
 import { createHttpProbe } from '../checks/http-probe.ts';
 import type { IncidentTransition } from './incident.ts';
@@ -26,11 +33,13 @@ export interface MonitorDeps {
   targets: readonly TargetSpec[];
   /** Where alerts go (the notifier). */
   enqueue: (alert: Alert) => void;
-  events: Pick<AgentEvents, 'check' | 'transition'>;
+  events: Pick<AgentEvents, 'check' | 'skipped' | 'transition'>;
   /** The agent (--agent-name) and this run of it, named in every alert. */
   origin: AlertOrigin;
   /** Replaces the probes (tests): by default HTTP and TCP probes as the URL says. */
   probeFor?: (spec: TargetSpec, connections: HttpConnections) => Probe;
+  /** The descriptors for the checks; absent or not capped: no limit. */
+  budget?: DescriptorBudget;
 }
 
 export class Monitor {
@@ -40,13 +49,16 @@ export class Monitor {
   #started = false;
 
   constructor(deps: MonitorDeps) {
-    this.#connections = new HttpConnections({ onServerClose: (origin) => this.#serverClosed(origin) });
-    const probeFor = deps.probeFor ?? defaultProbe;
+    const capped = deps.budget?.capped === true ? deps.budget.checksAtOnce : undefined;
+    const slots = capped === undefined ? undefined : new CheckSlots(capped);
+    const sockets = capped === undefined ? undefined : new CheckSockets(capped);
+    this.#connections = new HttpConnections({ onServerClose: (origin) => this.#serverClosed(origin), ...(sockets ? { sockets } : {}) });
+    const probeFor = deps.probeFor ?? ((spec: TargetSpec, connections: HttpConnections) => (spec.kind === 'tcp' ? createTcpProbe(spec, sockets) : createHttpProbe(spec, connections)));
     const raise = (spec: TargetSpec, transition: IncidentTransition): void => {
       for (const alert of alertsFor(spec, transition, deps.origin)) deps.enqueue(alert);
     };
     for (const spec of deps.targets) {
-      const monitor = new TargetMonitor({ spec, probe: probeFor(spec, this.#connections), events: deps.events, raise });
+      const monitor = new TargetMonitor({ spec, probe: probeFor(spec, this.#connections), events: deps.events, raise, ...(slots ? { slots } : {}) });
       this.#monitors.push(monitor);
       if (spec.kind === 'http') {
         const origin = this.#connections.register(spec);
@@ -82,8 +94,4 @@ export class Monitor {
     const group = this.#byOrigin.get(origin);
     if (group) for (const monitor of group) monitor.wake();
   }
-}
-
-function defaultProbe(spec: TargetSpec, connections: HttpConnections): Probe {
-  return spec.kind === 'tcp' ? createTcpProbe(spec) : createHttpProbe(spec, connections);
 }

@@ -22,7 +22,17 @@
  * stopped container's): a full connect timeout there came on top of the
  * interval (about 2.2 s from `docker stop` to the alert, where the fast path
  * takes 0.25 s).
+ *
+ * A check with no verdict (`skipped`: no file descriptor for it) is not fed to
+ * the incident: it is neither a failure nor a success. It goes to
+ * `events.skipped` instead of `events.check`, and the target is checked again
+ * at its next interval (no quick retry, which would only find no descriptor
+ * again).
+ *
+ * With `slots` (a low open-file limit: descriptors.ts) a check that is due
+ * waits for a slot before it starts; its timeout and latency count from then.
  */
+import type { CheckSlots } from '../checks/check-slots.ts';
 import type { AgentEvents } from '../events.ts';
 import { Incident, type IncidentState, type IncidentTransition } from './incident.ts';
 import { type CheckResult, oneLineReason, type Probe } from '../checks/probe.ts';
@@ -40,9 +50,11 @@ export const MIN_GAP_MS = 20;
 export interface TargetMonitorDeps {
   spec: TargetSpec;
   probe: Probe;
-  events: Pick<AgentEvents, 'check' | 'transition'>;
+  events: Pick<AgentEvents, 'check' | 'skipped' | 'transition'>;
   /** Turn a transition into alerts (called after events.transition). */
   raise: (spec: TargetSpec, transition: IncidentTransition) => void;
+  /** Checks in flight at once over all targets (see the header); absent: no limit. */
+  slots?: CheckSlots;
   /** Monotonic clock, ms (performance.now). */
   now?: () => number;
 }
@@ -122,7 +134,25 @@ export class TargetMonitor {
 
   readonly #run = (): void => {
     this.#timer = undefined;
-    if (!this.#stopped) void this.#check();
+    if (this.#stopped) return;
+    const slots = this.#deps.slots;
+    if (!slots) {
+      void this.#check();
+      return;
+    }
+    // Waiting for a slot counts as in flight: a wake() meanwhile asks for no other check.
+    this.#inFlight = true;
+    slots.take(this.#begin);
+  };
+
+  /** A slot is ours. */
+  readonly #begin = (): void => {
+    if (!this.#stopped) {
+      void this.#check();
+      return;
+    }
+    this.#inFlight = false;
+    this.#deps.slots?.release();
   };
 
   async #check(): Promise<void> {
@@ -143,7 +173,13 @@ export class TargetMonitor {
       result = { ok: false, reason: oneLineReason((err as Error).message ?? String(err)), latencyMs: this.#now() - start, at: Date.now() };
     }
     this.#inFlight = false;
+    this.#deps.slots?.release();
     if (this.#stopped) return;
+    if (result.skipped !== undefined) {
+      this.#deps.events.skipped?.(this.spec.name, result.skipped);
+      this.#schedule(Math.max(0, start + this.spec.intervalMs - this.#now()), false);
+      return;
+    }
     result.lateMs = lateMs;
     if (result.ok) this.#latencyMs = this.#latencyMs === 0 ? result.latencyMs : 0.8 * this.#latencyMs + 0.2 * result.latencyMs;
     this.#record(result);

@@ -15,6 +15,7 @@
  *   started(targets)         registers every target, in order
  *   check(target, result)    histogram (result.latencyMs), ch2_checks_total (result.ok), last-check time
  *                            (result.at); the first check makes ch2_target_up 1 (an incident starts up)
+ *   skipped(target, reason)  ch2_checks_skipped_total{reason} (a check with no verdict: not in the above)
  *   transition(target, t)    'down' → ch2_target_up 0, 'up' → 1; 'reminder' marks the alerts that follow
  *   alertQueued(alert)       ch2_alerts_total{target=alert.target, status, reminder}: reminder="true"
  *                            when the target's last transition was a reminder
@@ -31,6 +32,8 @@
  *                                              included; buckets LATENCY_BUCKETS_SECONDS, _sum, _count
  *   ch2_checks_total{target,result}            counter, result="ok" | "fail"
  *   ch2_target_last_check_timestamp_seconds{target}  gauge: Unix time of the last check (absent before one)
+ *   ch2_checks_skipped_total{reason}           counter, over all targets: checks with no verdict,
+ *                                              reason="no_descriptor" (always present)
  *   ch2_alerts_total{target,status,reminder}   counter of alerts queued for the mailer (one per
  *                                              recipient), status="down"|"up", reminder="false"|"true";
  *                                              down/false, down/true and up/false are always present
@@ -53,7 +56,7 @@
  * loop between them, so a scrape never stalls the checks for long.
  */
 import type { Alert } from '../../shared/alert.ts';
-import type { CheckResult } from '../checks/probe.ts';
+import type { CheckResult, SkipReason } from '../checks/probe.ts';
 
 /** Upper bounds of the latency histogram's buckets, in seconds (+Inf is implied). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -77,6 +80,7 @@ export interface MetricsOptions {
 export interface MetricsEvents {
   started(targets: readonly { name: string }[], mailer?: string, protocol?: string): void;
   check(target: string, result: Pick<CheckResult, 'ok' | 'latencyMs' | 'at'>): void;
+  skipped(target: string, reason: SkipReason): void;
   transition(target: string, transition: { kind: 'down' | 'up' | 'reminder' }): void;
   alertQueued(alert: Pick<Alert, 'target' | 'status'>): void;
   alertDelivered(alert?: unknown): void;
@@ -138,6 +142,7 @@ export class Metrics {
   #delivered = 0;
   #failed = 0;
   #dropped = 0;
+  readonly #skipped: Record<SkipReason, number> = { no_descriptor: 0 };
   readonly #startTimeSeconds: number;
 
   constructor(options: MetricsOptions = {}) {
@@ -171,6 +176,9 @@ export class Metrics {
     },
     check: (target, result) => {
       this.#target(target).recordCheck(result.ok, result.latencyMs, result.at);
+    },
+    skipped: (_target, reason) => {
+      this.#skipped[reason] += 1;
     },
     transition: (target, t) => {
       const s = this.#target(target);
@@ -265,7 +273,9 @@ export class Metrics {
       yield text;
     }
 
-    let text = header('ch2_alerts_pending', 'gauge', 'Alerts waiting to be taken by the mailer.');
+    let text = header('ch2_checks_skipped_total', 'counter', 'Checks made without a verdict (no file descriptor for them), neither failures nor successes.');
+    for (const [reason, n] of Object.entries(this.#skipped)) text += `ch2_checks_skipped_total{reason="${reason}"} ${n}\n`;
+    text += header('ch2_alerts_pending', 'gauge', 'Alerts waiting to be taken by the mailer.');
     text += `ch2_alerts_pending ${formatNumber(this.#pendingNow())}\n`;
     text += header('ch2_alerts_delivered_total', 'counter', 'Alerts the mailer took.');
     text += `ch2_alerts_delivered_total ${formatNumber(this.#delivered)}\n`;

@@ -10,25 +10,14 @@
  * accept errors (EMFILE, ENFILE) are logged at most once per interval, with
  * how many there were, so a flood cannot flood the log too.
  */
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { hostAddress } from '../../shared/peer-address.ts';
+import { openFileLimit } from '../../shared/open-files.ts';
 
 export const DEFAULT_MAX_CONNECTIONS_CAP = 512;
 export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
 const LOG_INTERVAL_MS = 10_000;
-
-/** The soft limit on open files (from /proc), if it can be read. */
-export function openFileLimit(): number | undefined {
-  try {
-    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    const soft = match ? Number(match[1]) : Number.NaN;
-    return Number.isSafeInteger(soft) && soft > 0 ? soft : undefined;
-  } catch {
-    return undefined; // not Linux, or no /proc
-  }
-}
 
 /** 512, or half the soft open-file limit when that is lower (512 where it cannot be read). */
 export function defaultMaxConnections(): number {

@@ -12,7 +12,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
-import { type ConnectionLimits, openFileLimit, ThrottledLog } from './connection-limits.ts';
+import { openFileLimit, outOfDescriptors } from '../../shared/open-files.ts';
+import { type ConnectionLimits, ThrottledLog } from './connection-limits.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';
 
@@ -46,7 +47,7 @@ export function createIntake(options: IntakeOptions): Server {
   server.on('error', (err: NodeJS.ErrnoException) => {
     // Before 'listening' the caller's handler decides (a port in use is fatal); after it, accept errors are survived.
     if (!server.listening) return;
-    const hint = err.code === 'EMFILE' || err.code === 'ENFILE' ? ' (out of file descriptors: lower --max-connections or raise the open-file limit)' : '';
+    const hint = outOfDescriptors(err) ? ' (out of file descriptors: lower --max-connections or raise the open-file limit)' : '';
     acceptErrors.warn(`Cannot accept a connection: ${err.code ?? err.message}${hint}; still listening.`, { event: 'accept-error', code: err.code });
   });
   return server;

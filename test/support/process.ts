@@ -90,14 +90,24 @@ export async function freePort(): Promise<number> {
  * Start a program's bundle. A mailer gets a fresh store folder of its own
  * (removed when it stops) unless the test passes --store or STORE_DIR.
  */
-export function start(program: Program, args: string[], env: Record<string, string> = {}): Running {
+export interface StartOptions {
+  /** Start under `ulimit -n` (soft and hard) of this many open files, through sh. */
+  openFiles?: number;
+  /** This many more descriptors (pipes, fd 3 and up) open in the child from its start. */
+  extraFds?: number;
+}
+
+export function start(program: Program, args: string[], env: Record<string, string> = {}, options: StartOptions = {}): Running {
   const ownStore =
     program === 'mailer' && env.STORE_DIR === undefined && !args.some((a) => a === '--store' || a.startsWith('--store='))
       ? mkdtempSync(join(tmpdir(), 'ch2-store-'))
       : undefined;
-  const child = spawn(process.execPath, [bundle(program), ...args], {
+  const argv = [bundle(program), ...args];
+  const [command, commandArgs] =
+    options.openFiles === undefined ? [process.execPath, argv] : ['sh', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
     env: { PATH: process.env.PATH ?? '', ...(ownStore ? { STORE_DIR: ownStore } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(options.extraFds ?? 0).fill('pipe')],
   });
   let text = '';
   let from = 0;
@@ -108,6 +118,8 @@ export function start(program: Program, args: string[], env: Record<string, stri
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
+  // The extra descriptors only take room: read them to their end, so that 'close' comes at the exit.
+  for (const extra of child.stdio.slice(3)) (extra as NodeJS.ReadableStream | null)?.resume();
   const exited = new Promise<number | null>((resolve) =>
     child.on('close', (code) => {
       if (ownStore) rmSync(ownStore, { recursive: true, force: true });

@@ -84,6 +84,7 @@ test('an empty registry renders valid text with every family declared', () => {
     ['ch2_checks_total', 'counter'],
     ['ch2_target_last_check_timestamp_seconds', 'gauge'],
     ['ch2_alerts_total', 'counter'],
+    ['ch2_checks_skipped_total', 'counter'],
     ['ch2_alerts_pending', 'gauge'],
     ['ch2_alerts_delivered_total', 'counter'],
     ['ch2_alerts_failed_total', 'counter'],
@@ -96,6 +97,7 @@ test('an empty registry renders valid text with every family declared', () => {
     assert.ok(parsed.help.get(name!), `HELP for ${name}`);
   }
   assert.equal(value(parsed, 'ch2_alerts_pending'), 0);
+  assert.equal(value(parsed, 'ch2_checks_skipped_total', { reason: 'no_descriptor' }), 0);
   assert.ok(value(parsed, 'process_resident_memory_bytes')! > 1e6);
   const start = value(parsed, 'process_start_time_seconds')!;
   assert.ok(start <= Date.now() / 1000 && start > Date.now() / 1000 - 3600);
@@ -170,6 +172,20 @@ test('alerts count by status and reminder; pending, delivered, failed and droppe
   pendingNow = 0;
   p = parse(m.render());
   assert.equal(value(p, 'ch2_alerts_pending'), 0);
+});
+
+test('checks with no verdict count in ch2_checks_skipped_total{reason}, not in the target\'s checks', () => {
+  const m = new Metrics({ processMetrics: false });
+  m.events.started([{ name: 'web' }]);
+  m.events.check('web', { ok: true, latencyMs: 3, at: Date.now() });
+  m.events.skipped('web', 'no_descriptor');
+  m.events.skipped('db', 'no_descriptor');
+  const p = parse(m.render());
+  assert.equal(value(p, 'ch2_checks_skipped_total', { reason: 'no_descriptor' }), 2);
+  assert.equal(value(p, 'ch2_checks_total', { target: 'web', result: 'ok' }), 1);
+  assert.equal(value(p, 'ch2_checks_total', { target: 'web', result: 'fail' }), 0);
+  assert.equal(value(p, 'ch2_check_duration_seconds_count', { target: 'web' }), 1);
+  assert.equal(value(p, 'ch2_target_up', { target: 'db' }), undefined, 'a target with only skipped checks has no state');
 });
 
 test('fed by the agent events: states, reminders, outcomes and the derived pending count', () => {
@@ -295,8 +311,9 @@ test('5,000 targets: linear output, every line valid', () => {
     m.events.transition(name, { kind: i % 7 === 0 ? 'down' : 'up' });
   }
   const p = parse(m.render());
-  // Per target: 1 up + 14 histogram (12 buckets, sum, count) + 2 checks + 1 timestamp + 3 alerts = 21.
-  assert.equal(p.samples.length, 5000 * 21 + 4);
+  // Per target: 1 up + 14 histogram (12 buckets, sum, count) + 2 checks + 1 timestamp + 3 alerts = 21;
+  // then 1 skipped-checks counter and 4 alert totals.
+  assert.equal(p.samples.length, 5000 * 21 + 5);
   assert.equal(p.samples.filter((s) => s.name === 'ch2_target_up' && s.value === 0).length, Math.ceil(5000 / 7));
 });
 
