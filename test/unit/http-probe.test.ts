@@ -11,6 +11,7 @@ import { HttpConnections, UNDICI_CHECKS_PER_SECOND } from '../../agent/checks/ht
 import { createHttpProbe } from '../../agent/checks/http-probe.ts';
 import type { TargetSpec } from '../../agent/target.ts';
 import { freePort } from '../support/process.ts';
+import { sampleTarget } from '../support/sample-target.ts';
 
 let server: Server;
 let base = '';
@@ -63,25 +64,7 @@ type Backend = (typeof BACKENDS)[number];
 const pools: Record<Backend, HttpConnections> = { node: new HttpConnections({ backend: 'node' }), undici: new HttpConnections({ backend: 'undici' }) };
 
 function spec(path: string, extra: Partial<TargetSpec> = {}): TargetSpec {
-  const url = new URL(path, base);
-  return {
-    name: url.href,
-    url,
-    kind: 'http',
-    intervalMs: 1000,
-    timeoutMs: 2000,
-    connectTimeoutMs: 1000,
-    expectStatus: parseExpectStatus('2xx,3xx'),
-    expectStatusSpec: '2xx,3xx',
-    failureThreshold: 2,
-    successThreshold: 1,
-    remindEveryMs: 0,
-    maxReminders: 10,
-    to: ['admin@work'],
-    message: 'down',
-    upMessage: 'up',
-    ...extra,
-  };
+  return sampleTarget(new URL(path, base).href, { intervalMs: 1000, message: 'down', upMessage: 'up', ...extra });
 }
 
 for (const backend of BACKENDS) {
