@@ -56,7 +56,7 @@ export class StatusHub implements Hub, AdmissionObserver {
     this.registry.restore(snapshot.agents);
     this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, snapshot.agents);
     this.incidents = new IncidentBook(write, snapshot.open);
-    this.silences = new Silences(write, snapshot.silences);
+    this.silences = new Silences(options.store.hubCommit.bind(options.store), snapshot.silences);
   }
 
   /** Where the hub's own recovery alerts are admitted. */

@@ -77,6 +77,13 @@ export interface Store extends Outbox {
   health(): StoreHealth;
   /** Keep a write of the hub's (hub-records.ts) with the next commit. */
   hubWrite(write: HubWrite): void;
+  /**
+   * Keep a write of the hub's that an HTTP answer waits for (a silence added
+   * or removed): committed soon, like an alert, and resolves once it is
+   * committed and synced; rejects when that commit fails (the write is then
+   * dropped, not kept for a later commit).
+   */
+  hubCommit(write: HubWrite): Promise<void>;
   /** What the hub holds in memory, read once at start. */
   hubLoad(): Promise<HubSnapshot>;
   /** Incidents, newest first, with their deliveries. */
