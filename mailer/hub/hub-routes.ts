@@ -31,6 +31,10 @@ import { parseSilence } from './silences.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from './status-view.ts';
 
 const FORM_MAX = 16 * 1024;
+/** A silence the store could not write (disk full): not in force, and the answer says so (503). */
+const UNWRITABLE = 'cannot write the store; retry later';
+const refusedPage = (done: 'added' | 'removed', why: string): string =>
+  `<!doctype html><title>Silence refused</title><p>The silence was not ${done}: ${escapeHtml(why)}. <a href="/#silences">Back</a></p>`;
 const SCRIPT_PATH = '/assets/status.js';
 const STYLE_PATH = '/assets/status.css';
 
@@ -103,7 +107,9 @@ export class PageRoutes {
       req.resume();
       if (!verdict.ok) return json(req, res, verdict.status, { error: verdict.error });
       const id = decode(path.slice('/api/v1/silences/'.length));
-      return id !== undefined && this.#d.hub.silences.remove(id) ? json(req, res, 200, { removed: id }) : json(req, res, 404, { error: 'no such silence' });
+      const removed = id !== undefined && (await this.#d.hub.silences.remove(id).catch(() => UNWRITABLE));
+      if (removed === UNWRITABLE) return json(req, res, 503, { error: UNWRITABLE }, { 'retry-after': '5' });
+      return removed ? json(req, res, 200, { removed: id }) : json(req, res, 404, { error: 'no such silence' });
     }
     req.resume();
     return json(req, res, 405, { error: `use GET ${path.slice(0, 100)}` }, { allow: 'GET, HEAD' });
@@ -223,12 +229,12 @@ export class PageRoutes {
     const del = /^\/silences\/([^/]+)\/delete$/.exec(path);
     if (del) {
       const id = decode(del[1]!);
-      if (id !== undefined) this.#d.hub.silences.remove(id);
+      if (id !== undefined && (await this.#d.hub.silences.remove(id).catch(() => UNWRITABLE)) === UNWRITABLE) return page(req, res, 503, refusedPage('removed', UNWRITABLE));
       return redirect(res, '/#silences');
     }
     if (path !== '/silences') return page(req, res, 404, '<!doctype html><title>Not found</title><p>Not found. <a href="/">Back</a></p>');
-    const added = this.#addSilence({ target: form.get('target') ?? '', for: form.get('for') ?? '', until: form.get('until') ?? '', comment: form.get('comment') ?? '' });
-    if ('error' in added) return page(req, res, 400, `<!doctype html><title>Silence refused</title><p>The silence was not added: ${escapeHtml(added.error)}. <a href="/#silences">Back</a></p>`);
+    const added = await this.#addSilence({ target: form.get('target') ?? '', for: form.get('for') ?? '', until: form.get('until') ?? '', comment: form.get('comment') ?? '' });
+    if ('error' in added) return page(req, res, added.status === 503 ? 503 : 400, refusedPage('added', added.error));
     redirect(res, '/#silences');
   }
 
@@ -246,16 +252,18 @@ export class PageRoutes {
     } catch (err) {
       return json(req, res, 400, { error: `body is not valid JSON: ${(err as Error).message}` });
     }
-    const added = this.#addSilence(data);
-    return 'error' in added ? json(req, res, added.status, { error: added.error }) : json(req, res, 201, silenceView(added));
+    const added = await this.#addSilence(data);
+    if ('error' in added) return json(req, res, added.status, { error: added.error }, added.status === 503 ? { 'retry-after': '5' } : undefined);
+    return json(req, res, 201, silenceView(added));
   }
 
-  /** A silence from the form or the API: read, added, logged; or why not (400 unreadable, 409 too many). */
-  #addSilence(data: unknown): SilenceRow | { status: 400 | 409; error: string } {
+  /** A silence from the form or the API: read, added once on disk, logged; or why not (400 unreadable, 409 too many, 503 the store cannot be written). */
+  async #addSilence(data: unknown): Promise<SilenceRow | { status: 400 | 409 | 503; error: string }> {
     const now = this.#now();
     const parsed = parseSilence(data, now);
     if (!parsed.ok) return { status: 400, error: parsed.error };
-    const added = this.#d.hub.silences.add(parsed.value, now);
+    const added = await this.#d.hub.silences.add(parsed.value, now).catch(() => UNWRITABLE);
+    if (added === UNWRITABLE) return { status: 503, error: UNWRITABLE };
     if (typeof added === 'string') return { status: 409, error: added };
     this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
     return added;

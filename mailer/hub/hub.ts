@@ -64,7 +64,7 @@ export class StatusHub implements ReportReceiver {
     this.registry.restore(snapshot.agents);
     this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, snapshot.agents);
     this.incidents = new IncidentBook(write, snapshot.open);
-    this.silences = new Silences(write, snapshot.silences);
+    this.silences = new Silences(options.store.hubCommit.bind(options.store), snapshot.silences);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS).unref();
   }
 

@@ -181,6 +181,13 @@ export interface DeadLetterRecord {
 export interface HubStorage {
   /** Keep a write of the hub's with the next commit. */
   hubWrite(write: HubWrite): void;
+  /**
+   * Keep a write of the hub's that an HTTP answer waits for (a silence added
+   * or removed): committed soon, like an alert, and resolves once it is
+   * committed and synced; rejects when that commit fails (the write is then
+   * dropped, not kept for a later commit).
+   */
+  hubCommit(write: HubWrite): Promise<void>;
   /** Incidents, newest first, with their deliveries. */
   incidents(query: IncidentQuery): Promise<IncidentRecord[]>;
   /** The newest dead letters. */

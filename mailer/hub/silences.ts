@@ -5,7 +5,9 @@
  * agent-silence alarms; `raw:<address>` for the book's raw alerts) matches a
  * silence in force is kept and recorded on its incident as silenced, and sent
  * to no channel. Expired silences stop matching by themselves (their end is
- * compared with the clock) and the store forgets them.
+ * compared with the clock) and the store forgets them. A silence is added,
+ * or removed, once the store has it on disk (hubCommit): the HTTP answer
+ * waits for that, and a silence the store could not write never takes effect.
  *
  * parseSilence reads POST /api/v1/silences (JSON) and the page's form:
  * {target, until (ISO 8601) | for (a duration: 30m, 2h), comment, startsAt?}.
@@ -65,25 +67,36 @@ export function parseSilence(data: unknown, now: number): SilenceParse {
 
 export class Silences {
   readonly #rows = new Map<string, SilenceRow>();
-  readonly #write: (w: HubWrite) => void;
+  readonly #commit: (w: HubWrite) => Promise<void>;
+  /** Silences being written: they count against MAX_SILENCES already. */
+  #adding = 0;
 
-  constructor(write: (w: HubWrite) => void, rows: readonly SilenceRow[] = []) {
-    this.#write = write;
+  /** `commit` keeps a write and resolves once it is on disk (the store's hubCommit). */
+  constructor(commit: (w: HubWrite) => Promise<void>, rows: readonly SilenceRow[] = []) {
+    this.#commit = commit;
     for (const row of rows) this.#rows.set(row.id, row);
   }
 
-  add(value: Omit<SilenceRow, 'id' | 'createdAt'>, now: number): SilenceRow | string {
+  /** The silence, in force once it is on disk; or why there is no room. Rejects when the store cannot write it. */
+  async add(value: Omit<SilenceRow, 'id' | 'createdAt'>, now: number): Promise<SilenceRow | string> {
     this.#expire(now);
-    if (this.#rows.size >= MAX_SILENCES) return `at most ${MAX_SILENCES} silences at once`;
+    if (this.#rows.size + this.#adding >= MAX_SILENCES) return `at most ${MAX_SILENCES} silences at once`;
     const row: SilenceRow = { id: randomUUID(), createdAt: now, ...value };
+    this.#adding += 1;
+    try {
+      await this.#commit({ op: 'silence', row });
+    } finally {
+      this.#adding -= 1;
+    }
     this.#rows.set(row.id, row);
-    this.#write({ op: 'silence', row });
     return row;
   }
 
-  remove(id: string): boolean {
-    if (!this.#rows.delete(id)) return false;
-    this.#write({ op: 'unsilence', id });
+  /** True once its removal is on disk; false for an unknown id. Rejects when the store cannot write it (the silence stays). */
+  async remove(id: string): Promise<boolean> {
+    if (!this.#rows.has(id)) return false;
+    await this.#commit({ op: 'unsilence', id });
+    this.#rows.delete(id);
     return true;
   }
 

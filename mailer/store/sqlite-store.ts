@@ -5,10 +5,12 @@
  * spends no time in SQL or in a sync. Group commit: alerts admitted and
  * progress recorded while a commit is under way go to the worker together
  * when it is done, as one transaction; admit() resolves once the worker says
- * that transaction is committed and synced. A failed sync leaves the
- * database's durability unknown, so the mailer stops (exit 1) and starts again
- * from what SQLite has (what PostgreSQL does on a failed fsync). A failed
- * commit (disk full, I/O error) rejects the batch's alerts (HTTP 503), keeps
+ * that transaction is committed and synced, and so does hubCommit() (a write
+ * of the hub's that an HTTP answer waits for: a silence added or removed). A
+ * failed sync leaves the database's durability unknown, so the mailer stops
+ * (exit 1) and starts again from what SQLite has (what PostgreSQL does on a
+ * failed fsync). A failed commit (disk full, I/O error) rejects the batch's
+ * alerts and hubCommit() writes (HTTP 503), keeps
  * their progress records for the next commit, and marks the store degraded
  * until a write succeeds; a probe write every second finds out when space is
  * back. Unfinished alerts are also kept in memory (the dispatcher's working
@@ -81,6 +83,8 @@ export class SqliteStore implements Store {
   #alerts = new Map<number, AlertChange>();
   /** The hub's writes waiting for the next commit. */
   #hub: HubWrite[] = [];
+  /** The hub's writes an HTTP answer waits for (hubCommit): in the next commit, settled by it. */
+  #hubAwaited: Array<{ write: HubWrite; resolve: () => void; reject: (err: Error) => void }> = [];
   /** A commit is with the worker: what comes meanwhile waits for it, then goes as one. */
   #committing = false;
   #scheduled = false;
@@ -159,6 +163,13 @@ export class SqliteStore implements Store {
     this.#schedule();
   }
 
+  hubCommit(write: HubWrite): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    const done = new Promise<void>((resolve, reject) => this.#hubAwaited.push({ write, resolve, reject }));
+    this.#schedule(true);
+    return done;
+  }
+
   async hubLoad(): Promise<HubSnapshot> {
     return (await this.#worker.ask({ op: 'hub-load', n: 0, now: this.#now() })) as HubSnapshot;
   }
@@ -183,7 +194,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#flush();
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
-    if (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0) this.#flush();
+    if (this.#waiting()) this.#flush();
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
     if (this.#probe) clearInterval(this.#probe);
@@ -206,7 +217,7 @@ export class SqliteStore implements Store {
     } else this.#schedule();
   }
 
-  /** A commit soon (an alert waits for it), or within LINGER_MS (progress, hub writes). */
+  /** A commit soon (an alert or an HTTP answer waits for it), or within LINGER_MS (progress, hub writes). */
   #schedule(soon = false): void {
     if (this.#scheduled || this.#closed || this.#committing) return; // a commit under way takes what waits when it is done
     if (soon) {
@@ -224,16 +235,19 @@ export class SqliteStore implements Store {
     this.#linger = undefined;
     if (this.#committing) return;
     this.#urgent = false;
+    if (!this.#waiting()) return;
     const queue = this.#queue;
     const alerts = this.#alerts;
     const hub = this.#hub;
-    if (queue.length === 0 && alerts.size === 0 && hub.length === 0) return;
+    const awaited = this.#hubAwaited;
     this.#queue = [];
     this.#alerts = new Map();
     this.#hub = [];
+    this.#hubAwaited = [];
     this.#committing = true;
     const now = this.#now();
-    const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub: coalesceWrites(hub) };
+    const writes = awaited.length === 0 ? hub : [...hub, ...awaited.map((a) => a.write)];
+    const request: WorkerRequest = { op: 'commit', n: 0, now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub: coalesceWrites(writes) };
     this.#worker.ask(request).then(
       (value) => {
         const { seqs, syncs } = value as CommitResult;
@@ -249,6 +263,7 @@ export class SqliteStore implements Store {
           this.#inflight.delete(id);
           q.resolve({ duplicate: seq === undefined });
         });
+        for (const a of awaited) a.resolve();
         this.#committed();
       },
       (err: Error) => {
@@ -260,6 +275,7 @@ export class SqliteStore implements Store {
           this.#inflight.delete(q.item.alert.id);
           q.reject(err);
         }
+        for (const a of awaited) a.reject(err);
         this.#committed();
       },
     );
@@ -269,8 +285,13 @@ export class SqliteStore implements Store {
   #committed(): void {
     this.#committing = false;
     if (this.#degraded !== undefined || this.#closed) return;
-    if (this.#queue.length > 0 || this.#urgent) this.#flush();
+    if (this.#queue.length > 0 || this.#hubAwaited.length > 0 || this.#urgent) this.#flush();
     else if (this.#alerts.size > 0 || this.#hub.length > 0) this.#schedule();
+  }
+
+  /** Whether anything waits for a commit. */
+  #waiting(): boolean {
+    return this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0 || this.#hubAwaited.length > 0;
   }
 
   #fatal(error: string): never {
@@ -298,7 +319,7 @@ export class SqliteStore implements Store {
   /** While degraded: commit what waits, or try a write of an alert's size. */
   #tryWrite(): void {
     if (this.#committing) return;
-    if (this.#queue.length > 0 || this.#alerts.size > 0 || this.#hub.length > 0) return this.#flush();
+    if (this.#waiting()) return this.#flush();
     this.#committing = true;
     this.#worker.ask({ op: 'probe', n: 0 }).then(
       () => {

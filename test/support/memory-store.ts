@@ -63,6 +63,11 @@ export class MemoryOutbox implements Store {
     this.hubWrites.push(write);
   }
 
+  async hubCommit(write: HubWrite): Promise<void> {
+    this.hubWrites.push(write);
+    this.#commits += 1;
+  }
+
   async hubLoad(): Promise<HubSnapshot> {
     return { agents: [], targets: [], buckets: NO_BUCKETS, open: [], silences: [] };
   }

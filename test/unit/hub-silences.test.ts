@@ -3,13 +3,35 @@
  * and bad inputs (POST /api/v1/silences and the page's form), and a fast-check
  * property that it never throws and that garbage always gives {ok: false,
  * error} with a one-line reason; Silences matching by glob, the start and end
- * boundaries, expiry by the clock alone, remove, and MAX_SILENCES.
+ * boundaries, expiry by the clock alone, remove, and MAX_SILENCES. Then
+ * durability, through the routes (hub-routes.ts) on a SQLite store: each
+ * answer to a silence added or removed (the API's 201 and 200, the forms'
+ * redirect) is written only after the commit that holds it, counted in the
+ * store's health(), and synced; a silence the store cannot write is a 503
+ * and never in force.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { Access } from '../../mailer/hub/access.ts';
+import type { AgentSilence } from '../../mailer/hub/agent-silence.ts';
+import { AgentRegistry } from '../../mailer/hub/agents.ts';
+import type { EventStreams } from '../../mailer/hub/event-stream.ts';
+import { StatusHub } from '../../mailer/hub/hub.ts';
+import { PageRoutes } from '../../mailer/hub/hub-routes.ts';
+import type { StatusViews } from '../../mailer/hub/hub-view.ts';
 import { MAX_SILENCES, parseSilence, Silences } from '../../mailer/hub/silences.ts';
 import type { HubWrite, SilenceRow } from '../../mailer/hub/model.ts';
+import { SqliteStore } from '../../mailer/store/sqlite-store.ts';
+import type { Store, StoreHealth } from '../../mailer/store/store.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { MemoryOutbox } from '../support/memory-store.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 9, 0, 0);
 const MIN = 60_000;
@@ -111,20 +133,20 @@ test('property: garbage (not an object, an unknown field, or a field of the wron
 
 function silences(rows: SilenceRow[] = []) {
   const writes: HubWrite[] = [];
-  return { s: new Silences((w) => writes.push(w), rows), writes };
+  return { s: new Silences(async (w) => void writes.push(w), rows), writes };
 }
 
 const value = (target: string, startsAt: number, until: number, comment = ''): Omit<SilenceRow, 'id' | 'createdAt'> => ({ target, startsAt, until, comment });
 
-test('matching by glob: * any run of characters, ? one; agent:<name> and raw:<ip> too; the first in force is returned', () => {
+test('matching by glob: * any run of characters, ? one; agent:<name> and raw:<ip> too; the first in force is returned', async () => {
   const { s, writes } = silences();
-  const web = s.add(value('web-*', NOW, NOW + HOUR, 'deploy'), NOW);
+  const web = await s.add(value('web-*', NOW, NOW + HOUR, 'deploy'), NOW);
   assert.ok(typeof web !== 'string');
   assert.deepEqual(writes, [{ op: 'silence', row: web }]);
   assert.equal(web.createdAt, NOW);
   assert.match(web.id, /^[0-9a-f-]{36}$/);
-  s.add(value('agent:box-?', NOW, NOW + HOUR), NOW);
-  s.add(value('raw:10.0.0.*', NOW, NOW + HOUR), NOW);
+  await s.add(value('agent:box-?', NOW, NOW + HOUR), NOW);
+  await s.add(value('raw:10.0.0.*', NOW, NOW + HOUR), NOW);
   assert.equal(s.matching('web-1', NOW)?.id, web.id);
   assert.equal(s.matching('web-', NOW)?.id, web.id);
   assert.equal(s.matching('http://web-1/', NOW), undefined, 'the glob matches the whole name');
@@ -135,9 +157,9 @@ test('matching by glob: * any run of characters, ? one; agent:<name> and raw:<ip
   assert.equal(s.matching('raw:10.0.1.42', NOW), undefined);
 });
 
-test('start and end boundaries: in force from startsAt (inclusive) until `until` (exclusive)', () => {
+test('start and end boundaries: in force from startsAt (inclusive) until `until` (exclusive)', async () => {
   const { s } = silences();
-  s.add(value('web', NOW + HOUR, NOW + 2 * HOUR), NOW);
+  await s.add(value('web', NOW + HOUR, NOW + 2 * HOUR), NOW);
   assert.equal(s.matching('web', NOW + HOUR - 1), undefined, 'a millisecond before its start');
   assert.ok(s.matching('web', NOW + HOUR), 'at its start');
   assert.ok(s.matching('web', NOW + 2 * HOUR - 1), 'its last millisecond');
@@ -145,11 +167,11 @@ test('start and end boundaries: in force from startsAt (inclusive) until `until`
   assert.deepEqual(s.list(NOW).map((r) => r.target), ['web'], 'a silence yet to start is listed');
 });
 
-test('expiry by the clock alone: an ended silence stops matching with no call, and list() forgets it without a write', () => {
+test('expiry by the clock alone: an ended silence stops matching with no call, and list() forgets it without a write', async () => {
   const { s, writes } = silences();
-  s.add(value('web', NOW, NOW + HOUR), NOW);
-  s.add(value('db', NOW, NOW + 3 * HOUR), NOW);
-  s.add(value('mq', NOW, NOW + 2 * HOUR), NOW);
+  await s.add(value('web', NOW, NOW + HOUR), NOW);
+  await s.add(value('db', NOW, NOW + 3 * HOUR), NOW);
+  await s.add(value('mq', NOW, NOW + 2 * HOUR), NOW);
   assert.equal(s.matching('web', NOW + HOUR), undefined);
   assert.ok(s.matching('db', NOW + HOUR));
   assert.deepEqual(s.list(NOW).map((r) => r.target), ['web', 'mq', 'db'], 'soonest end first');
@@ -157,15 +179,15 @@ test('expiry by the clock alone: an ended silence stops matching with no call, a
   assert.equal(writes.length, 3, 'the store forgets expired silences itself: no unsilence');
 });
 
-test('remove: true and an unsilence write for a known id; false and no write for an unknown one', () => {
+test('remove: true and an unsilence write for a known id; false and no write for an unknown one', async () => {
   const { s, writes } = silences();
-  const row = s.add(value('web', NOW, NOW + HOUR), NOW);
+  const row = await s.add(value('web', NOW, NOW + HOUR), NOW);
   assert.ok(typeof row !== 'string');
-  assert.equal(s.remove(row.id), true);
+  assert.equal(await s.remove(row.id), true);
   assert.deepEqual(writes.at(-1), { op: 'unsilence', id: row.id });
   assert.equal(s.matching('web', NOW), undefined);
-  assert.equal(s.remove(row.id), false);
-  assert.equal(s.remove('no-such-id'), false);
+  assert.equal(await s.remove(row.id), false);
+  assert.equal(await s.remove('no-such-id'), false);
   assert.equal(writes.length, 2);
 });
 
@@ -174,15 +196,111 @@ test('silences kept in the store are loaded and match', () => {
   assert.equal(s.matching('web', NOW)?.id, 'kept-1');
 });
 
-test(`at most MAX_SILENCES (${MAX_SILENCES}) at once: one more is refused with a reason, and taken once one has ended`, () => {
+test(`at most MAX_SILENCES (${MAX_SILENCES}) at once: one more is refused with a reason, and taken once one has ended`, async () => {
   const { s, writes } = silences();
-  for (let i = 0; i < MAX_SILENCES; i++) assert.equal(typeof s.add(value(`t-${i}`, NOW, NOW + (i === 0 ? MIN : DAY)), NOW), 'object');
-  const refused = s.add(value('one-more', NOW, NOW + DAY), NOW + 1);
+  for (let i = 0; i < MAX_SILENCES; i++) assert.equal(typeof (await s.add(value(`t-${i}`, NOW, NOW + (i === 0 ? MIN : DAY)), NOW)), 'object');
+  const refused = await s.add(value('one-more', NOW, NOW + DAY), NOW + 1);
   assert.equal(refused, `at most ${MAX_SILENCES} silences at once`);
   assert.equal(writes.length, MAX_SILENCES);
   assert.equal(s.matching('one-more', NOW + 1), undefined);
   // The first ends after a minute: there is room again.
-  const taken = s.add(value('one-more', NOW + MIN, NOW + DAY), NOW + MIN);
+  const taken = await s.add(value('one-more', NOW + MIN, NOW + DAY), NOW + MIN);
   assert.equal(typeof taken, 'object');
   assert.ok(s.matching('one-more', NOW + MIN));
+});
+
+test('a silence the store cannot write is never in force, and one it cannot remove stays', async () => {
+  let fail = false;
+  const s = new Silences(async () => {
+    if (fail) throw new Error('database or disk is full');
+  });
+  const kept = await s.add(value('db', NOW, NOW + HOUR), NOW);
+  assert.ok(typeof kept !== 'string');
+  fail = true;
+  await assert.rejects(s.add(value('web', NOW, NOW + HOUR), NOW), /disk is full/);
+  assert.equal(s.matching('web', NOW), undefined);
+  assert.deepEqual(s.list(NOW).map((r) => r.target), ['db']);
+  await assert.rejects(s.remove(kept.id), /disk is full/);
+  assert.equal(s.matching('db', NOW)?.id, kept.id);
+});
+
+const quiet = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
+
+/** The page's routes on a real server for `store`; each answer's status with the store's health when it was written. */
+async function routesOn(store: Store) {
+  const hub = new StatusHub({ store, snapshot: await store.hubLoad(), registry: new AgentRegistry({ log: quiet }), silence: {} as AgentSilence, log: quiet });
+  const access = new Access(undefined, false);
+  const readBody = async (req: IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const routes = new PageRoutes({ hub, views: {} as StatusViews, streams: {} as EventStreams, access, log: quiet, readBody });
+  const answers: Array<{ status: number } & StoreHealth> = [];
+  const server = createServer((req, res: ServerResponse) => {
+    const writeHead = res.writeHead.bind(res);
+    res.writeHead = ((status: number, ...rest: never[]) => (answers.push({ status, ...store.health() }), writeHead(status, ...rest))) as typeof res.writeHead;
+    const url = new URL(req.url ?? '/', 'http://x');
+    void routes.serve(req, res, url.pathname, url.searchParams);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const csrf = access.csrfFor({ headers: {} } as IncomingMessage);
+  const form = (path: string, fields: Record<string, string>) =>
+    fetch(base + path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, csrf }).toString() });
+  const postJson = (body: unknown) => fetch(`${base}/api/v1/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { hub, base, answers, form, postJson, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+test('each answer to a silence added or removed (201, 200, the forms\' 303) is written after its commit and sync; the silences survive a reopen', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-silence-test-'));
+  const { store } = await SqliteStore.open({ dir, log: quiet, dedupeWindowMs: DAY });
+  const r = await routesOn(store);
+  let again: SqliteStore | undefined;
+  t.after(async () => {
+    await r.close();
+    await store.close();
+    await again?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** The answer to `request`, and whether a commit and a sync came between the request and that answer. */
+  const answered = async (request: () => Promise<Response>, status: number): Promise<void> => {
+    const before = store.health();
+    const response = await request();
+    await response.arrayBuffer();
+    assert.equal(response.status, status);
+    const at = r.answers.at(-1)!;
+    assert.equal(at.status, status);
+    assert.equal(at.commits, before.commits + 1, `${status}: written after the commit that holds the write`);
+    assert.ok(at.syncs > before.syncs, `${status}: and after its sync`);
+  };
+  let id = '';
+  await answered(async () => {
+    const response = await r.postJson({ target: 'web-*', for: '2h', comment: 'deploy' });
+    id = ((await response.clone().json()) as { id: string }).id;
+    return response;
+  }, 201);
+  await answered(() => r.form('/silences', { target: 'db', for: '1h', until: '', comment: '' }), 303);
+  const db = r.hub.silences.list(Date.now()).find((x) => x.target === 'db')!;
+  await answered(() => r.form('/silences', { target: 'mq', for: '1h', until: '', comment: '' }), 303);
+  await answered(() => fetch(`${r.base}/api/v1/silences/${encodeURIComponent(id)}`, { method: 'DELETE' }), 200);
+  await answered(() => r.form(`/silences/${encodeURIComponent(db.id)}/delete`, {}), 303);
+  await r.close();
+  await store.close();
+  again = (await SqliteStore.open({ dir, log: quiet, dedupeWindowMs: DAY })).store;
+  assert.deepEqual((await again.hubLoad()).silences.map((x) => x.target), ['mq']);
+});
+
+test('a silence the store cannot take is answered 503 (the API, the form) and is not in force', async (t) => {
+  const store = Object.assign(new MemoryOutbox(), { hubCommit: () => Promise.reject(new Error('database or disk is full')) });
+  const r = await routesOn(store);
+  t.after(() => r.close());
+  const api = await r.postJson({ target: 'web-*', for: '2h' });
+  assert.equal(api.status, 503);
+  assert.equal(api.headers.get('retry-after'), '5');
+  assert.deepEqual(await api.json(), { error: 'cannot write the store; retry later' });
+  const page = await r.form('/silences', { target: 'db', for: '1h' });
+  assert.equal(page.status, 503);
+  assert.match(await page.text(), /The silence was not added: cannot write the store; retry later\./);
+  assert.deepEqual(r.hub.silences.list(Date.now()), []);
 });
