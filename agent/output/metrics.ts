@@ -57,6 +57,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import type { CheckResult, SkipReason } from '../checks/probe.ts';
+import { escapeLabelValue, formatNumber, header } from './prom-text.ts';
 
 /** Upper bounds of the latency histogram's buckets, in seconds (+Inf is implied). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -294,24 +295,4 @@ export class Metrics {
     }
     yield text;
   }
-}
-
-function header(name: string, type: string, help: string): string {
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
-}
-/** A label value as the text format wants it: backslash, double quote and line feed escaped. */
-export function escapeLabelValue(value: string): string {
-  return value.toWellFormed().replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
-}
-
-/** HELP text: backslash and line feed escaped. */
-export function escapeHelp(text: string): string {
-  return text.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
-}
-
-/** A sample value: Go float syntax, with +Inf, -Inf and NaN spelled as Prometheus expects. */
-export function formatNumber(n: number): string {
-  if (Number.isFinite(n)) return String(n);
-  if (Number.isNaN(n)) return 'NaN';
-  return n > 0 ? '+Inf' : '-Inf';
 }
