@@ -4,7 +4,7 @@
  * sent: it is fed the agent's events.
  *
  * Load it lazily (`await import('./metrics.ts')`) only when `--metrics-port` is
- * given. It imports nothing at run time (type declarations only).
+ * given. At run time it imports only prom-text.ts (the format's pieces).
  *
  * Fed by the agent's events (agent/events.ts): `metrics.events` is an
  * AgentEvents listener, to join with the view:
