@@ -30,7 +30,7 @@ import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
 import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
 import { DEFAULT_EXPECT_STATUS } from './checks/expect-status.ts';
-import { messageProblem } from './alerting/alerts.ts';
+import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
 import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';

@@ -25,7 +25,7 @@
 import { ConfigError } from '../shared/config.ts';
 import { readConfigDocument } from '../shared/config-document.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
-import { messageProblem } from './alerting/alerts.ts';
+import { messageProblem } from './incidents/incident-alerts.ts';
 import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
 import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 

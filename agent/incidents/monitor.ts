@@ -13,7 +13,7 @@
  * (check-slots.ts) and their sockets are kept within it (check-sockets.ts).
  */
 import type { Alert } from '../../shared/alert.ts';
-import { type AlertOrigin, alertsFor } from '../alerting/alerts.ts';
+import { type AlertOrigin, alertsFor } from './incident-alerts.ts';
 import type { AgentEvents } from '../events.ts';
 import { CheckSlots } from '../checks/check-slots.ts';
 import { CheckSockets } from '../checks/check-sockets.ts';

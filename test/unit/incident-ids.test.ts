@@ -1,6 +1,6 @@
 /**
  * One incident id per outage: the real state machine (agent/incidents/incident.ts)
- * and the real alerts (agent/alerting/alerts.ts), for any thresholds, any
+ * and the real alerts (agent/incidents/incident-alerts.ts), for any thresholds, any
  * pattern of check results and reminders on. The down, every reminder and
  * the up of an outage carry one id (what PagerDuty resolves, Google Chat
  * threads and the hub closes by); two outages never share one. Also: the
@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type AlertOrigin, alertsFor } from '../../agent/alerting/alerts.ts';
+import { type AlertOrigin, alertsFor } from '../../agent/incidents/incident-alerts.ts';
 import { Incident } from '../../agent/incidents/incident.ts';
 import { Monitor } from '../../agent/incidents/monitor.ts';
 import type { TargetSpec } from '../../agent/target.ts';

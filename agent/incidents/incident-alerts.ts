@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert } from '../../shared/alert.ts';
 import { ELAPSED_MAX_CHARS, formatElapsed } from '../../shared/duration.ts';
 import { FIELD_MAX } from '../../shared/wire-json.ts';
-import type { IncidentTransition } from '../incidents/incident.ts';
+import type { IncidentTransition } from './incident.ts';
 import type { TargetSpec } from '../target.ts';
 
 /** Who raises the alerts: the agent's --agent-name and this run of it (random per start, as in its reports). */
