@@ -29,7 +29,7 @@ import type { LogFormat, LogLevel } from '../shared/logger.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
 import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
-import { DEFAULT_EXPECT_STATUS } from './checks/expect-status.ts';
+import { DEFAULT_EXPECT_STATUS } from './expect-status.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';

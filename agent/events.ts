@@ -14,8 +14,7 @@
  * or `alertDropped` (the queue was full while the mailer was away).
  */
 import type { Alert } from '../shared/alert.ts';
-import type { Transition } from './incidents/incident.ts';
-import type { CheckResult, SkipReason } from './checks/probe.ts';
+import type { MonitorEvents } from './incidents/monitor-events.ts';
 
 /** A watched target, as listeners see it. */
 export interface TargetInfo {
@@ -26,15 +25,10 @@ export interface TargetInfo {
   intervalMs: number;
 }
 
-export interface AgentEvents {
+/** The monitors' events (check, skipped, transition), then the notifier's. */
+export interface AgentEvents extends MonitorEvents {
   /** Once, before the first check. */
   started?(targets: readonly TargetInfo[], mailer: string, protocol: string): void;
-  /** After every check of every target, confirming checks included. */
-  check?(target: string, result: CheckResult): void;
-  /** Instead of `check`: the check got no verdict (no file descriptor for it); the target is checked again at its next interval. */
-  skipped?(target: string, reason: SkipReason): void;
-  /** The target went down, came back up, or is still down (a reminder). */
-  transition?(target: string, transition: Transition): void;
   /** An alert entered the queue for the mailer. */
   alertQueued?(alert: Alert): void;
   /** The mailer took the alert. */

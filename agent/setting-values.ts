@@ -9,7 +9,7 @@
 import { formatDurationFlag, parseDuration } from '../shared/duration.ts';
 import { parseRecipient } from '../shared/address.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
-import { parseExpectStatus, type StatusMatcher } from './checks/expect-status.ts';
+import { parseExpectStatus, type StatusMatcher } from './expect-status.ts';
 
 export function durationValue(value: unknown, [min, max]: readonly [number, number]): number {
   const text = typeof value === 'number' && Number.isFinite(value) && value >= 0 ? String(value) : value;

@@ -4,7 +4,7 @@
  * `defaults` block and each target's own keys override them (config-file.ts).
  */
 import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../shared/alert.ts';
-import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './checks/expect-status.ts';
+import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
 
 export interface TargetSettings {
   intervalMs: number;

@@ -14,7 +14,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import { type AlertOrigin, alertsFor } from './incident-alerts.ts';
-import type { AgentEvents } from '../events.ts';
+import type { MonitorEvents } from './monitor-events.ts';
 import { CheckSlots } from '../checks/check-slots.ts';
 import { CheckSockets } from '../checks/check-sockets.ts';
 import type { DescriptorBudget } from '../checks/descriptors.ts';
@@ -33,7 +33,7 @@ export interface MonitorDeps {
   targets: readonly TargetSpec[];
   /** Where alerts go (the notifier). */
   enqueue: (alert: Alert) => void;
-  events: Pick<AgentEvents, 'check' | 'skipped' | 'transition'>;
+  events: MonitorEvents;
   /** The agent (--agent-name) and this run of it, named in every alert. */
   origin: AlertOrigin;
   /** Replaces the probes (tests): by default HTTP and TCP probes as the URL says. */

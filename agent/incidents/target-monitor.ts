@@ -33,7 +33,7 @@
  * waits for a slot before it starts; its timeout and latency count from then.
  */
 import type { CheckSlots } from '../checks/check-slots.ts';
-import type { AgentEvents } from '../events.ts';
+import type { MonitorEvents } from './monitor-events.ts';
 import { Incident, type IncidentState, type IncidentTransition } from './incident.ts';
 import { type CheckResult, oneLineReason, type Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
@@ -50,7 +50,7 @@ export const MIN_GAP_MS = 20;
 export interface TargetMonitorDeps {
   spec: TargetSpec;
   probe: Probe;
-  events: Pick<AgentEvents, 'check' | 'skipped' | 'transition'>;
+  events: MonitorEvents;
   /** Turn a transition into alerts (called after events.transition). */
   raise: (spec: TargetSpec, transition: IncidentTransition) => void;
   /** Checks in flight at once over all targets (see the header); absent: no limit. */

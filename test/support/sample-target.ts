@@ -1,5 +1,5 @@
 /** A target as the agent's config makes it (agent/target.ts TargetSpec), with the book's defaults, for tests of the agent's parts. */
-import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
+import { parseExpectStatus } from '../../agent/expect-status.ts';
 import type { TargetSpec } from '../../agent/target.ts';
 
 export function sampleTarget(url: string, extra: Partial<TargetSpec> = {}): TargetSpec {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
+import { parseExpectStatus } from '../../agent/expect-status.ts';
 
 test('the default takes 2xx and 3xx (a redirect is not an outage)', () => {
   const up = parseExpectStatus('2xx,3xx');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { parseExpectStatus } from '../../agent/checks/expect-status.ts';
+import { parseExpectStatus } from '../../agent/expect-status.ts';
 import { HttpConnections, UNDICI_CHECKS_PER_SECOND } from '../../agent/checks/http-connections.ts';
 import { createHttpProbe } from '../../agent/checks/http-probe.ts';
 import type { TargetSpec } from '../../agent/target.ts';
