@@ -20,8 +20,8 @@ export interface ThrottleLimits {
   intervalMs?: number;
 }
 
-/** Refusal lines (a bad request, a wrong token): at most 10 per peer and 100 in all each 10 s. */
-export const REFUSAL_LIMITS: ThrottleLimits = { perKey: 10, total: 100 };
+/** Refusal lines (a bad request, a wrong token): at most 50 per peer and 100 in all each 10 s (5 and 10 a second). */
+export const REFUSAL_LIMITS: ThrottleLimits = { perKey: 50, total: 100 };
 
 interface Window {
   start: number;
