@@ -228,7 +228,7 @@ export class PageRoutes {
     const form = await this.#form(req, res);
     if (form === undefined) return;
     const verdict = this.#d.access.write(req, form.get('csrf') ?? '');
-    if (!verdict.ok) return page(req, res, verdict.status, `<!doctype html><title>Refused</title><p>${verdict.status === 401 ? 'Log in first.' : 'Refused.'} <a href="/">Back</a></p>`);
+    if (!verdict.ok) return page(req, res, verdict.status, `<!doctype html><title>Refused</title><p>${verdict.status === 401 ? 'Log in first.' : `Refused: ${escapeHtml(verdict.error)}.`} <a href="/">Back</a></p>`);
     const del = /^\/silences\/([^/]+)\/delete$/.exec(path);
     if (del) {
       const id = decode(del[1]!);

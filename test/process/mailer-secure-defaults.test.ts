@@ -73,6 +73,7 @@ test('without --token a silence from another host is a 403 naming --token; from 
     assert.match(JSON.parse(far.body).error, /loopback only.*--token/);
     const form = await call(OWN!, mailer.port, 'POST', '/silences', { body: 'target=*&for=1h&csrf=x', type: 'application/x-www-form-urlencoded' });
     assert.equal(form.status, 403);
+    assert.match(form.body, /Refused: without --token, changes .* loopback only/, 'the form\'s refusal page says why');
     assert.equal((await call(OWN!, mailer.port, 'DELETE', '/api/v1/silences/any')).status, 403);
     assert.deepEqual(JSON.parse((await call('127.0.0.1', mailer.port, 'GET', '/api/v1/silences')).body), [], 'nothing was added');
     const near = await call('127.0.0.1', mailer.port, 'POST', '/api/v1/silences', { body: SILENCE });
