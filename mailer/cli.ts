@@ -62,6 +62,8 @@ export interface MailerConfig {
   statusPage: boolean;
   /** --public-status: the read-only page and badges need no token. */
   publicStatus: boolean;
+  /** --public-url: the URL browsers reach the page at; its host is one the Host check takes. */
+  publicUrl: URL | undefined;
   /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
@@ -94,6 +96,20 @@ function configFileArg(text: string): string {
 const silenceDuration = durationArg(MIN_SILENCE_MS, MAX_SILENCE_MS);
 function agentSilenceArg(text: string): number | 'off' {
   return text.trim().toLowerCase() === 'off' ? 'off' : silenceDuration(text);
+}
+
+/** An http(s) URL with a host and no credentials, query or fragment (the page's address for browsers). */
+function publicUrlArg(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new InvalidArgumentError('Expected a URL such as https://status.example.com/.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('Expected an http:// or https:// URL.');
+  if (url.hostname === '') throw new InvalidArgumentError('Expected a URL with a host name.');
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') throw new InvalidArgumentError('Expected a URL without credentials, query or fragment.');
+  return url;
 }
 
 function bindArg(text: string): string {
@@ -155,7 +171,8 @@ export function buildProgram(): Command {
       ),
     )
     .addOption(envOption('--status-page <on|off>', 'the status page, its JSON API, badges and live events on the port (GET /)', 'STATUS_PAGE', choiceArg(['on', 'off'] as const)).default('on'))
-    .addOption(new Option('--public-status', 'with --token, let anyone read the status page, its API and badges (changes still need the token; env PUBLIC_STATUS=1)'));
+    .addOption(new Option('--public-status', 'with --token, let anyone read the status page, its API and badges (changes still need the token; env PUBLIC_STATUS=1)'))
+    .addOption(envOption('--public-url <url>', "the URL browsers open the status page at (behind a proxy or under a DNS name): its host is taken in the Host header (DNS rebinding guard)", 'PUBLIC_URL', publicUrlArg));
   for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
   for (const option of channelModuleOptions()) program.addOption(option);
   return addLogOptions(program);
@@ -206,6 +223,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     agentSilence: opts.agentSilence as SilenceSetting,
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
+    publicUrl: opts.publicUrl as URL | undefined,
     secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
   };
 }

@@ -14,6 +14,7 @@ import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modu
 import { thrownText } from './delivery/channels/module-channel.ts';
 import { healthcheck, healthcheckTarget, LISTENING_FILE, writeListening } from './healthcheck.ts';
 import { createHttpServer } from './http/http-server.ts';
+import { HostCheck } from './http/host-check.ts';
 import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
 import { AgentSilence } from './hub/agent-silence.ts';
@@ -87,7 +88,7 @@ hub.bind(admissions);
 const views = new StatusViews(hub, store);
 const access = new Access(config.token, config.publicStatus);
 const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
-const streams = new EventStreams({ hub, access, limits, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
+const streams = new EventStreams({ hub, access, limits, render: async (audience) => renderIncidentsSection(await views.pageIncidents(audience), Date.now()) });
 const started = Date.now();
 const http = createHttpServer({
   maxBytes: config.maxBytes,
@@ -97,6 +98,7 @@ const http = createHttpServer({
   token: config.token,
   log,
   hub,
+  hosts: new HostCheck(config.publicUrl),
   page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody }) : undefined,
   health: () => {
     const kept = store.health();
@@ -154,8 +156,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
-    const who = config.token === undefined ? 'open to anyone who can reach the port' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
-    log.info(`Status page: http://${host}:${port}/ (${who}; in a container, the host port it is published on)`, { event: 'status-page', port });
+    const who = config.token === undefined ? 'readable by anyone who can reach the port, changes from loopback only' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
+    log.info(`Status page: ${config.publicUrl?.href ?? `http://${host}:${port}/`} (${who}; in a container, the host port it is published on)`, { event: 'status-page', port });
   }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
@@ -167,7 +169,7 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   if (config.token === undefined) {
     log.warn(
-      `No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts${config.raw ? ' (HTTP and raw text)' : ''}; GET /alerts answers loopback peers only.`,
+      `No --token (MAILER_TOKEN): anyone who can reach port ${port} can post alerts${config.raw ? ' (HTTP and raw text)' : ''} and reports; GET /alerts and the hub's changes (silences) answer loopback peers only.`,
       { event: 'insecure' },
     );
   } else if (config.raw) {

@@ -1,1 +1,1 @@
-curl -s -X POST -H content-type:application/json -d @silence.json http://127.0.0.1:33333/api/v1/silences
+curl -s -u :change-me-0123456789 -H content-type:application/json -d @silence.json http://127.0.0.1:33333/api/v1/silences

@@ -12,7 +12,8 @@ import type { Logger } from '../../shared/logger.ts';
 import { ALERTS_PATH, parseAlertJson } from '../../shared/wire-json.ts';
 import type { Admissions } from '../intake/admission.ts';
 import { LIST_STATES, type ListState, type Store } from '../store/store.ts';
-import { authorized, BEARER_CHALLENGE, isLoopback, UNAUTHORIZED } from './bearer.ts';
+import { isLoopback } from '../../shared/peer-address.ts';
+import { authorized, BEARER_CHALLENGE, UNAUTHORIZED } from './bearer.ts';
 import { type BodyLimits, readRequestBody } from './request-body.ts';
 import { reply } from './reply.ts';
 

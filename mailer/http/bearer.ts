@@ -1,16 +1,10 @@
 /**
  * The token rule of the mailer's own paths (/alerts, the agents' reports and
  * list): with --token, a bearer token compared in constant time; without
- * one, reads that show alerts or agents answer loopback peers only.
+ * one, reads that show alerts or agents answer loopback peers only
+ * (shared/peer-address.ts isLoopback, the hub's writes' rule too).
  */
 import { timingSafeEqual } from 'node:crypto';
-import { hostAddress } from '../../shared/peer-address.ts';
-
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
-export function isLoopback(address: string | undefined): boolean {
-  const ip = hostAddress(address);
-  return ip === '::1' || /^127\.\d+\.\d+\.\d+$/.test(ip);
-}
 
 export function authorized(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

@@ -5,11 +5,16 @@
  * (reports-route.ts) and, with --status-page, the hub's page and API
  * (mailer/hub/hub-routes.ts). An unknown path is a 404, a body over its
  * limit a 413 (request-body.ts). This room routes between the intake and
- * the hub, so neither imports the other.
+ * the hub, so neither imports the other. What a browser sends (the page's
+ * paths, and the GETs of /alerts and /api/v1/agents) must name this mailer
+ * in its Host (host-check.ts), or is a 421; the agents' POSTs and /healthz
+ * are not checked. Refusal lines are throttled per peer (shared/throttled-log.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
+import { peerHost } from '../../shared/peer-address.ts';
+import { REFUSAL_LIMITS, ThrottledLog } from '../../shared/throttled-log.ts';
 import { ALERTS_PATH, HEALTH_PATH } from '../../shared/wire-json.ts';
 import { AGENTS_PATH } from '../hub/agents.ts';
 import type { ReportReceiver } from '../hub/report-body.ts';
@@ -17,7 +22,9 @@ import type { Admissions } from '../intake/admission.ts';
 import type { Store } from '../store/store.ts';
 import { alertsRoute } from './alerts-route.ts';
 import { Deadlines } from './deadlines.ts';
-import { REPORT_PATHS, reportsRoute } from './reports-route.ts';
+import { type HostCheck, misdirected } from './host-check.ts';
+import { PeerRate } from './peer-rate.ts';
+import { REPORT_PATHS, REPORT_RATE, reportsRoute } from './reports-route.ts';
 import { type BodyLimits, type BodyReader, readRequestBody } from './request-body.ts';
 import { reply } from './reply.ts';
 
@@ -32,6 +39,8 @@ export interface HttpServerOptions {
   token?: string | undefined;
   log: Logger;
   health: () => Record<string, unknown>;
+  /** The names a browser's Host may give (none: not checked). */
+  hosts?: HostCheck | undefined;
   /** The agents' hub: without one, its paths are 404s. */
   hub?: ReportReceiver | undefined;
   /** The status page's routes (mailer/hub/hub-routes.ts), given the request's body reader; none: --status-page off. */
@@ -46,11 +55,17 @@ export interface PageRouter {
 export function createHttpServer(options: HttpServerOptions): Server {
   const deadlines = new Deadlines(options.idleTimeoutMs);
   const limits: BodyLimits = { idleTimeoutMs: options.idleTimeoutMs, deadlines };
-  const page = options.page?.((req, res, max) => readRequestBody(req, res, max, limits, (error) => options.log.warn(`Refused ${req.method} ${req.url?.slice(0, 100)}: ${error}`, { event: 'refused', via: 'page' })));
+  const refusals = new ThrottledLog(options.log, REFUSAL_LIMITS);
+  const refuse = (req: IncomingMessage, error: string): void => {
+    const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    refusals.warn(`Refused ${req.method} ${req.url?.slice(0, 100)} from ${peer}: ${error}`, { event: 'refused', via: 'page', peer }, peerHost(peer));
+  };
+  const reportRate = new PeerRate(REPORT_RATE);
+  const page = options.page?.((req, res, max) => readRequestBody(req, res, max, limits, (error) => refuse(req, error)));
   // No requestTimeout or headersTimeout: Node runs those timers only for a server that listens itself,
   // and this one never does (its connections come from the shared port). deadlines.ts does their work.
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    route(req, res, options, limits, page).catch((err: unknown) => {
+    route(req, res, options, limits, page, { refusals, refuse, reportRate }).catch((err: unknown) => {
       options.log.error(`HTTP intake error: ${(err as Error).message}`);
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -80,7 +95,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
   return server;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, limits: BodyLimits, page: PageRouter | undefined): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpServerOptions,
+  limits: BodyLimits,
+  page: PageRouter | undefined,
+  { refusals, refuse, reportRate }: { refusals: ThrottledLog; refuse: (req: IncomingMessage, error: string) => void; reportRate: PeerRate },
+): Promise<void> {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
@@ -90,9 +112,15 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const health = { status: 'ok', ...options.health() };
     return reply(res, health.status === 'ok' ? 200 : 503, health);
   }
+  const browsers = page?.handles(path) || ((path === ALERTS_PATH || path === AGENTS_PATH) && req.method === 'GET');
+  if (browsers && options.hosts && !options.hosts.allows(req.headers.host)) {
+    req.resume();
+    refuse(req, `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this mailer's`);
+    return reply(res, 421, misdirected(req.headers.host));
+  }
   // With the status page on, GET /api/v1/agents is one of its API's reads, under its access rules.
   if (page && path === AGENTS_PATH && req.method === 'GET') return page.serve(req, res, path, new URLSearchParams());
-  if (options.hub && REPORT_PATHS.includes(path)) return reportsRoute(path, req, res, { ...limits, token: options.token, log: options.log }, options.hub, peer);
+  if (options.hub && REPORT_PATHS.includes(path)) return reportsRoute(path, req, res, { ...limits, token: options.token, log: options.log, refusals, rate: reportRate }, options.hub, peer);
   if (page?.handles(path)) return page.serve(req, res, path, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
   if (path === ALERTS_PATH) return alertsRoute(req, res, { ...limits, maxBytes: options.maxBytes, admissions: options.admissions, store: options.store, token: options.token, log: options.log }, peer);
   req.resume();

@@ -7,11 +7,16 @@
  * CSRF token (a form field, or the X-CH2-CSRF header), which the page embeds
  * and a cross-site page cannot read; its Origin, when sent, must be this
  * host. --public-status lets anyone read the page, its API and badges
- * (changes still need the token). Without --token the page can be read, and
- * silences added, by anyone who can reach the port, as alerts can be posted
- * (the start-up log warns); a form still needs the CSRF token and a JSON
+ * (changes still need the token). Without --token the page can be read by
+ * anyone who can reach the port, but every change (a silence, closing an
+ * incident, forgetting an agent: each goes through write) is taken from
+ * loopback peers only (the mailer's own host or container, as GET /alerts),
+ * a 403 saying so for others; a form still needs the CSRF token and a JSON
  * change its content type (which a cross-site page cannot send without
- * CORS, which the mailer never grants).
+ * CORS, which the mailer never grants). A reader without the token, or a
+ * non-loopback one without --token, gets the public view (seesAll false:
+ * hub-view.ts leaves out recipients, error text and alert ids). The Host a
+ * browser sends is checked before any of this (http/host-check.ts).
  *
  * Sessions live in memory (a mailer restart asks to log in again), at most
  * MAX_SESSIONS, for SESSION_MS each. The token is compared in constant time.
@@ -22,10 +27,15 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isLoopback } from '../../shared/peer-address.ts';
 
 export const SESSION_COOKIE = 'ch2_session';
 const SESSION_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 1000;
+/** The refusal of a tokenless change from another host: what to do instead. */
+export const LOOPBACK_ONLY =
+  'without --token, changes (silences, closing incidents, forgetting agents) are taken from loopback only: run the request on the mailer\'s own host ' +
+  '(docker exec), or start the mailer with --token (MAILER_TOKEN) and send it (Authorization: Bearer <token>)';
 
 export type Verdict = { ok: true; via: 'token' | 'cookie' | 'open' } | { ok: false; status: 401 | 403; error: string };
 
@@ -109,6 +119,7 @@ export class Access {
     const preflighted = /^application\/json\b/i.test(req.headers['content-type'] ?? '') || req.method === 'DELETE';
     const guarded = preflighted || (csrf !== undefined && same(csrf, this.csrfFor(req)));
     if (this.token === undefined) {
+      if (!isLoopback(req.socket.remoteAddress)) return { ok: false, status: 403, error: LOOPBACK_ONLY };
       return guarded ? { ok: true, via: 'open' } : { ok: false, status: 403, error: 'send JSON (content-type application/json), or the form with its CSRF token (reload the page)' };
     }
     const basic = this.#tokenGiven(req);
@@ -124,10 +135,21 @@ export class Access {
     return createHmac('sha256', this.#secret).update(this.#session(req) ?? 'no-session').digest('base64url');
   }
 
-  /** Whether the page may offer its forms to this reader. */
+  /** Whether the page may offer its forms to this reader (write may still refuse what it sends). */
   canWrite(req: IncomingMessage): boolean {
-    if (this.token === undefined) return true;
+    if (this.token === undefined) return isLoopback(req.socket.remoteAddress);
     return this.#tokenGiven(req) || this.#session(req) !== undefined;
+  }
+
+  /**
+   * Whether this reader sees everything (recipients, error text, alert ids,
+   * dead letters): the token's holder (or a session), any reader of a page
+   * that needs the token, and without --token a loopback peer. Others get
+   * the public view.
+   */
+  seesAll(req: IncomingMessage): boolean {
+    if (this.token === undefined) return isLoopback(req.socket.remoteAddress);
+    return !this.publicStatus || this.#tokenGiven(req) || this.#session(req) !== undefined;
   }
 
   /** POST /login: a Set-Cookie value for a new session when the token is right. */

@@ -9,12 +9,16 @@
  *
  * Kept in memory; hub.ts writes each agent to the store after its report and
  * restores the registry from it at start (restore), so a mailer restart
- * forgets no agent (a silent one alarms again after its silence).
+ * forgets no agent (a silent one alarms again after its silence). The
+ * targets of all agents together are at most the board's MAX_TARGETS
+ * (roomFor; hub.ts keeps a report to what fits and what the board takes),
+ * so reports cannot grow the mailer's memory or store without bound.
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport, TargetState } from '../../shared/wire-report.ts';
 import type { AgentRow } from './model.ts';
 import { formatDurationFlag } from '../../shared/duration.ts';
+import { MAX_TARGETS } from './target-board.ts';
 
 /** GET: the agents, as AgentView[]. */
 export const AGENTS_PATH = '/api/v1/agents';
@@ -129,13 +133,23 @@ export class AgentRegistry {
     return { ok: true, record, kind, previous };
   }
 
-  /** The agents kept in the store, at start (before any report). */
+  /** The agents kept in the store, at start (before any report); their targets within MAX_TARGETS in all. */
   restore(rows: readonly AgentRow[]): void {
+    let room = MAX_TARGETS;
     for (const r of rows) {
       if (this.#agents.size >= this.#max) break;
-      const targets = new Map<string, TargetRecord>(r.targets.map((t) => [t.name, { name: t.name, state: t.state, checks: 0, failures: 0 }]));
+      const kept = r.targets.slice(0, Math.max(0, room));
+      room -= kept.length;
+      const targets = new Map<string, TargetRecord>(kept.map((t) => [t.name, { name: t.name, state: t.state, checks: 0, failures: 0 }]));
       this.#agents.set(r.name, { ...r, restarts: 0, targets });
     }
+  }
+
+  /** How many targets a report from this agent may name: MAX_TARGETS less those the other agents hold. */
+  roomFor(name: string): number {
+    let held = 0;
+    for (const a of this.#agents.values()) if (a.name !== name) held += a.targets.size;
+    return Math.max(0, MAX_TARGETS - held);
   }
 
   /** What the store keeps of an agent. */

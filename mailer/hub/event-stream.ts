@@ -11,7 +11,9 @@
  * (more get 503). An open stream's socket no longer counts against
  * --max-connections-per-peer (connection-limits.ts releasePeer): behind a
  * reverse proxy every page is one peer, and its open pages must not lock out
- * the alerts that come through it too. A stream whose client does not read
+ * the alerts that come through it too. The incidents fragment is rendered
+ * for each stream's audience (a public reader's leaves out recipients,
+ * error text and alert ids: hub-view.ts). A stream whose client does not read
  * (over MAX_BUFFERED bytes queued) is closed, so a slow reader cannot grow
  * the mailer's memory. The browser's EventSource reconnects by itself.
  *
@@ -24,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { hostAddress } from '../../shared/peer-address.ts';
 import type { Access } from './access.ts';
+import { type Audience, hubEvent } from './hub-view.ts';
 import type { HubEvent, StatusHub } from './hub.ts';
 
 export const EVENTS_PATH = '/api/v1/events';
@@ -35,10 +38,10 @@ const RENDER_EVERY_MS = 250;
 
 export interface EventStreamOptions {
   hub: Pick<StatusHub, 'subscribe'>;
-  /** The incidents section as the page shows it now. */
-  render: () => Promise<string>;
-  /** Who may read (the caller let the request in): how long a stream may last. */
-  access: Pick<Access, 'readUntil'>;
+  /** The incidents section as the page shows it now, for a reader who sees all or for the public (hub-view.ts). */
+  render: (audience: Audience) => Promise<string>;
+  /** Who may read (the caller let the request in): how long a stream may last, and what it may see. */
+  access: Pick<Access, 'readUntil' | 'seesAll'>;
   /** The intake's connection limits: a stream's socket is released from its peer's count once the stream is open. */
   limits: { readonly max: number; releasePeer(socket: Socket): void };
 }
@@ -49,6 +52,8 @@ interface Stream {
   peer: string;
   /** Whether what let it in can end (a session's cookie). */
   ends: boolean;
+  /** What its reader may see. */
+  audience: Audience;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -98,10 +103,11 @@ export class EventStreams {
     const ends = until !== Infinity;
     // A session is good through `until`: the stream ends the moment after.
     const timer = ends ? setTimeout(() => this.#end(res), Math.max(0, until - Date.now() + 1)).unref() : undefined;
-    this.#open.set(res, { req, peer, ends, timer });
+    const audience: Audience = this.#o.access.seesAll(req) ? 'all' : 'public';
+    this.#open.set(res, { req, peer, ends, timer, audience });
     res.on('close', () => this.#drop(res));
     this.#unsubscribe ??= this.#o.hub.subscribe((e) => this.#send(e));
-    this.#o.render().then(
+    this.#o.render(audience).then(
       (html) => {
         if (this.#open.has(res)) res.write(incidentsEvent(html));
       },
@@ -115,7 +121,10 @@ export class EventStreams {
   }
 
   #send(event: HubEvent): void {
-    this.#write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    for (const audience of ['all', 'public'] as const) {
+      const e = hubEvent(event, audience);
+      this.#write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`, audience);
+    }
     if (event.type === 'incident') this.#renderSoon();
   }
 
@@ -128,8 +137,9 @@ export class EventStreams {
     this.#renderTimer ??= setTimeout(() => {
       this.#renderTimer = undefined;
       this.#rendering = true;
-      this.#o.render()
-        .then((html) => this.#write(incidentsEvent(html)), () => {})
+      // One render per audience that has a stream open, each sent to its streams only.
+      const audiences = new Set([...this.#open.values()].map((s) => s.audience));
+      Promise.all([...audiences].map((a) => this.#o.render(a).then((html) => this.#write(incidentsEvent(html), a), () => {})))
         .finally(() => {
           this.#rendering = false;
           if (this.#again && this.#open.size > 0) {
@@ -140,8 +150,9 @@ export class EventStreams {
     }, RENDER_EVERY_MS).unref();
   }
 
-  #write(text: string): void {
+  #write(text: string, audience?: Audience): void {
     for (const [res, stream] of this.#open) {
+      if (audience !== undefined && stream.audience !== audience) continue;
       if (res.writableLength > MAX_BUFFERED) {
         res.destroy();
         continue;

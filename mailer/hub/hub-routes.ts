@@ -9,19 +9,22 @@
  *   GET  /api/v1/status, /api/v1/targets/<name>/history?window=24h|7d|90d,
  *        /api/v1/incidents?state=open|closed&limit=, /api/v1/silences (GET, POST; DELETE /<id>),
  *        /api/v1/events (Server-Sent Events)
- * Target names are percent-encoded in paths. Who may read and write: access.ts.
+ * Target names are percent-encoded in paths. Who may read and write, and who
+ * sees all or the public view: access.ts; the views: hub-view.ts.
  * Answers are HTML or JSON with a strict Content-Security-Policy: the page runs
  * only its own script, and every alert field in it is escaped (page/html.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
+import { hostAddress } from '../../shared/peer-address.ts';
+import { REFUSAL_LIMITS, ThrottledLog } from '../../shared/throttled-log.ts';
 import { type Access } from './access.ts';
 import { AGENTS_PATH } from './agents.ts';
 import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from './badges.ts';
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
-import { HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
+import { type Audience, HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
 import type { SilenceRow } from './model.ts';
 import { decode, header, json, localPath, page, redirect, send } from './http-answers.ts';
 import { escapeHtml } from './page/html.ts';
@@ -65,10 +68,12 @@ export class PageRoutes {
   readonly #d: PageRouteDeps;
   readonly #script = loadScript();
   readonly #now: () => number;
+  readonly #refusals: ThrottledLog;
 
   constructor(deps: PageRouteDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#refusals = new ThrottledLog(deps.log, REFUSAL_LIMITS);
   }
 
   handles(path: string): boolean {
@@ -121,27 +126,26 @@ export class PageRoutes {
     const { views } = this.#d;
     if (path === EVENTS_PATH) return this.#d.streams.open(req, res);
     if (path === '/') {
-      const view = await views.status();
-      if (!this.#private(req)) view.deadLetters = [];
+      const view = await views.status(this.#audience(req));
       return page(req, res, 200, renderStatusPage(view, this.#pageOptions(req, search, now)));
     }
     if (path.startsWith('/targets/')) {
       const name = decode(path.slice('/targets/'.length));
       const target = name === undefined ? undefined : views.target(name);
       if (!target) return page(req, res, 404, '<!doctype html><title>Not found</title><p>No such target. <a href="/">Back to the status page</a></p>');
-      const incidents = await views.incidents({ state: 'all', limit: 50, target: target.name });
+      const incidents = await views.incidents({ state: 'all', limit: 50, target: target.name }, this.#audience(req));
       return page(req, res, 200, renderTargetPage(target, incidents, this.#pageOptions(req, search, now)));
     }
     if (path.startsWith('/badge/')) return this.#badge(req, res, path);
     if (path === '/api/v1/status') {
-      return json(req, res, 200, await views.apiStatus());
+      return json(req, res, 200, await views.apiStatus(this.#audience(req)));
     }
     if (path === '/api/v1/incidents') {
       const state = search.get('state') ?? 'open';
       const limitText = search.get('limit') ?? '50';
       if (state !== 'open' && state !== 'closed') return json(req, res, 400, { error: 'state must be open or closed' });
       if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) return json(req, res, 400, { error: 'limit must be an integer from 1 to 1000' });
-      return json(req, res, 200, await views.incidents({ state, limit: Number(limitText) }));
+      return json(req, res, 200, await views.incidents({ state, limit: Number(limitText) }, this.#audience(req)));
     }
     if (path === '/api/v1/silences') return json(req, res, 200, this.#d.hub.silences.list(now).map(silenceView));
     if (path === AGENTS_PATH) return json(req, res, 200, this.#d.hub.agents());
@@ -156,10 +160,9 @@ export class PageRoutes {
     return json(req, res, 404, { error: `no such path: ${path.slice(0, 100)}` });
   }
 
-  /** Whether this reader gets what only the token holder should see (dead letters' text). */
-  #private(req: IncomingMessage): boolean {
-    const { access } = this.#d;
-    return access.token === undefined || !access.publicStatus || access.canWrite(req);
+  /** What this reader may see: all, or the public view (no recipients, error text, alert ids, dead letters). */
+  #audience(req: IncomingMessage): Audience {
+    return this.#d.access.seesAll(req) ? 'all' : 'public';
   }
 
   #pageOptions(req: IncomingMessage, search: URLSearchParams, now: number): PageOptions {
@@ -215,7 +218,7 @@ export class PageRoutes {
     const cookie = this.#d.access.login(form.get('token') ?? '');
     const next = localPath(form.get('next') ?? '/');
     if (cookie === undefined) {
-      this.#d.log.warn(`Refused a login to the status page from ${req.socket.remoteAddress ?? '?'}: wrong token`, { event: 'refused', via: 'page' });
+      this.#refusals.warn(`Refused a login to the status page from ${req.socket.remoteAddress ?? '?'}: wrong token`, { event: 'refused', via: 'page' }, hostAddress(req.socket.remoteAddress));
       return page(req, res, 401, renderLoginPage({ error: 'Wrong token.', next, stylePath: STYLE_PATH }));
     }
     redirect(res, next, { 'set-cookie': cookie });
@@ -225,7 +228,7 @@ export class PageRoutes {
     const form = await this.#form(req, res);
     if (form === undefined) return;
     const verdict = this.#d.access.write(req, form.get('csrf') ?? '');
-    if (!verdict.ok) return page(req, res, verdict.status, `<!doctype html><title>Refused</title><p>${verdict.status === 401 ? 'Log in first.' : 'Refused.'} <a href="/">Back</a></p>`);
+    if (!verdict.ok) return page(req, res, verdict.status, `<!doctype html><title>Refused</title><p>${verdict.status === 401 ? 'Log in first.' : `Refused: ${escapeHtml(verdict.error)}.`} <a href="/">Back</a></p>`);
     const del = /^\/silences\/([^/]+)\/delete$/.exec(path);
     if (del) {
       const id = decode(del[1]!);

@@ -5,9 +5,21 @@
  * queries whatever the number of targets. A target's bars are computed only
  * when read (getters): the page reads them for the rows it shows, and
  * /api/v1/status, which serialises own fields only, leaves them out.
+ *
+ * Every view is made for an audience: 'all' (the token's holder: access.ts
+ * seesAll) or 'public' (--public-status without the token, or any reader
+ * but loopback without --token). The public view is redacted here, once,
+ * for every renderer (the page, the API, the event stream's fragment): no
+ * recipients (an alert or reminder event says only what it was), no error
+ * text (deliveries keep their channel and outcome), no alert ids (an
+ * incident's id, which for a hand-made alert is made of the alert's, is
+ * shown as a digest of it: the same on every render, so the live page can
+ * follow it), and no dead letters; hubEvent does the same to the event
+ * stream's incident events.
  */
-import type { DeliveryRow, HubStorage, IncidentQuery, IncidentRecord, SilenceRow } from './model.ts';
-import type { StatusHub } from './hub.ts';
+import type { DeliveryRow, HubStorage, IncidentEvent, IncidentQuery, IncidentRecord, SilenceRow } from './model.ts';
+import { createHash } from 'node:crypto';
+import type { HubEvent, StatusHub } from './hub.ts';
 import { quantileMs } from './rollup.ts';
 import type { BarView, DeliveryView, IncidentView, SilenceView, StatusView, TargetView, UptimeWindow } from './status-view.ts';
 import type { TargetEntry } from './target-board.ts';
@@ -18,6 +30,9 @@ const OPEN_ON_PAGE = 500;
 const CLOSED_ON_PAGE = 20;
 const DEAD_ON_PAGE = 20;
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Who a view is for: the token's holder sees all; the public, no recipients, error text or alert ids. */
+export type Audience = 'all' | 'public';
 
 class EntryView implements TargetView {
   readonly name: string;
@@ -82,9 +97,9 @@ export class StatusViews {
   }
 
   /** GET /api/v1/status: targets (without their bars), agents, open incidents, silences. */
-  async apiStatus(): Promise<Pick<StatusView, 'generatedAt' | 'targets' | 'agents' | 'incidents' | 'silences'>> {
+  async apiStatus(audience: Audience): Promise<Pick<StatusView, 'generatedAt' | 'targets' | 'agents' | 'incidents' | 'silences'>> {
     const now = this.#now();
-    const incidents = await this.incidents({ state: 'open', limit: OPEN_ON_PAGE });
+    const incidents = await this.incidents({ state: 'open', limit: OPEN_ON_PAGE }, audience);
     return { generatedAt: iso(now), targets: this.targets(), agents: this.#agents(), incidents, silences: this.#hub.silences.list(now).map(silenceView) };
   }
 
@@ -92,9 +107,9 @@ export class StatusViews {
     return this.#hub.registry.list().map((a) => ({ name: a.name, version: a.version, lastReportAt: a.lastReportAt, targets: a.targets, state: a.state }));
   }
 
-  async status(): Promise<StatusView> {
+  async status(audience: Audience): Promise<StatusView> {
     const now = this.#now();
-    const [incidents, dead] = await Promise.all([this.pageIncidents(), this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE })]);
+    const [incidents, dead] = await Promise.all([this.pageIncidents(audience), audience === 'all' ? this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE }) : { alerts: [] }]);
     return {
       generatedAt: iso(now),
       targets: this.targets(),
@@ -111,14 +126,14 @@ export class StatusViews {
   }
 
   /** The incidents the page shows: every open one (up to 500), then the latest closed ones. */
-  async pageIncidents(): Promise<IncidentView[]> {
-    const [open, closed] = await Promise.all([this.incidents({ state: 'open', limit: OPEN_ON_PAGE }), this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE })]);
+  async pageIncidents(audience: Audience): Promise<IncidentView[]> {
+    const [open, closed] = await Promise.all([this.incidents({ state: 'open', limit: OPEN_ON_PAGE }, audience), this.incidents({ state: 'closed', limit: CLOSED_ON_PAGE }, audience)]);
     return [...open, ...closed];
   }
 
-  async incidents(query: IncidentQuery): Promise<IncidentView[]> {
+  async incidents(query: IncidentQuery, audience: Audience): Promise<IncidentView[]> {
     const now = this.#now();
-    return (await this.#store.incidents(query)).map((r) => incidentView(r, now));
+    return (await this.#store.incidents(query)).map((r) => incidentView(r, now, audience));
   }
 
   /** A target's bars over a window: hourly for 24h and 7d, daily for 90d. */
@@ -131,29 +146,49 @@ export class StatusViews {
   }
 }
 
+/** An incident's id as the public sees it: a digest (the id of a hand-made alert's incident holds the alert's id). */
+function publicId(id: string): string {
+  return `i-${createHash('sha256').update(id).digest('hex').slice(0, 24)}`;
+}
+
+/** A hub event as this audience may see it (the event stream sends it). */
+export function hubEvent(event: HubEvent, audience: Audience): HubEvent {
+  if (audience === 'all' || event.type !== 'incident') return event;
+  return { type: 'incident', data: { ...event.data, id: publicId(event.data.id) } };
+}
+
 /** A silence as the page and the API show it. */
 export function silenceView(s: SilenceRow): SilenceView {
   return { id: s.id, target: s.target, startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) };
 }
 
-function deliveryView(d: DeliveryRow): DeliveryView {
+function deliveryView(d: DeliveryRow, audience: Audience): DeliveryView {
   const state = d.state === 'delivered' ? 'sent' : d.state === 'dead' ? 'dead' : d.attempts > 0 ? 'retrying' : 'pending';
-  const view: DeliveryView = { alertId: d.alertId, channel: d.channel, state, attempts: d.attempts, at: iso(d.at) };
+  const view: DeliveryView = { channel: d.channel, state, attempts: d.attempts, at: iso(d.at) };
+  if (audience === 'public') return view;
+  view.alertId = d.alertId;
   if (d.error !== null) view.error = d.error;
   return view;
 }
 
-function incidentView(r: IncidentRecord, now: number): IncidentView {
+/** An incident event for the public: an alert or reminder says what it was, not its id or recipient. */
+function eventText(e: IncidentEvent, audience: Audience): string {
+  if (audience === 'all' || (e.kind !== 'alert' && e.kind !== 'reminder')) return e.text;
+  if (e.more !== undefined) return `${e.more} more alert${e.more === 1 ? '' : 's'}`;
+  return e.kind === 'reminder' ? 'a reminder' : 'an alert';
+}
+
+function incidentView(r: IncidentRecord, now: number, audience: Audience): IncidentView {
   const view: IncidentView = {
-    id: r.id,
+    id: audience === 'all' ? r.id : publicId(r.id),
     target: r.target,
     state: r.state,
     openedAt: iso(r.openedAt),
     lengthMs: Math.max(0, (r.resolvedAt ?? now) - r.openedAt),
     message: r.message,
     silenced: r.silenced,
-    events: r.events.map((e) => ({ at: iso(e.at), kind: e.kind, text: e.text })),
-    deliveries: r.deliveries.map(deliveryView),
+    events: r.events.map((e) => ({ at: iso(e.at), kind: e.kind, text: eventText(e, audience) })),
+    deliveries: r.deliveries.map((d) => deliveryView(d, audience)),
   };
   if (r.resolvedAt !== null) view.resolvedAt = iso(r.resolvedAt);
   if (r.reason !== null) view.reason = r.reason;

@@ -24,7 +24,8 @@ import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from 
 import { IncidentBook, type IncidentChange, MAX_SENDER_INCIDENTS } from './incident-book.ts';
 import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
-import { TargetBoard, type TargetEntry } from './target-board.ts';
+import { MAX_TARGETS, TargetBoard, type TargetEntry } from './target-board.ts';
+import { ThrottledLog } from '../../shared/throttled-log.ts';
 
 /** How often the senders' quiet incidents are looked for. */
 const SWEEP_EVERY_MS = 60_000;
@@ -54,15 +55,20 @@ export class StatusHub implements ReportReceiver {
   readonly #listeners = new Set<(e: HubEvent) => void>();
   #admissions: AlertSink | undefined;
   readonly #sweeper: NodeJS.Timeout;
+  /** One line per agent whose report was cut to the cap, each 10 s, at most 10 in all. */
+  readonly #capped: ThrottledLog;
 
   constructor(options: StatusHubOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#capped = new ThrottledLog(options.log, { total: 10 });
     const write = options.store.hubWrite.bind(options.store);
     const { snapshot } = options;
     this.registry = options.registry;
     this.registry.restore(snapshot.agents);
-    this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, snapshot.agents);
+    // The agents as restored (their targets within the cap), not as the store had them.
+    const agents = [...this.registry.records()].map((r) => ({ name: r.name, targets: [...r.targets.values()] }));
+    this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, agents);
     this.incidents = new IncidentBook(write, snapshot.open);
     this.silences = new Silences(options.store.hubCommit.bind(options.store), snapshot.silences);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS).unref();
@@ -82,7 +88,14 @@ export class StatusHub implements ReportReceiver {
     return () => this.#listeners.delete(listener);
   }
 
-  report(report: AgentReport): string | undefined {
+  report(sent: AgentReport): string | undefined {
+    // Only the targets the board takes and the agents' sum leaves room for are kept, in the record and the store.
+    const targets = this.targets.admit(sent.targets, this.registry.roomFor(sent.agent.name));
+    const report = targets.length === sent.targets.length ? sent : { ...sent, targets };
+    if (report !== sent) {
+      const line = `agent ${sent.agent.name}: ${sent.targets.length - targets.length} of the ${sent.targets.length} targets it reports are not kept (the hub keeps at most ${MAX_TARGETS} targets over all agents)`;
+      this.#capped.warn(line, { event: 'targets-capped', agent: sent.agent.name }, sent.agent.name);
+    }
     const before = this.registry.get(report.agent.name);
     const dropped = before ? [...before.targets.keys()] : [];
     const refused = this.#o.silence.report(report);

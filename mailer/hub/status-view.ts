@@ -46,11 +46,12 @@ export interface TargetView {
 export type DeliveryOutcome = 'pending' | 'retrying' | 'sent' | 'dead';
 
 export interface DeliveryView {
-  alertId: string;
+  /** Not in the public view. */
+  alertId?: string;
   channel: string;
   state: DeliveryOutcome;
   attempts: number;
-  /** The last error (retrying, dead). */
+  /** The last error (retrying, dead); not in the public view. */
   error?: string;
   /** When this was last recorded. */
   at: string;

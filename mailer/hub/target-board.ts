@@ -23,8 +23,9 @@ export interface TargetEntry {
 
 /**
  * At most this many targets are kept (each holds about 9 KB of buckets in
- * memory: 90 MB at the cap): a report naming more is counted only for those
- * known, so reports cannot grow the mailer without bound.
+ * memory: 90 MB at the cap): a report naming more is kept only for those
+ * the board takes (admit; hub.ts drops the others from the agent's record
+ * too), so reports cannot grow the mailer without bound.
  */
 export const MAX_TARGETS = 10_000;
 
@@ -42,6 +43,21 @@ export class TargetBoard {
 
   get(name: string): TargetEntry | undefined {
     return this.#targets.get(name);
+  }
+
+  /** Of a report's targets, in order, those the board can keep: known names, and new ones while it has room; at most `limit`. */
+  admit<T extends { name: string }>(targets: readonly T[], limit: number): T[] {
+    const kept: T[] = [];
+    let free = MAX_TARGETS - this.#targets.size;
+    for (const t of targets) {
+      if (kept.length >= limit) break;
+      if (this.#targets.has(t.name)) kept.push(t);
+      else if (free > 0) {
+        free -= 1;
+        kept.push(t);
+      }
+    }
+    return kept;
   }
 
   all(): IterableIterator<TargetEntry> {

@@ -4,11 +4,15 @@
  * (committed to disk; a known id is a duplicate, answered as its original
  * is) and hands it to the dispatcher. Both protocols come through here, so
  * they behave the same. admitJson rejects when the store cannot be written,
- * so HTTP can answer 503.
+ * so HTTP can answer 503. Refusal lines are throttled per peer address
+ * (shared/throttled-log.ts REFUSAL_LIMITS), so a flood of bad requests
+ * cannot flood the log.
  */
 import { randomUUID } from 'node:crypto';
 import { type Alert, bookLine, DEFAULT_DOWN_MESSAGE } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { peerHost } from '../../shared/peer-address.ts';
+import { REFUSAL_LIMITS, ThrottledLog } from '../../shared/throttled-log.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
 import { preview } from '../../shared/text.ts';
 import type { RawMessage } from '../../shared/wire-raw.ts';
@@ -40,9 +44,11 @@ export interface AdmissionDeps {
 export class Admissions {
   readonly #deps: AdmissionDeps;
   #observer: AdmissionObserver | undefined;
+  readonly #refusals: ThrottledLog;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
+    this.#refusals = new ThrottledLog(deps.log, REFUSAL_LIMITS);
   }
 
   observe(observer: AdmissionObserver): void {
@@ -109,7 +115,7 @@ export class Admissions {
   }
 
   #refuse(code: 'recipient' | 'invalid', error: string, via: Intake, peer: string): Admission {
-    this.#deps.log.warn(`Refused ${via} alert from ${peer}: ${error}`, { event: 'refused', via, peer });
+    this.#refusals.warn(`Refused ${via} alert from ${peer}: ${error}`, { event: 'refused', via, peer }, peerHost(peer));
     return { ok: false, code, error };
   }
 }

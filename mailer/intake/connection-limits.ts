@@ -14,38 +14,15 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { hostAddress } from '../../shared/peer-address.ts';
 import { openFileLimit } from '../../shared/open-files.ts';
+import { ThrottledLog } from '../../shared/throttled-log.ts';
 
 export const DEFAULT_MAX_CONNECTIONS_CAP = 512;
 export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
-const LOG_INTERVAL_MS = 10_000;
 
 /** 512, or half the soft open-file limit when that is lower (512 where it cannot be read). */
 export function defaultMaxConnections(): number {
   const soft = openFileLimit();
   return soft === undefined ? DEFAULT_MAX_CONNECTIONS_CAP : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS_CAP, Math.floor(soft / 2)));
-}
-
-/** A log line at most once per interval, saying how many events it stands for. */
-export class ThrottledLog {
-  #last = 0;
-  #suppressed = 0;
-  readonly #log: Logger;
-
-  constructor(log: Logger) {
-    this.#log = log;
-  }
-
-  warn(line: string, fields: Record<string, unknown>): void {
-    const now = Date.now();
-    if (now - this.#last < LOG_INTERVAL_MS) {
-      this.#suppressed += 1;
-      return;
-    }
-    const more = this.#suppressed > 0 ? ` (${this.#suppressed} more like it since the last such line)` : '';
-    this.#last = now;
-    this.#suppressed = 0;
-    this.#log.warn(`${line}${more}`, fields);
-  }
 }
 
 export class ConnectionLimits {

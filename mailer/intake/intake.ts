@@ -13,7 +13,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
 import { openFileLimit, outOfDescriptors } from '../../shared/open-files.ts';
-import { type ConnectionLimits, ThrottledLog } from './connection-limits.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
+import { ThrottledLog } from '../../shared/throttled-log.ts';
 import { sniffProtocol } from './protocol-sniff.ts';
 import { handleRaw } from './raw-intake.ts';
 

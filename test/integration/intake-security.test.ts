@@ -113,7 +113,7 @@ describe('intake security on the mailer image', { timeout: 180_000 }, () => {
 
   test('without a token GET /alerts answers loopback only, the warning says so at warn level, and MAILER_TOKEN= means unset', { timeout: 60_000 }, async () => {
     const open = await startMailer(net, cleanup, { aliases: ['open'], args: ['--log-format', 'json'], env: { MAILER_TOKEN: '' } });
-    const warning = /^No --token \(MAILER_TOKEN\): anyone who can reach port 33333 can post alerts \(HTTP and raw text\); GET \/alerts answers loopback peers only\.$/;
+    const warning = /^No --token \(MAILER_TOKEN\): anyone who can reach port 33333 can post alerts \(HTTP and raw text\) and reports; GET \/alerts and the hub's changes \(silences\) answer loopback peers only\.$/;
     const { value: level } = await open.logs.until('the no-token warning', () => levelOf(open.logs.text, warning), 5_000);
     assert.equal(level, 'warn', 'a warn-level line at start');
     const { host, port } = addressOf(open);

@@ -1,9 +1,10 @@
 /**
  * The README's status page examples on the images: docs/examples/status-page.sh
- * (a mailer published on a loopback port, an agent reporting every 2s, the
- * JSON status and a badge fetched with curl from the host) and
+ * (a mailer with a token and --public-status published on a loopback port,
+ * an agent with the token reporting every 2s, the JSON status and a badge
+ * fetched with curl from the host, without the token) and
  * docs/examples/silence.sh with docs/examples/silence.json (a silence posted
- * from the host), after which `docker stop web` makes an incident shown as
+ * from the host with the token, HTTP Basic), after which `docker stop web` makes an incident shown as
  * silenced and no `Sending email` line: the silence keeps the outage's alert
  * from every channel. The mapping is readme-examples.test.ts's: unique names,
  * the image under test; the published host port is chosen by Docker

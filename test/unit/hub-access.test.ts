@@ -1,8 +1,9 @@
 /**
  * Who may read the status page and change what the hub keeps
  * (mailer/hub/access.ts), on fake requests ({headers, socket: {remoteAddress}}):
- * without --token anyone reads, and writes with what a cross-site page cannot
- * send (a JSON body, a DELETE, the page's CSRF token); with it, a Bearer
+ * without --token anyone reads, and a loopback peer writes with what a
+ * cross-site page cannot send (a JSON body, a DELETE, the page's CSRF
+ * token; another host gets a 403 naming --token); with it, a Bearer
  * token, HTTP Basic with the token as password (any user name) or the
  * login() session cookie reads; a cookie write also needs the CSRF token; a
  * cross-origin write is refused whatever it carries; --public-status opens
@@ -11,7 +12,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { Access, SESSION_COOKIE } from '../../mailer/hub/access.ts';
+import { Access, LOOPBACK_ONLY, SESSION_COOKIE } from '../../mailer/hub/access.ts';
 
 const TOKEN = 's3cret-T0ken';
 const HOST = 'mailer.lan:33333';
@@ -31,27 +32,60 @@ function sessionOf(access: Access): string {
   return `${SESSION_COOKIE}=${m[1]}`;
 }
 
-test('without a token: anyone reads, and anyone may write with a JSON body or the page\'s CSRF token (what a cross-site page cannot send)', () => {
+test('without a token: anyone reads; a loopback peer may write with a JSON body or the page\'s CSRF token (what a cross-site page cannot send)', () => {
   const access = new Access(undefined, false);
   assert.deepEqual(access.read(req({}, '203.0.113.9')), { ok: true, via: 'open' });
-  assert.equal(access.canWrite(req({}, '203.0.113.9')), true, 'the page offers its forms to everyone');
-  assert.deepEqual(access.write(req({ 'content-type': 'application/json' }, '203.0.113.9'), undefined), { ok: true, via: 'open' });
-  assert.deepEqual(access.write(req({ 'content-type': 'Application/JSON; charset=utf-8' }), undefined), { ok: true, via: 'open' });
-  const form = req({ 'content-type': 'application/x-www-form-urlencoded' }, '203.0.113.9');
+  assert.equal(access.canWrite(req({}, '127.0.0.1')), true, 'the page offers its forms on loopback');
+  assert.deepEqual(access.write(req({ 'content-type': 'application/json' }, '127.0.0.1'), undefined), { ok: true, via: 'open' });
+  assert.deepEqual(access.write(req({ 'content-type': 'Application/JSON; charset=utf-8' }, '::1'), undefined), { ok: true, via: 'open' });
+  const form = req({ 'content-type': 'application/x-www-form-urlencoded' }, '::ffff:127.0.0.1');
   assert.deepEqual(access.write(form, access.csrfFor(form)), { ok: true, via: 'open' });
   // A form without the token, or with a wrong one, and a body of a type any page can send: refused.
+  const local = (headers: Record<string, string>): IncomingMessage => req(headers, '127.0.0.1');
   for (const [r, csrf] of [
     [form, ''],
     [form, 'forged'],
     [form, undefined],
-    [req({ 'content-type': 'text/plain' }), undefined],
-    [req({}), undefined],
+    [local({ 'content-type': 'text/plain' }), undefined],
+    [local({}), undefined],
   ] as const) {
     const verdict = access.write(r, csrf);
     assert.deepEqual(verdict.ok ? verdict : { ok: false, status: verdict.status }, { ok: false, status: 403 }, `${r.headers['content-type']} ${csrf}`);
     if (!verdict.ok) assert.match(verdict.error, /content-type application\/json.*CSRF/);
   }
   assert.equal(access.login(TOKEN), undefined, 'no token: no login');
+});
+
+// Review N5: without --token one JSON POST /api/v1/silences of '*' from anywhere muted every channel for a year.
+test('without a token, a change from another host is a 403 that says how to allow it, whatever it carries', () => {
+  const access = new Access(undefined, false);
+  for (const peer of ['203.0.113.9', '192.168.1.20', '::ffff:10.0.0.7', '2001:db8::1', '172.17.0.1']) {
+    const json = req({ 'content-type': 'application/json' }, peer);
+    const form = req({ 'content-type': 'application/x-www-form-urlencoded' }, peer);
+    const del = { method: 'DELETE', headers: { host: HOST }, socket: { remoteAddress: peer } } as unknown as IncomingMessage;
+    for (const [r, csrf] of [[json, undefined], [form, access.csrfFor(form)], [del, undefined]] as const) {
+      const verdict = access.write(r, csrf);
+      assert.equal(verdict.ok, false, peer);
+      if (!verdict.ok) {
+        assert.equal(verdict.status, 403);
+        assert.equal(verdict.error, LOOPBACK_ONLY);
+        assert.match(verdict.error, /loopback only.*--token/);
+      }
+    }
+    assert.equal(access.canWrite(json), false, 'no forms offered to another host');
+  }
+});
+
+test('who sees all (recipients, errors, alert ids): the token\'s holder; without a token, loopback only', () => {
+  const open = new Access(undefined, false);
+  assert.equal(open.seesAll(req({}, '127.0.0.1')), true);
+  assert.equal(open.seesAll(req({}, '::1')), true);
+  assert.equal(open.seesAll(req({}, '203.0.113.9')), false);
+  const shown = new Access(TOKEN, true);
+  assert.equal(shown.seesAll(req({}, '127.0.0.1')), false, '--public-status without the token: the public view, even on loopback');
+  assert.equal(shown.seesAll(req({ authorization: `Bearer ${TOKEN}` })), true);
+  assert.equal(shown.seesAll(req({ cookie: sessionOf(shown) })), true);
+  assert.equal(new Access(TOKEN, false).seesAll(req({ authorization: basic(`u:${TOKEN}`) })), true);
 });
 
 // Regression (found at 900e444): without --token a write needed a JSON content type or the CSRF token, which a
@@ -65,7 +99,7 @@ test('without a token, DELETE (which a cross-site page cannot send without CORS)
 
 test('an opaque origin (Origin: null: a sandboxed cross-site frame) with a body any page can send and no CSRF token is refused without a token', () => {
   const access = new Access(undefined, false);
-  const r = req({ origin: 'null', 'content-type': 'text/plain' });
+  const r = req({ origin: 'null', 'content-type': 'text/plain' }, '127.0.0.1');
   assert.equal(access.write(r, undefined).ok, false);
   assert.equal(access.write(r, '').ok, false);
   // The page's own forms (its Referrer-Policy no-referrer makes their Origin null) carry the token and pass.

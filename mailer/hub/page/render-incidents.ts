@@ -8,7 +8,8 @@
  * timeline (events, in a <details> that is open while the incident is) and
  * its deliveries: one element per alert and channel with data-delivery,
  * data-channel and data-outcome (pending|retrying|sent|dead), the attempts
- * and the last error. All text through html`` (html.ts).
+ * and the last error (the alert id and error only in the view for the
+ * token's holder: hub-view.ts). All text through html`` (html.ts).
  */
 import type { DeliveryView, IncidentEventView, IncidentView } from '../status-view.ts';
 import { formatElapsed } from '../../../shared/duration.ts';
@@ -27,7 +28,7 @@ function event(e: IncidentEventView): SafeHtml {
 
 function delivery(d: DeliveryView, now: number): SafeHtml {
   const error = d.error === undefined ? '' : html`, last error: <span class="err">${d.error}</span>`;
-  return html`<li data-delivery data-channel="${d.channel}" data-outcome="${d.state}"><span class="ch">${d.channel}</span>: <span class="outcome">${d.state}</span>, ${plural(d.attempts, 'attempt')}, ${timeAgo(d.at, now)}, alert <code>${d.alertId}</code>${error}</li>`;
+  return html`<li data-delivery data-channel="${d.channel}" data-outcome="${d.state}"><span class="ch">${d.channel}</span>: <span class="outcome">${d.state}</span>, ${plural(d.attempts, 'attempt')}, ${timeAgo(d.at, now)}${d.alertId === undefined ? '' : html`, alert <code>${d.alertId}</code>`}${error}</li>`;
 }
 
 function when(i: IncidentView, now: number): SafeHtml {
