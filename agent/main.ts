@@ -88,8 +88,11 @@ const events = fanOut(listeners, (event, err) => {
 });
 
 let monitor: Monitor | undefined;
+const link = createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol, log, ...(config.mailerToken ? { token: config.mailerToken } : {}) });
 notifier = new Notifier({
-  send: createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
+  send: link.send,
+  batchLimit: link.batchLimit,
+  inFlight: link.inFlight,
   log,
   maxPending: config.maxPending,
   events,

@@ -8,7 +8,8 @@
  *   soak        false alerts against a site with 0-300 ms latency (10 minutes)
  *   scale       one agent, K targets at 1 Hz: CPU, RSS, lateness of checks
  *   footprint   image sizes, idle RSS, time to the first check's result
- *   storm       5,000 alerts in one burst through smtp and a chat fake, grouping on
+ *   storm       5,000 alerts in one burst through smtp and a chat fake, grouping on;
+ *               5,000 targets down at once on one agent, sequential sends against batches
  *   hub         the status hub: report ingestion CPU, the page's times, the store's size
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ Options:
   --warmup S         scale: warm-up per count before the window (default 10)
   --samples N        footprint: starts timed for the first result (default 5)
   --alerts N         storm: alerts in the burst (default 5000)
+  --storm-targets N  storm: targets of the agent that go down at once (default 5000)
+  --storm-agent-only storm: only the agent's storm
   --hub-seconds S    hub: report ingestion window per target count (default 60)
   --hub-days D       hub: simulated days for the store size (default 90)
   --out FILE         where the summary goes (default bench/results/latest.md)
@@ -74,6 +77,8 @@ const { values, positionals } = (() => {
         warmup: { type: 'string' },
         samples: { type: 'string' },
         alerts: { type: 'string' },
+        'storm-targets': { type: 'string' },
+        'storm-agent-only': { type: 'boolean' },
         'hub-seconds': { type: 'string' },
         'hub-days': { type: 'string' },
         out: { type: 'string' },
@@ -113,7 +118,12 @@ const opts = {
   soak: { minutes: positiveInt('minutes', values.minutes, 10) },
   scale: { targets, seconds: positiveInt('seconds', values.seconds, 30), warmup: positiveInt('warmup', values.warmup, 10) },
   footprint: { samples: positiveInt('samples', values.samples, 5) },
-  storm: { alerts: positiveInt('alerts', values.alerts, 5000), concurrency: positiveInt('concurrency', values.concurrency, 50) },
+  storm: {
+    alerts: positiveInt('alerts', values.alerts, 5000),
+    concurrency: positiveInt('concurrency', values.concurrency, 50),
+    targets: positiveInt('storm-targets', values['storm-targets'], 5000),
+    agentOnly: values['storm-agent-only'] === true,
+  },
   hub: { seconds: positiveInt('hub-seconds', values['hub-seconds'], 60), days: positiveInt('hub-days', values['hub-days'], 90) },
 };
 const outFile = values.out ?? join(ROOT, 'bench', 'results', 'latest.md');

@@ -8,7 +8,9 @@
  *
  * Figures: time from the first alert posted to the last e-mail and the last
  * chat message; messages each got; whether they name every target; the
- * mailer's CPU over the storm and its peak RSS.
+ * mailer's CPU over the storm and its peak RSS. Then the agent's side
+ * (agent-storm.ts): 5,000 targets down at once on one agent, from the first
+ * to the last 202, with the sequential sends of before and the batches.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -16,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { agentStorm } from './agent-storm.ts';
 import { LeanConnection } from './lean-http-client.ts';
 import { defer, type Figures, mb, progress, startProcess, waitUntil, withTimeout } from './lib.ts';
 import { freePort } from './local-servers.ts';
@@ -24,6 +27,10 @@ import { cpuMeter, statusBytes } from './proc-meters.ts';
 export interface StormOptions {
   alerts: number;
   concurrency: number;
+  /** The agent's storm: targets of one agent that go down at once. */
+  targets: number;
+  /** Only the agent's storm (skip the mailer's, which takes about 100 s). */
+  agentOnly?: boolean;
 }
 
 const B = 'storm';
@@ -65,6 +72,15 @@ export async function storm(figures: Figures, opts: StormOptions): Promise<void>
     await new Promise<void>((r) => chat.close(() => r()));
   });
   try {
+    if (!opts.agentOnly) await mailerStorm(figures, opts, work);
+    await agentStorm(figures, opts.targets, work);
+  } finally {
+    await closeServers();
+    await removeWork();
+  }
+
+  /** The mailer's storm: 5,000 alerts posted through smtp and the chat fake. */
+  async function mailerStorm(figures: Figures, opts: StormOptions, work: string): Promise<void> {
     const smtpPort = (smtp.server.address() as AddressInfo).port;
     const chatPort = (chat.address() as AddressInfo).port;
     const port = await freePort();
@@ -128,8 +144,5 @@ export async function storm(figures: Figures, opts: StormOptions): Promise<void>
     } finally {
       await mailer.stop(5000);
     }
-  } finally {
-    await closeServers();
-    await removeWork();
   }
 }

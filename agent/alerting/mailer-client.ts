@@ -1,18 +1,27 @@
 /**
- * Hands one alert to the mailer, in ch2's JSON (POST /alerts) or the book's
- * raw text. Returns a MailerResult: transient failures (mailer unreachable,
- * 5xx, 429) are retried by the notifier; permanent ones (other 4xx) are not.
+ * Hands alerts to the mailer, in ch2's JSON or the book's raw text. Returns
+ * one MailerResult per alert: transient failures (mailer unreachable, 5xx,
+ * 429) are retried by the notifier; permanent ones (other 4xx) are not.
  * With a token, JSON requests carry `Authorization: Bearer <token>`. A 401 or
  * 403 is no answer about the alert but about us (a wrong or missing
  * `--mailer-token`, a recipient the mailer does not allow): it is `refused`,
  * kept and retried like an unreachable mailer until the setting is fixed,
  * with a line that says what to fix.
  *
+ * JSON alerts go in batches, `POST /api/v1/alerts` with an array
+ * (shared/wire-batch.ts), whose answer says per alert what a single
+ * `POST /alerts` would have said; several batches may be in flight (the
+ * notifier keeps each target's alerts in order). A mailer that answers that
+ * path 404 (a ch2 mailer from before batches) has taken none of them: they
+ * go again one per `POST /alerts`, and so does every alert after, with one
+ * line saying so. The raw protocol carries one alert per connection, one
+ * connection at a time, as the book's `nc -l` mailer wants.
+ *
  * JSON goes over node:http, not undici: the checks already load node:http, so
  * an alert costs nothing more to load, where undici would compile its WASM
  * HTTP parser at the first alert (tens of ms, and about 25 MB of RSS kept for
  * the rest of the agent's life) for a few small POSTs. Alerts are rare, so
- * each opens its own connection (`Connection: close`): no kept-alive
+ * each request opens its own connection (`Connection: close`): no kept-alive
  * connection to the mailer can go stale between two alerts.
  */
 import { connect } from 'node:net';
@@ -22,6 +31,8 @@ import { hostPort, type LinkEndpoint } from '../../shared/legacy-links.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
 import { encodeRaw } from '../../shared/wire-raw.ts';
 import { ALERTS_PATH, encodeAlertJson } from '../../shared/wire-json.ts';
+import { BATCH_ALERTS_PATH, BATCH_MAX_BYTES, encodeAlertBatch, readBatchAnswer } from '../../shared/wire-batch.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { describeFailure, oneLineReason } from '../../shared/net-errors.ts';
 import { parseRetryAfter } from '../../shared/retry-after.ts';
 
@@ -35,7 +46,21 @@ const { Agent, request } = process.getBuiltinModule('node:http');
 /** A send's outcome; `refused`: the mailer refused our credentials or recipient (401, 403), retried like a transient failure. */
 export type MailerResult = SendResult | { ok: false; retry: true; error: string; refused: 401 | 403 };
 
-export type SendAlert = (alert: Alert) => Promise<MailerResult>;
+/** Sends alerts in one request (or, to a mailer without batches, one request each); one result per alert, in order. */
+export type SendAlerts = (alerts: readonly Alert[]) => Promise<MailerResult[]>;
+
+/** Most alerts in one JSON batch (the mailer takes up to BATCH_MAX_ALERTS). */
+export const AGENT_BATCH_ALERTS = 100;
+/** JSON requests at once to the mailer. */
+export const JSON_IN_FLIGHT = 4;
+
+export interface MailerLink {
+  send: SendAlerts;
+  /** Most alerts one request carries now: 1 for raw, and for JSON once the mailer turned out to take no batches. */
+  batchLimit(): number;
+  /** Requests at once: 1 for raw (the book's nc takes one connection at a time). */
+  inFlight: number;
+}
 
 export interface MailerClientOptions {
   mailer: LinkEndpoint;
@@ -43,13 +68,33 @@ export interface MailerClientOptions {
   /** Bearer token for the mailer's HTTP intake (JSON only). Never logged. */
   token?: string;
   timeoutMs?: number;
+  /** Where the one line about a mailer without batches goes. */
+  log?: Pick<Logger, 'info'>;
 }
 
-export function createMailerClient(options: MailerClientOptions): SendAlert {
+export function createMailerClient(options: MailerClientOptions): MailerLink {
   const timeoutMs = options.timeoutMs ?? 5000;
-  return options.protocol === 'raw'
-    ? (alert) => sendRaw(options.mailer, alert, timeoutMs)
-    : (alert) => sendJson(options.mailer, alert, timeoutMs, options.token);
+  if (options.protocol === 'raw') {
+    return { send: async (alerts) => [await sendRaw(options.mailer, alerts[0]!, timeoutMs)], batchLimit: () => 1, inFlight: 1 };
+  }
+  let batches = true;
+  const single = (alert: Alert): Promise<MailerResult> => sendJson(options.mailer, alert, timeoutMs, options.token);
+  const send = async (alerts: readonly Alert[]): Promise<MailerResult[]> => {
+    if (batches) {
+      const answered = await sendBatch(options.mailer, alerts, timeoutMs, options.token);
+      if (answered !== 'no batches') return answered;
+      batches = false;
+      options.log?.info(`The mailer at ${hostPort(options.mailer)} takes no batches (${BATCH_ALERTS_PATH} is a 404: a ch2 mailer from before them); sending alerts one per POST ${ALERTS_PATH}.`, { event: 'no-batches' });
+    }
+    const results: MailerResult[] = [];
+    for (const alert of alerts) {
+      const last = results.at(-1);
+      // Past an alert to retry (the mailer away, or our token refused), the rest would fare the same.
+      results.push(last && !last.ok && last.retry ? last : await single(alert));
+    }
+    return results;
+  };
+  return { send, batchLimit: () => (batches ? AGENT_BATCH_ALERTS : 1), inFlight: JSON_IN_FLIGHT };
 }
 
 /** One connection per alert, closed after the answer. */
@@ -99,27 +144,70 @@ export function exchange(mailer: LinkEndpoint, method: 'POST' | 'HEAD', path: st
 }
 
 async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<MailerResult> {
+  try {
+    const res = await post(mailer, ALERTS_PATH, jsonHeaders(token), encodeAlertJson(alert), timeoutMs);
+    if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
+    return answerResult(res.statusCode, errorText(res.text), res.headers['retry-after'], token);
+  } catch (err) {
+    return unreachable(mailer, err, timeoutMs);
+  }
+}
+
+/**
+ * One batch (split in requests of at most BATCH_MAX_BYTES, and in halves on a 413), or
+ * 'no batches' when the mailer has no batch path (nothing was taken).
+ */
+async function sendBatch(mailer: LinkEndpoint, alerts: readonly Alert[], timeoutMs: number, token: string | undefined): Promise<MailerResult[] | 'no batches'> {
+  const body = encodeAlertBatch(alerts);
+  if (alerts.length > 1 && Buffer.byteLength(body) > BATCH_MAX_BYTES) return halves(alerts, (part) => sendBatch(mailer, part, timeoutMs, token));
+  let res: Answer;
+  try {
+    res = await post(mailer, BATCH_ALERTS_PATH, jsonHeaders(token), body, timeoutMs);
+  } catch (err) {
+    return alerts.map(() => unreachable(mailer, err, timeoutMs));
+  }
+  if (res.statusCode === 404) return 'no batches';
+  if (res.statusCode === 413 && alerts.length > 1) return halves(alerts, (part) => sendBatch(mailer, part, timeoutMs, token));
+  if (res.statusCode === 202 || res.statusCode === 207) {
+    const items = readBatchAnswer(res.text, alerts.length);
+    // A 202 says every alert was kept; a 207 that cannot be read is retried (the mailer drops the duplicates).
+    if (!items) return alerts.map(() => (res.statusCode === 202 ? sent('HTTP 202') : transient(`mailer answered 207 with a body that does not list the ${alerts.length} alerts`)));
+    return items.map((item) => (item.status === 202 ? sent('HTTP 202') : answerResult(item.status, 'error' in item ? item.error : undefined, res.headers['retry-after'], token)));
+  }
+  const whole = answerResult(res.statusCode, errorText(res.text), res.headers['retry-after'], token);
+  return alerts.map(() => whole);
+}
+
+async function halves<T>(alerts: readonly Alert[], send: (part: readonly Alert[]) => Promise<T[] | 'no batches'>): Promise<T[] | 'no batches'> {
+  const mid = Math.ceil(alerts.length / 2);
+  const first = await send(alerts.slice(0, mid));
+  if (first === 'no batches') return first;
+  const second = await send(alerts.slice(mid));
+  return second === 'no batches' ? second : [...first, ...second];
+}
+
+function jsonHeaders(token: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  try {
-    const res = await post(mailer, ALERTS_PATH, headers, encodeAlertJson(alert), timeoutMs);
-    const text = res.text;
-    if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
-    const reason = oneLineReason(errorText(text) ?? `HTTP ${res.statusCode}`);
-    if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
-      return transient(`mailer answered ${res.statusCode}: ${reason}`, parseRetryAfter(res.headers['retry-after']));
-    }
-    if (res.statusCode === 401) {
-      const hint = token === undefined ? 'the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)' : 'the mailer did not accept our token: check --mailer-token (MAILER_TOKEN)';
-      return { ok: false, retry: true, refused: 401, error: `mailer refused the alert (401 unauthorized: ${reason}); ${hint}` };
-    }
-    if (res.statusCode === 403) {
-      return { ok: false, retry: true, refused: 403, error: `mailer refused the alert (403 forbidden: ${reason}); check --mailer-token (MAILER_TOKEN) and that the mailer allows the recipient` };
-    }
-    return permanent(`mailer refused the alert (${res.statusCode}): ${reason}`);
-  } catch (err) {
-    return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
+  return headers;
+}
+
+function unreachable(mailer: LinkEndpoint, err: unknown, timeoutMs: number): MailerResult {
+  return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
+}
+
+/** What a status other than 202 says about an alert (a single POST's, or one item's of a batch). */
+function answerResult(status: number, error: string | undefined, retryAfter: string | string[] | undefined, token: string | undefined): MailerResult {
+  const reason = oneLineReason(error ?? `HTTP ${status}`);
+  if (status === 408 || status === 429 || status >= 500) return transient(`mailer answered ${status}: ${reason}`, parseRetryAfter(retryAfter));
+  if (status === 401) {
+    const hint = token === undefined ? 'the mailer wants a bearer token: set --mailer-token (MAILER_TOKEN)' : 'the mailer did not accept our token: check --mailer-token (MAILER_TOKEN)';
+    return { ok: false, retry: true, refused: 401, error: `mailer refused the alert (401 unauthorized: ${reason}); ${hint}` };
   }
+  if (status === 403) {
+    return { ok: false, retry: true, refused: 403, error: `mailer refused the alert (403 forbidden: ${reason}); check --mailer-token (MAILER_TOKEN) and that the mailer allows the recipient` };
+  }
+  return permanent(`mailer refused the alert (${status}): ${reason}`);
 }
 
 /** The `error` of a JSON answer, or the start of a text one. */

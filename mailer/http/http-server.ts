@@ -1,7 +1,8 @@
 /**
  * The mailer's HTTP side, behind its one port (intake/intake.ts hands it the
  * connections that speak HTTP): GET /healthz (503 "degraded" while the store
- * cannot be written), the alerts (alerts-route.ts), the agents' reports
+ * cannot be written), the alerts (alerts-route.ts; in batches,
+ * alert-batch-route.ts), the agents' reports
  * (reports-route.ts) and, with --status-page, the hub's page and API
  * (mailer/hub/hub-routes.ts). An unknown path is a 404, a body over its
  * limit a 413 (request-body.ts). This room routes between the intake and
@@ -15,11 +16,13 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { peerHost } from '../../shared/peer-address.ts';
 import { REFUSAL_LIMITS, ThrottledLog } from '../../shared/throttled-log.ts';
+import { BATCH_ALERTS_PATH } from '../../shared/wire-batch.ts';
 import { ALERTS_PATH, HEALTH_PATH } from '../../shared/wire-json.ts';
 import { AGENTS_PATH } from '../hub/agents.ts';
 import type { ReportReceiver } from '../hub/report-body.ts';
 import type { Admissions } from '../intake/admission.ts';
 import type { Store } from '../store/store.ts';
+import { alertBatchRoute } from './alert-batch-route.ts';
 import { alertsRoute } from './alerts-route.ts';
 import { Deadlines } from './deadlines.ts';
 import { type HostCheck, misdirected } from './host-check.ts';
@@ -122,6 +125,7 @@ async function route(
   if (page && path === AGENTS_PATH && req.method === 'GET') return page.serve(req, res, path, new URLSearchParams());
   if (options.hub && REPORT_PATHS.includes(path)) return reportsRoute(path, req, res, { ...limits, token: options.token, log: options.log, refusals, rate: reportRate }, options.hub, peer);
   if (page?.handles(path)) return page.serve(req, res, path, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
+  if (path === BATCH_ALERTS_PATH) return alertBatchRoute(req, res, { ...limits, maxBytes: options.maxBytes, admissions: options.admissions, token: options.token, log: options.log }, peer);
   if (path === ALERTS_PATH) return alertsRoute(req, res, { ...limits, maxBytes: options.maxBytes, admissions: options.admissions, store: options.store, token: options.token, log: options.log }, peer);
   req.resume();
   return reply(res, 404, { error: `no such path: ${path.slice(0, 100)}; use POST ${ALERTS_PATH}` });

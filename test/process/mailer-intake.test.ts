@@ -145,3 +145,33 @@ test('an HTTP request that stalls in its headers or body is closed, and the port
   const { status } = await post(JSON.stringify({ message: 'after the stall' }));
   assert.equal(status, 202);
 });
+
+test('POST /api/v1/alerts takes an array: 202 when all are kept, else 207 naming by index the items refused and why; too many is a 413', async () => {
+  const all = await post(JSON.stringify([{ message: 'batch one', id: 'batch-1' }, { message: 'batch two', to: 'pager@ops.test' }]), '/api/v1/alerts');
+  assert.equal(all.status, 202);
+  assert.equal(all.json.accepted, 2);
+  const results = all.json.results as Array<Record<string, unknown>>;
+  assert.deepEqual(results.map((r) => [r.index, r.status]), [[0, 202], [1, 202]]);
+  assert.equal(results[0]!.id, 'batch-1');
+  await mailer.waitFor(/^Sending email: To: admin@work Message: batch one$/m);
+  await mailer.waitFor(/^Sending email: To: pager@ops\.test Message: batch two$/m);
+
+  const mixed = await post(JSON.stringify([{ message: 'batch three' }, { message: 'm', cc: 'x@y' }, { message: 'm', to: 'victim@evil.example' }, { message: 'batch one', id: 'batch-1' }]), '/api/v1/alerts');
+  assert.equal(mixed.status, 207);
+  assert.equal(mixed.json.accepted, 2);
+  assert.equal(mixed.json.refused, 2);
+  const items = mixed.json.results as Array<Record<string, unknown>>;
+  assert.deepEqual(items.map((r) => [r.index, r.status]), [[0, 202], [1, 400], [2, 403], [3, 202]]);
+  assert.match(String(items[1]!.error), /unknown field "cc"/);
+  assert.match(String(items[2]!.error), /victim@evil\.example/);
+  assert.equal(items[3]!.duplicate, true);
+  await mailer.waitFor(/^Sending email: To: admin@work Message: batch three$/m);
+  assert.equal(mailer.output().match(/Message: batch one$/gm)?.length, 1, 'the duplicate is not sent again');
+
+  const many = await post(JSON.stringify(Array.from({ length: 501 }, () => ({ message: 'm' }))), '/api/v1/alerts');
+  assert.equal(many.status, 413);
+  assert.match(String(many.json.error), /at most 500 alerts, not 501/);
+  const one = await post(JSON.stringify({ message: 'm' }), '/api/v1/alerts');
+  assert.equal(one.status, 400);
+  assert.match(String(one.json.error), /JSON array of alerts \(one alert: POST \/alerts\)/);
+});

@@ -71,7 +71,7 @@ test('while the mailer is away alerts wait, then go in order with the same ids',
   const mailer = scriptedMailer();
   const delivered: string[] = [];
   const log = recorder();
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, onDelivered: (a) => delivered.push(a.id) });
+  const notifier = new Notifier({ send: (alerts) => Promise.all(alerts.map((a) => mailer.send(a))), log, backoff: FAST, onDelivered: (a) => delivered.push(a.id) });
   notifier.enqueue(down('d1'));
   notifier.enqueue(up('u1'));
   notifier.enqueue(down('d2', 'db'));
@@ -92,7 +92,7 @@ test('at the bound the oldest waiting reminder makes room, never a down or up al
   const log = recorder();
   const queue = queueWatch();
   const dropped = queue.dropped;
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, maxPending: 4, events: queue.events });
+  const notifier = new Notifier({ send: (alerts) => Promise.all(alerts.map((a) => mailer.send(a))), log, backoff: FAST, maxPending: 4, events: queue.events });
   notifier.enqueue(reminder('r0', 1)); // on the wire: never dropped, even though it is a reminder
   notifier.enqueue(down('d1', 'db'));
   notifier.enqueue(reminder('r1', 2));
@@ -131,7 +131,7 @@ test('a permanent refusal is logged as an error and the next alert goes on', asy
   const mailer = scriptedMailer();
   const log = recorder();
   const failed: string[] = [];
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, events: { alertFailed: (a, why) => failed.push(`${a.id}: ${why}`) } });
+  const notifier = new Notifier({ send: (alerts) => Promise.all(alerts.map((a) => mailer.send(a))), log, backoff: FAST, events: { alertFailed: (a, why) => failed.push(`${a.id}: ${why}`) } });
   notifier.enqueue(down('d1'));
   notifier.enqueue(up('u1'));
   await mailer.answer(permanent('mailer refused the alert (400): field "target" is longer than 4096 characters'));
@@ -148,7 +148,7 @@ test('an alert the mailer refuses with 401 or 403 is kept and retried in order, 
   const log = recorder();
   const queue = queueWatch();
   let now = 0;
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log, backoff: FAST, events: queue.events, clock: () => now });
+  const notifier = new Notifier({ send: (alerts) => Promise.all(alerts.map((a) => mailer.send(a))), log, backoff: FAST, events: queue.events, clock: () => now });
   const refused = (status: 401 | 403): MailerResult => ({ ok: false, retry: true, refused: status, error: `mailer refused the alert (${status}); check --mailer-token (MAILER_TOKEN)` });
   notifier.enqueue(down('d1'));
   notifier.enqueue(up('u1'));
@@ -172,7 +172,7 @@ test('an alert the mailer refuses with 401 or 403 is kept and retried in order, 
 test('after close nothing more is sent or queued', async () => {
   const mailer = scriptedMailer();
   const queue = queueWatch();
-  const notifier = new Notifier({ send: (a) => mailer.send(a), log: recorder(), backoff: FAST, events: queue.events });
+  const notifier = new Notifier({ send: (alerts) => Promise.all(alerts.map((a) => mailer.send(a))), log: recorder(), backoff: FAST, events: queue.events });
   notifier.enqueue(down('d1'));
   notifier.close();
   notifier.enqueue(up('u1'));
@@ -182,5 +182,5 @@ test('after close nothing more is sent or queued', async () => {
 });
 
 test('a bound below 1 is refused', () => {
-  assert.throws(() => new Notifier({ send: async () => sent(), log: recorder(), maxPending: 0 }), RangeError);
+  assert.throws(() => new Notifier({ send: async () => [sent()], log: recorder(), maxPending: 0 }), RangeError);
 });

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { Alert } from '../../shared/alert.ts';
 import fc from 'fast-check';
 import { Allowlist } from '../../mailer/intake/allowlist.ts';
-import { encodeAlertJson, parseAlertJson } from '../../shared/wire-json.ts';
+import { BATCH_MAX_ALERTS, encodeAlertBatch, parseAlertBatch, readBatchAnswer } from '../../shared/wire-batch.ts';
+import { encodeAlertJson, parseAlertJson, validateAlertRequest } from '../../shared/wire-json.ts';
 import { ALLOW, goodRecipient, hostileRecipient, onlyAllowed } from '../support/relay-arbitraries.ts';
 
 test('a full alert round-trips through encode and parse', () => {
@@ -134,4 +135,70 @@ test('property: no accepted relay — a JSON alert is accepted and allowed only 
     }),
     { numRuns: 3000 },
   );
+});
+
+test('property: a batch of alerts encodes and parses back, each in its place', () => {
+  fc.assert(
+    fc.property(fc.array(alert, { minLength: 1, maxLength: 20 }), (alerts) => {
+      const parsed = parseAlertBatch(encodeAlertBatch(alerts));
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      assert.deepEqual(
+        parsed.items.map((i) => (i.ok ? i.value : i.error)),
+        alerts,
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('property: parseAlertBatch never throws, and judges each item as a single POST /alerts would', () => {
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (body) => void parseAlertBatch(body)), { numRuns: 2000 });
+  const item = fc.oneof(alert.map((a) => a as unknown), fc.jsonValue(), fc.dictionary(fc.constantFrom('message', 'to', 'status', 'id', 'reminder', 'x'), fc.jsonValue()));
+  fc.assert(
+    fc.property(fc.array(item, { minLength: 1, maxLength: 10 }), (items) => {
+      const parsed = parseAlertBatch(JSON.stringify(items));
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      assert.equal(parsed.items.length, items.length);
+      parsed.items.forEach((verdict, i) => {
+        const single = validateAlertRequest(JSON.parse(JSON.stringify(items[i]) ?? 'null'));
+        assert.equal(verdict.ok, single.ok, `item ${i}`);
+        if (!verdict.ok && !single.ok) {
+          assert.equal(verdict.status, 400);
+          assert.equal(verdict.error, single.error);
+        }
+      });
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+for (const [name, body, status, pattern] of [
+  ['not JSON', '[{', 400, /not valid JSON/],
+  ['one object', '{"message":"m"}', 400, /JSON array of alerts/],
+  ['an empty array', '[]', 400, /no alert/],
+  ['too many alerts', JSON.stringify(Array.from({ length: BATCH_MAX_ALERTS + 1 }, () => ({ message: 'm' }))), 413, new RegExp(`at most ${BATCH_MAX_ALERTS} alerts, not ${BATCH_MAX_ALERTS + 1}`)],
+] as const) {
+  test(`a batch is refused as a whole with ${status}: ${name}`, () => {
+    const parsed = parseAlertBatch(body);
+    assert.equal(parsed.ok, false);
+    if (!parsed.ok) {
+      assert.equal(parsed.status, status);
+      assert.match(parsed.error, pattern);
+    }
+  });
+}
+
+test('a batch item over the largest alert is refused alone, with 413', () => {
+  const parsed = parseAlertBatch(JSON.stringify([{ message: 'm' }, { message: 'x'.repeat(300) }]), 256);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.items[0]!.ok, true);
+  assert.deepEqual(parsed.items[1], { ok: false, status: 413, error: 'alert over the 256-byte limit' });
+});
+
+test('property: readBatchAnswer never throws, and reads only an answer that lists exactly the items sent, by index', () => {
+  fc.assert(fc.property(fc.jsonValue(), fc.nat(5), (value, n) => void readBatchAnswer(JSON.stringify(value) ?? '', n)), { numRuns: 2000 });
+  const answer = { accepted: 1, refused: 1, results: [{ index: 0, status: 202, id: 'a' }, { index: 1, status: 503, error: 'cannot write the store; retry later' }] };
+  assert.deepEqual(readBatchAnswer(JSON.stringify(answer), 2), answer.results);
+  assert.equal(readBatchAnswer(JSON.stringify(answer), 3), undefined);
+  assert.equal(readBatchAnswer(JSON.stringify({ results: [answer.results[1], answer.results[0]] }), 2), undefined, 'out of order');
 });
