@@ -43,14 +43,15 @@ export interface TargetView {
   silenced: boolean;
 }
 
-export type DeliveryOutcome = 'pending' | 'retrying' | 'sent' | 'dead';
+/** silenced: held by a silence, sent when it ends if still due; skipped: never sent (see mailer/store/outbox.ts). */
+export type DeliveryOutcome = 'pending' | 'retrying' | 'silenced' | 'sent' | 'dead' | 'skipped';
 
 export interface DeliveryView {
   alertId: string;
   channel: string;
   state: DeliveryOutcome;
   attempts: number;
-  /** The last error (retrying, dead). */
+  /** The last error (retrying, dead), or why it is silenced or skipped. */
   error?: string;
   /** When this was last recorded. */
   at: string;
@@ -96,8 +97,10 @@ export interface DeadLetterView {
 
 export interface SilenceView {
   id: string;
-  /** A glob on the target name (route-match.ts globMatch). */
+  /** A glob on the target name (route-match.ts globMatch); empty when only `match` says what it mutes. */
   target: string;
+  /** Matchers (targets, to, status, channels), as routes have. */
+  match?: { targets?: readonly string[]; to?: readonly string[]; status?: readonly string[]; channels?: readonly string[] };
   startsAt: string;
   until: string;
   comment: string;
