@@ -7,22 +7,17 @@
  * dropped silently.
  *
  * One ordered pipeline per channel (Alertmanager's notify stages):
- * 1. route: a routed channel (--config `match`) takes only the alerts it
- *    matches (channelsFor, at admission; submit);
- * 2. mute: at send time, a silence in force on the alert for this channel
- *    holds it back, kept as `silenced` (mute-stage.ts, on a NotifyPolicy the
- *    hub implements); when the silence ends it goes out if still due. A
- *    silence added later takes the retries and group waits it matches;
- * 3. group: a grouping channel (grouper.ts) sends the alerts for one
- *    recipient that come together as one message, muted once more at its
- *    flush; each keeps its own outcome;
- * 4. told: an up that names an incident goes only to a channel that was told
- *    its down (notify-log.ts, the nflog); elsewhere it is settled as skipped;
- * 5. rate: no faster than the channel's rate limit, and not while its
- *    destination asked for a pause (rate-gate.ts);
- * 6. send, with its deadline;
- * 7. record: the outcome in the outbox (delivered, retried, dead), and a
- *    delivered down in the nflog.
+ * 1. route: a routed channel (--config `match`) takes only what it matches;
+ * 2. mute: at send time a silence in force on the alert for this channel holds
+ *    it, kept as `silenced` (mute-stage.ts, on the hub's NotifyPolicy), sent
+ *    when the silence ends if still due; a later silence takes the retries
+ *    and group waits it matches;
+ * 3. group (grouper.ts): one message for the alerts for one recipient that
+ *    come together, muted again at its flush; each keeps its own outcome;
+ * 4. told: an up naming an incident goes only to a channel told its down
+ *    (notify-log.ts, the nflog); elsewhere it is settled as skipped;
+ * 5. rate: the channel's rate limit and its destination's pauses (rate-gate.ts);
+ * 6. send, with its deadline; 7. record: the outcome, and the nflog.
  *
  * Each channel has its own queue (keyed-queue.ts):
  * - at most `channel.concurrency` sends under way at once (its connection
