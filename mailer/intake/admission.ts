@@ -105,9 +105,10 @@ export class Admissions {
       log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
       return { ok: true, id: alert.id, duplicate: true };
     }
+    // The hub first: the dispatcher's mute stage asks it of the alert's incident (a raw alert's sender) at once.
+    observer?.admitted(item, peer, held);
     if (held) log.info(`Alert ${alert.id} is held back by the hub; kept, not sent.`, { event: 'held', id: alert.id });
     else dispatcher.submit(item);
-    observer?.admitted(item, peer, held);
     return { ok: true, id: alert.id, duplicate: false };
   }
 

@@ -66,11 +66,12 @@ async function pipeline(routes: Route[], store: Store = new MemoryOutbox(), noti
     assert.ok(typeof row !== 'string');
     return row;
   };
+  const raw = (message: string): Promise<unknown> => admissions.admitRaw({ to: 'admin@work', message, text: `admin@work ${message}` }, '10.0.0.7:5000');
   const close = async (): Promise<void> => {
     hub.close();
     await dispatcher.close();
   };
-  return { hub, dispatcher, store, post, silence, close };
+  return { hub, dispatcher, store, post, raw, silence, close };
 }
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
@@ -200,4 +201,15 @@ test("restart keeps the nflog: after a reopen of the store, an up goes to the ch
   await until(() => again.get('web-up') === undefined);
   assert.deepEqual(a.seen, ['web-down', 'web-up']);
   assert.deepEqual(b.seen, [], 'b never had the down');
+});
+
+test("an old silence on a raw sender (raw:<ip>) mutes the book's raw alerts from it at send time", async (t) => {
+  const chat = recording('chat');
+  const p = await pipeline([{ channel: chat }]);
+  t.after(() => p.close());
+  await p.silence({ target: 'raw:10.0.0.*' });
+  await p.raw('The service is down!');
+  const [held] = p.store.unfinished();
+  assert.equal(held?.channels.chat?.state, 'silenced');
+  assert.deepEqual(chat.seen, []);
 });
