@@ -8,6 +8,7 @@ import { Allowlist } from './intake/allowlist.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { parseMailerArgs } from './cli.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
+import { NotifyLog } from './delivery/notify-log.ts';
 import { loadChannelConfig } from './delivery/channel-config.ts';
 import { createRoutes, planChannels, planSecrets } from './delivery/channel-setup.ts';
 import { loadChannelModules, moduleChannelsReady } from './delivery/channel-modules.ts';
@@ -75,7 +76,9 @@ if (opened.summary.movedAside) log.warn(`Store ${config.store}: the corrupt data
 // The hub: agents, targets, buckets, incidents and silences, as the store kept them.
 const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
-const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs });
+// The nflog (what each channel was told of each open incident) as the store kept it.
+const notifyLog = new NotifyLog(await store.notifyLog());
+const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs, notifyLog });
 const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
@@ -85,6 +88,8 @@ const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log }
 silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
+// Silences mute at send time: the dispatcher asks the hub, which tells it when silences or incidents change.
+dispatcher.usePolicy(hub);
 const views = new StatusViews(hub, store);
 const access = new Access(config.token, config.publicStatus);
 const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });

@@ -33,6 +33,10 @@ export function watchedOutbox(outbox: Outbox, tell: (incident: string) => void):
       note(id); // before: a settled alert leaves the working set
       outbox.settle(id, channel, state, error, attempted, urgent);
     },
+    hold(id, channel, why) {
+      note(id);
+      outbox.hold(id, channel, why);
+    },
     get: (id) => outbox.get(id),
     unfinished: () => outbox.unfinished(),
   };

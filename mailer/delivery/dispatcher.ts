@@ -6,6 +6,19 @@
  * past that age, is dead-lettered with its reason and logged. Nothing is
  * dropped silently.
  *
+ * One ordered pipeline per channel (Alertmanager's notify stages):
+ * 1. route: a routed channel (--config `match`) takes only what it matches;
+ * 2. mute: at send time a silence in force on the alert for this channel holds
+ *    it, kept as `silenced` (mute-stage.ts, on the hub's NotifyPolicy), sent
+ *    when the silence ends if still due; a later silence takes the retries
+ *    and group waits it matches;
+ * 3. group (grouper.ts): one message for the alerts for one recipient that
+ *    come together, muted again at its flush; each keeps its own outcome;
+ * 4. told: an up naming an incident goes only to a channel told its down
+ *    (notify-log.ts, the nflog); elsewhere it is settled as skipped;
+ * 5. rate: the channel's rate limit and its destination's pauses (rate-gate.ts);
+ * 6. send, with its deadline; 7. record: the outcome, and the nflog.
+ *
  * Each channel has its own queue (keyed-queue.ts):
  * - at most `channel.concurrency` sends under way at once (its connection
  *   pool's size), so nothing waits inside nodemailer's or undici's queue
@@ -13,15 +26,10 @@
  * - per target, one alert at a time, in the order they were accepted: an "up"
  *   is never delivered before the "down" it closes. A down still owed (being
  *   retried) when its up arrives is still delivered first, then the up;
- *   neither is dropped. A down that is dead-lettered lets the up go on.
+ *   neither is dropped. A down that is dead-lettered or held lets the up go on.
  * - a send that outlives --send-timeout has its AbortSignal aborted, and the
  *   dispatcher waits until the channel has settled it before it retries:
  *   a send given up on cannot go out beside its retry.
- * - no faster than the channel's rate limit, and not while its destination
- *   asked for a pause (rate-gate.ts);
- * - a routed channel (--config `match`) takes only the alerts it matches;
- * - a grouping channel (grouper.ts) sends the alerts for one recipient that
- *   come together as one message; each keeps its own outcome.
  */
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -30,8 +38,11 @@ import type { Channel } from './channels/channel.ts';
 import type { Route } from './channel-setup.ts';
 import { Grouper } from './grouper.ts';
 import { KeyedQueue, type RunOutcome } from './keyed-queue.ts';
+import { MuteStage } from './mute-stage.ts';
+import { NotifyLog } from './notify-log.ts';
+import type { NotifyPolicy } from './notify-policy.ts';
 import { RateGate } from './rate-gate.ts';
-import type { Outbox, OutboxRecord } from '../store/outbox.ts';
+import { isOwed, type Outbox, type OutboxRecord } from '../store/outbox.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 
 export interface DispatcherOptions {
@@ -44,6 +55,8 @@ export interface DispatcherOptions {
   /** Longest a single send may take before it is cancelled and counts as a transient failure. */
   sendTimeoutMs?: number;
   backoff?: BackoffPolicy;
+  /** What each channel was told (the nflog), as the store kept it. */
+  notifyLog?: NotifyLog;
   now?: () => number;
 }
 
@@ -78,10 +91,15 @@ export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #lanes = new Map<string, Lane>();
   readonly #sending = new Set<AbortController>();
+  readonly #mute: MuteStage<Job>;
+  readonly #told: NotifyLog;
   #closed = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+    this.#told = options.notifyLog ?? new NotifyLog();
+    const now = options.now ?? Date.now;
+    this.#mute = new MuteStage<Job>({ outbox: options.outbox, log: options.log, now, requeue: (job) => this.#lanes.get(job.channel.name)?.queue.add(job) });
     const routes: readonly Route[] = options.routes ?? (options.channels ?? []).map((channel): Route => ({ channel }));
     for (const route of routes) {
       const { channel } = route;
@@ -104,11 +122,20 @@ export class Dispatcher {
     return [...this.#lanes.values()].filter((l) => !l.route.match || l.route.match(alert)).map((l) => l.route.channel.name);
   }
 
-  /** Deliveries not finished: under way, queued, or waiting for a retry. */
+  /** Deliveries not finished: under way, queued, or waiting for a retry (not those a silence holds). */
   get active(): number {
     let n = 0;
     for (const lane of this.#lanes.values()) n += lane.queue.size;
     return n;
+  }
+
+  /**
+   * The mute stage's policy (the hub: silences and incidents); until this is
+   * called nothing is muted. Each change it signals: the held deliveries are
+   * looked at again, and the retries and group waits a silence now matches are held.
+   */
+  usePolicy(policy: NotifyPolicy): void {
+    this.#mute.use(policy, () => this.#policyChanged());
   }
 
   submit(item: QueuedAlert): void {
@@ -118,8 +145,10 @@ export class Dispatcher {
       const { channel } = route;
       const state = record?.channels[channel.name];
       // A resumed alert goes only to the channels that still owe it; a new one to those it matches.
-      if (record ? !state || state.state !== 'pending' : route.match && !route.match(item.alert)) continue;
-      queue.add({ item, channel, attempt: (state?.attempts ?? 0) + 1 });
+      if (record ? !state || !isOwed(state.state) : route.match && !route.match(item.alert)) continue;
+      const job = { item, channel, attempt: (state?.attempts ?? 0) + 1 };
+      if (state?.state === 'silenced') this.#mute.restore(job);
+      else queue.add(job);
     }
   }
 
@@ -135,7 +164,7 @@ export class Dispatcher {
     for (const record of records) {
       const id = record.item.alert.id;
       for (const [name, state] of Object.entries(record.channels)) {
-        if (state.state !== 'pending' || configured.has(name)) continue;
+        if (!isOwed(state.state) || configured.has(name)) continue;
         const why = `channel ${name} is no longer configured`;
         outbox.settle(id, name, 'dead', why, false);
         log.error(`Alert ${id} not delivered via ${name} (dead letter): ${why}`, { event: 'dead', id, channel: name });
@@ -145,6 +174,7 @@ export class Dispatcher {
         resumed += 1;
       }
     }
+    this.#mute.review();
     return resumed;
   }
 
@@ -155,23 +185,50 @@ export class Dispatcher {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#mute.close();
     for (const controller of this.#sending) controller.abort(new Error('the mailer is stopping'));
     for (const lane of this.#lanes.values()) lane.grouper?.close();
     await Promise.allSettled([...this.#lanes.values()].map((l) => l.queue.close()));
     await Promise.allSettled([...this.#lanes.values()].map((l) => l.route.channel.close?.()));
   }
 
+  /** A change of silences or incidents: held deliveries looked at again; retries and group waits a silence now matches are held. */
+  #policyChanged(): void {
+    if (this.#closed) return;
+    this.#mute.review();
+    for (const lane of this.#lanes.values()) {
+      lane.queue.wake((job) => this.#mute.mute(job) !== undefined);
+      lane.grouper?.take((job) => (this.#mute.holds(job) ? undefined : false));
+    }
+  }
+
+  /** The stages before a send (mute, told): true when the job is done without one (held, or skipped). */
+  #stopped(job: Job): boolean {
+    if (this.#mute.holds(job)) return true;
+    const { alert } = job.item;
+    if (this.#told.due(alert, job.channel.name)) return false;
+    this.#mute.skip(job, 'its down was never sent on this channel');
+    return true;
+  }
+
   async #attempt(job: Job): Promise<RunOutcome> {
+    if (this.#closed) return 0;
+    if (this.#stopped(job)) return undefined;
     const result = await this.#send(job.channel, [job.item]);
     return result === undefined ? 0 : this.#outcome(job, result);
   }
 
-  /** One message for a group (one alert: an ordinary send); each member's outcome. */
+  /** One message for a group (one alert: an ordinary send), muted at its flush; each member's outcome. */
   async #attemptGroup(jobs: Job[]): Promise<RunOutcome[]> {
-    const result = await this.#send(jobs[0]!.channel, jobs.map((j) => j.item));
-    if (result === undefined) return jobs.map(() => 0);
-    if (jobs.length > 1) this.#options.log.debug(`Sent ${jobs.length} alerts as one message via ${jobs[0]!.channel.name}.`, { event: 'group', channel: jobs[0]!.channel.name, size: jobs.length });
-    return jobs.map((job) => this.#outcome(job, result));
+    if (this.#closed) return jobs.map(() => 0);
+    const live = jobs.filter((job) => !this.#stopped(job));
+    const outcomes = new Map<Job, RunOutcome>();
+    if (live.length > 0) {
+      const result = await this.#send(live[0]!.channel, live.map((j) => j.item));
+      if (live.length > 1 && result !== undefined) this.#options.log.debug(`Sent ${live.length} alerts as one message via ${live[0]!.channel.name}.`, { event: 'group', channel: live[0]!.channel.name, size: live.length });
+      for (const job of live) outcomes.set(job, result === undefined ? 0 : this.#outcome(job, result));
+    }
+    return jobs.map((job) => (outcomes.has(job) ? outcomes.get(job) : undefined));
   }
 
   #outcome(job: Job, result: SendResult): RunOutcome {
@@ -180,6 +237,7 @@ export class Dispatcher {
     const id = item.alert.id;
     if (result.ok) {
       outbox.settle(id, channel.name, 'delivered', undefined, true, !channel.repeatIsHarmless);
+      this.#told.delivered(item, channel.name);
       if (channel.name !== 'log') log.info(`Delivered alert ${id} via ${channel.name}.`, { event: 'delivered', id, channel: channel.name, attempt, detail: result.detail });
       return undefined;
     }

@@ -76,6 +76,27 @@ export class Grouper<T> {
     for (const group of this.#ready.splice(0)) for (const w of group) w.resolve(0);
   }
 
+  /**
+   * Take the jobs that `picked` picks out of their groups before they are
+   * sent (still waiting, or flushed and waiting for a send slot): each ends
+   * with what `picked` returned for it (a silence added: the mute stage holds them).
+   */
+  take(picked: (job: T) => RunOutcome | false): void {
+    const pick = (waiting: Waiting<T>[]): Waiting<T>[] =>
+      waiting.filter((w) => {
+        const outcome = picked(w.job);
+        if (outcome === false) return true;
+        w.resolve(outcome);
+        return false;
+      });
+    for (const bucket of this.#buckets.values()) bucket.waiting = pick(bucket.waiting);
+    for (let i = this.#ready.length - 1; i >= 0; i--) {
+      const rest = pick(this.#ready[i]!);
+      if (rest.length > 0) this.#ready[i] = rest;
+      else this.#ready.splice(i, 1);
+    }
+  }
+
   #schedule(key: string, bucket: Bucket<T>): void {
     const now = this.#options.now?.() ?? Date.now();
     const { waitMs, intervalMs } = this.#options.policy;

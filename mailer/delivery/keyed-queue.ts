@@ -31,7 +31,8 @@ export class KeyedQueue<T> {
   readonly #byKey = new Map<string, T[]>();
   /** Heads that may start now, in the order they became ready. */
   readonly #ready: T[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Jobs waiting for their retry, with its timer. */
+  readonly #timers = new Map<T, NodeJS.Timeout>();
   readonly #running = new Set<Promise<void>>();
   #jobs = 0;
   #closed = false;
@@ -68,10 +69,21 @@ export class KeyedQueue<T> {
   /** Start nothing more, drop waiting retries, and resolve once the running jobs have settled. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     this.#ready.length = 0;
     await Promise.allSettled([...this.#running]);
+  }
+
+  /** Jobs waiting for their retry that `now` picks run again now, without waiting out their delay (a silence added: the mute stage takes them). */
+  wake(now: (job: T) => boolean): void {
+    for (const [job, timer] of [...this.#timers]) {
+      if (!now(job)) continue;
+      clearTimeout(timer);
+      this.#timers.delete(job);
+      this.#ready.push(job);
+    }
+    this.#pump();
   }
 
   #pump(): void {
@@ -98,11 +110,11 @@ export class KeyedQueue<T> {
       return;
     }
     const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+      this.#timers.delete(job);
       this.#ready.push(job);
       this.#pump();
     }, Math.max(0, outcome));
-    this.#timers.add(timer);
+    this.#timers.set(job, timer);
   }
 
   #done(job: T): void {

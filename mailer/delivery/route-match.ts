@@ -1,7 +1,9 @@
 /**
- * Which alerts a routed channel takes (`match` in --config): statuses,
- * target globs and recipient globs; an alert must pass every list given,
- * and one entry of a list suffices.
+ * The one matcher language of routes and silences: which alerts a routed
+ * channel takes (`match` in --config: statuses, target globs, recipient
+ * globs) and which deliveries a silence mutes (those, plus channel names:
+ * a silence is asked about an alert on one channel). An alert must pass
+ * every list given, and one entry of a list suffices.
  *
  * The globs are ours, by hand: `*` matches any run of characters and `?` one,
  * slashes and dots included, because targets are URLs ("http://db-*") and
@@ -15,9 +17,11 @@ export interface MatchSpec {
   status?: readonly AlertStatus[];
   targets?: readonly string[];
   to?: readonly string[];
+  /** Channel names (globs); a silence only: a route is its channel. Asked without a channel, it does not hold. */
+  channels?: readonly string[];
 }
 
-export type Matcher = (alert: Alert) => boolean;
+export type Matcher = (alert: Alert, channel?: string) => boolean;
 
 /**
  * Whether `text` matches `glob`: the greedy two-pointer walk that returns to
@@ -53,8 +57,10 @@ export function compileMatch(spec: MatchSpec): Matcher {
   const statuses = spec.status ? new Set(spec.status) : undefined;
   const targets = spec.targets;
   const recipients = spec.to?.map((g) => g.toLowerCase());
-  return (alert) =>
+  const channels = spec.channels;
+  return (alert, channel) =>
     (!statuses || statuses.has(alert.status)) &&
     (!targets || (alert.target !== undefined && targets.some((g) => globMatch(g, alert.target!)))) &&
-    (!recipients || recipients.some((g) => globMatch(g, alert.to.toLowerCase())));
+    (!recipients || recipients.some((g) => globMatch(g, alert.to.toLowerCase()))) &&
+    (!channels || (channel !== undefined && channels.some((g) => globMatch(g, channel))));
 }

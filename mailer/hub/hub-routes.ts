@@ -268,7 +268,7 @@ export class PageRoutes {
     const added = await this.#d.hub.silences.add(parsed.value, now).catch(() => UNWRITABLE);
     if (added === UNWRITABLE) return { status: 503, error: UNWRITABLE };
     if (typeof added === 'string') return { status: 409, error: added };
-    this.#d.log.info(`silence added on ${added.target} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
+    this.#d.log.info(`silence added on ${[added.target, added.match && JSON.stringify(added.match)].filter(Boolean).join(' ')} until ${new Date(added.until).toISOString()}`, { event: 'silence', id: added.id });
     return added;
   }
 

@@ -159,11 +159,11 @@ export function hubEvent(event: HubEvent, audience: Audience): HubEvent {
 
 /** A silence as the page and the API show it. */
 export function silenceView(s: SilenceRow): SilenceView {
-  return { id: s.id, target: s.target, startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) };
+  return { id: s.id, target: s.target, ...(s.match ? { match: s.match } : {}), startsAt: iso(s.startsAt), until: iso(s.until), comment: s.comment, createdAt: iso(s.createdAt) };
 }
 
 function deliveryView(d: DeliveryRow, audience: Audience): DeliveryView {
-  const state = d.state === 'delivered' ? 'sent' : d.state === 'dead' ? 'dead' : d.attempts > 0 ? 'retrying' : 'pending';
+  const state = d.state === 'delivered' ? 'sent' : d.state === 'pending' ? (d.attempts > 0 ? 'retrying' : 'pending') : d.state;
   const view: DeliveryView = { channel: d.channel, state, attempts: d.attempts, at: iso(d.at) };
   if (audience === 'public') return view;
   view.alertId = d.alertId;

@@ -2,8 +2,7 @@
  * The hub: what agents report and what alerts say, kept and told. It takes
  * each report (after agent-silence.ts and the registry have seen it: the
  * agent, its targets' checks into their buckets, the targets' states), each
- * accepted alert (its incident, its target's state; a silence in force keeps
- * it from the channels), and each delivery's progress (the incident's
+ * accepted alert (its incident, its target's state), and each delivery's progress (the incident's
  * deliveries, which the store keeps). Every change goes to the store with its
  * next commit and to the page's listeners (GET /api/v1/events) at once.
  *
@@ -11,17 +10,23 @@
  * closes after an hour without alerts, checked every SWEEP_EVERY_MS, and when
  * too many are open (incident-book.ts): bookkeeping, with no alert to any channel.
  *
+ * It is the dispatcher's NotifyPolicy (delivery/notify-policy.ts): the
+ * silence muting an alert on a channel at send time, whether an incident is
+ * still open, and a signal when a silence is added or removed or an incident
+ * closes.
+ *
  * An incident its agent can no longer close (the down was sent, then the
  * agent restarted and its new instance reports the target up) is closed here
  * with a recovery alert of the hub's own, through every channel.
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { Mute, NotifyPolicy } from '../delivery/notify-policy.ts';
+import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
-import { IncidentBook, type IncidentChange, MAX_SENDER_INCIDENTS } from './incident-book.ts';
+import { IncidentBook, type IncidentChange, incidentOf, MAX_SENDER_INCIDENTS } from './incident-book.ts';
 import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
 import { MAX_TARGETS, TargetBoard, type TargetEntry } from './target-board.ts';
@@ -45,7 +50,7 @@ export interface StatusHubOptions {
 }
 
 /** Also the intake's AdmissionObserver (beforeKeep, admitted): it hears of every accepted alert. */
-export class StatusHub implements ReportReceiver {
+export class StatusHub implements ReportReceiver, NotifyPolicy {
   readonly targets: TargetBoard;
   readonly incidents: IncidentBook;
   readonly silences: Silences;
@@ -53,6 +58,8 @@ export class StatusHub implements ReportReceiver {
   readonly #o: StatusHubOptions;
   readonly #now: () => number;
   readonly #listeners = new Set<(e: HubEvent) => void>();
+  /** Told when a silence is added or removed, or an incident closes (the dispatcher's mute stage). */
+  readonly #policyListeners: Array<() => void> = [];
   #admissions: AlertSink | undefined;
   readonly #sweeper: NodeJS.Timeout;
   /** One line per agent whose report was cut to the cap, each 10 s, at most 10 in all. */
@@ -126,14 +133,17 @@ export class StatusHub implements ReportReceiver {
     this.#emit({ type: 'agent', data: agentView(record) });
   }
 
+  /** Before an alert is kept: its incident. True when the hub holds it back from the channels (none now: silences mute at send time). */
   beforeKeep(item: QueuedAlert, peer: string): boolean {
-    const now = this.#now();
-    return this.silences.matching(this.incidents.assign(item, peer, now), now) !== undefined;
+    this.incidents.assign(item, peer, this.#now());
+    return false;
   }
 
-  admitted(item: QueuedAlert, peer: string, silenced: boolean): void {
+  admitted(item: QueuedAlert, peer: string, _held: boolean): void {
     const now = this.#now();
     const { alert } = item;
+    // Shown on the incident: a silence in force on the alert whatever its channel (the dispatcher mutes each delivery).
+    const silenced = this.silences.muting({ alert, target: incidentOf(item, peer).target, channel: undefined }, now) !== undefined;
     const changes = this.incidents.alert(item, peer, silenced, now);
     for (const c of changes) this.#incidentChanged(c, now);
     if (alert.target !== undefined && !alert.target.startsWith('agent:')) {
@@ -141,6 +151,21 @@ export class StatusHub implements ReportReceiver {
       const e = this.targets.alert(alert.target, alert.status, at, alert.status === 'down' ? alert.reason : undefined);
       if (e) this.#targetEvent(e);
     }
+  }
+
+  muted(item: QueuedAlert, channel: string, now: number): Mute | undefined {
+    const target = item.alert.target ?? this.incidents.get(incidentKey(item))?.target;
+    const row = this.silences.muting({ alert: item.alert, target, channel }, now);
+    return row && { id: row.id, until: row.until };
+  }
+
+  incidentOpen(id: string): boolean {
+    return this.incidents.get(id) !== undefined;
+  }
+
+  onChange(listener: () => void): void {
+    this.#policyListeners.push(listener);
+    this.silences.onChange(listener);
   }
 
   /** A channel's progress on an alert (the store has recorded it): its incident's page section is told. */
@@ -167,6 +192,7 @@ export class StatusHub implements ReportReceiver {
       this.#o.store.hubWrite({ op: 'buckets', at: Math.min(c.row.openedAt, now), adds: [{ target: c.row.target, checks: 0, failures: 0, latency: [], incidents: 1 }] });
     }
     this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
+    if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
   }
 
   #recover(incident: string, target: string, recipients: readonly string[], openedAt: number, agent: string, now: number): void {

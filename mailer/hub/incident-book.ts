@@ -158,7 +158,7 @@ export class IncidentBook {
       this.#keep(row);
       if (isSenderTarget(target)) this.#heard(id, now);
       this.#event(row, { at: now, kind: 'alert', text: `alert ${alert.id} to ${alert.to}` });
-      if (silenced) this.#event(row, { at: now, kind: 'silenced', text: 'a silence matched: not sent to the channels' });
+      if (silenced) this.#event(row, { at: now, kind: 'silenced', text: 'a silence matched: held from the channels while it lasts' });
       this.#recipient(row, alert.to);
       this.#write({ op: 'incident', row });
       changes.push({ row, kind: 'opened' });

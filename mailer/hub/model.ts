@@ -11,6 +11,7 @@
  * can import the hub's model without a cycle.
  */
 import type { AlertRequest } from '../../shared/wire-json.ts';
+import type { MatchSpec } from '../delivery/route-match.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -89,7 +90,7 @@ export interface DeliveryRow {
   incident: string;
   alertId: string;
   channel: string;
-  state: 'pending' | 'delivered' | 'dead';
+  state: 'pending' | 'silenced' | 'delivered' | 'dead' | 'skipped';
   attempts: number;
   error: string | null;
   at: number;
@@ -97,7 +98,10 @@ export interface DeliveryRow {
 
 export interface SilenceRow {
   id: string;
+  /** A glob on the target name; empty when only `match` says what it mutes. */
   target: string;
+  /** Matchers in the routes' language (delivery/route-match.ts), channels too. */
+  match?: MatchSpec;
   startsAt: number;
   until: number;
   comment: string;

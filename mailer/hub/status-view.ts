@@ -43,7 +43,8 @@ export interface TargetView {
   silenced: boolean;
 }
 
-export type DeliveryOutcome = 'pending' | 'retrying' | 'sent' | 'dead';
+/** silenced: held by a silence, sent when it ends if still due; skipped: never sent (see mailer/store/outbox.ts). */
+export type DeliveryOutcome = 'pending' | 'retrying' | 'silenced' | 'sent' | 'dead' | 'skipped';
 
 export interface DeliveryView {
   /** Not in the public view. */
@@ -51,7 +52,7 @@ export interface DeliveryView {
   channel: string;
   state: DeliveryOutcome;
   attempts: number;
-  /** The last error (retrying, dead); not in the public view. */
+  /** The last error (retrying, dead), or why it is silenced or skipped; not in the public view. */
   error?: string;
   /** When this was last recorded. */
   at: string;
@@ -97,8 +98,10 @@ export interface DeadLetterView {
 
 export interface SilenceView {
   id: string;
-  /** A glob on the target name (route-match.ts globMatch). */
+  /** A glob on the target name (route-match.ts globMatch); empty when only `match` says what it mutes. */
   target: string;
+  /** Matchers (targets, to, status, channels), as routes have. */
+  match?: { targets?: readonly string[]; to?: readonly string[]; status?: readonly string[]; channels?: readonly string[] };
   startsAt: string;
   until: string;
   comment: string;

@@ -25,12 +25,15 @@ export type Admission =
   | { ok: true; id: string; duplicate: boolean }
   | { ok: false; code: 'recipient' | 'invalid'; error: string };
 
-/** Who else hears of each accepted alert (the hub: incidents, silences, the page). */
+/**
+ * Who else hears of each accepted alert (the hub: incidents, the page).
+ * Silences are not asked here: the dispatcher mutes each delivery at send time.
+ */
 export interface AdmissionObserver {
-  /** Before the alert is kept: gives it its incident (item.hubIncident); true when a silence holds it (kept, sent to no channel). */
+  /** Before the alert is kept: gives it its incident (item.hubIncident); true when the hub holds it back from the channels (kept, owed by none). */
   beforeKeep(item: QueuedAlert, peer: string): boolean;
-  /** Accepted and kept (not a duplicate). */
-  admitted(item: QueuedAlert, peer: string, silenced: boolean): void;
+  /** Accepted and kept (not a duplicate); held: beforeKeep held it back. */
+  admitted(item: QueuedAlert, peer: string, held: boolean): void;
 }
 
 export interface AdmissionDeps {
@@ -91,11 +94,11 @@ export class Admissions {
     if (!allowed.ok) return this.#refuse('recipient', `recipient ${preview(alert.to, 120)} ${allowed.error}`, via, peer);
     const item: QueuedAlert = { alert, line, via, receivedAt: this.#deps.now?.() ?? Date.now() };
     const observer = this.#observer;
-    const silenced = observer?.beforeKeep(item, peer) ?? false;
+    const held = observer?.beforeKeep(item, peer) ?? false;
     let duplicate = false;
     try {
       // Resolves once committed; a duplicate of an alert still being committed waits for that commit.
-      duplicate = (await store.admit(item, silenced ? [] : dispatcher.channelsFor(alert))).duplicate;
+      duplicate = (await store.admit(item, held ? [] : dispatcher.channelsFor(alert))).duplicate;
     } catch (err) {
       // An HTTP sender is told 503 and keeps the alert; a raw sender has gone, so deliver from memory.
       if (via === 'json') throw err;
@@ -108,9 +111,10 @@ export class Admissions {
       log.info(`Alert ${alert.id} already accepted; not sending it again.`, { event: 'duplicate', id: alert.id, via, peer });
       return { ok: true, id: alert.id, duplicate: true };
     }
-    if (silenced) log.info(`Alert ${alert.id} is silenced (a silence matches ${preview(alert.target ?? 'its target', 120)}); kept, not sent.`, { event: 'silenced', id: alert.id });
+    // The hub first: the dispatcher's mute stage asks it of the alert's incident (a raw alert's sender) at once.
+    observer?.admitted(item, peer, held);
+    if (held) log.info(`Alert ${alert.id} is held back by the hub; kept, not sent.`, { event: 'held', id: alert.id });
     else dispatcher.submit(item);
-    observer?.admitted(item, peer, silenced);
     return { ok: true, id: alert.id, duplicate: false };
   }
 

@@ -8,7 +8,17 @@
  */
 import type { QueuedAlert } from '../queued-alert.ts';
 
-export type DeliveryState = 'pending' | 'delivered' | 'dead';
+/**
+ * pending: owed (queued, under way, or waiting for a retry). silenced: owed
+ * but held back by a silence in force at send time; it goes out when the
+ * silence ends if its incident is still open (an up: if its channel was told
+ * the down), else it is settled as skipped. delivered, dead, skipped
+ * (never sent: its silence outlasted its incident, or an up whose down this
+ * channel was never told) are final.
+ */
+export type DeliveryState = 'pending' | 'silenced' | 'delivered' | 'dead' | 'skipped';
+/** The states a channel is done in. */
+export type SettledState = Exclude<DeliveryState, 'pending' | 'silenced'>;
 
 export interface ChannelState {
   state: DeliveryState;
@@ -28,15 +38,22 @@ export interface Outbox {
    * The channel is done with the alert; `attempted` counts the attempt that ended it;
    * `urgent` sends it to be committed at once rather than with the next group commit.
    */
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted?: boolean, urgent?: boolean): void;
+  settle(id: string, channel: string, state: SettledState, error?: string, attempted?: boolean, urgent?: boolean): void;
+  /** Still owed, but held back by a silence (`why` says which, until when); `false` hands it back to the channel (pending). */
+  hold(id: string, channel: string, why: string | false): void;
   /** An alert some channel has still to deliver. */
   get(id: string): OutboxRecord | undefined;
   /** Alerts some channel still has to deliver, oldest first. */
   unfinished(): OutboxRecord[];
 }
 
+/** Whether a channel still owes the alert (pending, or held by a silence). */
+export function isOwed(state: DeliveryState): boolean {
+  return state === 'pending' || state === 'silenced';
+}
+
 export function isFinished(record: OutboxRecord): boolean {
-  return Object.values(record.channels).every((c) => c.state !== 'pending');
+  return Object.values(record.channels).every((c) => !isOwed(c.state));
 }
 
 export function newRecord(item: QueuedAlert, channels: readonly string[]): OutboxRecord {
@@ -52,7 +69,7 @@ export function newRecord(item: QueuedAlert, channels: readonly string[]): Outbo
 export function applyProgress(
   record: OutboxRecord,
   channel: string,
-  change: { state?: Exclude<DeliveryState, 'pending'>; error?: string | undefined; attempted: boolean },
+  change: { state?: DeliveryState; error?: string | undefined; attempted: boolean },
 ): boolean {
   const entry = record.channels[channel];
   if (!entry) return false;

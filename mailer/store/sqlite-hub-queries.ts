@@ -10,6 +10,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
+import type { NotifyEntry } from '../delivery/notify-log.ts';
 import {
   type AgentRow,
   type BucketAdd,
@@ -44,8 +45,14 @@ CREATE INDEX IF NOT EXISTS hub_incidents_by_age ON hub_incidents (opened_at);
 CREATE TABLE IF NOT EXISTS hub_deliveries (incident TEXT NOT NULL, alert_seq INTEGER NOT NULL, channel TEXT NOT NULL, alert_id TEXT NOT NULL, state TEXT NOT NULL,
   attempts INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (incident, alert_seq, channel)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_silences (id TEXT PRIMARY KEY, target TEXT NOT NULL, starts_at INTEGER NOT NULL, until INTEGER NOT NULL,
-  comment TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+  comment TEXT NOT NULL, created_at INTEGER NOT NULL, match TEXT) WITHOUT ROWID;
 `;
+
+/** A store written before silences had matchers gains their column (NULL: a target glob only). */
+export function migrateHub(db: DatabaseSync): void {
+  const columns = db.prepare('PRAGMA table_info(hub_silences)').all() as Row[];
+  if (!columns.some((c) => c.name === 'match')) db.exec('ALTER TABLE hub_silences ADD COLUMN match TEXT');
+}
 
 const hourOf = (at: number): number => at - (at % HOUR_MS);
 const dayOf = (at: number): number => at - (at % DAY_MS);
@@ -69,7 +76,9 @@ export class SqliteHubQueries {
       delivery: p(`INSERT INTO hub_deliveries (incident, alert_seq, channel, alert_id, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (incident, alert_seq, channel) DO UPDATE SET at = CASE WHEN state IS NOT excluded.state OR attempts IS NOT excluded.attempts THEN excluded.at ELSE at END,
         state = excluded.state, attempts = excluded.attempts, error = excluded.error`),
-      silence: p('INSERT OR REPLACE INTO hub_silences (id, target, starts_at, until, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      silence: p('INSERT OR REPLACE INTO hub_silences (id, target, starts_at, until, comment, created_at, match) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      // The nflog at start: per open incident, the channels that delivered one of its alerts (a down: its up closes it).
+      told: p("SELECT DISTINCT d.incident, d.channel FROM hub_deliveries d JOIN hub_incidents i ON i.id = d.incident WHERE i.state = 'open' AND d.state = 'delivered'"),
       unsilence: p('DELETE FROM hub_silences WHERE id = ?'),
       agents: p('SELECT * FROM hub_agents'),
       targets: p('SELECT * FROM hub_targets'),
@@ -117,7 +126,12 @@ export class SqliteHubQueries {
   }
 
   putSilence(s: SilenceRow): void {
-    this.#s.silence!.run(s.id, s.target, s.startsAt, s.until, s.comment, s.createdAt);
+    this.#s.silence!.run(s.id, s.target, s.startsAt, s.until, s.comment, s.createdAt, s.match ? JSON.stringify(s.match) : null);
+  }
+
+  /** What each channel was told, per open incident (delivery/notify-log.ts). */
+  notifyLog(): NotifyEntry[] {
+    return (this.#s.told!.all() as Row[]).map((r) => ({ incident: String(r.incident), channel: String(r.channel) }));
   }
 
   deleteSilence(id: string): void {
@@ -223,7 +237,7 @@ function toIncident(r: Row): IncidentRow {
 }
 
 function toSilence(r: Row): SilenceRow {
-  return {
+  const row: SilenceRow = {
     id: String(r.id),
     target: String(r.target),
     startsAt: Number(r.starts_at),
@@ -231,4 +245,6 @@ function toSilence(r: Row): SilenceRow {
     comment: String(r.comment),
     createdAt: Number(r.created_at),
   };
+  if (typeof r.match === 'string') row.match = JSON.parse(r.match) as SilenceRow['match'] & object;
+  return row;
 }

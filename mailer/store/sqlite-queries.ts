@@ -15,6 +15,7 @@ type Row = Record<string, SQLInputValue>;
 const COLUMNS = 'seq, id, received_at, dead_at, finished_at, via, line, alert, channels';
 const WHERE: Record<ListQuery['state'], string> = {
   pending: "state = 'pending'",
+  silenced: "state = 'pending' AND EXISTS (SELECT 1 FROM json_each(channels) WHERE json_extract(value, '$.state') = 'silenced')",
   sent: "state = 'sent'",
   dead: 'dead_at IS NOT NULL',
 };
@@ -47,7 +48,12 @@ export class SqliteQueries {
     // Pending and dead rows are counted through their partial indexes; sent rows, most of the table, are not counted
     // at all (a scan of 500,000 rows took the worker half a second, its commits waiting): the worker keeps their number.
     const count = (state: ListQuery['state']): StatementSync => p(`SELECT count(*) AS n FROM alerts WHERE ${WHERE[state]}`);
-    this.#list = { pending: { page: page('pending'), count: count('pending') }, sent: { page: page('sent') }, dead: { page: page('dead'), count: count('dead') } };
+    this.#list = {
+      pending: { page: page('pending'), count: count('pending') },
+      silenced: { page: page('silenced'), count: count('silenced') },
+      sent: { page: page('sent') },
+      dead: { page: page('dead'), count: count('dead') },
+    };
   }
 
   /** Run `work` in one transaction: committed if it returns, rolled back if it throws. */

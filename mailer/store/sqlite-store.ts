@@ -18,8 +18,9 @@
  * number, for duplicate checks and GET /alerts.
  */
 import type { Logger } from '../../shared/logger.ts';
+import type { NotifyEntry } from '../delivery/notify-log.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord, snapshotProgress } from './outbox.ts';
+import { applyProgress, isFinished, newRecord, type OutboxRecord, type SettledState, snapshotProgress } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';
 import { WorkerClient } from './sqlite-worker-client.ts';
 import { coalesceWrites, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from '../hub/model.ts';
@@ -150,11 +151,17 @@ export class SqliteStore implements Store {
     this.#changed(entry, false);
   }
 
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true, urgent = false): void {
+  settle(id: string, channel: string, state: SettledState, error?: string, attempted = true, urgent = false): void {
     const entry = this.#pending.get(id);
     if (!entry || !applyProgress(entry.record, channel, { state, error, attempted })) return;
     if (state === 'dead' && entry.deadAt === null) entry.deadAt = this.#now();
     this.#changed(entry, urgent);
+  }
+
+  hold(id: string, channel: string, why: string | false): void {
+    const entry = this.#pending.get(id);
+    if (!entry || !applyProgress(entry.record, channel, why === false ? { state: 'pending', attempted: false } : { state: 'silenced', error: why, attempted: false })) return;
+    this.#changed(entry, false);
   }
 
   hubWrite(write: HubWrite): void {
@@ -172,6 +179,10 @@ export class SqliteStore implements Store {
 
   async hubLoad(): Promise<HubSnapshot> {
     return (await this.#worker.ask({ op: 'hub-load', n: 0, now: this.#now() })) as HubSnapshot;
+  }
+
+  async notifyLog(): Promise<NotifyEntry[]> {
+    return (await this.#worker.ask({ op: 'notify-log', n: 0 })) as NotifyEntry[];
   }
 
   async incidents(query: IncidentQuery): Promise<IncidentRecord[]> {

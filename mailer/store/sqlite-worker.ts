@@ -68,6 +68,7 @@ export type WorkerRequest =
   | { op: 'list'; n: number; query: ListQuery }
   | { op: 'hub-load'; n: number; now: number }
   | { op: 'incidents'; n: number; query: IncidentQuery }
+  | { op: 'notify-log'; n: number }
   | { op: 'probe'; n: number }
   | { op: 'close'; n: number };
 
@@ -147,6 +148,8 @@ function handle(request: WorkerRequest): unknown {
       return hq.load(request.now, request.now - HOURLY_KEEP_MS, request.now - 91 * DAY_MS);
     case 'incidents':
       return hq.incidents(request.query);
+    case 'notify-log':
+      return hq.notifyLog();
     case 'probe':
       return q.probe();
     case 'close':

@@ -11,9 +11,11 @@ import type { Alert } from '../../shared/alert.ts';
 import type { ChannelState, Outbox } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { HubSnapshot, HubStorage } from '../hub/model.ts';
+import type { NotifyEntry } from '../delivery/notify-log.ts';
 
-export type ListState = 'pending' | 'dead' | 'sent';
-export const LIST_STATES: readonly ListState[] = ['pending', 'dead', 'sent'];
+/** pending: some channel owes it; silenced: some channel holds it back for a silence (pending too); dead; sent: done, none dead. */
+export type ListState = 'pending' | 'silenced' | 'dead' | 'sent';
+export const LIST_STATES: readonly ListState[] = ['pending', 'silenced', 'dead', 'sent'];
 
 export interface ListQuery {
   state: ListState;
@@ -77,6 +79,12 @@ export interface Store extends Outbox, HubStorage {
   health(): StoreHealth;
   /** What the hub holds in memory, read once at start. */
   hubLoad(): Promise<HubSnapshot>;
+  /**
+   * The notification log, read once at start: per incident still open, the
+   * channels that delivered one of its alerts (its downs; an up closes it).
+   * Durable with each delivery's progress (kept with its incident).
+   */
+  notifyLog(): Promise<NotifyEntry[]>;
   /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
 }

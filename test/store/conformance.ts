@@ -147,6 +147,50 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     await store.close();
   });
 
+  test(`${name}: a delivery held by a silence stays owed (silenced, listed so) across a reopen; released it is pending again; skipped it is done, never dead`, async () => {
+    const place = factory.place();
+    let store = await open(place);
+    await store.admit(item('s1'), ['log', 'chat']);
+    await store.admit(item('s2'), ['chat']);
+    store.settle('s1', 'log', 'delivered');
+    store.hold('s1', 'chat', 'held by silence x until 2030-01-01T00:00:00.000Z');
+    store.hold('s2', 'chat', 'held by silence x until 2030-01-01T00:00:00.000Z');
+    await store.close();
+    store = await open(place);
+    assert.deepEqual(store.unfinished().map((r) => r.item.alert.id), ['s1', 's2'], 'held deliveries are owed: resumed at start');
+    assert.deepEqual(store.get('s1')?.channels.chat, { state: 'silenced', attempts: 0, error: 'held by silence x until 2030-01-01T00:00:00.000Z' });
+    const silenced = await store.list({ state: 'silenced', limit: 10 });
+    assert.deepEqual([silenced.total, silenced.alerts.map((a) => a.id)], [2, ['s2', 's1']]);
+    store.hold('s1', 'chat', false);
+    assert.equal(store.get('s1')?.channels.chat?.state, 'pending');
+    store.settle('s2', 'chat', 'skipped', 'silenced until its incident closed', false);
+    await store.close();
+    store = await open(place);
+    assert.deepEqual(store.unfinished().map((r) => r.item.alert.id), ['s1']);
+    assert.equal((await store.list({ state: 'silenced', limit: 10 })).total, 0);
+    const sent = await store.list({ state: 'sent', limit: 10 });
+    assert.deepEqual(sent.alerts.map((a) => [a.id, a.channels.chat?.state]), [['s2', 'skipped']]);
+    assert.equal((await store.list({ state: 'dead', limit: 10 })).total, 0, 'skipped is not dead');
+    await store.close();
+  });
+
+  test(`${name}: the notification log: per open incident, the channels that delivered one of its alerts, read back after a reopen`, async () => {
+    const place = factory.place();
+    let store = await open(place);
+    const incident = (id: string, state: 'open' | 'closed') =>
+      store.hubWrite({ op: 'incident', row: { id, target: 'web', state, openedAt: 1, resolvedAt: state === 'open' ? null : 2, message: 'm', reason: null, silenced: false, recipients: [], events: [] } });
+    incident('json-n1', 'open');
+    incident('json-n2', 'closed');
+    for (const id of ['n1', 'n2']) await store.admit(item(id), ['log', 'chat']);
+    store.settle('n1', 'log', 'delivered');
+    store.settle('n1', 'chat', 'dead', 'HTTP 400');
+    store.settle('n2', 'log', 'delivered');
+    await store.close();
+    store = await open(place);
+    assert.deepEqual(await store.notifyLog(), [{ incident: 'json-n1', channel: 'log' }]);
+    await store.close();
+  });
+
   test(`${name}: listings are paged, newest first, every alert on exactly one page`, async () => {
     const store = await open(factory.place());
     const ids = Array.from({ length: 25 }, (_, i) => `l${String(i).padStart(2, '0')}`);

@@ -3,9 +3,10 @@
  * dispatcher): the same records and dead letters as the SQLite store, no
  * disk. put/has/dead are shorthands those tests use.
  */
-import { applyProgress, type DeliveryState, isFinished, newRecord, type OutboxRecord } from '../../mailer/store/outbox.ts';
+import { applyProgress, isFinished, newRecord, type OutboxRecord, type SettledState } from '../../mailer/store/outbox.ts';
 import type { Admitted, ListedAlert, ListPage, ListQuery, Store, StoreHealth } from '../../mailer/store/store.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
+import type { NotifyEntry } from '../../mailer/delivery/notify-log.ts';
 import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, NO_BUCKETS } from '../../mailer/hub/model.ts';
 
 interface Kept {
@@ -49,7 +50,12 @@ export class MemoryOutbox implements Store {
     if (kept && kept.finishedAt === undefined) applyProgress(kept.record, channel, { error, attempted: true });
   }
 
-  settle(id: string, channel: string, state: Exclude<DeliveryState, 'pending'>, error?: string, attempted = true): void {
+  hold(id: string, channel: string, why: string | false): void {
+    const kept = this.#all.get(id);
+    if (kept && kept.finishedAt === undefined) applyProgress(kept.record, channel, why === false ? { state: 'pending', attempted: false } : { state: 'silenced', error: why, attempted: false });
+  }
+
+  settle(id: string, channel: string, state: SettledState, error?: string, attempted = true): void {
     const kept = this.#all.get(id);
     if (!kept || kept.finishedAt !== undefined || !applyProgress(kept.record, channel, { state, error, attempted })) return;
     if (state === 'dead') kept.deadAt ??= Date.now();
@@ -72,6 +78,10 @@ export class MemoryOutbox implements Store {
     return { agents: [], targets: [], buckets: NO_BUCKETS, open: [], silences: [] };
   }
 
+  async notifyLog(): Promise<NotifyEntry[]> {
+    return [];
+  }
+
   async incidents(_query: IncidentQuery): Promise<IncidentRecord[]> {
     return [];
   }
@@ -79,7 +89,13 @@ export class MemoryOutbox implements Store {
   async list(query: ListQuery): Promise<ListPage> {
     const matches = [...this.#all.values()]
       .filter((k) =>
-        query.state === 'dead' ? k.deadAt !== undefined : query.state === 'pending' ? k.finishedAt === undefined : k.finishedAt !== undefined && k.deadAt === undefined,
+        query.state === 'dead'
+          ? k.deadAt !== undefined
+          : query.state === 'pending'
+            ? k.finishedAt === undefined
+            : query.state === 'silenced'
+              ? k.finishedAt === undefined && Object.values(k.record.channels).some((c) => c.state === 'silenced')
+              : k.finishedAt !== undefined && k.deadAt === undefined,
       )
       .sort((a, b) => b.seq - a.seq);
     const before = query.cursor === undefined ? Infinity : Number(query.cursor);

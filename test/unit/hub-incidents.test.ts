@@ -186,7 +186,7 @@ test('a silenced alert: the incident is marked silenced with a silenced event; a
   const { b } = book();
   const [opened] = b.alert(json('a1', 'down', T0), PEER, true, T0);
   assert.equal(opened?.row.silenced, true);
-  assert.deepEqual(opened?.row.events.at(-1), { at: T0, kind: 'silenced', text: 'a silence matched: not sent to the channels' });
+  assert.deepEqual(opened?.row.events.at(-1), { at: T0, kind: 'silenced', text: 'a silence matched: held from the channels while it lasts' });
   b.alert(json('a1-r1', 'down', T0 + 300 * S, { reminder: 1 }), PEER, true, T0 + 300 * S);
   assert.deepEqual(b.get('inc-1')?.events.at(-1), { at: T0 + 300 * S, kind: 'reminder', text: 'reminder 1 a1-r1 to admin@work (silenced)' });
   const { b: other } = book();

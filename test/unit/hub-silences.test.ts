@@ -85,6 +85,32 @@ test('parseSilence: each bad input is refused with its reason', () => {
   }
 });
 
+test('parseSilence: matchers in the routes\' language (targets, to, status, channels), with or without a target glob; bad ones refused with the reason', () => {
+  assert.deepEqual(parseSilence({ match: { channels: ['slack'], status: ['down'] }, for: '2h' }, NOW), {
+    ok: true,
+    value: { target: '', startsAt: NOW, until: NOW + 2 * HOUR, comment: '', match: { channels: ['slack'], status: ['down'] } },
+  });
+  assert.deepEqual(parseSilence({ target: 'web-*', match: { to: [' *@ops.example '] }, for: '1h' }, NOW), {
+    ok: true,
+    value: { target: 'web-*', startsAt: NOW, until: NOW + HOUR, comment: '', match: { to: ['*@ops.example'] } },
+  });
+  const cases: Array<[unknown, RegExp]> = [
+    [{ match: 'web', for: '2h' }, /^match must be an object/],
+    [{ match: {}, for: '2h' }, /^match must name at least one of targets, to, status, channels$/],
+    [{ match: { labels: ['x'] }, for: '2h' }, /^match: unknown field "labels"; known: targets, to, status, channels$/],
+    [{ match: { channels: [] }, for: '2h' }, /^match\.channels must be a list of 1 to 32 globs/],
+    [{ match: { channels: 'slack' }, for: '2h' }, /^match\.channels must be a list/],
+    [{ match: { targets: ['a\nb'] }, for: '2h' }, /^match\.targets must be a list/],
+    [{ match: { status: ['firing'] }, for: '2h' }, /^match\.status must list down or up$/],
+    [{ match: { channels: ['slack'] }, target: '  ', for: '2h' }, /^target must be/],
+  ];
+  for (const [input, reason] of cases) {
+    const parsed = parseSilence(input, NOW);
+    assert.equal(parsed.ok, false, JSON.stringify(input));
+    if (!parsed.ok) assert.match(parsed.error, reason, JSON.stringify(input));
+  }
+});
+
 const isOneLine = (s: string): boolean => s.length > 0 && s.length <= 200 && !/[\r\n]/.test(s);
 const FIELDS = ['target', 'until', 'for', 'comment', 'startsAt'] as const;
 
@@ -104,7 +130,7 @@ test('property: parseSilence never throws; an error is one line; an accepted sil
         return;
       }
       const { target, startsAt, until, comment } = parsed.value;
-      assert.ok(target.length >= 1 && target.length <= 256 && !/[\x00-\x1f\x7f]/.test(target));
+      assert.ok((target.length >= 1 || parsed.value.match !== undefined) && target.length <= 256 && !/[\x00-\x1f\x7f]/.test(target));
       assert.ok(Number.isFinite(startsAt) && Number.isFinite(until) && until > now && until > startsAt && until - startsAt <= 366 * DAY);
       assert.ok(typeof comment === 'string' && comment.length <= 1024);
     }),
@@ -155,6 +181,42 @@ test('matching by glob: * any run of characters, ? one; agent:<name> and raw:<ip
   assert.equal(s.matching('agent:box-17', NOW), undefined);
   assert.ok(s.matching('raw:10.0.0.42', NOW));
   assert.equal(s.matching('raw:10.0.1.42', NOW), undefined);
+});
+
+test('muting at send time: one matcher language (target glob, targets, to, status, channels); raw alerts by their sender; the page\'s "silenced" only for a silence on the whole target', async () => {
+  const { s } = silences();
+  const down = { id: 'a1', to: 'Admin@Work', message: 'm', status: 'down' as const, target: 'web-1' };
+  const q = (alert: typeof down | Omit<typeof down, 'target'>, channel: string | undefined, target = (alert as typeof down).target) => s.muting({ alert, target, channel }, NOW)?.comment;
+  await s.add({ ...value('', NOW, NOW + HOUR, 'slack downs'), match: { channels: ['slack*'], status: ['down'] } }, NOW);
+  await s.add({ ...value('db-*', NOW, NOW + HOUR, 'db for ops'), match: { to: ['*@ops.example'] } }, NOW);
+  await s.add(value('raw:10.0.0.*', NOW, NOW + HOUR, 'raw'), NOW);
+  assert.equal(q(down, 'slack-2'), 'slack downs');
+  assert.equal(q(down, 'smtp'), undefined, 'another channel');
+  assert.equal(q({ ...down, status: 'up' as never }, 'slack'), undefined, 'an up');
+  assert.equal(q(down, undefined), undefined, 'a channel matcher does not hold without a channel');
+  assert.equal(q({ ...down, target: 'db-1' }, 'smtp'), undefined, 'the glob and the matcher must both hold');
+  assert.equal(q({ ...down, target: 'db-1', to: 'pager@OPS.example' }, 'smtp'), 'db for ops');
+  const { target: _, ...raw } = down;
+  assert.equal(q(raw, 'smtp', 'raw:10.0.0.7'), 'raw', 'a raw alert by its sender');
+  assert.equal(q(raw, 'smtp', undefined), undefined);
+  assert.equal(s.matching('web-1', NOW), undefined, 'a silence of some channels does not mark the target silenced');
+  assert.equal(s.matching('db-1', NOW), undefined);
+  assert.equal(s.matching('raw:10.0.0.7', NOW)?.comment, 'raw');
+});
+
+test('each silence added or removed is signalled (the dispatcher looks again at what it holds); an expiry is not', async () => {
+  const { s } = silences();
+  let signals = 0;
+  s.onChange(() => (signals += 1));
+  const row = await s.add(value('web', NOW, NOW + HOUR), NOW);
+  await s.add(value('db', NOW, NOW + HOUR), NOW);
+  assert.ok(typeof row !== 'string');
+  assert.equal(signals, 2);
+  await s.remove(row.id);
+  await s.remove(row.id);
+  assert.equal(signals, 3, 'one removal, one signal');
+  s.list(NOW + 2 * HOUR);
+  assert.equal(signals, 3, 'the clock ends a silence without a signal (the mute stage has a timer)');
 });
 
 test('start and end boundaries: in force from startsAt (inclusive) until `until` (exclusive)', async () => {
@@ -285,10 +347,11 @@ test('each answer to a silence added or removed (201, 200, the forms\' 303) is w
   await answered(() => r.form('/silences', { target: 'mq', for: '1h', until: '', comment: '' }), 303);
   await answered(() => fetch(`${r.base}/api/v1/silences/${encodeURIComponent(id)}`, { method: 'DELETE' }), 200);
   await answered(() => r.form(`/silences/${encodeURIComponent(db.id)}/delete`, {}), 303);
+  await answered(() => r.postJson({ match: { channels: ['slack'], status: ['down'] }, for: '3h' }), 201);
   await r.close();
   await store.close();
   again = (await SqliteStore.open({ dir, log: quiet, dedupeWindowMs: DAY })).store;
-  assert.deepEqual((await again.hubLoad()).silences.map((x) => x.target), ['mq']);
+  assert.deepEqual((await again.hubLoad()).silences.map((x) => [x.target, x.match]), [['mq', undefined], ['', { channels: ['slack'], status: ['down'] }]], 'matchers kept too');
 });
 
 test('a silence the store cannot take is answered 503 (the API, the form) and is not in force', async (t) => {

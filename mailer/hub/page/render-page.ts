@@ -144,7 +144,7 @@ function silence(s: SilenceView, now: number, csrf: string | undefined): SafeHtm
   const left = Number.isNaN(until) ? '' : html` (${formatElapsed(until - now)} left)`;
   const starts = Date.parse(s.startsAt) > now ? html`from ${timeAt(s.startsAt)} ` : '';
   const comment = s.comment === '' ? '' : html` <span class="s-comment">${s.comment}</span>`;
-  return html`<li class="silence" data-silence="${s.id}"><code>${s.target}</code> ${starts}until ${timeAt(s.until)}${left}.${comment} <span class="s-meta">Set ${timeAgo(s.createdAt, now)}.</span>${csrf === undefined ? '' : removeForm(s, csrf)}</li>`;
+  return html`<li class="silence" data-silence="${s.id}"><code>${s.target || JSON.stringify(s.match ?? {})}</code> ${starts}until ${timeAt(s.until)}${left}.${comment} <span class="s-meta">Set ${timeAgo(s.createdAt, now)}.</span>${csrf === undefined ? '' : removeForm(s, csrf)}</li>`;
 }
 
 function silenceForm(csrf: string): SafeHtml {

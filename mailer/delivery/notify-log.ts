@@ -1,0 +1,60 @@
+/**
+ * The notification log (Alertmanager's nflog): per incident, the channels
+ * that were told its down. An up that names an incident goes only to those
+ * channels (DedupStage.needsUpdate: no resolved notice to a receiver never
+ * told of the firing one). It is durable through the store: a delivered
+ * down is a `delivered` row of hub_deliveries, and the store gives back the
+ * pairs of the incidents still open at start (Store.notifyLog), which this
+ * index is built from. In memory the pairs of an incident go with its up.
+ */
+import type { Alert } from '../../shared/alert.ts';
+import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
+
+export interface NotifyEntry {
+  incident: string;
+  channel: string;
+}
+
+/** Incidents remembered at most; past it the oldest is forgotten (its up then goes nowhere told). */
+export const MAX_TOLD_INCIDENTS = 100_000;
+
+export class NotifyLog {
+  readonly #told = new Map<string, Set<string>>();
+
+  constructor(entries: Iterable<NotifyEntry> = []) {
+    for (const e of entries) this.record(e.incident, e.channel);
+  }
+
+  /** Whether the channel is due this alert: a down always, an up that names an incident only once told its down. */
+  due(alert: Alert, channel: string): boolean {
+    return alert.status !== 'up' || alert.incident === undefined || this.told(alert.incident, channel);
+  }
+
+  /** The channel delivered the alert: a down is noted; an up ends the channel's part in its incident. */
+  delivered(item: QueuedAlert, channel: string): void {
+    if (item.alert.status === 'down') this.record(incidentKey(item), channel);
+    else if (item.alert.incident !== undefined) this.forget(item.alert.incident, channel);
+  }
+
+  told(incident: string, channel: string): boolean {
+    return this.#told.get(incident)?.has(channel) ?? false;
+  }
+
+  /** The channel delivered a down of the incident. */
+  record(incident: string, channel: string): void {
+    let channels = this.#told.get(incident);
+    if (!channels) {
+      if (this.#told.size >= MAX_TOLD_INCIDENTS) this.#told.delete(this.#told.keys().next().value!);
+      channels = new Set();
+      this.#told.set(incident, channels);
+    }
+    channels.add(channel);
+  }
+
+  /** The channel is done with the incident's up. */
+  forget(incident: string, channel: string): void {
+    const channels = this.#told.get(incident);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.#told.delete(incident);
+  }
+}
