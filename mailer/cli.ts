@@ -16,6 +16,7 @@ import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
+import { MAX_QUORUM } from './hub/ledger.ts';
 import { Allowlist } from './intake/allowlist.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
@@ -58,6 +59,8 @@ export interface MailerConfig {
   group: GroupPolicy;
   /** --agent-silence: one length for every agent, 'off', or undefined: 3 × each agent's interval, at least 30s. */
   agentSilence: SilenceSetting;
+  /** --quorum: live agents that must see a target down for its down alert (hub/ledger.ts). */
+  quorum: number;
   /** --status-page: the page, its API, badges and events on the port; off: none of them. */
   statusPage: boolean;
   /** --public-status: the read-only page and badges need no token. */
@@ -154,6 +157,7 @@ export function buildProgram(): Command {
         agentSilenceArg,
       ),
     )
+    .addOption(envOption('--quorum <k>', 'a target is down when at least k of the live agents watching it see it down (one down alert, naming them)', 'QUORUM', integerArg(1, MAX_QUORUM)).default(1))
     .addOption(envOption('--status-page <on|off>', 'the status page, its JSON API, badges and live events on the port (GET /)', 'STATUS_PAGE', choiceArg(['on', 'off'] as const)).default('on'))
     .addOption(new Option('--public-status', 'with --token, let anyone read the status page, its API and badges (changes still need the token; env PUBLIC_STATUS=1)'));
   for (const kind of CHANNEL_KINDS) for (const option of kind.options?.() ?? []) program.addOption(option);
@@ -204,6 +208,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     configFile: (opts.config as string | undefined) || undefined,
     group: { waitMs: opts.groupWait as number, intervalMs: opts.groupInterval as number },
     agentSilence: opts.agentSilence as SilenceSetting,
+    quorum: opts.quorum as number,
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],

@@ -79,8 +79,11 @@ const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
 // A silent agent is alerted on like any alert.
-const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => hub.agentChanged(record) });
-const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log });
+const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => {
+  hub.agentChanged(record);
+  hub.dropAgent(record.name, `agent ${record.name} has not reported within its silence`);
+} });
+const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log, quorum: config.quorum });
 silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
-import { HUB_SCHEMA } from './sqlite-hub-queries.ts';
+import { HUB_SCHEMA, migrateHub } from './sqlite-hub-queries.ts';
 import { StoreOpenError } from './store.ts';
 
 export const DB_FILE = 'mailer.db';
@@ -155,6 +155,7 @@ function openOnce(dir: string, path: string): DatabaseSync {
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
     db.exec(HUB_SCHEMA);
+    migrateHub(db);
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)").run(new Date().toISOString());
     db.exec('COMMIT');
     const check = db.prepare('PRAGMA quick_check').all() as Array<Record<string, unknown>>;
