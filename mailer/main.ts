@@ -22,6 +22,8 @@ import { Access } from './hub/access.ts';
 import { watchedOutbox } from './delivery/delivery-watch.ts';
 import { EventStreams } from './hub/event-stream.ts';
 import { StatusHub } from './hub/hub.ts';
+import { HubOperations } from './hub/hub-operations.ts';
+import { formatDurationFlag } from '../shared/duration.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
 import { renderIncidentsSection } from './hub/page/render-page.ts';
@@ -88,6 +90,11 @@ silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
 const views = new StatusViews(hub, store);
+// The ledger's operations by hand, and --forget-after's sweep (like the senders' sweep: every minute).
+const ops = new HubOperations(hub, store, () => hub.admissions);
+const forgetSweep = setInterval(() => {
+  for (const name of ops.forgetQuiet(config.forgetAfterMs, Date.now())) log.info(`target ${name} forgotten: no agent reported it for ${formatDurationFlag(config.forgetAfterMs)}`, { event: 'target-forgotten', target: name });
+}, 60_000).unref();
 const access = new Access(config.token, config.publicStatus);
 const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
 const streams = new EventStreams({ hub, access, limits, render: async () => renderIncidentsSection(await views.pageIncidents(), Date.now()) });
@@ -100,7 +107,7 @@ const http = createHttpServer({
   token: config.token,
   log,
   hub,
-  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody }) : undefined,
+  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody, ops }) : undefined,
   health: () => {
     const kept = store.health();
     return {
@@ -129,6 +136,7 @@ exitOnSignals(
   async (step) => {
     silence.close();
     hub.close();
+    clearInterval(forgetSweep);
     streams.close();
     intake.close();
     const active = dispatcher.active;

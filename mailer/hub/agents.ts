@@ -150,6 +150,11 @@ export class AgentRegistry {
     if (record?.state === 'reporting') record.state = 'silent';
   }
 
+  /** Forgotten by hand (DELETE /api/v1/agents/<name>). */
+  forget(name: string): boolean {
+    return this.#agents.delete(name);
+  }
+
   get(name: string): AgentRecord | undefined {
     return this.#agents.get(name);
   }

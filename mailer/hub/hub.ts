@@ -123,6 +123,28 @@ export class StatusHub implements ReportReceiver {
     for (const e of changed) if (this.targets.settle(e, now, why)) this.#targetEvent(e);
   }
 
+  /** Closed by hand: its row (undefined when it was not open, e.g. its up closed it already). */
+  closeByHand(id: string, comment: string, now: number) {
+    const row = this.incidents.closeByHand(id, comment, now);
+    if (row) {
+      this.#emit({ type: 'incident', data: { id: row.id, target: row.target, state: row.state } });
+      const e = this.targets.get(row.target);
+      if (e && this.targets.settle(e, now)) this.#targetEvent(e);
+    }
+    return row;
+  }
+
+  /** A target forgotten (by hand with its last agent, or after --forget-after). */
+  forgetTarget(name: string): void {
+    this.ledger.forget(name);
+    this.targets.forget(name);
+  }
+
+  /** Where the hub's own alerts go (bound at start). */
+  get admissions(): AlertSink | undefined {
+    return this.#admissions;
+  }
+
   agents(): AgentView[] {
     return this.registry.list();
   }

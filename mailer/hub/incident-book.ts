@@ -180,6 +180,14 @@ export class IncidentBook {
     this.#write({ op: 'incident', row });
   }
 
+  /** Closed by hand (its up admitted, or no recipient to take it): the row, closed now, with the comment; undefined when not open. */
+  closeByHand(id: string, comment: string, now: number): IncidentRow | undefined {
+    const row = this.#open.get(id);
+    if (!row) return undefined;
+    this.#event(row, { at: now, kind: 'resolved', text: `closed by hand${comment ? `: ${comment}` : ''}` });
+    return this.#close(row, now).row;
+  }
+
   /** An alert the ledger held back, noted on the incident open on its target (if any). */
   note(target: string, text: string, now: number): IncidentChange | undefined {
     const row = this.openOn(target);

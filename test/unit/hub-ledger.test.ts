@@ -6,13 +6,15 @@
  * agent's new instance while another agent sees the target down, sends no
  * up; --quorum 2 of three: one down is silent, two give one down (the hub's,
  * naming both), fewer than two after that one up; a goodbye leaves the
- * target stale.
+ * target stale. Operations: closed by hand (one up, then 404), an agent
+ * forgotten with the targets only it watched, --forget-after's sweep.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
 import { AgentSilence } from '../../mailer/hub/agent-silence.ts';
 import { StatusHub } from '../../mailer/hub/hub.ts';
+import { HubOperations } from '../../mailer/hub/hub-operations.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
@@ -49,6 +51,9 @@ async function harness(quorum = 1) {
   let n = 0;
   return {
     hub,
+    ops: new HubOperations(hub, store, () => sink),
+    store,
+    now: () => now,
     sent,
     lines,
     tick: (ms: number) => void (now += ms),
@@ -129,4 +134,42 @@ test('a goodbye: the agent drops out of the views; its target, watched by no one
   assert.equal(h.hub.targets.get(WEB)?.staleWhy, 'agent a stopped');
   assert.equal(h.hub.incidents.openOn(WEB)?.id, 'inc-a');
   assert.deepEqual(h.sent.map((s) => s.status), ['down']);
+});
+
+test('close by hand: the hub admits one "closed by hand" up on the incident, the row closes with the comment (committed); a second close is false (404)', async () => {
+  const h = await harness();
+  await h.alert('a', 'a-one-1234', 'down', 'inc-a');
+  assert.equal(await h.ops.closeIncident('inc-a', 'known outage', h.now()), true);
+  assert.deepEqual(h.sent.map((s) => `${s.by} ${s.status} ${s.incident}`), ['a down inc-a', 'hub up inc-a']);
+  assert.match(h.sent[1]!.message, /incident closed by hand \(known outage\)/);
+  assert.equal(h.hub.incidents.openOn(WEB), undefined);
+  assert.equal(await h.ops.closeIncident('inc-a', '', h.now()), false);
+  assert.equal(await h.ops.closeIncident('nope', '', h.now()), false);
+  // The agent's own up later is not told again: its incident was ended.
+  await h.alert('a', 'a-one-1234', 'up', 'inc-a');
+  assert.equal(h.sent.length, 2);
+});
+
+test('forget an agent: its record and the targets only it watched go; a target another agent watches stays', async () => {
+  const h = await harness();
+  await h.report('a', 'a-one-1234', 'up');
+  await h.report('b', 'b-one-1234', 'up');
+  assert.equal(await h.ops.forgetAgent('a', h.now()), true);
+  assert.equal(h.hub.registry.get('a'), undefined);
+  assert.equal(h.hub.targets.get(WEB)?.state, 'up', 'b still watches it');
+  assert.equal(await h.ops.forgetAgent('b', h.now()), true);
+  assert.equal(h.hub.targets.get(WEB), undefined, 'no agent left: forgotten');
+  assert.ok(h.store.hubWrites.some((w) => w.op === 'forget-agent' && w.name === 'b'));
+  assert.ok(h.store.hubWrites.some((w) => w.op === 'forget-target' && w.name === WEB));
+  assert.equal(await h.ops.forgetAgent('b', h.now()), false);
+});
+
+test('--forget-after: a target no agent has reported for that long is forgotten, not before, and not while its incident is open', async () => {
+  const h = await harness();
+  await h.report('a', 'a-one-1234', 'up', true);
+  h.tick(7 * 86_400_000 - 1);
+  assert.deepEqual(h.ops.forgetQuiet(7 * 86_400_000, h.now()), []);
+  h.tick(1);
+  assert.deepEqual(h.ops.forgetQuiet(7 * 86_400_000, h.now()), [WEB]);
+  assert.equal(h.hub.targets.get(WEB), undefined);
 });
