@@ -98,13 +98,15 @@ export class StatusHub implements ReportReceiver {
   report(report: AgentReport): string | undefined {
     const before = this.registry.get(report.agent.name);
     const dropped = before ? [...before.targets.keys()] : [];
+    const restartsBefore = before?.restarts;
     const refused = this.#o.silence.report(report);
     if (refused !== undefined) return refused;
     const now = this.#now();
     const record = this.registry.get(report.agent.name)!;
     const named = new Set(report.targets.map((t) => t.name));
     const sentAt = Math.min(Date.parse(report.sentAt) || now, now);
-    const changed = this.targets.report(record.name, report.targets, dropped.filter((n) => !named.has(n)), now, { instance: report.agent.instance, at: sentAt });
+    const changed = this.targets.report(record.name, report.targets, dropped.filter((n) => !named.has(n)), now, // A new instance's first report does not outrank its predecessor's alerts: it may be a second agent under the name (agents.ts).
+      { instance: report.agent.instance, at: sentAt, shared: record.shared === true || (restartsBefore !== undefined && record.restarts !== restartsBefore) });
     const adds = report.targets.filter((t) => t.checks > 0).map((t) => ({ target: t.name, checks: t.checks, failures: t.failures, latency: t.latency, incidents: 0 }));
     if (adds.length > 0) this.#o.store.hubWrite({ op: 'buckets', at: now, adds });
     this.agentChanged(record);

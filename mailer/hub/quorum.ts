@@ -23,7 +23,8 @@
  * Views: an alert is an agent's word on a target at its time; a report only
  * says what the agent has not said by alert (a report built before an alert
  * can arrive after it), unless it comes from a new instance of the agent (a
- * restart: its views start again). An agent that stops or goes silent has
+ * restart: its views start again from its second report; the first may be a
+ * second agent under the same name, shared). An agent that stops or goes silent has
  * no views (drop it); a target with none is stale (target-board.ts).
  */
 
@@ -77,9 +78,14 @@ export type Verdict =
    */
   | { send: false; why: string; hubDown?: string[]; hubUp?: { incident: string; by: string[] } };
 
-/** An agent's word on a target; false when it changes nothing (older, or outranked). */
-export function see(views: Views, agent: string, word: View): boolean {
+/**
+ * An agent's word on a target; false when it changes nothing (older, or
+ * outranked). shared: two agents report under the name, so a report from
+ * the other instance does not outrank an alert either.
+ */
+export function see(views: Views, agent: string, word: View, shared = false): boolean {
   const had = views.get(agent);
+  if (had !== undefined && shared && word.source === 'report' && had.source === 'alert') return false;
   if (had !== undefined && had.instance === word.instance) {
     if (word.source === 'report' && had.source === 'alert') return false;
     if (word.at < had.at) return false;

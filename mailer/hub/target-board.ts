@@ -87,7 +87,7 @@ export class TargetBoard {
    * by default the report's arrival); `dropped` are targets the agent watched
    * before and no longer names. Returns the targets whose shown state changed.
    */
-  report(agent: string, targets: readonly TargetReport[], dropped: readonly string[], now: number, word: { instance: string; at: number } = { instance: '', at: now }): TargetEntry[] {
+  report(agent: string, targets: readonly TargetReport[], dropped: readonly string[], now: number, word: { instance: string; at: number; shared?: boolean } = { instance: '', at: now }): TargetEntry[] {
     const changed: TargetEntry[] = [];
     for (const name of dropped) {
       const e = this.#targets.get(name);
@@ -97,7 +97,7 @@ export class TargetBoard {
       const e = this.#entry(t.name);
       if (!e) continue;
       if (t.checks > 0) e.rollup.add(now, t.checks, t.failures, t.latency);
-      see(e.agents, agent, { instance: word.instance, state: t.state, source: 'report', at: word.at });
+      see(e.agents, agent, { instance: word.instance, state: t.state, source: 'report', at: word.at }, word.shared === true);
       e.reportedAt = now;
       let dirty = false;
       if (t.lastFailure !== undefined && t.lastFailure !== e.lastFailure) {

@@ -173,3 +173,18 @@ test('--forget-after: a target no agent has reported for that long is forgotten,
   assert.deepEqual(h.ops.forgetQuiet(7 * 86_400_000, h.now()), [WEB]);
   assert.equal(h.hub.targets.get(WEB), undefined);
 });
+
+test('two agents sharing one --agent-name: their alternating reports are no restarts (one throttled warning), and the other\'s up does not end the incident', async () => {
+  const h = await harness();
+  await h.report('host', 'inst-one-1234', 'up');
+  await h.alert('host', 'inst-one-1234', 'down', 'inc-1');
+  for (let i = 0; i < 4; i++) {
+    await h.report('host', 'inst-two-1234', 'up');
+    await h.report('host', 'inst-one-1234', 'down');
+  }
+  await h.report('host', 'inst-two-1234', 'up');
+  assert.deepEqual(h.sent.map((s) => `${s.by} ${s.status}`), ['host down'], 'no up');
+  assert.equal(h.state(), 'down');
+  assert.equal(h.lines.filter((l) => /two agents report as host/.test(l)).length, 1, 'one warning');
+  assert.equal(h.lines.filter((l) => /agent host restarted/.test(l)).length, 1, 'only the first alternation looked like a restart');
+});
