@@ -16,6 +16,8 @@ import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
+import { MAX_QUORUM } from './hub/ledger.ts';
+import { DEFAULT_FORGET_AFTER_MS } from './hub/hub-operations.ts';
 import { Allowlist } from './intake/allowlist.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
@@ -58,6 +60,10 @@ export interface MailerConfig {
   group: GroupPolicy;
   /** --agent-silence: one length for every agent, 'off', or undefined: 3 × each agent's interval, at least 30s. */
   agentSilence: SilenceSetting;
+  /** --forget-after: targets no agent has reported for this long are forgotten. */
+  forgetAfterMs: number;
+  /** --quorum: live agents that must see a target down for its down alert (hub/ledger.ts). */
+  quorum: number;
   /** --status-page: the page, its API, badges and events on the port; off: none of them. */
   statusPage: boolean;
   /** --public-status: the read-only page and badges need no token. */
@@ -170,6 +176,8 @@ export function buildProgram(): Command {
         agentSilenceArg,
       ),
     )
+    .addOption(envOption('--quorum <k>', 'a target is down when at least k of the live agents watching it see it down (one down alert, naming them)', 'QUORUM', integerArg(1, MAX_QUORUM)).default(1))
+    .addOption(envOption('--forget-after <duration>', 'forget targets no agent has reported for this long', 'FORGET_AFTER', durationArg(60_000, 3650 * 86_400_000)).default(DEFAULT_FORGET_AFTER_MS, '7d'))
     .addOption(envOption('--status-page <on|off>', 'the status page, its JSON API, badges and live events on the port (GET /)', 'STATUS_PAGE', choiceArg(['on', 'off'] as const)).default('on'))
     .addOption(new Option('--public-status', 'with --token, let anyone read the status page, its API and badges (changes still need the token; env PUBLIC_STATUS=1)'))
     .addOption(envOption('--public-url <url>', "the URL browsers open the status page at (behind a proxy or under a DNS name): its host is taken in the Host header (DNS rebinding guard)", 'PUBLIC_URL', publicUrlArg));
@@ -221,6 +229,8 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     configFile: (opts.config as string | undefined) || undefined,
     group: { waitMs: opts.groupWait as number, intervalMs: opts.groupInterval as number },
     agentSilence: opts.agentSilence as SilenceSetting,
+    quorum: opts.quorum as number,
+    forgetAfterMs: opts.forgetAfter as number,
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     publicUrl: opts.publicUrl as URL | undefined,

@@ -24,6 +24,8 @@ import { Access } from './hub/access.ts';
 import { watchedOutbox } from './delivery/delivery-watch.ts';
 import { EventStreams } from './hub/event-stream.ts';
 import { StatusHub } from './hub/hub.ts';
+import { HubOperations } from './hub/hub-operations.ts';
+import { formatDurationFlag } from '../shared/duration.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
 import { renderIncidentsSection } from './hub/page/render-page.ts';
@@ -83,14 +85,22 @@ const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
 // A silent agent is alerted on like any alert.
-const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => hub.agentChanged(record) });
-const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log });
+const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => {
+  hub.agentChanged(record);
+  hub.dropAgent(record.name, `agent ${record.name} has not reported within its silence`);
+} });
+const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log, quorum: config.quorum });
 silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);
 // Silences mute at send time: the dispatcher asks the hub, which tells it when silences or incidents change.
 dispatcher.usePolicy(hub);
 const views = new StatusViews(hub, store);
+// The ledger's operations by hand, and --forget-after's sweep (like the senders' sweep: every minute).
+const ops = new HubOperations(hub, store, () => hub.admissions);
+const forgetSweep = setInterval(() => {
+  for (const name of ops.forgetQuiet(config.forgetAfterMs, Date.now())) log.info(`target ${name} forgotten: no agent reported it for ${formatDurationFlag(config.forgetAfterMs)}`, { event: 'target-forgotten', target: name });
+}, 60_000).unref();
 const access = new Access(config.token, config.publicStatus);
 const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
 const streams = new EventStreams({ hub, access, limits, render: async (audience) => renderIncidentsSection(await views.pageIncidents(audience), Date.now()) });
@@ -104,7 +114,7 @@ const http = createHttpServer({
   log,
   hub,
   hosts: new HostCheck(config.publicUrl),
-  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody }) : undefined,
+  page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody, ops }) : undefined,
   health: () => {
     const kept = store.health();
     return {
@@ -133,6 +143,7 @@ exitOnSignals(
   async (step) => {
     silence.close();
     hub.close();
+    clearInterval(forgetSweep);
     streams.close();
     intake.close();
     const active = dispatcher.active;

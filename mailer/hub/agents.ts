@@ -23,6 +23,9 @@ import { MAX_TARGETS } from './target-board.ts';
 /** GET: the agents, as AgentView[]. */
 export const AGENTS_PATH = '/api/v1/agents';
 
+/** The shared-name warning is logged at most this often per name. */
+export const SHARED_WARN_MS = 600_000;
+
 export type AgentState = 'reporting' | 'silent' | 'stopped';
 
 /** At most this many agent names are kept: a report under one more is refused. */
@@ -40,6 +43,12 @@ export interface TargetRecord {
 /** An agent as the store keeps it (AgentRow), with its targets' running totals. */
 export interface AgentRecord extends Omit<AgentRow, 'targets'> {
   restarts: number;
+  /** The instance before the current one: a report from it again means two agents share the name. */
+  previousInstance?: string;
+  /** Two running agents report under this name (their instances alternate): no report of theirs is a restart. */
+  shared?: boolean;
+  /** When the shared-name warning was last logged. */
+  sharedWarnedAt?: number;
   /** The targets of its latest report, in its order. */
   targets: Map<string, TargetRecord>;
 }
@@ -109,11 +118,14 @@ export class AgentRegistry {
       targets: new Map(),
     };
     const previous = known ? { state: known.state, lastReportAt: known.lastReportAt } : undefined;
-    const kind = known === undefined ? 'first' : known.instance !== instance ? 'restart' : 'report';
+    const alternates = known !== undefined && known.instance !== instance && (known.shared === true || known.previousInstance === instance);
+    const kind = known === undefined ? 'first' : known.instance !== instance && !alternates ? 'restart' : 'report';
+    if (alternates) this.#shared(record, at);
     if (kind === 'restart') {
       record.restarts += 1;
       record.instanceSince = at;
     }
+    if (known !== undefined && known.instance !== instance) record.previousInstance = known.instance;
     record.instance = instance;
     record.version = version;
     record.lastReportAt = at;
@@ -164,6 +176,11 @@ export class AgentRegistry {
     if (record?.state === 'reporting') record.state = 'silent';
   }
 
+  /** Forgotten by hand (DELETE /api/v1/agents/<name>). */
+  forget(name: string): boolean {
+    return this.#agents.delete(name);
+  }
+
   get(name: string): AgentRecord | undefined {
     return this.#agents.get(name);
   }
@@ -179,6 +196,14 @@ export class AgentRegistry {
   /** Every agent, by name. */
   list(): AgentView[] {
     return [...this.#agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(agentView);
+  }
+
+  /** Two agents under one --agent-name: said at most every SHARED_WARN_MS. */
+  #shared(record: AgentRecord, at: number): void {
+    record.shared = true;
+    if (record.sharedWarnedAt !== undefined && at - record.sharedWarnedAt < SHARED_WARN_MS) return;
+    record.sharedWarnedAt = at;
+    this.#log.warn(`two agents report as ${record.name} (their instances alternate): give each its own --agent-name; their reports are not taken as restarts`, { event: 'agent-name-shared', agent: record.name });
   }
 
   #logReport(record: AgentRecord, kind: 'first' | 'report' | 'restart', report: AgentReport): void {

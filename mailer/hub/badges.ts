@@ -8,13 +8,13 @@
  * aria-label and a <title>, so it reads the same without the picture.
  *
  *   renderBadge(label, value, color)    the SVG text
- *   statusBadge(state)                  {label "status", value up|down|unknown, colour}
+ *   statusBadge(state)                  {label "status", value up|down|unknown|stale, colour}
  *   uptimeBadge(window, uptime|null)    {label "uptime 24h", value "99.95 %"}
  *   responseBadge(p50|null)             {label "response", value "≤ 250 ms"}
  *   badgeEtag(svg)                      a strong ETag: "<sha1 of the body, base64url>"
  */
 import { createHash } from 'node:crypto';
-import type { TargetState } from '../../shared/wire-report.ts';
+import type { ShownState } from './model.ts';
 import { formatResponse, formatUptime } from './page/format.ts';
 import { escapeHtml } from './page/html.ts';
 import type { UptimeWindow } from './status-view.ts';
@@ -84,7 +84,7 @@ export function renderBadge(label: string, value: string, color: BadgeColor): st
   );
 }
 
-export function statusBadge(state: TargetState): Badge {
+export function statusBadge(state: ShownState): Badge {
   const color: BadgeColor = state === 'up' ? 'green' : state === 'down' ? 'red' : 'grey';
   return { label: 'status', value: state, color };
 }

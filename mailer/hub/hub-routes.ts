@@ -9,6 +9,7 @@
  *   GET  /api/v1/status, /api/v1/targets/<name>/history?window=24h|7d|90d,
  *        /api/v1/incidents?state=open|closed&limit=, /api/v1/silences (GET, POST; DELETE /<id>),
  *        /api/v1/events (Server-Sent Events)
+ *   the ledger's writes (close an incident, forget an agent): ledger-routes.ts
  * Target names are percent-encoded in paths. Who may read and write, and who
  * sees all or the public view: access.ts; the views: hub-view.ts.
  * Answers are HTML or JSON with a strict Content-Security-Policy: the page runs
@@ -27,6 +28,8 @@ import type { StatusHub } from './hub.ts';
 import { type Audience, HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
 import type { SilenceRow } from './model.ts';
 import { decode, header, json, localPath, page, redirect, send } from './http-answers.ts';
+import type { HubOperations } from './hub-operations.ts';
+import { ledgerWrite, serveLedgerWrite } from './ledger-routes.ts';
 import { escapeHtml } from './page/html.ts';
 import { STATUS_CSS } from './page/page-style.ts';
 import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
@@ -62,6 +65,8 @@ export interface PageRouteDeps {
   /** The request's body, at most `max` bytes; undefined once a 413/408 was answered. */
   readBody: (req: IncomingMessage, res: ServerResponse, max: number) => Promise<Buffer | undefined>;
   now?: () => number;
+  /** The ledger's writes; none: their paths answer 405. */
+  ops?: HubOperations;
 }
 
 export class PageRoutes {
@@ -90,6 +95,10 @@ export class PageRoutes {
       path === '/api/v1/silences' ||
       path.startsWith('/api/v1/silences/') ||
       path.startsWith('/api/v1/targets/') ||
+      path.startsWith('/api/v1/incidents/') ||
+      path.startsWith(`${AGENTS_PATH}/`) ||
+      path.startsWith('/incidents/') ||
+      path.startsWith('/agents/') ||
       path === EVENTS_PATH
     );
   }
@@ -105,6 +114,8 @@ export class PageRoutes {
       if (!verdict.ok) return this.#refuseRead(req, res, path, verdict.status, verdict.error);
       return this.#read(req, res, path, search);
     }
+    const { ops } = this.#d;
+    if (ops && ledgerWrite(path, method)) return serveLedgerWrite({ ops, access: this.#d.access, readBody: this.#d.readBody, now: this.#now }, req, res, path);
     if (path === '/silences' || path.startsWith('/silences/')) return this.#silenceForm(req, res, path);
     if (path === '/api/v1/silences' && method === 'POST') return this.#silenceJson(req, res);
     if (path.startsWith('/api/v1/silences/') && method === 'DELETE') {

@@ -43,6 +43,7 @@ class EntryView implements TargetView {
   readonly responseMs: TargetView['responseMs'];
   readonly silenced: boolean;
   readonly lastFailure?: string;
+  readonly staleWhy?: string;
   readonly #e: TargetEntry;
   readonly #now: number;
 
@@ -52,12 +53,13 @@ class EntryView implements TargetView {
     this.name = e.name;
     this.state = e.state;
     this.since = e.since === null ? null : iso(e.since);
-    this.agents = [...e.agents].map(([name, state]) => ({ name, state })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.agents = [...e.agents].map(([name, v]) => ({ name, state: v.state })).sort((a, b) => (a.name < b.name ? -1 : 1));
     this.uptime = { '24h': e.rollup.uptime('24h', now), '7d': e.rollup.uptime('7d', now), '30d': e.rollup.uptime('30d', now), '90d': e.rollup.uptime('90d', now) };
     const latency = e.rollup.latency24h(now);
     this.responseMs = { p50: quantileMs(latency, 0.5), p95: quantileMs(latency, 0.95) };
     this.silenced = silenced;
     if (e.lastFailure !== null) this.lastFailure = e.lastFailure;
+    if (e.staleWhy !== null) this.staleWhy = e.staleWhy;
   }
 
   get daily(): BarView[] {
@@ -69,7 +71,7 @@ class EntryView implements TargetView {
   }
 }
 
-const ORDER = { down: 0, unknown: 1, up: 2 } as const;
+const ORDER = { down: 0, stale: 1, unknown: 2, up: 3 } as const;
 
 export class StatusViews {
   readonly #hub: StatusHub;

@@ -15,9 +15,12 @@
  * still open, and a signal when a silence is added or removed or an incident
  * closes.
  *
- * An incident its agent can no longer close (the down was sent, then the
- * agent restarted and its new instance reports the target up) is closed here
- * with a recovery alert of the hub's own, through every channel.
+ * Which agent alerts reach the channels is the ledger's (ledger.ts, the rules
+ * in quorum.ts): beforeKeep holds back a join, a down short of --quorum, an
+ * up while others see the target down; the downs and ups the ledger decides
+ * on itself (a quorum reached, an incident a restarted agent or another
+ * witness ends) are admitted here as the hub's own alerts. An agent that
+ * stops or goes silent drops out of every target's views (stale when none is left).
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
@@ -27,6 +30,9 @@ import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
 import { IncidentBook, type IncidentChange, incidentOf, MAX_SENDER_INCIDENTS } from './incident-book.ts';
+import { noticeRequests } from './hub-notices.ts';
+import { type HubNotice, IncidentLedger } from './ledger.ts';
+import type { Verdict } from './quorum.ts';
 import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
 import { MAX_TARGETS, TargetBoard, type TargetEntry } from './target-board.ts';
@@ -47,6 +53,8 @@ export interface StatusHubOptions {
   silence: AgentSilence;
   log: Logger;
   now?: () => number;
+  /** --quorum: live agents that must see a target down (default 1). */
+  quorum?: number;
 }
 
 /** Also the intake's AdmissionObserver (beforeKeep, admitted): it hears of every accepted alert. */
@@ -55,7 +63,10 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
   readonly incidents: IncidentBook;
   readonly silences: Silences;
   readonly registry: AgentRegistry;
+  readonly ledger: IncidentLedger;
   readonly #o: StatusHubOptions;
+  /** The ledger's verdict on each alert between beforeKeep and admitted. */
+  readonly #verdicts = new WeakMap<QueuedAlert, Verdict>();
   readonly #now: () => number;
   readonly #listeners = new Set<(e: HubEvent) => void>();
   /** Told when a silence is added or removed, or an incident closes (the dispatcher's mute stage). */
@@ -75,8 +86,10 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     this.registry.restore(snapshot.agents);
     // The agents as restored (their targets within the cap), not as the store had them.
     const agents = [...this.registry.records()].map((r) => ({ name: r.name, targets: [...r.targets.values()] }));
-    this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, agents);
+    const rules = { quorum: options.quorum ?? 1, openOn: (t: string) => this.ledger.openOn(t) !== undefined };
+    this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, agents, rules);
     this.incidents = new IncidentBook(write, snapshot.open);
+    this.ledger = new IncidentLedger(this.targets, this.incidents, rules.quorum);
     this.silences = new Silences(options.store.hubCommit.bind(options.store), snapshot.silences);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS).unref();
   }
@@ -105,22 +118,53 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     }
     const before = this.registry.get(report.agent.name);
     const dropped = before ? [...before.targets.keys()] : [];
+    const restartsBefore = before?.restarts;
     const refused = this.#o.silence.report(report);
     if (refused !== undefined) return refused;
     const now = this.#now();
     const record = this.registry.get(report.agent.name)!;
     const named = new Set(report.targets.map((t) => t.name));
-    const changed = this.targets.report(record.name, report.targets, dropped.filter((n) => !named.has(n)), now);
+    const sentAt = Math.min(Date.parse(report.sentAt) || now, now);
+    const changed = this.targets.report(record.name, report.targets, dropped.filter((n) => !named.has(n)), now, // A new instance's first report does not outrank its predecessor's alerts: it may be a second agent under the name (agents.ts).
+      { instance: report.agent.instance, at: sentAt, shared: record.shared === true || (restartsBefore !== undefined && record.restarts !== restartsBefore) });
     const adds = report.targets.filter((t) => t.checks > 0).map((t) => ({ target: t.name, checks: t.checks, failures: t.failures, latency: t.latency, incidents: 0 }));
     if (adds.length > 0) this.#o.store.hubWrite({ op: 'buckets', at: now, adds });
     this.agentChanged(record);
     for (const e of changed) this.#targetEvent(e);
-    for (const t of report.targets) {
-      if (t.state !== 'up') continue;
-      const stale = this.incidents.staleFor(t.name, record.instanceSince);
-      if (stale) this.#recover(stale.id, t.name, stale.recipients, stale.openedAt, record.name, now);
-    }
+    this.#notify(this.ledger.settle([...named, ...dropped]), now);
+    if (report.goodbye) this.dropAgent(record.name, `agent ${record.name} stopped`);
     return undefined;
+  }
+
+  /** An agent stopped or went silent: out of every target's views; incidents its drop-out ends are told. */
+  dropAgent(name: string, why: string): void {
+    const now = this.#now();
+    const changed = this.targets.drop(name, why, now);
+    for (const e of changed) this.#targetEvent(e);
+    this.#notify(this.ledger.settle(changed.map((e) => e.name)), now);
+    for (const e of changed) if (this.targets.settle(e, now, why)) this.#targetEvent(e);
+  }
+
+  /** Closed by hand: its row (undefined when it was not open, e.g. its up closed it already). */
+  closeByHand(id: string, comment: string, now: number) {
+    const row = this.incidents.closeByHand(id, comment, now);
+    if (row) {
+      this.#emit({ type: 'incident', data: { id: row.id, target: row.target, state: row.state } });
+      const e = this.targets.get(row.target);
+      if (e && this.targets.settle(e, now)) this.#targetEvent(e);
+    }
+    return row;
+  }
+
+  /** A target forgotten (by hand with its last agent, or after --forget-after). */
+  forgetTarget(name: string): void {
+    this.ledger.forget(name);
+    this.targets.forget(name);
+  }
+
+  /** Where the hub's own alerts go (bound at start). */
+  get admissions(): AlertSink | undefined {
+    return this.#admissions;
   }
 
   agents(): AgentView[] {
@@ -133,9 +177,17 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     this.#emit({ type: 'agent', data: agentView(record) });
   }
 
-  /** Before an alert is kept: its incident. True when the hub holds it back from the channels (none now: silences mute at send time). */
+  /** True: the hub holds the alert back from the channels (the ledger's verdict); kept, owed by no channel. Silences mute at send time. */
   beforeKeep(item: QueuedAlert, peer: string): boolean {
-    this.incidents.assign(item, peer, this.#now());
+    const now = this.#now();
+    const target = this.incidents.assign(item, peer, now);
+    const decided = peer === 'hub' ? undefined : this.ledger.alert(item, now);
+    if (decided) {
+      this.#verdicts.set(item, decided.verdict);
+      if (!decided.verdict.send) this.#o.log.info(`Alert ${item.alert.id} from agent ${item.alert.agent} on ${target} held back from the channels: ${decided.verdict.why}.`, { event: 'ledger-held', id: item.alert.id, target });
+      queueMicrotask(() => this.#notify(decided.notices, now));
+      if (!decided.verdict.send) return true;
+    }
     return false;
   }
 
@@ -144,9 +196,24 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     const { alert } = item;
     // Shown on the incident: a silence in force on the alert whatever its channel (the dispatcher mutes each delivery).
     const silenced = this.silences.muting({ alert, target: incidentOf(item, peer).target, channel: undefined }, now) !== undefined;
-    const changes = this.incidents.alert(item, peer, silenced, now);
-    for (const c of changes) this.#incidentChanged(c, now);
-    if (alert.target !== undefined && !alert.target.startsWith('agent:')) {
+    const verdict = this.#verdicts.get(item);
+    if (verdict && !verdict.send) {
+      const c = this.incidents.note(alert.target!, `held: ${alert.status} ${alert.reminder !== undefined ? `reminder ${alert.reminder} ` : ''}from agent ${alert.agent} (${verdict.why})`, now);
+      if (c) this.#incidentChanged(c, now);
+    } else {
+      const changes = this.incidents.alert(item, peer, silenced, now);
+      for (const c of changes) this.#incidentChanged(c, now);
+      const open = alert.target !== undefined ? this.ledger.openOn(alert.target) : undefined;
+      const row = open && this.incidents.get(open.id);
+      if (row && alert.status === 'down' && alert.reminder === undefined && row.witnesses === undefined) this.incidents.setLedger(row, open);
+    }
+    if (alert.agent !== undefined && alert.target !== undefined) {
+      const e = this.targets.get(alert.target);
+      if (e) {
+        if (alert.reason !== undefined) e.lastFailure = alert.reason;
+        if (this.targets.settle(e, now)) this.#targetEvent(e);
+      }
+    } else if (alert.target !== undefined && !alert.target.startsWith('agent:')) {
       const at = alert.time !== undefined ? Math.min(Date.parse(alert.time), now) : now;
       const e = this.targets.alert(alert.target, alert.status, at, alert.status === 'down' ? alert.reason : undefined);
       if (e) this.#targetEvent(e);
@@ -195,33 +262,23 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
   }
 
-  #recover(incident: string, target: string, recipients: readonly string[], openedAt: number, agent: string, now: number): void {
+  /** The ledger's own downs and ups, admitted as the hub's alerts. */
+  #notify(notices: readonly HubNotice[], now: number): void {
     const admissions = this.#admissions;
     if (!admissions) return;
-    this.#o.log.info(`incident ${incident} on ${target} left open by a restarted agent: ${agent} reports it up; sending its recovery`, { event: 'hub-recovery', incident, target });
-    for (const to of recipients.length > 0 ? recipients : [undefined]) {
-      admissions
-        .admitJson(
-          {
-            id: `${incident}-hub-up${recipients.length > 1 ? `-${recipients.indexOf(to!)}` : ''}`.slice(0, 128),
-            ...(to !== undefined ? { to } : {}),
-            message: `${target} is up again (agent ${agent} reports it up; the agent that saw it go down restarted).`,
-            status: 'up',
-            target,
-            incident,
-            time: new Date(now).toISOString(),
-            downForMs: Math.max(0, now - openedAt),
-          },
-          'hub',
-        )
-        .catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's recovery alert for ${target}: ${(err as Error).message}`, { event: 'store-error' }));
+    for (const n of notices) {
+      const { incident, target } = n;
+      this.#o.log.info(`incident ${incident} on ${target}: ${n.status === 'down' ? `${n.agents.join(', ')} see it down (quorum ${this.ledger.quorum}); sending its down` : `${n.agents.join(', ')} see it up and no other agent down; sending its up`}`, { event: n.status === 'down' ? 'hub-down' : 'hub-recovery', incident, target });
+      for (const request of noticeRequests(n, this.ledger.quorum, now)) {
+        admissions.admitJson(request, 'hub').catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's ${n.status} alert for ${target}: ${(err as Error).message}`, { event: 'store-error' }));
+      }
     }
   }
 
   #targetEvent(e: TargetEntry): void {
     this.#emit({
       type: 'target',
-      data: { name: e.name, state: e.state, since: e.since === null ? null : new Date(e.since).toISOString(), agents: [...e.agents].map(([name, state]) => ({ name, state })) },
+      data: { name: e.name, state: e.state, since: e.since === null ? null : new Date(e.since).toISOString(), agents: [...e.agents].map(([name, v]) => ({ name, state: v.state })) },
     });
   }
 

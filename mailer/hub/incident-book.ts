@@ -14,11 +14,11 @@
  * senders from ever new addresses (IPv6) cannot grow the open set for ever.
  * Either is bookkeeping: the change says why (closedBy), and no up is sent.
  *
- * An incident left open when its agent restarted (the down was sent, the up
- * never) is closed when a report from an agent instance that first reported
- * after it opened says the target is up (staleFor): the hub then sends the
- * recovery itself (hub.ts). A new incident on a target with one still open
- * closes the old one ("superseded"), so at most one is open per target.
+ * Which alerts reach the channels, and when an incident its agents cannot
+ * close ends, is the ledger's (ledger.ts, quorum.ts): a row keeps its opener
+ * and witnesses for it (setLedger), and alerts the ledger held are noted on
+ * the incident they joined (note). A new incident on a target with one still
+ * open closes the old one ("superseded"), so at most one is open per target.
  *
  * No I/O of its own: `write` is the store's hubWrite, time comes as arguments.
  */
@@ -173,14 +173,28 @@ export class IncidentBook {
     return changes;
   }
 
-  /**
-   * The incident open on `target` that an agent instance first seen at
-   * `instanceSince` cannot know of (it opened before that instance started),
-   * now that the instance reports the target up.
-   */
-  staleFor(target: string, instanceSince: number): IncidentRow | undefined {
+  /** The ledger's word on an open incident (its opener, its witnesses), kept on its row. */
+  setLedger(row: IncidentRow, ledger: { opener?: { agent: string; instance: string }; witnesses: readonly string[] }): void {
+    if (ledger.opener !== undefined) row.opener = { ...ledger.opener };
+    row.witnesses = [...ledger.witnesses];
+    this.#write({ op: 'incident', row });
+  }
+
+  /** Closed by hand (its up admitted, or no recipient to take it): the row, closed now, with the comment; undefined when not open. */
+  closeByHand(id: string, comment: string, now: number): IncidentRow | undefined {
+    const row = this.#open.get(id);
+    if (!row) return undefined;
+    this.#event(row, { at: now, kind: 'resolved', text: `closed by hand${comment ? `: ${comment}` : ''}` });
+    return this.#close(row, now).row;
+  }
+
+  /** An alert the ledger held back, noted on the incident open on its target (if any). */
+  note(target: string, text: string, now: number): IncidentChange | undefined {
     const row = this.openOn(target);
-    return row && row.openedAt < instanceSince ? row : undefined;
+    if (!row) return undefined;
+    this.#event(row, { at: now, kind: 'alert', text });
+    this.#write({ op: 'incident', row });
+    return { row, kind: 'updated' };
   }
 
   /** A sender's incident closed by the book: a resolved event saying why, no up. */

@@ -34,13 +34,20 @@ export interface AgentRow {
   targets: Array<{ name: string; state: 'up' | 'down' | 'unknown' }>;
 }
 
+/** What a target shows: stale when no live agent watches it (each stopped, went silent or was forgotten). */
+export type ShownState = 'up' | 'down' | 'unknown' | 'stale';
+
 export interface TargetRow {
   name: string;
-  state: 'up' | 'down' | 'unknown';
+  state: ShownState;
   since: number | null;
   lastFailure: string | null;
   /** An alert's word on it (down until its up), when newer than the reports'. */
   alerted: 'up' | 'down' | null;
+  /** Why it is stale ("agent a stopped"); null otherwise. */
+  staleWhy?: string | null;
+  /** When an agent last reported it (ms); forgotten after --forget-after. */
+  reportedAt?: number | null;
 }
 
 /** Checks counted into the hour and the day of `at`, per target. */
@@ -84,6 +91,10 @@ export interface IncidentRow {
   /** Who its down alerts went to: the hub's own recovery alert goes to them too. */
   recipients: string[];
   events: IncidentEvent[];
+  /** The agent (and instance) whose down opened it; none: the hub opened it (quorum, or an old store). */
+  opener?: { agent: string; instance: string };
+  /** The agents that saw it down while it was open (quorum.ts): only they can end it. */
+  witnesses?: string[];
 }
 
 export interface DeliveryRow {
@@ -114,7 +125,10 @@ export type HubWrite =
   | { op: 'target'; row: TargetRow }
   | { op: 'incident'; row: IncidentRow }
   | { op: 'silence'; row: SilenceRow }
-  | { op: 'unsilence'; id: string };
+  | { op: 'unsilence'; id: string }
+  /** Forgotten by hand (DELETE /api/v1/agents/<name>) or after --forget-after: the row and its buckets. */
+  | { op: 'forget-agent'; name: string }
+  | { op: 'forget-target'; name: string };
 
 /**
  * The writes of one commit with only the last of each incident, target and

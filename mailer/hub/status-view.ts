@@ -5,6 +5,7 @@
  * that came from an alert or a report is untrusted: the page escapes it.
  */
 import type { TargetState } from '../../shared/wire-report.ts';
+import type { ShownState } from './model.ts';
 
 export const UPTIME_WINDOWS = ['24h', '7d', '30d', '90d'] as const;
 export type UptimeWindow = (typeof UPTIME_WINDOWS)[number];
@@ -25,10 +26,12 @@ export interface BarView {
 
 export interface TargetView {
   name: string;
-  /** down when any agent watching it says down. */
-  state: TargetState;
+  /** down when its incident is open or --quorum live agents see it down; stale when no live agent watches it. */
+  state: ShownState;
   /** Since when it is in that state (ISO); null when never seen change. */
   since: string | null;
+  /** While stale: why ("agent a stopped", "agent a has not reported within its silence"). */
+  staleWhy?: string;
   /** Each agent that watches it, with what it says. */
   agents: Array<{ name: string; state: TargetState }>;
   uptime: Record<UptimeWindow, number | null>;

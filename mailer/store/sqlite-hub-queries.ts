@@ -34,12 +34,12 @@ const LCOLS = Array.from({ length: L }, (_, i) => `l${i}`);
 export const HUB_SCHEMA = `
 CREATE TABLE IF NOT EXISTS hub_agents (name TEXT PRIMARY KEY, instance TEXT NOT NULL, version TEXT NOT NULL, first_seen INTEGER NOT NULL, instance_since INTEGER NOT NULL,
   last_report INTEGER NOT NULL, interval_ms INTEGER NOT NULL, state TEXT NOT NULL, targets TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS hub_targets (name TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, last_failure TEXT, alerted TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_targets (name TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, last_failure TEXT, alerted TEXT, stale_why TEXT, reported_at INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_buckets (target TEXT NOT NULL, size INTEGER NOT NULL, start INTEGER NOT NULL,
   checks INTEGER NOT NULL, failures INTEGER NOT NULL, incidents INTEGER NOT NULL, ${LCOLS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
   PRIMARY KEY (size, start, target)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_incidents (id TEXT PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL, opened_at INTEGER NOT NULL,
-  resolved_at INTEGER, message TEXT NOT NULL, reason TEXT, silenced INTEGER NOT NULL, recipients TEXT NOT NULL, events TEXT NOT NULL);
+  resolved_at INTEGER, message TEXT NOT NULL, reason TEXT, silenced INTEGER NOT NULL, recipients TEXT NOT NULL, events TEXT NOT NULL, ledger TEXT);
 CREATE INDEX IF NOT EXISTS hub_incidents_open ON hub_incidents (opened_at) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS hub_incidents_by_age ON hub_incidents (opened_at);
 CREATE TABLE IF NOT EXISTS hub_deliveries (incident TEXT NOT NULL, alert_seq INTEGER NOT NULL, channel TEXT NOT NULL, alert_id TEXT NOT NULL, state TEXT NOT NULL,
@@ -48,10 +48,20 @@ CREATE TABLE IF NOT EXISTS hub_silences (id TEXT PRIMARY KEY, target TEXT NOT NU
   comment TEXT NOT NULL, created_at INTEGER NOT NULL, match TEXT) WITHOUT ROWID;
 `;
 
-/** A store written before silences had matchers gains their column (NULL: a target glob only). */
+/** Columns added since the tables were first made (in HUB_SCHEMA too): added to an older store at open (migrateHub). */
+const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string]> = [
+  ['hub_targets', 'stale_why TEXT'],
+  ['hub_targets', 'reported_at INTEGER'],
+  ['hub_incidents', 'ledger TEXT'],
+  ['hub_silences', 'match TEXT'],
+];
+
+/** Bring an older store's hub tables up to HUB_SCHEMA (inside the opening transaction). */
 export function migrateHub(db: DatabaseSync): void {
-  const columns = db.prepare('PRAGMA table_info(hub_silences)').all() as Row[];
-  if (!columns.some((c) => c.name === 'match')) db.exec('ALTER TABLE hub_silences ADD COLUMN match TEXT');
+  for (const [table, column] of ADDED_COLUMNS) {
+    const have = (db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((r) => String(r.name));
+    if (!have.includes(column.split(' ')[0]!)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+  }
 }
 
 const hourOf = (at: number): number => at - (at % HOUR_MS);
@@ -69,8 +79,11 @@ export class SqliteHubQueries {
          incidents = incidents + excluded.incidents, ${LCOLS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
       ),
       agent: p('INSERT OR REPLACE INTO hub_agents (name, instance, version, first_seen, instance_since, last_report, interval_ms, state, targets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      target: p('INSERT OR REPLACE INTO hub_targets (name, state, since, last_failure, alerted) VALUES (?, ?, ?, ?, ?)'),
-      incident: p('INSERT OR REPLACE INTO hub_incidents (id, target, state, opened_at, resolved_at, message, reason, silenced, recipients, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      target: p('INSERT OR REPLACE INTO hub_targets (name, state, since, last_failure, alerted, stale_why, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      incident: p('INSERT OR REPLACE INTO hub_incidents (id, target, state, opened_at, resolved_at, message, reason, silenced, recipients, events, ledger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      forgetAgent: p('DELETE FROM hub_agents WHERE name = ?'),
+      forgetTarget: p('DELETE FROM hub_targets WHERE name = ?'),
+      forgetBuckets: p('DELETE FROM hub_buckets WHERE target = ?'),
       // A change of the alert rewrites every channel's row; only a channel whose progress moved takes the new time.
       // Keyed by the alert's seq (acceptance order), so an incident's rows go in at the end of its range.
       delivery: p(`INSERT INTO hub_deliveries (incident, alert_seq, channel, alert_id, state, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -113,11 +126,22 @@ export class SqliteHubQueries {
   }
 
   putTarget(t: TargetRow): void {
-    this.#s.target!.run(t.name, t.state, t.since, t.lastFailure, t.alerted);
+    this.#s.target!.run(t.name, t.state, t.since, t.lastFailure, t.alerted, t.staleWhy ?? null, t.reportedAt ?? null);
   }
 
   putIncident(i: IncidentRow): void {
-    this.#s.incident!.run(i.id, i.target, i.state, i.openedAt, i.resolvedAt, i.message, i.reason, i.silenced ? 1 : 0, JSON.stringify(i.recipients), JSON.stringify(i.events));
+    const ledger = i.opener !== undefined || i.witnesses !== undefined ? JSON.stringify({ opener: i.opener, witnesses: i.witnesses }) : null;
+    this.#s.incident!.run(i.id, i.target, i.state, i.openedAt, i.resolvedAt, i.message, i.reason, i.silenced ? 1 : 0, JSON.stringify(i.recipients), JSON.stringify(i.events), ledger);
+  }
+
+  forgetAgent(name: string): void {
+    this.#s.forgetAgent!.run(name);
+  }
+
+  /** A target forgotten: its row and its buckets (its closed incidents stay, as history, until their retention). */
+  forgetTarget(name: string): void {
+    this.#s.forgetTarget!.run(name);
+    this.#s.forgetBuckets!.run(name);
   }
 
   /** A channel's progress on the alert of this seq, kept with its incident. */
@@ -148,6 +172,8 @@ export class SqliteHubQueries {
         since: r.since === null ? null : Number(r.since),
         lastFailure: r.last_failure === null ? null : String(r.last_failure),
         alerted: r.alerted === null ? null : (String(r.alerted) as 'up' | 'down'),
+        ...(r.stale_why !== null && r.stale_why !== undefined ? { staleWhy: String(r.stale_why) } : {}),
+        ...(r.reported_at !== null && r.reported_at !== undefined ? { reportedAt: Number(r.reported_at) } : {}),
       })),
       buckets: this.#packedBuckets(hourlySince, dailySince),
       open: (this.#s.open!.all() as Row[]).map(toIncident),
@@ -222,7 +248,10 @@ function toAgent(r: Row): AgentRow {
 }
 
 function toIncident(r: Row): IncidentRow {
+  const ledger = r.ledger === null || r.ledger === undefined ? undefined : (JSON.parse(String(r.ledger)) as Pick<IncidentRow, 'opener' | 'witnesses'>);
   return {
+    ...(ledger?.opener !== undefined ? { opener: ledger.opener } : {}),
+    ...(ledger?.witnesses !== undefined ? { witnesses: ledger.witnesses } : {}),
     id: String(r.id),
     target: String(r.target),
     state: String(r.state) === 'open' ? 'open' : 'closed',

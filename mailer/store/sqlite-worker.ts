@@ -208,6 +208,10 @@ function hubWrite(w: HubWrite): void {
       return hq.putSilence(w.row);
     case 'unsilence':
       return hq.deleteSilence(w.id);
+    case 'forget-agent':
+      return hq.forgetAgent(w.name);
+    case 'forget-target':
+      return hq.forgetTarget(w.name);
   }
 }
 

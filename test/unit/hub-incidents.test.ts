@@ -4,7 +4,7 @@
  * recipients and its reminders add events, its up closes it (resolvedAt from
  * the up's time, so its length is the outage's); an up without an incident
  * id closes its target's; a new incident on a target supersedes the one open;
- * staleFor finds an incident an agent instance cannot know of; the book's raw
+ * the book's raw
  * alerts (via 'raw', no target) get target raw:<ip> and an incident each;
  * silenced alerts are marked so; the events of a long outage are capped.
  * Senders' incidents (alerts naming no target: raw:<ip>, json:<ip>), which
@@ -155,15 +155,6 @@ test('a second incident on the same target supersedes the first: closed at the n
   // The first's late up closes nothing; the second's closes it.
   assert.deepEqual(b.alert(json('a2', 'up', T0 + 700 * S), PEER, false, T0 + 700 * S), []);
   assert.equal(b.openOn('http://web/')?.id, 'inc-2');
-});
-
-test('staleFor: an incident opened before the agent instance started is returned; one opened after it is not', () => {
-  const { b } = book();
-  b.alert(json('a1', 'down', T0), PEER, false, T0);
-  assert.equal(b.staleFor('http://web/', T0 + 1)?.id, 'inc-1', 'the instance started after the incident opened');
-  assert.equal(b.staleFor('http://web/', T0), undefined, 'started at the same moment: it may know of it');
-  assert.equal(b.staleFor('http://web/', T0 - 60 * S), undefined, 'the instance that saw it go down');
-  assert.equal(b.staleFor('http://db/', T0 + 1), undefined, 'no incident on that target');
 });
 
 test('raw alerts (no target, no incident id) get target raw:<ip> and an incident each; the next from the same peer supersedes it', () => {

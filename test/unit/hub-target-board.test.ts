@@ -5,7 +5,9 @@
  * unknown; `since` moves only when the shown state changes; a target an agent
  * no longer names loses that agent's word; every state change, and a new last
  * failure, goes out as a `target` write; a board restored from the store's
- * rows starts where it was.
+ * rows starts where it was. A target whose last live agent drops it is stale.
+ * (The rows' reportedAt, and staleWhy while not stale, are left out of the
+ * rows compared: plain().)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -26,8 +28,13 @@ function t(name: string, state: TargetState, checks = 6, failures = state === 'd
 function board(rows: TargetRow[] = [], agents: Array<{ name: string; targets: Array<{ name: string; state: TargetState }> }> = [], buckets: BucketRow[] = []) {
   const writes: HubWrite[] = [];
   const b = new TargetBoard((w) => writes.push(w), rows, packBuckets(buckets), agents);
-  const targetWrites = () => writes.filter((w) => w.op === 'target').map((w) => w.row);
+  const targetWrites = () => writes.filter((w) => w.op === 'target').map((w) => plain(w.row));
   return { b, writes, targetWrites };
+}
+
+function plain(row: TargetRow): TargetRow {
+  const { reportedAt: _r, staleWhy, ...rest } = row;
+  return staleWhy ? { ...rest, staleWhy } : rest;
 }
 
 const shown = (b: TargetBoard, name: string) => {
@@ -70,7 +77,7 @@ test('down when any agent says down; up when the others say up and none down; un
   assert.equal(b.get('web')?.state, 'up', 'unknown from a, up from b: up');
   b.report('b', [t('web', 'unknown', 0)], [], T0 + 5 * S);
   assert.deepEqual(shown(b, 'web'), { state: 'unknown', since: T0 + 5 * S });
-  assert.deepEqual([...b.get('web')!.agents], [['a', 'unknown'], ['b', 'unknown']]);
+  assert.deepEqual([...b.get('web')!.agents].map(([n, v]) => [n, v.state]), [['a', 'unknown'], ['b', 'unknown']]);
 });
 
 test('an alert said down: down, whatever the agents say, until an up alert; its reason is the last failure', () => {
@@ -122,9 +129,10 @@ test('dropped targets: the agent that no longer names a target loses its word on
   assert.deepEqual(changed.map((e) => e.name), ['web']);
   assert.deepEqual(shown(b, 'web'), { state: 'up', since: T0 + 10 * S });
   assert.deepEqual([...b.get('web')!.agents.keys()], ['b']);
-  // The last agent drops it: unknown (the target stays on the board with its history).
+  // The last agent drops it: stale, saying why (the target stays on the board with its history).
   assert.deepEqual(b.report('b', [], ['web'], T0 + 20 * S).map((e) => e.name), ['web']);
-  assert.deepEqual(shown(b, 'web'), { state: 'unknown', since: T0 + 20 * S });
+  assert.deepEqual(shown(b, 'web'), { state: 'stale', since: T0 + 20 * S });
+  assert.equal(b.get('web')?.staleWhy, 'agent b no longer watches it');
   assert.equal(b.get('web')?.rollup.uptime('24h', T0 + 20 * S), 1 - 6 / 12);
   // Dropping a target an agent never named changes nothing.
   assert.deepEqual(b.report('c', [], ['db'], T0 + 30 * S), []);
@@ -158,8 +166,22 @@ test('a board restored from the store: rows, the agents\' word and the buckets a
   assert.equal(b.get('web')?.rollup.hourly(T0).at(-2)?.incidents, 1);
   assert.equal(b.get('db')?.rollup.uptime('24h', T0), null);
   assert.deepEqual(shown(b, 'web'), { state: 'down', since: T0 - HOUR_MS });
-  assert.deepEqual([...b.get('web')!.agents], [['a', 'down']]);
+  assert.deepEqual([...b.get('web')!.agents].map(([n, v]) => [n, v.state]), [['a', 'down']]);
   // a says web is up now: the restored word is replaced, and the change is written.
   assert.deepEqual(b.report('a', [t('web', 'up'), t('db', 'up')], [], T0).map((e) => e.name), ['web']);
-  assert.deepEqual(writes, [{ op: 'target', row: { name: 'web', state: 'up', since: T0, lastFailure: 'HTTP 503', alerted: null } }]);
+  assert.deepEqual(writes.map((w) => (w.op === 'target' ? { op: w.op, row: plain(w.row) } : w)), [{ op: 'target', row: { name: 'web', state: 'up', since: T0, lastFailure: 'HTTP 503', alerted: null } }]);
+});
+
+test('an agent that drops out (stopped, silent) leaves its targets stale when no live agent is left, and not otherwise', () => {
+  const { b } = board();
+  b.report('a', [t('web', 'up'), t('db', 'up')], [], T0);
+  b.report('b', [t('db', 'up')], [], T0);
+  assert.deepEqual(b.drop('a', 'agent a stopped', T0 + S).map((e) => e.name), ['web']);
+  assert.deepEqual(shown(b, 'web'), { state: 'stale', since: T0 + S });
+  assert.equal(b.get('web')?.staleWhy, 'agent a stopped');
+  assert.equal(b.get('db')?.state, 'up');
+  // Watched again: no longer stale.
+  b.report('a', [t('web', 'up')], [], T0 + 2 * S);
+  assert.deepEqual(shown(b, 'web'), { state: 'up', since: T0 + 2 * S });
+  assert.equal(b.get('web')?.staleWhy, null);
 });

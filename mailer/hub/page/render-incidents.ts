@@ -38,7 +38,12 @@ function when(i: IncidentView, now: number): SafeHtml {
     : html`Opened ${timeAt(i.openedAt)}, resolved ${timeAgo(i.resolvedAt, now)}, after ${length}.`;
 }
 
-function incident(i: IncidentView, now: number): SafeHtml {
+/** The button that closes an open incident by hand (POST /incidents/<id>/close, ledger-routes.ts). */
+function closeForm(i: IncidentView, csrf: string): SafeHtml {
+  return html`<form class="i-close" method="post" action="/incidents/${encodeURIComponent(i.id.toWellFormed())}/close"><input type="hidden" name="csrf" value="${csrf}"><input name="comment" maxlength="200" placeholder="comment" aria-label="Comment"><button type="submit" aria-label="Close the incident on ${i.target} by hand">Close</button></form>`;
+}
+
+function incident(i: IncidentView, now: number, csrf?: string): SafeHtml {
   const open = i.state === 'open';
   const reason = i.reason === undefined ? '' : html` <span class="reason">(${i.reason})</span>`;
   const events =
@@ -49,20 +54,20 @@ function incident(i: IncidentView, now: number): SafeHtml {
     i.deliveries.length === 0
       ? html`<p class="note">No deliveries recorded.</p>`
       : html`<ul class="deliveries" aria-label="Deliveries">${i.deliveries.map((d) => delivery(d, now))}</ul>`;
-  return html`<li class="incident" data-incident="${i.id}" data-state="${i.state}"><h3 class="i-head"><a href="${targetHref(i.target)}">${i.target}</a> <span class="state">${open ? 'open' : 'closed'}</span>${i.silenced && html` <span class="silenced">silenced</span>`}</h3><p class="i-msg">${i.message}${reason}</p><p class="i-when">${when(i, now)}</p>${events}${deliveries}</li>`;
+  return html`<li class="incident" data-incident="${i.id}" data-state="${i.state}"><h3 class="i-head"><a href="${targetHref(i.target)}">${i.target}</a> <span class="state">${open ? 'open' : 'closed'}</span>${i.silenced && html` <span class="silenced">silenced</span>`}</h3><p class="i-msg">${i.message}${reason}</p><p class="i-when">${when(i, now)}</p>${open && csrf !== undefined ? closeForm(i, csrf) : ''}${events}${deliveries}</li>`;
 }
 
 /** The incidents as a list (no heading), open first; a sentence when there are none. */
-export function incidentList(incidents: readonly IncidentView[], now: number): SafeHtml {
+export function incidentList(incidents: readonly IncidentView[], now: number, csrf?: string): SafeHtml {
   if (incidents.length === 0) return html`<p class="note">No incidents.</p>`;
   const ordered = openFirst(incidents);
   const open = ordered.filter((i) => i.state === 'open').length;
-  return html`<p class="i-count">${open} open, ${ordered.length - open} closed shown.</p><ol class="incidents">${ordered.map((i) => incident(i, now))}</ol>`;
+  return html`<p class="i-count">${open} open, ${ordered.length - open} closed shown.</p><ol class="incidents">${ordered.map((i) => incident(i, now, csrf))}</ol>`;
 }
 
 /** The status page's <section id="incidents">. */
-export function incidentsSection(incidents: readonly IncidentView[], now: number): SafeHtml {
-  return html`<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents</h2>${incidentList(incidents, now)}</section>`;
+export function incidentsSection(incidents: readonly IncidentView[], now: number, csrf?: string): SafeHtml {
+  return html`<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents</h2>${incidentList(incidents, now, csrf)}</section>`;
 }
 
 /** The <section id="incidents"> fragment of the status page (the event stream sends it: event-stream.ts). */

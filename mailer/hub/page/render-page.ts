@@ -112,12 +112,17 @@ function targetsSection(view: StatusView, o: PageOptions): SafeHtml {
   return html`<section id="targets" aria-labelledby="targets-h"><h2 id="targets-h">Targets</h2><form class="filter" method="get" role="search"><label for="filter">Filter targets by name</label> <input id="filter" name="q" type="search" value="${filter}" maxlength="${FILTER_MAX}" autocomplete="off" spellcheck="false"> <button type="submit">Filter</button></form><p class="t-count">${shown}</p><p id="filter-note" class="note" aria-live="polite"></p><ul class="targets">${p.rows.map((t) => targetRow(t, o.now))}</ul>${pager(p, filter)}</section>`;
 }
 
-function agentRow(a: AgentStatusView, now: number): SafeHtml {
-  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span></li>`;
+/** The button that forgets an agent and the targets only it watched (POST /agents/<name>/forget, ledger-routes.ts). */
+function forgetForm(a: AgentStatusView, csrf: string): SafeHtml {
+  return html` <form class="a-forget" method="post" action="/agents/${encodeURIComponent(a.name.toWellFormed())}/forget"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" aria-label="Forget agent ${a.name}">Forget</button></form>`;
 }
 
-function agentsSection(agents: readonly AgentStatusView[], now: number): SafeHtml {
-  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now))}</ul>`;
+function agentRow(a: AgentStatusView, now: number, csrf: string | undefined): SafeHtml {
+  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span>${csrf !== undefined ? forgetForm(a, csrf) : ''}</li>`;
+}
+
+function agentsSection(agents: readonly AgentStatusView[], now: number, csrf?: string): SafeHtml {
+  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now, csrf))}</ul>`;
   return html`<section id="agents" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2>${list}</section>`;
 }
 
@@ -161,7 +166,7 @@ function silencesSection(silences: readonly SilenceView[], o: PageOptions): Safe
 
 /** The whole status page. */
 export function renderStatusPage(view: StatusView, o: PageOptions): string {
-  const main = html`<main>${targetsSection(view, o)}${incidentsSection(view.incidents, o.now)}${agentsSection(view.agents, o.now)}${deadLettersSection(view.deadLetters, o.now)}${silencesSection(view.silences, o)}</main>`;
+  const main = html`<main>${targetsSection(view, o)}${incidentsSection(view.incidents, o.now, o.csrf)}${agentsSection(view.agents, o.now, o.csrf)}${deadLettersSection(view.deadLetters, o.now)}${silencesSection(view.silences, o)}</main>`;
   return documentOf('ch2 status', html`${header(view)}${main}`, o);
 }
 
