@@ -4,7 +4,8 @@
  * then the `--config` file's entries. Each gets a name (<kind>, <kind>-2, …
  * unless the config names it), its kind's typed settings, a match (config
  * entries only: flags and --notify take every alert) and its grouping (the
- * kind's default, or the config's). Every problem is a ConfigError with one
+ * kind's default, or the config's; a `group:` asked of a kind that cannot
+ * group is refused). Every problem is a ConfigError with one
  * line that names where the channel came from and never shows a URL.
  */
 import { ConfigError } from '../../shared/config.ts';
@@ -62,6 +63,16 @@ function rethrow(where: string, err: unknown): never {
   throw new ConfigError(`${where}: ${flatten((err as Error).message, 300)}`);
 }
 
+/** A `group:` (true, or wait and interval) asked of a kind, or settings, that cannot group: one line saying so. */
+function refuseGroup(kind: ChannelKind, settings: unknown, kinds: ReadonlyMap<string, ChannelKind>): void {
+  if (!kind.groups) {
+    const able = [...kinds.values()].filter((k) => k.groups).map((k) => k.kind);
+    throw new ConfigError(`group: a channel of kind ${kind.kind} sends each alert on its own and cannot group; remove the key (kinds that group: ${able.join(', ')}).`);
+  }
+  const why = kind.groupRefusal?.(settings);
+  if (why !== undefined) throw new ConfigError(`group: ${why}`);
+}
+
 export function planChannels(input: SetupInput): ChannelPlan[] {
   const plans: ChannelPlan[] = [];
   const taken = new Set<string>();
@@ -69,7 +80,7 @@ export function planChannels(input: SetupInput): ChannelPlan[] {
   for (const kind of input.kinds) for (const scheme of kind.schemes ?? []) byScheme.set(scheme, kind);
   const byName = new Map(input.kinds.map((k) => [k.kind, k]));
   for (const { kind } of input.modules ?? []) byName.set(kind.kind, kind);
-  const groupOf = (kind: ChannelKind): GroupPolicy | undefined => (kind.groups && input.group.waitMs > 0 ? input.group : undefined);
+  const groupOf = (kind: ChannelKind): GroupPolicy | undefined => (kind.groups === true && input.group.waitMs > 0 ? input.group : undefined);
   const add = (kind: ChannelKind, settings: unknown, extra: { name?: string; match?: Matcher; group?: GroupPolicy | undefined } = {}): void => {
     let name = extra.name;
     if (name !== undefined) {
@@ -124,6 +135,7 @@ export function planChannels(input: SetupInput): ChannelPlan[] {
         if (unknown !== undefined) throw new ConfigError(`${flatten(unknown, 40)}: unknown key for kind ${kind.kind}; known: ${['name', 'kind', 'match', 'group', ...known].join(', ')}.`);
         settings = kind.fromConfig(entry.settings);
       }
+      if (entry.group !== undefined && entry.group !== false) refuseGroup(kind, settings, byName);
       const group = entry.group === undefined ? groupOf(kind) : entry.group === false ? undefined : { ...input.group, ...entry.group };
       const safeGroup = group && group.waitMs === 0 && entry.group === undefined ? undefined : group;
       add(kind, settings, { ...(entry.name ? { name: entry.name } : {}), ...(entry.match ? { match: compileMatch(entry.match) } : {}), group: safeGroup });
@@ -140,7 +152,7 @@ export function planSecrets(plans: readonly ChannelPlan[]): string[] {
 
 export function createRoutes(plans: readonly ChannelPlan[], ctx: { log: Logger; from: string; httpTimeoutMs: number }): Route[] {
   return plans.map((p) => ({
-    channel: p.kind.create(p.settings, { ...ctx, name: p.name }),
+    channel: p.kind.create(p.settings, { ...ctx, name: p.name, grouped: p.group !== undefined }),
     ...(p.match ? { match: p.match } : {}),
     ...(p.group ? { group: p.group } : {}),
   }));

@@ -93,10 +93,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     })();
     const result = await drive(source, { host, port: 33333, concurrency: options.concurrency ?? 64, alive: () => running(name) });
     const perSecond = Math.round((result.inputs * 1000) / result.ms);
-    print(`fuzz: ${result.inputs} inputs in ${(result.ms / 1000).toFixed(1)}s, ${perSecond} inputs/s; endings ${JSON.stringify(result.endings)}; answers ${JSON.stringify(result.answers)}`);
+    print(`fuzz: ${result.inputs} inputs in ${(result.ms / 1000).toFixed(1)}s, ${perSecond} inputs/s; endings ${JSON.stringify(result.endings)}; answers ${JSON.stringify(result.answers)}; reports answered ${JSON.stringify(result.reportAnswers)}`);
     const saved = [
       ...(result.crash ? save('crash', seed, result.crash) : []),
       ...(result.serverErrors.length > 0 ? save('5xx', seed, result.serverErrors) : []),
+      ...(result.unclear.length > 0 ? save('unclear-report', seed, result.unclear) : []),
     ];
     const alive = await running(name);
     const memoryAfter = alive ? await memoryOf(name) : Number.NaN;

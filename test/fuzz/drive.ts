@@ -3,10 +3,13 @@
  * own to host:port, `concurrency` at a time, and notes how each ended. It
  * keeps the inputs in flight and the last ones finished, so that when the
  * target dies (`alive()` says no) they can be saved for a replay. Any answer
- * "HTTP/1.1 5xx" other than 503 counts as a finding too.
+ * "HTTP/1.1 5xx" other than 503 counts as a finding too, and so does an
+ * answer to a report (`kind: report`) that is not a 2xx or a 4xx/503 with a
+ * JSON `error` (report-inputs.ts clearAnswer).
  */
 import { connect } from 'node:net';
 import type { FuzzInput } from './inputs.ts';
+import { clearAnswer } from './report-inputs.ts';
 
 export interface DriveOptions {
   host: string;
@@ -28,6 +31,10 @@ export interface DriveResult {
   answers: Record<string, number>;
   /** Inputs answered 500 (or another unexpected 5xx). */
   serverErrors: FuzzInput[];
+  /** The answers to report inputs, by status, counted. */
+  reportAnswers: Record<string, number>;
+  /** Report inputs answered without a clear status and error. */
+  unclear: FuzzInput[];
   /** The target died: the inputs in flight and the last ones finished then. */
   crash?: FuzzInput[];
 }
@@ -46,8 +53,10 @@ function send(input: FuzzInput, host: string, port: number, lingerMs: number): P
       socket.destroy();
       resolve({ ending, answer });
     };
-    // An input that leaves its connection open is dropped soon after the first answer.
-    let timer = setTimeout(() => finish('dropped'), input.end ? lingerMs * 4 : lingerMs);
+    // An input that leaves its connection open is dropped soon after the first answer. A report
+    // (sent as a client does, without half-closing: Node's server drops a request a client
+    // half-closed before it answered) may take a while (a gzip bomb inflates to its limit).
+    let timer = setTimeout(() => finish('dropped'), input.kind === 'report' ? lingerMs * 10 : input.end ? lingerMs * 4 : lingerMs);
     socket.on('connect', () => {
       let at = 0;
       for (const split of [...input.splits, input.bytes.length]) {
@@ -57,7 +66,7 @@ function send(input: FuzzInput, host: string, port: number, lingerMs: number): P
       if (input.end) socket.end();
     });
     socket.on('data', (d: Buffer) => {
-      if (answer.length < 200) answer += d.toString('latin1');
+      if (answer.length < 4096) answer += d.toString('latin1');
       if (!input.end) {
         clearTimeout(timer);
         timer = setTimeout(() => finish('dropped'), 50);
@@ -73,7 +82,7 @@ export async function drive(source: Iterable<FuzzInput>, options: DriveOptions):
   const iterator = source[Symbol.iterator]();
   const lingerMs = options.lingerMs ?? 300;
   const checkEvery = options.checkEvery ?? 5000;
-  const result: DriveResult = { inputs: 0, ms: 0, endings: {}, answers: {}, serverErrors: [] };
+  const result: DriveResult = { inputs: 0, ms: 0, endings: {}, answers: {}, serverErrors: [], reportAnswers: {}, unclear: [] };
   const inFlight = new Set<FuzzInput>();
   const recent: FuzzInput[] = [];
   const t0 = performance.now();
@@ -103,6 +112,10 @@ export async function drive(source: Iterable<FuzzInput>, options: DriveOptions):
       const key = status ?? (answer.length > 0 ? 'other answer' : 'no answer');
       result.answers[key] = (result.answers[key] ?? 0) + 1;
       if (status !== undefined && status.startsWith('5') && status !== '503' && result.serverErrors.length < 50) result.serverErrors.push(input);
+      if (input.kind === 'report') {
+        result.reportAnswers[key] = (result.reportAnswers[key] ?? 0) + 1;
+        if (answer.length > 0 && !clearAnswer(answer) && result.unclear.length < 50) result.unclear.push(input);
+      }
       sinceCheck += 1;
       if ((ending === 'refused' || sinceCheck >= checkEvery) && !stop) {
         sinceCheck = 0;

@@ -2,11 +2,13 @@
  * What the fuzzer throws at the mailer's port, as fast-check arbitraries
  * (sampled with a seed, so a run can be repeated): mutated raw messages,
  * malformed HTTP (bad chunking, Content-Length / Transfer-Encoding conflicts,
- * pipelined requests, huge headers, broken request lines) and binary garbage.
+ * pipelined requests, huge headers, broken request lines), agents' reports
+ * (report-inputs.ts) and binary garbage.
  * Each input is the bytes of one connection and how to write them (in pieces,
  * and whether to half-close).
  */
 import fc from 'fast-check';
+import { reportRequest } from './report-inputs.ts';
 
 export interface FuzzInput {
   kind: string;
@@ -138,6 +140,7 @@ export const fuzzInput: fc.Arbitrary<FuzzInput> = fc
       { arbitrary: mutatedRaw.map((bytes) => ({ kind: 'raw', bytes })), weight: 4 },
       { arbitrary: http.map((bytes) => ({ kind: 'http', bytes })), weight: 4 },
       { arbitrary: garbage.map((bytes) => ({ kind: 'garbage', bytes })), weight: 2 },
+      { arbitrary: reportRequest.map((bytes) => ({ kind: 'report', bytes })), weight: 2 },
     ),
     fc.array(fc.nat(), { maxLength: 3 }),
     fc.integer({ min: 0, max: 9 }),
@@ -146,7 +149,7 @@ export const fuzzInput: fc.Arbitrary<FuzzInput> = fc
     kind,
     bytes,
     splits: [...new Set(splits.map((s) => (bytes.length === 0 ? 0 : s % bytes.length)))].sort((a, b) => a - b),
-    end: roll !== 0 || kind === 'raw',
+    end: kind === 'raw' || (roll !== 0 && kind !== 'report'),
   }));
 
 /** `count` inputs from `seed`, in batches (so a long run does not hold them all). */

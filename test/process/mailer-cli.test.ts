@@ -1,5 +1,8 @@
-/** The mailer's delivery and security flags: bad values exit 2 with one line; a store it cannot use exits 2 and says which, and how to fix it. */
+/** The mailer's delivery and security flags: bad values exit 2 with one line; a store it cannot use exits 2 and says which, and how to fix it; a channel config it cannot follow (group: on a kind that cannot group) too. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { run as runProgram } from '../support/process.ts';
 
@@ -50,5 +53,21 @@ test('mailer: the old names --spool and SPOOL_DIR still choose the store, with o
     assert.equal(code, 2, stderr);
     assert.match(stderr, /--spool \(SPOOL_DIR\) is now --store \(STORE_DIR\)/);
     assert.match(stderr, /Cannot use the store \/proc\/x: /, 'the old name chose the folder');
+  }
+});
+
+test('mailer: a --config entry asking a kind that cannot group to group stops the mailer at start, exit 2, one line naming the channel and the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-group-config-'));
+  try {
+    const file = join(dir, 'channels.yaml');
+    writeFileSync(file, 'channels:\n  - name: pager\n    notify: pagerduty://0123456789abcdef0123456789abcdef\n    group: true\n');
+    const { code, stderr, stdout } = run(['--port', '0', '--bind', '127.0.0.1', '--store', join(dir, 'store'), '--config', file]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, '');
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, new RegExp(`^ch2-mailer: config file ${file}: channel 1 \\(pager\\): group: a channel of kind pagerduty sends each alert on its own and cannot group; remove the key \\(kinds that group: smtp, webhook, `));
+    assert.doesNotMatch(stderr, /0123456789abcdef/, 'the routing key is not echoed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

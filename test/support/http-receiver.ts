@@ -50,9 +50,10 @@ export class Receiver {
     });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  /** Listen on `host` (loopback; a docker network's gateway for a container to reach it), port 0. */
+  async listen(host = '127.0.0.1'): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
+    this.base = `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   /** Forget what came and what to answer. */

@@ -195,8 +195,8 @@ const alerts = fc
   .map((a) => sampleAlert(a.id, a));
 
 test('JSON body parses and gives every field back exactly as the alert had it (property)', () => {
-  const strings = TEMPLATE_FIELDS.filter((f) => f !== 'downForMs' && f !== 'reminder');
-  const t = yaml(`body: '{${strings.map((f) => `"${f}":"{{${f}}}"`).join(',')},"downForMs":{{downForMs}},"reminder":{{reminder}}}'`);
+  const strings = TEMPLATE_FIELDS.filter((f) => f !== 'downForMs' && f !== 'reminder' && f !== 'count');
+  const t = yaml(`body: '{${strings.map((f) => `"${f}":"{{${f}}}"`).join(',')},"downForMs":{{downForMs}},"reminder":{{reminder}},"count":{{count}}}'`);
   fc.assert(
     fc.property(alerts, (item) => {
       const { alert } = item;
@@ -204,7 +204,7 @@ test('JSON body parses and gives every field back exactly as the alert had it (p
       assert.deepEqual(got, {
         id: alert.id, status: alert.status, Status: alert.status.toUpperCase(), to: alert.to, message: alert.message, title: emailContent(item).subject,
         target: alert.target ?? '', reason: alert.reason ?? '', time: alert.time, downFor: alert.downForMs !== undefined ? formatDurationCoarse(alert.downForMs) : '', receivedAt: '2024-05-01T10:00:01.000Z',
-        incident: alert.incident ?? alert.target ?? alert.id, downForMs: alert.downForMs ?? null, reminder: alert.reminder ?? null,
+        incident: alert.incident ?? alert.target ?? alert.id, downForMs: alert.downForMs ?? null, reminder: alert.reminder ?? null, count: 1,
       });
     }),
   );

@@ -41,8 +41,10 @@
  *   receiver can tell, make that visible (an idempotency key, a Message-ID, a
  *   file named by the alert id).
  * - sendGroup(items, { signal }): where the channel can say several alerts
- *   in one message (smtp, the chat channels), the same for a group; its
- *   result is every member's. Without it the channel never groups.
+ *   in one message (smtp, the chat channels, a grouped webhook), the same for
+ *   a group; its result is every member's. Without it the channel never
+ *   groups. The kind says so beforehand (`groups`), so that a `group:` asked
+ *   of a kind that cannot is refused at start.
  * - rateLimit: the provider's published limit for this destination; the
  *   dispatcher sends no faster. A result's holdMs (Discord's bucket headers)
  *   pauses the destination besides.
@@ -92,6 +94,8 @@ export interface ChannelContext {
   from: string;
   /** --webhook-timeout: the time one HTTP request to a receiver may take in all. */
   httpTimeoutMs: number;
+  /** True when this channel's alerts are grouped (its route has a grouping policy): they come to sendGroup. */
+  grouped?: boolean;
 }
 
 export interface ChannelKind<S = unknown> {
@@ -109,8 +113,15 @@ export interface ChannelKind<S = unknown> {
   readonly configKeys?: readonly string[];
   /** Secrets in the settings, kept out of every log line. */
   secrets?(settings: S): string[];
-  /** Whether this kind's channels group alerts unless configured otherwise (smtp and the chat channels). */
-  readonly groups?: boolean;
+  /**
+   * Whether this kind's channels can send several alerts as one message: true
+   * (smtp and the chat channels: they group unless configured otherwise),
+   * 'when asked' (the webhook: only with a config entry's `group:`); false or
+   * absent: never, and a `group:` asking for it stops the mailer at start.
+   */
+  readonly groups?: boolean | 'when asked';
+  /** Why these settings cannot group although the kind can (checked at start, when grouping is asked). */
+  groupRefusal?(settings: S): string | undefined;
   create(settings: S, ctx: ChannelContext): Channel;
 }
 

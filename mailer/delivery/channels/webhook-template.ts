@@ -6,18 +6,20 @@
  * `method` (POST, PUT or PATCH; POST), `contentType` (application/json),
  * `headers` (fixed names, value templates), `body` (a template); see
  * docs/examples/webhook-template.yaml. Placeholders: TEMPLATE_FIELDS
- * (templateValues says what each holds); an absent one renders as nothing;
- * `{{#reason}}…{{/reason}}` renders when the alert has a non-empty reason,
- * `{{^reason}}…{{/reason}}` when not.
+ * (webhook-template-render.ts says what each holds, for one alert and for a
+ * group); an absent one renders as nothing; `{{#reason}}…{{/reason}}`
+ * renders when the alert has a non-empty reason, `{{^reason}}…{{/reason}}`
+ * when not. `{{#alerts}}…{{/alerts}}` renders once per alert of the request
+ * (the one alert, or each member of a group), with `{{#first}}`/`{{^last}}`
+ * inside it; a grouped webhook needs it (webhook.ts refuses one without).
  *
- * Alert data is untrusted: each value is escaped for the content type by a
- * per-render escape function (Mustache.render's 4th argument, never the
- * global Mustache.escape). JSON (application/json, any +json): as the inside
- * of a JSON string (U+2028/2029 too); where each placeholder stands is fixed
- * at load: inside a string any field, outside one only downForMs and
- * reminder (a number, or null when absent); every combination of the
- * sections used must render valid JSON for a sample full of quotes,
- * backslashes, line breaks and braces. Form (x-www-form-urlencoded): encoded
+ * Alert data is untrusted: each value is escaped for the content type
+ * (webhook-template-render.ts). JSON (application/json, any +json): where
+ * each placeholder stands is fixed at load: inside a string any field,
+ * outside one only downForMs, reminder and count (a number, or null when
+ * absent); every combination of the sections used must render valid JSON,
+ * for one alert and for a group, for a sample full of quotes, backslashes,
+ * line breaks and braces. Form (x-www-form-urlencoded): encoded
  * as URLSearchParams does; the body is trimmed and holds no white space of its
  * own. text/*: flattened to one printable line. Other content types are
  * refused. Header lines are flattened, non-ASCII %-encoded (UTF-8).
@@ -31,11 +33,26 @@ import type { QueuedAlert } from '../../queued-alert.ts';
 import { ConfigError } from '../../../shared/config.ts';
 import { flatten, oneLine } from '../../../shared/text.ts';
 import { parseYaml } from '../../../shared/yaml-document.ts';
-import { formatDurationCoarse } from '../../../shared/duration.ts';
-import { alertTime, emailContent } from '../email-content.ts';
+import {
+  ALERTS,
+  alertView,
+  type BodyDialect,
+  ESCAPES,
+  groupView,
+  LITERAL,
+  NUMBERS,
+  POSITIONS,
+  PRESENT,
+  renderView,
+  requestView,
+  TEMPLATE_FIELDS,
+  type TemplateField,
+  type Values,
+} from './webhook-template-render.ts';
+
+export { TEMPLATE_FIELDS, type BodyDialect } from './webhook-template-render.ts';
 
 export type TemplateMethod = 'POST' | 'PUT' | 'PATCH';
-export type BodyDialect = 'json' | 'form' | 'text';
 
 /** A loaded, checked template; its body and header values are already rewritten for rendering. */
 export interface WebhookTemplate {
@@ -46,6 +63,8 @@ export interface WebhookTemplate {
   /** Lower-case name → value template. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** The body has an {{#alerts}} section: it can say a group. */
+  readonly listsAlerts: boolean;
 }
 
 export interface RenderedRequest {
@@ -56,11 +75,6 @@ export interface RenderedRequest {
   body: string;
 }
 
-export const TEMPLATE_FIELDS = ['id', 'status', 'Status', 'to', 'message', 'title', 'target', 'reason', 'time', 'downForMs', 'downFor', 'reminder', 'receivedAt', 'incident'] as const;
-export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
-type Values = Partial<Record<TemplateField, string | number>>;
-
-const NUMBERS: ReadonlySet<string> = new Set<TemplateField>(['downForMs', 'reminder']);
 const FIELDS: ReadonlySet<string> = new Set(TEMPLATE_FIELDS);
 const KEYS = new Set(['method', 'contentType', 'headers', 'body']);
 const METHODS: readonly TemplateMethod[] = ['POST', 'PUT', 'PATCH'];
@@ -70,71 +84,26 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MEDIA_TYPE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\/([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:;(.*))?$/;
 const MAX_BYTES = 64 * 1024;
 const HEADER_MAX = 1000;
-/** Names the rewritten templates use (no placeholder a file may write looks like them). */
-const PRESENT = 'present:';
-const LITERAL = 'json-literal:';
-
-/** A JSON value written as is (a number or null), told apart from alert text by the JSON escape. */
-class JsonLiteral {
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-  }
-}
-
-/** The value of every placeholder for an alert (absent ones undefined). */
-export function templateValues(item: QueuedAlert): Values {
-  const { alert } = item;
-  const { id, status, to, message, target, reason, downForMs, reminder } = alert;
-  const downFor = downForMs !== undefined ? formatDurationCoarse(downForMs) : undefined;
-  const receivedAt = new Date(item.receivedAt).toISOString();
-  const incident = alert.incident ?? target ?? id;
-  return { id, status, Status: status.toUpperCase(), to, message, title: emailContent(item).subject, target, reason, time: alertTime(item), downForMs, downFor, reminder, receivedAt, incident };
-}
-
-function viewOf(values: Values): Record<string, unknown> {
-  const view: Record<string, unknown> = Object.create(null);
-  for (const f of TEMPLATE_FIELDS) {
-    const v = values[f];
-    view[f] = v;
-    view[PRESENT + f] = v !== undefined && v !== '';
-    if (NUMBERS.has(f)) view[LITERAL + f] = new JsonLiteral(JSON.stringify(typeof v === 'number' ? v : null));
-  }
-  return view;
-}
-
-/** The inside of a JSON string holding `text` (also safe in JavaScript: U+2028/2029 escaped). */
-export function jsonInner(text: string): string {
-  return JSON.stringify(text).slice(1, -1).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-/** application/x-www-form-urlencoded, as URLSearchParams writes it. */
-export function formEncode(text: string): string {
-  return encodeURIComponent(text.toWellFormed())
-    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
-}
 
 /** One printable ASCII line: flattened, non-ASCII %-encoded (UTF-8), bounded. */
 function headerLine(text: string): string {
   return flatten(text.toWellFormed(), HEADER_MAX).replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c));
 }
 
-const ESCAPES: Record<BodyDialect | 'header', (v: unknown) => string> = {
-  json: (v) => (v instanceof JsonLiteral ? v.text : jsonInner(String(v))),
-  form: (v) => formEncode(String(v)),
-  text: (v) => flatten(String(v).toWellFormed()),
-  header: (v) => flatten(String(v).toWellFormed()),
-};
-
-const render = (template: string, values: Values, escape: (v: unknown) => string): string =>
-  Mustache.render(template, viewOf(values), undefined, { escape });
-
-export function renderWebhookTemplate(t: WebhookTemplate, item: QueuedAlert): RenderedRequest {
-  const values = templateValues(item);
+function renderRequest(t: WebhookTemplate, view: Record<string, unknown>): RenderedRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(t.headers)) headers[name] = headerLine(render(value, values, ESCAPES.header));
-  return { method: t.method, contentType: t.contentType, headers, body: render(t.body, values, ESCAPES[t.dialect]) };
+  for (const [name, value] of Object.entries(t.headers)) headers[name] = headerLine(renderView(value, view, ESCAPES.header));
+  return { method: t.method, contentType: t.contentType, headers, body: renderView(t.body, view, ESCAPES[t.dialect]) };
+}
+
+/** The request for one alert. */
+export function renderWebhookTemplate(t: WebhookTemplate, item: QueuedAlert): RenderedRequest {
+  return renderRequest(t, alertView(item));
+}
+
+/** The request for a group (a grouped channel's every request, one alert or more). */
+export function renderWebhookGroup(t: WebhookTemplate, items: readonly QueuedAlert[]): RenderedRequest {
+  return renderRequest(t, groupView(items));
 }
 
 // ---- loading and checking -------------------------------------------------
@@ -157,10 +126,11 @@ function scanJson(text: string, state: JsonState): JsonState {
 
 /**
  * Checks a template and rewrites it for rendering: sections test
- * `present:<field>`, bare numbers in JSON read `json-literal:<field>`.
- * Returns the rewritten template and the fields its sections test.
+ * `present:<field>`, bare numbers in JSON read `json-literal:<field>`;
+ * `{{#alerts}}` stays a list section. Returns the rewritten template, the
+ * fields its sections test and whether it has an alerts section.
  */
-function compile(source: string, dialect: BodyDialect | 'header', fail: (what: string) => never): { template: string; sections: Set<TemplateField> } {
+function compile(source: string, dialect: BodyDialect | 'header', fail: (what: string) => never): { template: string; sections: Set<TemplateField>; listsAlerts: boolean } {
   let tokens: Token[];
   try {
     tokens = Mustache.parse(source) as unknown as Token[];
@@ -169,11 +139,13 @@ function compile(source: string, dialect: BodyDialect | 'header', fail: (what: s
   }
   const edits: Edit[] = [];
   const sections = new Set<TemplateField>();
+  let listsAlerts = false;
   const known = (name: string, tag: string): TemplateField => {
-    if (!FIELDS.has(name)) fail(`unknown placeholder ${tag} (known: ${TEMPLATE_FIELDS.join(', ')})`);
+    if (name === ALERTS || POSITIONS.has(name)) fail(`${tag}: ${name} is a section only (${name === ALERTS ? '{{#alerts}}…{{/alerts}}' : `{{#${name}}}…{{/${name}}} inside {{#alerts}}`})`);
+    if (!FIELDS.has(name)) fail(`unknown placeholder ${tag} (known: ${TEMPLATE_FIELDS.join(', ')}; sections also alerts, and first and last inside it)`);
     return name as TemplateField;
   };
-  const walk = (list: Token[], state: JsonState): JsonState => {
+  const walk = (list: Token[], state: JsonState, inAlerts: boolean): JsonState => {
     for (const [type, value, start, end, children, closeAt] of list) {
       const tag = source.slice(start, end);
       if (type === 'text') {
@@ -185,14 +157,23 @@ function compile(source: string, dialect: BodyDialect | 'header', fail: (what: s
         if (dialect !== 'json') continue;
         if (state.escaped) fail(`${tag} follows a backslash`);
         if (state.inString) continue;
-        if (!NUMBERS.has(field)) fail(`${tag} stands outside a JSON string: write "${tag}" (only downForMs and reminder may stand bare: a number, or null when absent)`);
+        if (!NUMBERS.has(field)) fail(`${tag} stands outside a JSON string: write "${tag}" (only downForMs, reminder and count may stand bare: a number, or null when absent)`);
         edits.push({ start, end, text: `{{${LITERAL}${field}}}` });
       } else if (type === '#' || type === '^') {
-        const field = known(value, tag);
-        sections.add(field);
         const closeEnd = source.indexOf('}}', closeAt!) + 2;
-        edits.push({ start, end, text: `{{${type}${PRESENT}${field}}}` }, { start: closeAt!, end: closeEnd, text: `{{/${PRESENT}${field}}}` });
-        const after = walk(children ?? [], state);
+        if (value === ALERTS) {
+          if (type === '^') fail(`${tag} never renders: a request has at least one alert`);
+          if (inAlerts) fail(`${tag} inside {{#alerts}}`);
+          listsAlerts = true;
+        } else if (POSITIONS.has(value)) {
+          if (!inAlerts) fail(`${tag} outside {{#alerts}}…{{/alerts}}`);
+          edits.push({ start, end, text: `{{${type}${PRESENT}${value}}}` }, { start: closeAt!, end: closeEnd, text: `{{/${PRESENT}${value}}}` });
+        } else {
+          const field = known(value, tag);
+          sections.add(field);
+          edits.push({ start, end, text: `{{${type}${PRESENT}${field}}}` }, { start: closeAt!, end: closeEnd, text: `{{/${PRESENT}${field}}}` });
+        }
+        const after = walk(children ?? [], state, inAlerts || value === ALERTS);
         if (dialect === 'json' && (after.inString !== state.inString || after.escaped !== state.escaped)) fail(`the section ${tag}…{{/${value}}} must end inside or outside a JSON string as it began`);
       } else if (type === '&') {
         fail(`${tag} would put alert data in unescaped; write {{${value}}}`);
@@ -204,31 +185,48 @@ function compile(source: string, dialect: BodyDialect | 'header', fail: (what: s
     }
     return state;
   };
-  const end = walk(tokens, { inString: false, escaped: false });
+  const end = walk(tokens, { inString: false, escaped: false }, false);
   if (dialect === 'json' && end.inString) fail('a JSON string is left open');
   let template = source;
   for (const e of edits.sort((a, b) => b.start - a.start)) template = template.slice(0, e.start) + e.text + template.slice(e.end);
-  return { template, sections };
+  return { template, sections, listsAlerts };
 }
 
 /** Alert data meant to break a JSON body: quotes, backslashes, line breaks, braces, tags. */
 const HOSTILE = '"\\\n\r\t}}{{x}}{"a":[1,]}\'<>&\u2028\u2029\u0000\u001b\ud800 é 🙂 \\u0022 "';
+/** The members of the sample group a JSON body is checked with. */
+const SAMPLE_GROUP = 3;
 
-/** The body must be valid JSON for every combination of its sections' fields present and absent. */
+/**
+ * The body must be valid JSON for every combination of its sections' fields
+ * present and absent, for one alert and for a group of SAMPLE_GROUP (whose
+ * top level has only what a group shares).
+ */
 function checkJson(template: string, sections: ReadonlySet<TemplateField>, fail: (what: string) => never): void {
   const full: Values = {};
   for (const f of TEMPLATE_FIELDS) full[f] = NUMBERS.has(f) ? 12345 : `${f}${HOSTILE}`;
+  const shared: Values = { status: full.status!, Status: full.Status!, to: full.to!, title: full.title!, count: SAMPLE_GROUP };
   const tested = [...sections];
   for (let mask = 0; mask < 2 ** tested.length; mask++) {
     const values: Values = { ...full };
+    const top: Values = { ...shared };
     tested.forEach((f, i) => {
-      if (mask & (1 << i)) delete values[f];
+      if (mask & (1 << i)) {
+        delete values[f];
+        delete top[f];
+      }
     });
-    try {
-      JSON.parse(render(template, values, ESCAPES.json));
-    } catch (err) {
-      const absent = tested.filter((_, i) => mask & (1 << i));
-      fail(`renders invalid JSON${absent.length > 0 ? ` when ${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} absent` : ''} (${flatten((err as Error).message, 160)})`);
+    const absent = tested.filter((_, i) => mask & (1 << i));
+    const when = absent.length > 0 ? ` when ${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} absent` : '';
+    for (const [view, what] of [
+      [requestView(values, [values]), ''],
+      [requestView(top, Array.from({ length: SAMPLE_GROUP }, () => values)), ` for a group of ${SAMPLE_GROUP} alerts (write {{^last}},{{/last}} between them)`],
+    ] as const) {
+      try {
+        JSON.parse(renderView(template, view, ESCAPES.json));
+      } catch (err) {
+        fail(`renders invalid JSON${what}${when} (${flatten((err as Error).message, 160)})`);
+      }
     }
   }
 }
@@ -291,9 +289,9 @@ export function parseWebhookTemplate(file: string, text: string): WebhookTemplat
 
   if (typeof entry.body !== 'string' || entry.body.trim() === '') fail('body: expected a template (text)');
   const failBody: (what: string) => never = (what) => fail(`body: ${what}`);
-  const { template: body, sections } = compile(dialect === 'form' ? entry.body.trim() : entry.body, dialect, failBody);
+  const { template: body, sections, listsAlerts } = compile(dialect === 'form' ? entry.body.trim() : entry.body, dialect, failBody);
   if (dialect === 'json') checkJson(body, sections, failBody);
-  return { file, method: (method as string).toUpperCase() as TemplateMethod, contentType: (contentType as string).trim(), dialect, headers, body };
+  return { file, method: (method as string).toUpperCase() as TemplateMethod, contentType: (contentType as string).trim(), dialect, headers, body, listsAlerts };
 }
 
 /** Reads and checks a template file, at start (synchronously). */

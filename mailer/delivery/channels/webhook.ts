@@ -9,16 +9,27 @@
  * entry) sends each request as the file says instead (webhook-template.ts):
  * method, content type, headers and body, the Idempotency-Key still added.
  *
+ * Grouping, when a config entry asks for it (`group: true`, or wait and
+ * interval): every request of the channel is a group (webhookGroup, close to
+ * Alertmanager's webhook: version, status, receiver, to, title, alerts[]
+ * of AlertRecords), even of one alert, so that a receiver reads one shape;
+ * Idempotency-Key the alert id for one, a hash of the members' ids for more.
+ * A templated webhook groups only if its body has an {{#alerts}} section.
+ *
  * `--webhook-timeout` (the mailer's) is the time one request may take in all,
  * for every HTTP channel.
  */
 import { ConfigError, envOption } from '../../../shared/config.ts';
 import { permanent } from '../../../shared/send-result.ts';
-import { alertRecord } from '../email-content.ts';
+import { oneLine } from '../../../shared/text.ts';
+import type { QueuedAlert } from '../../queued-alert.ts';
+import { type AlertRecord, alertRecord, messageLines } from '../email-content.ts';
 import { type Channel, defineKind } from './channel.ts';
 import { createHttpPost, urlSecrets, webhookList, webhookUrl } from './http-post.ts';
+import { idempotencyKey } from './message-channel.ts';
 import { decodedPart, yesNo } from './notify-url.ts';
-import { loadWebhookTemplate, renderWebhookTemplate, type WebhookTemplate } from './webhook-template.ts';
+import { loadWebhookTemplate, type RenderedRequest, renderWebhookGroup, renderWebhookTemplate, type WebhookTemplate } from './webhook-template.ts';
+import { groupStatus } from './webhook-template-render.ts';
 
 export const WEBHOOK_FLAG = { flag: '--webhook', env: 'WEBHOOK_URL' };
 
@@ -62,24 +73,57 @@ export interface WebhookSettings {
 export interface WebhookOptions extends WebhookSettings {
   name?: string;
   timeoutMs?: number;
+  /** Every request a group (the route groups). */
+  grouped?: boolean;
+}
+
+/** The JSON body of a grouped webhook's request. */
+export interface WebhookGroup {
+  /** This shape's version. */
+  version: '1';
+  /** down when any alert is down, else up. */
+  status: 'down' | 'up';
+  /** The channel's name. */
+  receiver: string;
+  /** The recipient every alert of the group is for. */
+  to: string;
+  /** The group's subject, as a chat message's: `[DOWN] 4 targets: web-1, … — The service is down!`. */
+  title: string;
+  /** Each alert as an ungrouped webhook gets it, in the order they were accepted. */
+  alerts: AlertRecord[];
+}
+
+export function webhookGroup(items: readonly QueuedAlert[], receiver: string): WebhookGroup {
+  return {
+    version: '1',
+    status: groupStatus(items),
+    receiver,
+    to: items[0]!.alert.to,
+    title: messageLines(items).title,
+    alerts: items.map(alertRecord),
+  };
 }
 
 export function createWebhookChannel(options: WebhookOptions): Channel {
   const http = createHttpPost({ url: options.url, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {}) });
+  const name = options.name ?? 'webhook';
+  const { template } = options;
+  const post = async (items: readonly QueuedAlert[], signal: AbortSignal) => {
+    const key = { 'idempotency-key': idempotencyKey(items) };
+    if (!template) return http.post(options.grouped ? webhookGroup(items, name) : alertRecord(items[0]!), key, signal);
+    let r: RenderedRequest;
+    try {
+      r = options.grouped ? renderWebhookGroup(template, items) : renderWebhookTemplate(template, items[0]!);
+    } catch (err) {
+      return permanent(`webhook template ${template.file}: ${(err as Error).message}`);
+    }
+    return http.send({ method: r.method, contentType: r.contentType, headers: { ...r.headers, ...key }, body: r.body }, signal);
+  };
   return {
-    name: options.name ?? 'webhook',
+    name,
     concurrency: http.connections,
-    send: async (item, { signal }) => {
-      const key = { 'idempotency-key': item.alert.id };
-      if (!options.template) return http.post(alertRecord(item), key, signal);
-      let r: ReturnType<typeof renderWebhookTemplate>;
-      try {
-        r = renderWebhookTemplate(options.template, item);
-      } catch (err) {
-        return permanent(`webhook template ${options.template.file}: ${(err as Error).message}`);
-      }
-      return http.send({ method: r.method, contentType: r.contentType, headers: { ...r.headers, ...key }, body: r.body }, signal);
-    },
+    send: (item, { signal }) => post([item], signal),
+    ...(options.grouped ? { sendGroup: (items: readonly QueuedAlert[], { signal }: { signal: AbortSignal }) => post(items, signal) } : {}),
     close: () => http.close(),
   };
 }
@@ -110,6 +154,9 @@ export function genericWebhookOf(url: URL): WebhookSettings {
 
 export const webhookChannel = defineKind<WebhookSettings>({
   kind: 'webhook',
+  groups: 'when asked',
+  groupRefusal: (s) =>
+    s.template && !s.template.listsAlerts ? `the template ${oneLine(s.template.file)} has no {{#alerts}}…{{/alerts}} section in its body, so a group would lose its alerts; add one, or remove group:.` : undefined,
   schemes: ['generic'],
   options: () => [
     envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', WEBHOOK_FLAG.env).argParser(webhookList(WEBHOOK_FLAG)),
@@ -135,5 +182,5 @@ export const webhookChannel = defineKind<WebhookSettings>({
     };
   },
   secrets: (s) => [...urlSecrets([s.url]), ...(s.token ? [s.token] : []), ...(s.template ? templateSecrets(s.template) : [])],
-  create: (s, ctx) => createWebhookChannel({ ...s, name: ctx.name, timeoutMs: ctx.httpTimeoutMs }),
+  create: (s, ctx) => createWebhookChannel({ ...s, name: ctx.name, timeoutMs: ctx.httpTimeoutMs, grouped: ctx.grouped === true }),
 });
