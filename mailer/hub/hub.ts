@@ -21,6 +21,7 @@ import type { QueuedAlert } from '../queued-alert.ts';
 import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
+import { type FiguresEvent, figuresEvent } from './live-figures.ts';
 import { IncidentBook, type IncidentChange, MAX_SENDER_INCIDENTS } from './incident-book.ts';
 import type { ReportReceiver } from './report-body.ts';
 import { Silences } from './silences.ts';
@@ -32,7 +33,8 @@ const SWEEP_EVERY_MS = 60_000;
 export type HubEvent =
   | { type: 'target'; data: { name: string; state: string; since: string | null; agents: Array<{ name: string; state: string }> } }
   | { type: 'incident'; data: { id: string; target: string; state: string } }
-  | { type: 'agent'; data: AgentView };
+  | { type: 'agent'; data: AgentView }
+  | { type: 'figures'; data: FiguresEvent };
 
 export interface StatusHubOptions {
   store: HubStorage;
@@ -95,6 +97,7 @@ export class StatusHub implements ReportReceiver {
     if (adds.length > 0) this.#o.store.hubWrite({ op: 'buckets', at: now, adds });
     this.agentChanged(record);
     for (const e of changed) this.#targetEvent(e);
+    if (this.#listeners.size > 0 && adds.length > 0) this.#emit({ type: 'figures', data: figuresEvent(this.#entries(adds.map((a) => a.target)), now) });
     for (const t of report.targets) {
       if (t.state !== 'up') continue;
       const stale = this.incidents.staleFor(t.name, record.instanceSince);
@@ -151,6 +154,7 @@ export class StatusHub implements ReportReceiver {
     }
     if (c.kind === 'opened') {
       this.targets.incidentOpened(c.row.target, c.row.openedAt);
+      if (this.#listeners.size > 0) this.#emit({ type: 'figures', data: figuresEvent(this.#entries([c.row.target]), now) });
       this.#o.store.hubWrite({ op: 'buckets', at: Math.min(c.row.openedAt, now), adds: [{ target: c.row.target, checks: 0, failures: 0, latency: [], incidents: 1 }] });
     }
     this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
@@ -176,6 +180,13 @@ export class StatusHub implements ReportReceiver {
           'hub',
         )
         .catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's recovery alert for ${target}: ${(err as Error).message}`, { event: 'store-error' }));
+    }
+  }
+
+  *#entries(names: Iterable<string>): Iterable<TargetEntry> {
+    for (const name of names) {
+      const e = this.targets.get(name);
+      if (e) yield e;
     }
   }
 
