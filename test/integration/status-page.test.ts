@@ -136,7 +136,7 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     for (const name of Object.values(WEB)) {
       await page.waitForSelector(`${rowOf(name)}[data-state="up"]`, { timeout: 15_000 });
       assert.equal(await page.locator(rowOf(name)).count(), 1, `one row for ${name}`);
-      const bars = await page.locator(`${rowOf(name)} .bars`).evaluateAll((strips) => strips.map((s) => (s.getAttribute('data-bars') ?? '').split(' ').length));
+      const bars = await page.locator(`${rowOf(name)} .bars`).evaluateAll((strips) => strips.map((s) => (s.getAttribute('data-bars') ?? '').split(' ').reduce((n: number, p: string) => n + (p.includes('*') ? Number(p.slice(p.lastIndexOf('*') + 1)) : 1), 0)));
       assert.equal(bars.reduce((a, b) => a + b, 0), BARS, `${name}: 90 daily and 24 hourly bars, in two strips (${bars.join(' + ')})`);
     }
     for (const name of AGENTS) await page.waitForSelector(`[data-agent="${name}"][data-state="reporting"]`, { timeout: 15_000 });

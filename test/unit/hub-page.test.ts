@@ -17,7 +17,7 @@ import { formatElapsed } from '../../shared/duration.ts';
 import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, stateClass, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
 import { escapeHtml, html, trusted } from '../../mailer/hub/page/html.ts';
 import { pageTargets, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
-import { barPaths, decodeBars, encodeBars, shiftCells } from '../../mailer/hub/page/bar-strip.ts';
+import { barPaths, decodeBars, encodeBars, expandTokens, shiftCells } from '../../mailer/hub/page/bar-strip.ts';
 import { SAMPLE_NOW, sampleBars, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
 
 const opts = (over: Partial<PageOptions> = {}): PageOptions => ({ filter: '', page: 1, perPage: 50, csrf: 'csrf-token', scriptPath: '/static/page.js', stylePath: '/static/page.css', now: SAMPLE_NOW, ...over });
@@ -302,6 +302,9 @@ test('bar-strip: tokens read back, runs per level, a strip moved on by a live fi
     { start: '', checks: 360, failures: 9, uptime: 1 - 9 / 360, incidents: 1 },
   ];
   assert.equal(encodeBars(bars), '-  !2 9/360!1');
+  assert.equal(encodeBars([...bars, bars[3]!, bars[3]!, bars[1]!]), '-  !2 9/360!1*3 ');
+  assert.equal(encodeBars([bars[0]!, bars[0]!, bars[1]!, bars[1]!, bars[1]!]), '-*2 *3', 'runs as token*N');
+  assert.deepEqual(expandTokens('-*2 *3 1/5'), ['-', '-', '', '', '', '1/5']);
   assert.deepEqual(decodeBars(encodeBars(bars)), bars.map((b) => ({ uptime: b.uptime, incidents: b.incidents })));
   assert.deepEqual(barPaths(['bnodata', 'b4', 'b4', 'b2']), [['b4', 'M0 .5h40'], ['bnodata', 'M0 .5h10'], ['b2', 'M30 .5h10']], 'the commonest level under the others');
   const H = 3_600_000;

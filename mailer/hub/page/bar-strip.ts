@@ -8,7 +8,8 @@
  *   barToken(bar)                 a bar's figures: "" all checks passed, "-" no data,
  *                                 "F/C" F of C checks failed; "!N" after it: N incidents
  *   readToken(token)              back to { uptime, incidents } (uptime 1 - F/C, as rollup.ts has it)
- *   encodeBars(bars)              the strip's data-bars: the tokens, space-separated, oldest first
+ *   encodeBars(bars)              the strip's data-bars: the tokens, space-separated, oldest first, a
+ *                                 run of N equal ones "token*N" (compressTokens; expandTokens back)
  *   decodeBars(text)              the cells again
  *   barPaths(levels)              the paths (format.ts uptimeLevel levels): the commonest level over
  *                                 the whole strip, then the others' runs over it; bar i spans x
@@ -61,12 +62,37 @@ export function readToken(token: string): BarCell {
   return cell(checks > 0 ? 1 - Math.min(failures, checks) / checks : null);
 }
 
+/** Tokens to data-bars: space-separated, a run of N equal ones as "token*N". */
+export function compressTokens(tokens: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    let j = i + 1;
+    while (j < tokens.length && tokens[j] === tokens[i]) j++;
+    out.push(j - i > 1 ? `${tokens[i]}*${j - i}` : tokens[i]!);
+    i = j;
+  }
+  return out.join(' ');
+}
+
+/** data-bars to one token a bar (a run "token*N" is N of them; N at most 1,000). */
+export function expandTokens(text: string): string[] {
+  if (text === '') return [];
+  const out: string[] = [];
+  for (const part of text.split(' ')) {
+    const star = part.lastIndexOf('*');
+    const n = star < 0 ? 1 : Number.parseInt(part.slice(star + 1), 10);
+    const token = star < 0 ? part : part.slice(0, star);
+    for (let k = 0; k < (Number.isSafeInteger(n) && n > 0 ? Math.min(n, 1000) : 1); k++) out.push(token);
+  }
+  return out;
+}
+
 export function encodeBars(bars: readonly BarFigures[]): string {
-  return bars.map(barToken).join(' ');
+  return compressTokens(bars.map(barToken));
 }
 
 export function decodeBars(text: string): BarCell[] {
-  return text === '' ? [] : text.split(' ').map(readToken);
+  return expandTokens(text).map(readToken);
 }
 
 /**

@@ -9,7 +9,7 @@
  * redraws it: its paths and its label. Everything read from the page is
  * checked; nothing throws.
  */
-import { barPaths, decodeBars, levelsOf, shiftCells, SLOT, stripLabel } from './bar-strip.ts';
+import { barPaths, compressTokens, decodeBars, expandTokens, levelsOf, shiftCells, SLOT, stripLabel } from './bar-strip.ts';
 import { barLabel } from './format.ts';
 
 const HOUR_MS = 3_600_000;
@@ -39,9 +39,9 @@ export function drawStrip(strip: HTMLElement): void {
 /** The strip after a live figure: its last bar, or moved on to a new hour or day. */
 export function updateStrip(strip: HTMLElement, at: number, token: string): void {
   const from = Date.parse(strip.dataset.from ?? '');
-  const next = shiftCells((strip.dataset.bars ?? '').split(' '), from, unitOf(strip).ms, at, token);
+  const next = shiftCells(expandTokens(strip.dataset.bars ?? ''), from, unitOf(strip).ms, at, token);
   if (!next) return;
-  strip.dataset.bars = next.tokens.join(' ');
+  strip.dataset.bars = compressTokens(next.tokens);
   if (next.from !== from) strip.dataset.from = new Date(next.from).toISOString();
   drawStrip(strip);
   if (current?.strip === strip) selectBar(strip, current.index);
