@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detection } from './detection.ts';
 import { footprint } from './footprint.ts';
-import { hub } from './hub.ts';
+import { hub, HUB_PARTS, type HubPart } from './hub.ts';
 import { intake } from './intake.ts';
 import { cleanupAll, Figures, isAborted, progress, ROOT, run, sweepContainers } from './lib.ts';
 import { loadAverage } from './proc-meters.ts';
@@ -48,6 +48,7 @@ Options:
   --storm-agent-only storm: only the agent's storm
   --hub-seconds S    hub: report ingestion window per target count (default 60)
   --hub-days D       hub: simulated days for the store size (default 90)
+  --hub-parts LIST   hub: which parts, comma-separated: ingestion, page, store (default all three)
   --out FILE         where the summary goes (default bench/results/latest.md)
   -h, --help         this text
 `;
@@ -60,6 +61,17 @@ function positiveInt(name: string, value: string | undefined, dflt: number): num
     process.exit(2);
   }
   return n;
+}
+
+function hubParts(value: string | undefined): HubPart[] {
+  if (value === undefined) return [...HUB_PARTS];
+  const parts = value.split(',').map((p) => p.trim());
+  const bad = parts.find((p) => !(HUB_PARTS as readonly string[]).includes(p));
+  if (bad !== undefined || parts.length === 0) {
+    process.stderr.write(`bench: --hub-parts takes ${HUB_PARTS.join(', ')}, not "${bad ?? value}"\n`);
+    process.exit(2);
+  }
+  return HUB_PARTS.filter((p) => parts.includes(p));
 }
 
 const { values, positionals } = (() => {
@@ -81,6 +93,7 @@ const { values, positionals } = (() => {
         'storm-agent-only': { type: 'boolean' },
         'hub-seconds': { type: 'string' },
         'hub-days': { type: 'string' },
+        'hub-parts': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -124,7 +137,7 @@ const opts = {
     targets: positiveInt('storm-targets', values['storm-targets'], 5000),
     agentOnly: values['storm-agent-only'] === true,
   },
-  hub: { seconds: positiveInt('hub-seconds', values['hub-seconds'], 60), days: positiveInt('hub-days', values['hub-days'], 90) },
+  hub: { seconds: positiveInt('hub-seconds', values['hub-seconds'], 60), days: positiveInt('hub-days', values['hub-days'], 90), parts: hubParts(values['hub-parts']) },
 };
 const outFile = values.out ?? join(ROOT, 'bench', 'results', 'latest.md');
 

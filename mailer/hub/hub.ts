@@ -29,6 +29,7 @@ import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
+import { type FiguresEvent, figuresEvent } from './live-figures.ts';
 import { IncidentBook, type IncidentChange, incidentOf, MAX_SENDER_INCIDENTS } from './incident-book.ts';
 import { noticeRequests } from './hub-notices.ts';
 import { type HubNotice, IncidentLedger } from './ledger.ts';
@@ -44,7 +45,8 @@ const SWEEP_EVERY_MS = 60_000;
 export type HubEvent =
   | { type: 'target'; data: { name: string; state: string; since: string | null; agents: Array<{ name: string; state: string }> } }
   | { type: 'incident'; data: { id: string; target: string; state: string } }
-  | { type: 'agent'; data: AgentView };
+  | { type: 'agent'; data: AgentView }
+  | { type: 'figures'; data: FiguresEvent };
 
 export interface StatusHubOptions {
   store: HubStorage;
@@ -131,6 +133,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     if (adds.length > 0) this.#o.store.hubWrite({ op: 'buckets', at: now, adds });
     this.agentChanged(record);
     for (const e of changed) this.#targetEvent(e);
+    if (this.#listeners.size > 0 && adds.length > 0) this.#emit({ type: 'figures', data: figuresEvent(this.#entries(adds.map((a) => a.target)), now) });
     this.#notify(this.ledger.settle([...named, ...dropped]), now);
     if (report.goodbye) this.dropAgent(record.name, `agent ${record.name} stopped`);
     return undefined;
@@ -256,6 +259,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     }
     if (c.kind === 'opened') {
       this.targets.incidentOpened(c.row.target, c.row.openedAt);
+      if (this.#listeners.size > 0) this.#emit({ type: 'figures', data: figuresEvent(this.#entries([c.row.target]), now) });
       this.#o.store.hubWrite({ op: 'buckets', at: Math.min(c.row.openedAt, now), adds: [{ target: c.row.target, checks: 0, failures: 0, latency: [], incidents: 1 }] });
     }
     this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
@@ -272,6 +276,13 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
       for (const request of noticeRequests(n, this.ledger.quorum, now)) {
         admissions.admitJson(request, 'hub').catch((err: unknown) => this.#o.log.error(`Cannot keep the hub's ${n.status} alert for ${target}: ${(err as Error).message}`, { event: 'store-error' }));
       }
+    }
+  }
+
+  *#entries(names: Iterable<string>): Iterable<TargetEntry> {
+    for (const name of names) {
+      const e = this.targets.get(name);
+      if (e) yield e;
     }
   }
 

@@ -114,8 +114,8 @@ export class TargetRollup {
     return s.checks > 0 ? 1 - s.failures / s.checks : null;
   }
 
-  daily(now: number): BarView[] {
-    return this.#days.bars(Math.floor(now / DAY_MS), DAILY_BARS, DAY_MS);
+  daily(now: number, count = DAILY_BARS): BarView[] {
+    return this.#days.bars(Math.floor(now / DAY_MS), Math.min(count, DAYS), DAY_MS);
   }
 
   hourly(now: number, count = HOURLY_BARS): BarView[] {

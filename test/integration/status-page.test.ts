@@ -12,8 +12,8 @@
  * live and after a reload, and runs nothing. With --public-status reading is open
  * and writing is not; --status-page off serves none of the page's paths.
  *
- * The page's markup contract: rows [data-target][data-state=up|down|unknown] with
- * .bar elements; [data-incident][data-state=open|closed] holding
+ * The page's markup contract: rows [data-target][data-state=up|down|unknown|stale] with
+ * two .bars strips (one SVG each, every bar's figures in data-bars); [data-incident][data-state=open|closed] holding
  * [data-delivery][data-channel][data-outcome]; [data-agent][data-state];
  * <body data-live="connected"> once its EventSource is open.
  */
@@ -136,7 +136,8 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     for (const name of Object.values(WEB)) {
       await page.waitForSelector(`${rowOf(name)}[data-state="up"]`, { timeout: 15_000 });
       assert.equal(await page.locator(rowOf(name)).count(), 1, `one row for ${name}`);
-      assert.equal(await page.locator(`${rowOf(name)} .bar`).count(), BARS, `${name}: 90 daily and 24 hourly bars`);
+      const bars = await page.locator(`${rowOf(name)} .bars`).evaluateAll((strips) => strips.map((s) => (s.getAttribute('data-bars') ?? '').split(' ').reduce((n: number, p: string) => n + (p.includes('*') ? Number(p.slice(p.lastIndexOf('*') + 1)) : 1), 0)));
+      assert.equal(bars.reduce((a, b) => a + b, 0), BARS, `${name}: 90 daily and 24 hourly bars, in two strips (${bars.join(' + ')})`);
     }
     for (const name of AGENTS) await page.waitForSelector(`[data-agent="${name}"][data-state="reporting"]`, { timeout: 15_000 });
     assert.equal(await page.locator('#filter').count(), 1, 'the filter input');

@@ -14,10 +14,11 @@ import fc from 'fast-check';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { IncidentView, StatusView } from '../../mailer/hub/status-view.ts';
 import { formatElapsed } from '../../shared/duration.ts';
-import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
+import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, stateClass, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
 import { escapeHtml, html, trusted } from '../../mailer/hub/page/html.ts';
 import { pageTargets, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
-import { SAMPLE_NOW, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
+import { barPaths, decodeBars, encodeBars, expandTokens, shiftCells } from '../../mailer/hub/page/bar-strip.ts';
+import { SAMPLE_NOW, sampleBars, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
 
 const opts = (over: Partial<PageOptions> = {}): PageOptions => ({ filter: '', page: 1, perPage: 50, csrf: 'csrf-token', scriptPath: '/static/page.js', stylePath: '/static/page.css', now: SAMPLE_NOW, ...over });
 
@@ -107,7 +108,7 @@ function rows(out: string): Array<{ name: string; state: string; markup: string 
   return parts.map((p) => {
     const m = /^data-target="([^"]*)" data-state="([^"]*)"/.exec(p);
     assert.ok(m, 'a target row starts with data-target and data-state');
-    return { name: m[1]!, state: m[2]!, markup: p.split('</div></li>')[0]! };
+    return { name: m[1]!, state: m[2]!, markup: `${p.split('</svg></div></li>')[0]!}</svg></div>` };
   });
 }
 
@@ -147,27 +148,31 @@ test('targets: the filter is a case-insensitive substring of the name, kept in t
   assert.deepEqual(readPageQuery(new URLSearchParams('page=x')), { filter: '', page: 1 });
 });
 
-test('a target row: 90 daily and 24 hourly bars with text alternatives, two tab stops, state in text, link, agents, stats', () => {
+test('a target row: its 90 daily and 24 hourly bars in two SVG strips with text alternatives, two tab stops, state in text and class, link, agents, stats', () => {
   const out = renderStatusPage(sampleStatusView(4), opts());
   const row = rows(out).find((r) => r.name === 'http://web-0000.example:80/');
   assert.ok(row);
-  const bars = [...row.markup.matchAll(/<span class="bar (b[0-4]|bnodata)" role="img" aria-label="([^"]*)" title="([^"]*)"><\/span>/g)];
-  assert.equal(bars.length, 90 + 24);
-  assert.equal(count(row.markup, 'class="bar '), 114, 'no bar without its label');
-  for (const [, , label, title] of bars) {
-    assert.equal(title, label);
-    assert.match(label!, /^\d{4}-\d\d-\d\d( \d\d:00 UTC)?: (no data|(100|\d{1,2}\.\d\d) % up(, \d+ incidents?)?)$/);
-  }
-  assert.equal(bars[0]![2], '2026-09-02: no data');
-  assert.equal(bars[89]![2]!.slice(0, 12), '2026-11-30: ');
-  assert.equal(bars[113]![2]!.slice(0, 22), '2026-11-30 12:00 UTC: ');
+  const strips = [...row.markup.matchAll(/<div class="bars bars-(day|hour)" role="img" tabindex="0" aria-label="([^"]*)" data-from="([^"]*)" data-bars="([^"]*)"><svg viewBox="0 0 (\d+) 1" preserveAspectRatio="none">((?:<path class="(?:b[0-4]|bnodata)" d="[^"]*"\/>)*)<\/svg><\/div>/g)];
+  assert.deepEqual(strips.map((m) => m[1]), ['day', 'hour']);
+  const [day, hour] = strips;
+  assert.equal(day![5], '900');
+  assert.equal(hour![5], '240');
+  assert.equal(day![3], '2026-09-02', 'the oldest day first');
+  assert.equal(hour![3], '2026-11-29T13:00Z');
+  const cells = decodeBars(day![4]!);
+  assert.equal(cells.length, 90);
+  assert.equal(decodeBars(hour![4]!).length, 24);
+  const bars = sampleBars(90, 'day', SAMPLE_NOW, 0);
+  assert.deepEqual(cells, bars.map((b) => ({ uptime: b.uptime, incidents: b.incidents })), 'each bar: its uptime and incidents read back');
+  assert.match(day![2]!, /^Uptime per day, last 90 days, oldest first: \d+ at 99\.9 % or more, .*10 no data; \d+ incidents?\.$/);
+  assert.match(hour![2]!, /^Uptime per hour, last 24 hours, oldest first: /);
   assert.equal(count(row.markup, 'tabindex="0"'), 2, 'a strip is one tab stop, a bar none');
-  assert.equal(count(row.markup, 'role="group"'), 2);
+  assert.equal(count(row.markup, '<span class="bar'), 0, 'no element a bar');
   assert.match(row.markup, /<a class="t-name" href="\/targets\/http%3A%2F%2Fweb-0000\.example%3A80%2F">/);
-  assert.match(row.markup, /<span class="state" data-field="state">up<\/span>/);
+  assert.match(row.markup, /<span class="state st-up" data-field="state">up<\/span>/);
   assert.match(row.markup, /since <time datetime="2026-11-30T11:30:00\.000Z" title="2026-11-30 11:30:00 UTC" data-ago>1 h ago<\/time>/);
   assert.match(row.markup, /data-agent-name="agent-b" data-state="up"/, 'per-agent states with two agents');
-  assert.match(row.markup, /uptime <\/span>24h<\/dt><dd>99\.95 %<\/dd>/);
+  assert.match(row.markup, /<dl class="t-stats"><div><dt>24h<\/dt><dd>99\.95 %<\/dd><\/div>/, 'the uptimes first (the live script finds them so)');
   assert.match(row.markup, /p95<\/dt><dd>≤ 250 ms<\/dd>/);
   const single = rows(out).find((r) => r.name === 'http://web-0001.example:80/');
   assert.doesNotMatch(single!.markup, /data-agent-name/, 'no per-agent list with one agent');
@@ -230,9 +235,9 @@ test("a target's page: its name, state, bars, stats and incidents, not the statu
   const out = renderTargetPage(target, incidents, opts());
   assert.match(out, /<title>http:\/\/api\.example\/&lt;x&gt; · ch2 status<\/title>/);
   assert.match(out, /<article class="target target-page" data-target="http:\/\/api\.example\/&lt;x&gt;" data-state="down">/);
-  assert.match(out, /<h1 class="t-name">http:\/\/api\.example\/&lt;x&gt;<\/h1> <span class="state" data-field="state">down<\/span> <span class="silenced">silenced<\/span>/);
+  assert.match(out, /<h1 class="t-name">http:\/\/api\.example\/&lt;x&gt;<\/h1> <span class="state st-down" data-field="state">down<\/span> <span class="silenced">silenced<\/span>/);
   assert.match(out, /data-agent-name="agent-a" data-state="down"/, 'its agents even when one');
-  assert.equal(count(out, 'role="img"'), 114);
+  assert.equal(count(out, 'role="img"'), 2, 'two bar strips');
   assert.match(out, /<section id="target-incidents"/);
   assert.doesNotMatch(out, /id="incidents"/);
   assert.match(out, /data-incident="i1"/);
@@ -269,4 +274,45 @@ test('5,000 targets render one page of 50, quickly', () => {
   assert.equal(rows(out).length, 50);
   assert.ok(out.length < 1_000_000, `${out.length} bytes`);
   assert.ok(ms < 500, `${ms.toFixed(0)} ms`);
+});
+
+/** Elements opened in some markup. */
+const elements = (markup: string): number => (markup.match(/<[a-zA-Z]/g) ?? []).length;
+
+test('a light page: at 1,000 targets GET / is at most 100 KB, and a row is a bounded number of elements, whatever its bars', () => {
+  const view = sampleStatusView(1000);
+  const out = renderStatusPage(view, opts());
+  assert.ok(Buffer.byteLength(out) <= 100_000, `${Buffer.byteLength(out)} bytes`);
+  const found = rows(out);
+  assert.equal(found.length, 50);
+  // The worst bars for the markup: every bar a level other than its neighbours'.
+  const levels = [null, 0.5, 0.9, 0.97, 0.995, 1];
+  const worst = (bars: typeof view.targets[number]['daily']) => bars.map((b, i) => ({ ...b, checks: 1000, failures: Math.round((1 - (levels[i % 6] ?? 1)) * 1000), uptime: levels[i % 6] ?? 1, incidents: i % 2 }));
+  const busy = { ...view, targets: view.targets.map((t) => ({ ...t, daily: worst(t.daily), hourly: worst(t.hourly) })) };
+  const busyOut = renderStatusPage(busy, opts());
+  for (const r of [...found, ...rows(busyOut)]) assert.ok(elements(r.markup) <= 40, `${r.name}: ${elements(r.markup)} elements`);
+  assert.ok(Buffer.byteLength(busyOut) <= 200_000, `the worst bars: ${Buffer.byteLength(busyOut)} bytes`);
+});
+
+test('bar-strip: tokens read back, runs per level, a strip moved on by a live figure', () => {
+  const bars = [
+    { start: '', checks: 0, failures: 0, uptime: null, incidents: 0 },
+    { start: '', checks: 8640, failures: 0, uptime: 1, incidents: 0 },
+    { start: '', checks: 8640, failures: 0, uptime: 1, incidents: 2 },
+    { start: '', checks: 360, failures: 9, uptime: 1 - 9 / 360, incidents: 1 },
+  ];
+  assert.equal(encodeBars(bars), '-  !2 9/360!1');
+  assert.equal(encodeBars([...bars, bars[3]!, bars[3]!, bars[1]!]), '-  !2 9/360!1*3 ');
+  assert.equal(encodeBars([bars[0]!, bars[0]!, bars[1]!, bars[1]!, bars[1]!]), '-*2 *3', 'runs as token*N');
+  assert.deepEqual(expandTokens('-*2 *3 1/5'), ['-', '-', '', '', '', '1/5']);
+  assert.deepEqual(decodeBars(encodeBars(bars)), bars.map((b) => ({ uptime: b.uptime, incidents: b.incidents })));
+  assert.deepEqual(barPaths(['bnodata', 'b4', 'b4', 'b2']), [['b4', 'M0 .5h40'], ['bnodata', 'M0 .5h10'], ['b2', 'M30 .5h10']], 'the commonest level under the others');
+  const H = 3_600_000;
+  assert.deepEqual(shiftCells(['a', 'b', 'c'], 0, H, 2 * H + 5, 'C'), { tokens: ['a', 'b', 'C'], from: 0 }, 'the last bar replaced');
+  assert.deepEqual(shiftCells(['a', 'b', 'c'], 0, H, 3 * H, 'd'), { tokens: ['b', 'c', 'd'], from: H }, 'a new hour');
+  assert.deepEqual(shiftCells(['a', 'b', 'c'], 0, H, 4 * H, 'e'), { tokens: ['c', '-', 'e'], from: 2 * H }, 'an hour nobody reported');
+  assert.deepEqual(shiftCells(['a', 'b', 'c'], 0, H, 40 * H, 'z'), { tokens: ['-', '-', 'z'], from: 38 * H });
+  assert.equal(shiftCells(['a', 'b', 'c'], 0, H, H, 'old'), undefined, 'an older figure is ignored');
+  assert.equal(stateClass('stale'), 'st-stale');
+  assert.equal(stateClass('"x y<'), 'st-xy');
 });

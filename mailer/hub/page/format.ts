@@ -13,6 +13,7 @@
  *                        "> 10000 ms" (the open bucket), "no data"
  *   utcDay / utcHour / utcTime    "2026-11-30", "2026-11-30 14:00 UTC", "2026-11-30 14:03:07 UTC"
  *   barLabel(bar, unit)  a bar's text alternative: "2026-11-30: 99.95 % up, 1 incident"
+ *   stateClass(state)    a state word's class: "st-up", "st-stale" (letters, digits and - only)
  *
  * No Node API here: the browser bundle (live-client.ts) imports this file.
  */
@@ -106,8 +107,13 @@ export function plural(n: number, word: string): string {
 }
 
 /** A bar's text alternative (aria-label and title): "2026-11-30: 99.95 % up, 1 incident", "2026-11-30 14:00 UTC: no data". */
-export function barLabel(bar: BarView, unit: 'day' | 'hour'): string {
+export function barLabel(bar: BarView | Pick<BarView, 'start' | 'uptime' | 'incidents'>, unit: 'day' | 'hour'): string {
   const when = unit === 'day' ? utcDay(bar.start) : utcHour(bar.start);
   const up = known(bar.uptime) ? `${formatUptime(bar.uptime)} up` : 'no data';
   return bar.incidents > 0 ? `${when}: ${up}, ${plural(bar.incidents, 'incident')}` : `${when}: ${up}`;
+}
+
+/** The class of a target's or an agent's state word, for the CSS: "st-" and the word's letters, digits and dashes. */
+export function stateClass(state: string): string {
+  return `st-${state.toLowerCase().replace(/[^a-z0-9-]/g, '')}`;
 }

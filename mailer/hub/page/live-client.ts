@@ -8,8 +8,13 @@
  *     body[data-live] to connecting, connected or offline (the CSS shows which);
  *   - `target` {name, state, since, agents}: updates the row whose data-target is
  *     that name (compared through dataset, never put into a selector): its
- *     data-state, state text, since, per-agent states, and the header counts;
- *     a target not on this page is ignored;
+ *     data-state (any state word: up, down, unknown, stale, …), state text and
+ *     its class, since, per-agent states, and the header counts; a target not
+ *     on this page is ignored;
+ *   - `figures` {at, targets: [[name, up24h, up7d, up30d, up90d, hour, day]]} (after
+ *     each report; hour and day are the current bars' bar-strip.ts tokens):
+ *     updates those rows' uptimes and the last bar of each strip, moving the
+ *     strip on when a new hour or day has begun, and the strip's label;
  *   - `incidents` {html}: the server's incidents section, rendered once for all
  *     streams when an incident changes and sent with every new stream (no
  *     request of the page's own: a refetch could fail and log): swaps
@@ -17,8 +22,8 @@
  *   - `agent` (AgentStatusView): updates the row whose data-agent is that name;
  *   - filters the target rows on this page as #filter is typed in (the GET form
  *     still searches all targets on Enter);
- *   - makes each bar strip one tab stop whose arrow keys (Home, End) move a
- *     highlighted bar and show its label in #bar-tip (aria-live polite);
+ *   - moves through the bars of a strip with the arrow keys or the pointer
+ *     (live-bars.ts);
  *   - refreshes the relative times (time[data-ago]) every TICK_MS.
  *
  * Event data is untrusted text: it only ever goes into textContent, dataset
@@ -26,12 +31,15 @@
  * (page/html.ts), taken only when it starts as that section does. Every lookup is guarded: no console error, whatever the
  * page or the data.
  */
-import { agoOf, plural, utcTime } from './format.ts';
+import { agoOf, formatUptime, plural, stateClass, utcTime } from './format.ts';
+import { startBars, unitOf, updateStrip } from './live-bars.ts';
 
 const EVENTS_PATH = '/api/v1/events';
 const RETRY_MS = 30_000;
 const TICK_MS = 30_000;
-const TARGET_STATES = ['up', 'down', 'unknown'];
+/** A state word the server may send (up, down, unknown, stale, …): short, lower-case. */
+const STATE_WORD = /^[a-z][a-z0-9-]{0,31}$/;
+const UPTIME_WINDOWS = ['24h', '7d', '30d', '90d'];
 const AGENT_STATES = ['reporting', 'silent', 'stopped'];
 
 type Data = Record<string, unknown>;
@@ -83,11 +91,16 @@ function bumpCount(state: string | undefined, by: number): void {
 function onTarget(data: Data): void {
   const name = text(data.name);
   const state = text(data.state);
-  if (name === undefined || state === undefined || !TARGET_STATES.includes(state)) return;
+  if (name === undefined || state === undefined || !STATE_WORD.test(state)) return;
   const rows = withData(document, 'target', name);
   const before = rows[0]?.dataset.state;
   for (const row of rows) {
     row.dataset.state = state;
+    const pill = row.querySelector('[data-field="state"]');
+    if (pill && pill.classList.contains('state')) {
+      for (const c of Array.from(pill.classList)) if (c.startsWith('st-')) pill.classList.remove(c);
+      pill.classList.add(stateClass(state));
+    }
     setField(row, 'state', state);
     const since = row.querySelector('[data-field="since"]');
     if (since && 'since' in data) {
@@ -101,7 +114,7 @@ function onTarget(data: Data): void {
       const a = agent as Data;
       const agentName = text(a.name);
       const agentState = text(a.state);
-      if (agentName === undefined || agentState === undefined || !TARGET_STATES.includes(agentState)) continue;
+      if (agentName === undefined || agentState === undefined || !STATE_WORD.test(agentState)) continue;
       for (const item of withData(row, 'agentName', agentName)) {
         item.dataset.state = agentState;
         setField(item, 'agent-state', agentState);
@@ -111,6 +124,28 @@ function onTarget(data: Data): void {
   if (before !== undefined && before !== state) {
     bumpCount(before, -1);
     bumpCount(state, 1);
+  }
+}
+
+function onFigures(data: Data): void {
+  const at = Date.parse(text(data.at) ?? '');
+  if (!Array.isArray(data.targets) || Number.isNaN(at)) return;
+  const byName = new Map<string, unknown[]>();
+  for (const item of data.targets as unknown[]) if (Array.isArray(item) && typeof item[0] === 'string') byName.set(item[0], item);
+  for (const row of document.querySelectorAll<HTMLElement>('[data-target]')) {
+    const figures = row.dataset.target === undefined ? undefined : byName.get(row.dataset.target);
+    if (!figures || row.dataset.incident !== undefined || row.dataset.delivery !== undefined) continue;
+    const uptimes = row.querySelectorAll('.t-stats dd'); // the uptimes first, in UPTIME_WINDOWS order
+    UPTIME_WINDOWS.forEach((_, i) => {
+      const u = figures[1 + i];
+      const dd = uptimes[i];
+      if (dd && (u === null || typeof u === 'number')) dd.textContent = formatUptime(u);
+    });
+    const [hour, day] = [figures[5], figures[6]];
+    for (const strip of row.querySelectorAll<HTMLElement>('.bars')) {
+      const token = unitOf(strip).unit === 'hour' ? hour : day;
+      if (typeof token === 'string' && /^[0-9/!-]*$/.test(token)) updateStrip(strip, at, token);
+    }
   }
 }
 
@@ -193,6 +228,7 @@ function connect(): void {
     if (typeof data.html === 'string') swapIncidents(data.html);
   });
   on('agent', onAgent);
+  on('figures', onFigures);
 }
 
 function filterRows(value: string): void {
@@ -209,58 +245,6 @@ function filterRows(value: string): void {
   if (note) note.textContent = needle === '' ? '' : `${shown} of ${total} on this page match. Press Enter to search all targets.`;
 }
 
-const tip = (): HTMLElement | null => document.getElementById('bar-tip');
-let current: HTMLElement | undefined;
-
-function place(bar: HTMLElement): void {
-  const box = tip();
-  if (!box) return;
-  const r = bar.getBoundingClientRect();
-  const t = box.getBoundingClientRect();
-  const left = Math.max(4, Math.min(window.innerWidth - t.width - 4, r.left + r.width / 2 - t.width / 2));
-  const top = r.top - t.height - 6 >= 4 ? r.top - t.height - 6 : r.bottom + 6;
-  box.style.left = `${Math.round(left)}px`;
-  box.style.top = `${Math.round(top)}px`;
-}
-
-function selectBar(strip: HTMLElement, index: number): void {
-  const bars = Array.from(strip.querySelectorAll<HTMLElement>('.bar'));
-  if (bars.length === 0) return;
-  const i = Math.max(0, Math.min(bars.length - 1, index));
-  current?.classList.remove('sel');
-  current = bars[i];
-  if (!current) return;
-  current.classList.add('sel');
-  strip.dataset.sel = String(i);
-  const box = tip();
-  if (box) box.textContent = current.getAttribute('aria-label') ?? '';
-  place(current);
-}
-
-function clearBar(): void {
-  current?.classList.remove('sel');
-  current = undefined;
-  const box = tip();
-  if (box) box.textContent = '';
-}
-
-function stripOf(target: EventTarget | null): HTMLElement | null {
-  return target instanceof HTMLElement && target.classList.contains('bars') ? target : null;
-}
-
-function onKey(event: KeyboardEvent): void {
-  const strip = stripOf(event.target);
-  if (!strip) return;
-  const count = strip.querySelectorAll('.bar').length;
-  const at = Number(strip.dataset.sel ?? count - 1);
-  const to: Record<string, number> = { ArrowLeft: at - 1, ArrowRight: at + 1, ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: count - 1, PageUp: at - 7, PageDown: at + 7 };
-  if (event.key === 'Escape') return clearBar();
-  const next = to[event.key];
-  if (next === undefined) return;
-  event.preventDefault();
-  selectBar(strip, next);
-}
-
 function tick(): void {
   const now = Date.now();
   for (const time of document.querySelectorAll<HTMLTimeElement>('time[data-ago]')) {
@@ -272,15 +256,7 @@ function tick(): void {
 function start(): void {
   const input = document.getElementById('filter');
   if (input instanceof HTMLInputElement) input.addEventListener('input', () => filterRows(input.value));
-  document.addEventListener('keydown', onKey);
-  document.addEventListener('focusin', (event) => {
-    const strip = stripOf(event.target);
-    if (strip) selectBar(strip, Number(strip.dataset.sel ?? strip.querySelectorAll('.bar').length - 1));
-  });
-  document.addEventListener('focusout', (event) => {
-    if (stripOf(event.target)) clearBar();
-  });
-  window.addEventListener('scroll', () => current && place(current), { passive: true });
+  startBars();
   setInterval(tick, TICK_MS);
   connect();
 }

@@ -2,13 +2,15 @@
  * The status page's stylesheet (the server serves STATUS_CSS at the page's
  * stylePath). Light and dark (prefers-color-scheme), the system font stack
  * (no web font, no CDN), readable on a 375 px phone: a target's head, stats
- * and agents wrap, its bar strips flex to the width (bars shrink to 1 px).
+ * and agents wrap, its bar strips (one SVG each, bar-strip.ts) stretch to the width.
  * Every text colour pair meets WCAG AA (4.5:1, checked for both schemes:
  * fg, muted and link on the page, card and down-row backgrounds; each state
  * pill's text on its fill). Focus is a visible 3 px outline. A down target
  * and an open incident are a red-edged, red-tinted card with a red "down"
  * pill, and the state is always written too, never told by colour alone.
- * Bar colours by level (format.ts uptimeLevel): b4 green … b0 red, bnodata grey.
+ * Bar colours by level (format.ts uptimeLevel): b4 green … b0 red, bnodata grey;
+ * a strip's bars are a dashed stroke (9 on, 1 off a slot), the gaps between them.
+ * A stale target (no live agent watches it) has an amber pill.
  */
 export const STATUS_CSS = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--focus:#0969da;
@@ -62,24 +64,28 @@ button{padding:.35rem .9rem;border-radius:4px;border:1px solid var(--btn);backgr
 [data-state=up]>.t-head>.state,.agent[data-state=reporting]>.state,.incident[data-state=closed] .i-head .state{color:var(--up);background:var(--up-bg)}
 [data-state=down]>.t-head>.state,.incident[data-state=open] .i-head .state{color:#fff;background:var(--pill-down)}
 .agent[data-state=silent]>.state{color:var(--down);background:var(--down-bg)}
+.state.st-stale{color:var(--warn);background:var(--warn-bg)}
 .silenced{color:var(--warn);background:var(--warn-bg)}
 .since,.a-meta,.dl-meta,.s-meta,.i-when{color:var(--muted);font-size:.9rem}
 .t-agents{display:flex;flex-wrap:wrap;gap:.1rem 1rem;font-size:.9rem;color:var(--muted)}
 .t-agents li[data-state=down]{color:var(--down);font-weight:600}
 .t-stats{display:flex;flex-wrap:wrap;gap:.15rem 1.2rem;margin:.35rem 0;font-size:.9rem}
 .t-stats div{display:flex;gap:.35rem}
+.t-stats div:nth-child(-n+4) dt::before,.t-stats div:nth-child(n+5) dt::before{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.t-stats div:nth-child(-n+4) dt::before{content:"uptime "}
+.t-stats div:nth-child(n+5) dt::before{content:"24h response "}
 dt{color:var(--muted)}
 dd{margin:0;font-variant-numeric:tabular-nums}
 .t-fail{margin:.2rem 0;font-size:.9rem}
 .t-fail span,.err{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.85rem}
-.bars{display:flex;gap:1px;height:1.6rem;margin:.35rem 0;padding:1px;border-radius:3px}
+.bars{height:1.6rem;margin:.35rem 0;padding:1px;border-radius:3px;cursor:default}
+.bars svg{display:block;width:100%;height:100%;overflow:visible}
 .bars-hour{height:1rem}
 .target-page .bars{height:2.4rem}
 .target-page .bars-hour{height:1.6rem}
-.bar{flex:1 1 0;min-width:1px;border-radius:1px;background:var(--bnd)}
-.bar.b4{background:var(--b4)}.bar.b3{background:var(--b3)}.bar.b2{background:var(--b2)}.bar.b1{background:var(--b1)}.bar.b0{background:var(--b0)}
-.bar:hover{opacity:.7}
-.bar.sel{outline:2px solid var(--fg);outline-offset:1px;position:relative}
+.bars path{fill:none;stroke-width:1;stroke-dasharray:9 1;stroke:var(--bnd)}
+.bars .b4{stroke:var(--b4)}.bars .b3{stroke:var(--b3)}.bars .b2{stroke:var(--b2)}.bars .b1{stroke:var(--b1)}.bars .b0{stroke:var(--b0)}
+.bars .sel{fill:none;stroke:var(--fg);stroke-width:2px;vector-effect:non-scaling-stroke}
 .bar-tip{position:fixed;left:0;top:0;z-index:10;pointer-events:none;background:var(--fg);color:var(--bg);border-radius:4px;font-size:.85rem;max-width:90vw;padding:.2rem .5rem}
 .bar-tip:empty{padding:0}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:center;margin:.6rem 0}

@@ -2,18 +2,24 @@
  * A target on the status page: its row in the targets list (targetRow) and
  * the body of its own page (targetDetail). Both carry data-target (the name)
  * and data-state, the fields the live script updates (data-field="state",
- * "since", per agent data-agent-name + data-field="agent-state"), its uptime
- * over 24h/7d/30d/90d, the 24 h response-time percentiles (bucket bounds, so
- * "≤ 250 ms"), the last failure, and two bar strips: 90 days and 24 hours.
+ * "since", the uptimes (.t-stats dd, in order), per agent data-agent-name + data-field="agent-state",
+ * the bar strips), its uptime over 24h/7d/30d/90d, the 24 h response-time
+ * percentiles (bucket bounds, so "≤ 250 ms"), the last failure, and two bar
+ * strips: 90 days and 24 hours. The state is the view's word, whatever it is
+ * (up, down, unknown, stale, …): in data-state, written out, and as the state
+ * pill's class (format.ts stateClass).
  *
- * A bar strip is one tab stop (role="group", tabindex=0, an aria-label
- * saying what the bars are); each bar is a role="img" span whose aria-label
- * and title say its day or hour, uptime and incidents, so nothing is told by
- * colour alone. Bars are the bulk of the page (114 a target), so their markup
- * stays short. All text through html`` (html.ts).
+ * A bar strip is one element and one inline SVG (bar-strip.ts), not an element
+ * a bar: a page of 50 rows stays small and quick to show. It is one tab stop
+ * (role="img", tabindex=0; the SVG inside is presentational) whose aria-label says how many bars are at each
+ * level, so nothing is told by colour alone; its data-bars and data-from carry
+ * every bar's figures, from which the live script labels the bar the arrow keys
+ * or the pointer are on (format.ts barLabel), and moves the strip on as reports
+ * come. All text through html`` (html.ts).
  */
-import { DAILY_BARS, HOURLY_BARS, UPTIME_WINDOWS, type BarView, type TargetView } from '../status-view.ts';
-import { agoOf, barLabel, formatResponse, formatUptime, uptimeLevel, utcTime } from './format.ts';
+import { UPTIME_WINDOWS, type BarView, type TargetView } from '../status-view.ts';
+import { barPaths, encodeBars, SLOT, stripLabel } from './bar-strip.ts';
+import { agoOf, formatResponse, formatUptime, stateClass, uptimeLevel, utcTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 
 /** The target's own page: /targets/<name, percent-encoded> (lone surrogates as U+FFFD, which encodeURIComponent refuses). */
@@ -41,7 +47,7 @@ function since(t: TargetView, now: number): SafeHtml {
 const SILENCED = html` <span class="silenced">silenced</span>`;
 
 function head(t: TargetView, now: number, name: SafeHtml): SafeHtml {
-  return html`<div class="t-head">${name} <span class="state" data-field="state">${t.state}</span>${t.silenced && SILENCED} ${since(t, now)}</div>`;
+  return html`<div class="t-head">${name} <span class="state ${stateClass(t.state)}" data-field="state">${t.state}</span>${t.silenced && SILENCED} ${since(t, now)}</div>`;
 }
 
 function agents(t: TargetView, always: boolean): SafeHtml | '' {
@@ -51,27 +57,31 @@ function agents(t: TargetView, always: boolean): SafeHtml | '' {
   )}</ul>`;
 }
 
-function stat(label: string, hidden: string, value: string): SafeHtml {
-  return html`<div><dt><span class="vh">${hidden} </span>${label}</dt><dd>${value}</dd></div>`;
+function stat(label: string, value: string): SafeHtml {
+  return html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
 }
 
+/** The uptimes (in UPTIME_WINDOWS order: the live script finds them so) then the response times; the words "uptime" and "24h response" before each label come from the CSS (hidden but read), not from every row. */
 function stats(t: TargetView): SafeHtml {
-  return html`<dl class="t-stats">${UPTIME_WINDOWS.map((w) => stat(w, 'uptime', formatUptime(t.uptime[w] ?? null)))}${stat('p50', '24h response', formatResponse(t.responseMs.p50))}${stat('p95', '24h response', formatResponse(t.responseMs.p95))}</dl>`;
+  return html`<dl class="t-stats">${UPTIME_WINDOWS.map((w) => stat(w, formatUptime(t.uptime[w] ?? null)))}${stat('p50', formatResponse(t.responseMs.p50))}${stat('p95', formatResponse(t.responseMs.p95))}</dl>`;
 }
 
 function lastFailure(t: TargetView): SafeHtml | '' {
   return t.lastFailure === undefined ? '' : html`<p class="t-fail">Last failure: <span>${t.lastFailure}</span></p>`;
 }
 
-function bar(b: BarView, unit: 'day' | 'hour'): SafeHtml {
-  const label = barLabel(b, unit);
-  return html`<span class="bar ${uptimeLevel(b.uptime)}" role="img" aria-label="${label}" title="${label}"></span>`;
+/** The first bar's start, short: "2026-09-02" (a day), "2026-11-29T13:00Z" (an hour); both read back with Date.parse. */
+function fromOf(start: string, unit: 'day' | 'hour'): string {
+  const t = Date.parse(start);
+  if (Number.isNaN(t)) return start;
+  const iso = new Date(t).toISOString();
+  return unit === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 16)}Z`;
 }
 
-/** One strip of bars, oldest first: a single tab stop whose arrow keys move through the bars (live-client.ts). */
+/** One strip of bars, oldest first: one element, one SVG of at most a path a level, one tab stop (live-client.ts moves through the bars). */
 export function barStrip(bars: readonly BarView[], unit: 'day' | 'hour'): SafeHtml {
-  const what = unit === 'day' ? `Uptime per day, last ${bars.length || DAILY_BARS} days, oldest first` : `Uptime per hour, last ${bars.length || HOURLY_BARS} hours, oldest first`;
-  return html`<div class="bars bars-${unit}" role="group" tabindex="0" aria-label="${what}">${bars.map((b) => bar(b, unit))}</div>`;
+  const paths = barPaths(bars.map((b) => uptimeLevel(b.uptime))).map(([level, d]) => html`<path class="${level}" d="${d}"/>`);
+  return html`<div class="bars bars-${unit}" role="img" tabindex="0" aria-label="${stripLabel(bars, unit)}" data-from="${fromOf(bars[0]?.start ?? '', unit)}" data-bars="${encodeBars(bars)}"><svg viewBox="0 0 ${Math.max(1, bars.length) * SLOT} 1" preserveAspectRatio="none">${paths}</svg></div>`;
 }
 
 /** A row of the targets list. */
