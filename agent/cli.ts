@@ -34,8 +34,8 @@ import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
 import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
-import { expectStatusValue, remindEveryValue } from './setting-values.ts';
-import { DEFAULT_SETTINGS, forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { caFileValue, expectStatusValue, remindEveryValue } from './setting-values.ts';
+import { DEFAULT_SETTINGS, forTarget, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const VIEWS = ['auto', 'lines', 'table'] as const;
 export type ViewChoice = (typeof VIEWS)[number];
@@ -140,6 +140,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--body-contains <text>', 'up only if the body contains this text', 'BODY_CONTAINS', nonEmptyText))
     .addOption(envOption('--body-not-contains <text>', 'up only if the body does not contain this text', 'BODY_NOT_CONTAINS', nonEmptyText))
     .addOption(envOption('--max-response-time <duration>', 'down if a check takes longer than this', 'MAX_RESPONSE_TIME', durationArg(...LIMITS.maxResponseTimeMs)))
+    .addOption(envOption('--ca-file <pem>', 'https: trust the CAs in this PEM file too (beside the public ones), for internal sites', 'CA_FILE', arg(caFileValue)))
     .addOption(envOption('--failure-threshold <n>', 'failed checks in a row that open an incident (the confirming checks run at once)', 'FAILURE_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.failureThreshold))
     .addOption(envOption('--success-threshold <n>', 'good checks in a row that close it', 'SUCCESS_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.successThreshold))
     .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', arg((t) => remindEveryValue(t, LIMITS.remindEveryMs))).default(0, 'off'))
@@ -179,6 +180,7 @@ function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
   if (opts.bodyContains !== undefined) settings.bodyContains = opts.bodyContains as string;
   if (opts.bodyNotContains !== undefined) settings.bodyNotContains = opts.bodyNotContains as string;
   if (opts.maxResponseTime !== undefined) settings.maxResponseTimeMs = opts.maxResponseTime as number;
+  if (opts.caFile !== undefined) Object.assign(settings, opts.caFile as { caFile: string; caPem: string });
   const tooLong = messageProblem(settings);
   if (tooLong) {
     const flag = tooLong.key === 'message' ? '--message (ALERT_MESSAGE)' : '--up-message (ALERT_UP_MESSAGE)';
@@ -244,7 +246,7 @@ export function configFromOptions(
         if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a tcp:// check has no HTTP status or body.`);
       }
       // Named as written: "http://insideweb:80/" stays so, though the URL drops the default port.
-      targets.push({ ...forKind(settings, targetKind(url)), name: nameFromUrlText(text, url), url, kind: targetKind(url) });
+      targets.push({ ...forTarget(settings, url), name: nameFromUrlText(text, url), url, kind: targetKind(url) });
     }
   } else if (configFile === undefined) {
     const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;

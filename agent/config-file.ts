@@ -11,13 +11,15 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage. Values are what the flags take (setting-values.ts parses
+ * upMessage, caFile, insecure. Values are what the flags take (setting-values.ts parses
  * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
  * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
  * them. Settings come from, last wins: the built-in defaults, the flags, the
  * file's `defaults`, the target's own keys. A tcp:// target has no status or
  * body: it ignores expectStatus, bodyContains and bodyNotContains from the
- * flags or `defaults`, and refuses them as its own keys.
+ * flags or `defaults`, and refuses them as its own keys; only an https://
+ * target takes caFile and insecure as its own keys. Targets on one https
+ * origin share its connections, so they must trust alike (caFile, insecure).
  *
  * Any problem (unknown key, bad value, duplicate name, unreadable file) is a
  * ConfigError whose one-line message names the file, the target and the key.
@@ -26,8 +28,9 @@ import { ConfigError } from '../shared/config.ts';
 import { readConfigDocument } from '../shared/config-document.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
-import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
-import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { booleanValue, caFileValue, describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
+import { sameTrust } from './checks/tls-trust.ts';
+import { forTarget, HTTP_ONLY_SETTINGS, HTTPS_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
@@ -51,6 +54,8 @@ const SETTINGS: Record<string, Setter> = {
   to: (v) => ({ to: recipientsValue(v) }),
   message: (v) => ({ message: textValue(v).trim() }),
   upMessage: (v) => ({ upMessage: textValue(v).trim() }),
+  caFile: (v) => caFileValue(v),
+  insecure: (v) => ({ insecure: booleanValue(v) }),
 };
 
 const TARGET_ONLY = new Set(['name', 'url']);
@@ -80,6 +85,7 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
   if (list.length === 0) fail('"targets": ', 'the list is empty.');
   if (list.length > MAX_TARGETS) fail('"targets": ', `more than ${MAX_TARGETS} targets.`);
   const seen = new Map<string, number>();
+  const origins = new Map<string, { index: number; settings: TargetSettings }>();
   return list.map((item, index) => {
     const at = `targets[${index}]`;
     if (!isRecord(item)) return fail(`${at}: `, `expected an object with "url", not ${describe(item)}.`);
@@ -100,13 +106,25 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
       const own = HTTP_ONLY_SETTINGS.find((key) => item[key] !== undefined);
       if (own) fail(where(own), 'cannot apply to a tcp:// target: a TCP check has no HTTP status or body.');
     }
-    const settings = applySettings(forKind(defaults, kind), item, (key, message) => fail(where(key), message), true);
+    if (url.protocol !== 'https:') {
+      const own = HTTPS_ONLY_SETTINGS.find((key) => item[key] !== undefined);
+      if (own) fail(where(own), 'applies to https:// targets only.');
+    }
+    const settings = applySettings(forTarget(defaults, url), item, (key, message) => fail(where(key), message), true);
     const first = seen.get(name);
     if (first !== undefined) fail(`${label}: `, `the name ${JSON.stringify(name)} is already used by targets[${first}]; give each target its own "name".`);
     seen.set(name, index);
+    if (url.protocol === 'https:') {
+      const other = origins.get(url.origin);
+      if (other && !sameTrust(other.settings, settings)) {
+        fail(`${label}: `, `targets on ${url.origin} share its connections, so they must have the same caFile and insecure; targets[${other.index}] has others.`);
+      }
+      if (!other) origins.set(url.origin, { index, settings });
+    }
     return { ...normalise(settings), name, url, kind };
   });
 }
+
 
 function applySettings(
   base: TargetSettings,

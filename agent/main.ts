@@ -123,6 +123,10 @@ exitOnSignals(
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+const insecure = config.targets.filter((t) => t.insecure === true).map((t) => t.name);
+if (insecure.length > 0) {
+  log.warn(`TLS certificates are not verified (insecure: true) for ${insecure.join(', ')}: anyone on the way can pose as ${insecure.length > 1 ? 'these sites' : 'this site'}.`, { event: 'insecure', targets: insecure });
+}
 if (budget.capped) {
   log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
 }

@@ -18,6 +18,11 @@ export interface TargetSettings {
   bodyNotContains?: string;
   /** Down if a check takes longer than this, ms. */
   maxResponseTimeMs?: number;
+  /** https: a PEM file of CAs trusted beside Node's roots (--ca-file, caFile), and its text, read at start. */
+  caFile?: string;
+  caPem?: string;
+  /** https: the certificate is not verified (per target only; a warning at start). */
+  insecure?: boolean;
   failureThreshold: number;
   successThreshold: number;
   /** Time between reminders while down; 0: none. */
@@ -88,15 +93,20 @@ export function targetUrlProblem(url: URL): string | undefined {
 
 /** The settings only an HTTP check uses: a tcp:// target has no status or body. */
 export const HTTP_ONLY_SETTINGS = ['expectStatus', 'bodyContains', 'bodyNotContains'] as const;
+/** The settings only an https:// target uses (TLS); another target ignores them from flags or `defaults`. */
+export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure'] as const;
 
 /**
- * The settings for a target of `kind`: a tcp:// target drops the HTTP-only
- * ones it inherited (from flags or a config file's defaults); a tcp:// target
- * that sets one itself is refused before this (see cli.ts, config-file.ts).
+ * The settings for a target at `url`: a tcp:// target drops the HTTP-only
+ * ones it inherited (from flags or a config file's defaults), and any but an
+ * https:// target the TLS ones; a target that sets one itself is refused
+ * before this (see cli.ts, config-file.ts).
  */
-export function forKind(settings: TargetSettings, kind: 'http' | 'tcp'): TargetSettings {
-  if (kind === 'http') return settings;
-  const { bodyContains: _b, bodyNotContains: _n, ...rest } = settings;
+export function forTarget(settings: TargetSettings, url: URL): TargetSettings {
+  if (url.protocol === 'https:') return settings;
+  const { caFile: _c, caPem: _p, insecure: _i, ...plain } = settings;
+  if (targetKind(url) === 'http') return plain;
+  const { bodyContains: _b, bodyNotContains: _n, ...rest } = plain;
   return { ...rest, expectStatus: DEFAULT_SETTINGS.expectStatus, expectStatusSpec: DEFAULT_SETTINGS.expectStatusSpec };
 }
 

@@ -15,7 +15,7 @@ export const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
 
 export type HttpSpec = Pick<
   TargetSpec,
-  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs'
+  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure'
 >;
 
 /** Why an answer means down, or undefined when it means up. */

@@ -15,8 +15,10 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
-import { describeFailure, skipReasonOf } from './probe.ts';
+import { skipReasonOf } from './probe.ts';
 import { endpointOf } from '../target.ts';
+import { explainFailure } from './tls-peek.ts';
+import { tlsTrustOf } from './tls-trust.ts';
 
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
 
@@ -56,14 +58,15 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
   // node:http copies the options of each request: one object serves every normal check.
   const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method: 'GET', headers: HEADERS, connectTimeoutMs: spec.connectTimeoutMs };
   let pooled: Options | undefined;
+  const trust = spec.url.protocol === 'https:' ? tlsTrustOf(spec) : undefined;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
       const confirm = mode === 'confirm';
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
       const options = confirm
-        ? { ...base, agent: connections.freshAgentFor(spec.url), connectTimeoutMs }
-        : (pooled ??= { ...base, agent: connections.agentFor(spec.url) });
+        ? { ...base, agent: connections.freshAgentFor(spec.url, trust), connectTimeoutMs }
+        : (pooled ??= { ...base, agent: connections.agentFor(spec.url, trust) });
       return new Promise((resolve) => {
         const progress = new CheckProgress(spec, confirm);
         let done = false;
@@ -80,8 +83,12 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           const reason = progress.verdict();
           finish(reason === undefined, reason);
         };
+        let failing = false;
         const failed = (err: unknown): void => {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
+          // The reason may take a moment (tls-peek.ts): the request's close must not stand in for it.
+          failing = true;
+          const skipped = skipReasonOf(err);
+          explainFailure(err, spec.url, { timeoutMs, connectTimeoutMs }, (reason) => finish(false, reason, skipped));
         };
         const timer = setTimeout(() => {
           finish(false, `timeout after ${timeoutMs}ms`);
@@ -107,7 +114,7 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           req.on('error', failed);
           req.on('close', () => {
             // A close before the answer's end and with no error: the server went away mid-answer.
-            if (done) return;
+            if (done || failing) return;
             if (response?.complete) answered();
             else finish(false, 'connection closed by the server');
           });

@@ -20,14 +20,18 @@
 import { Agent, Client, type Dispatcher, Pool } from 'undici';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
-import { describeFailure, skipReasonOf } from './probe.ts';
+import { skipReasonOf } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
+import { explainFailure } from './tls-peek.ts';
+import { type TlsTrust, tlsTrustOf } from './tls-trust.ts';
 
 export interface OriginSettings {
   targets: number;
   connectTimeoutMs: number;
   keepAliveMs: number;
   maxConnections: number;
+  /** https: the TLS options of the origin's connections (tls-trust.ts). */
+  tls?: TlsTrust['options'];
 }
 
 class CheckTimeout extends Error {
@@ -50,7 +54,7 @@ export class UndiciConnections {
           ...opts,
           connections: Math.min(settings.targets, settings.maxConnections),
           pipelining: 1,
-          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup } as Pool.Options['connect'],
+          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup, ...settings.tls } as Pool.Options['connect'],
           keepAliveTimeout: settings.keepAliveMs,
           keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
         });
@@ -75,6 +79,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
   const origin = spec.url.origin;
   const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
+  const tls = spec.url.protocol === 'https:' ? tlsTrustOf(spec).options : undefined;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
@@ -82,7 +87,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
       return new Promise((resolve) => {
         const progress = new CheckProgress(spec, confirm);
-        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs }, pipelining: 1 }) : undefined;
+        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs, lookup: sharedLookup, ...tls } as Client.Options['connect'], pipelining: 1 }) : undefined;
         let controller: Dispatcher.DispatchController | undefined;
         let done = false;
 
@@ -94,7 +99,8 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           resolve(progress.result(ok, reason, skipped));
         };
         const failed = (err: unknown): void => {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
+          const skipped = skipReasonOf(err);
+          explainFailure(err, spec.url, { timeoutMs, connectTimeoutMs }, (reason) => finish(false, reason, skipped));
         };
         const answered = (): void => {
           const reason = progress.verdict();

@@ -146,6 +146,11 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['name not text', '{"targets": [{"url": "http://a/", "name": 7}]}', 'json', /targets\[0\]: "name": expected a string, not number 7/],
   ['name with a line break', '{"targets": [{"url": "http://a/", "name": "a\\nb"}]}', 'json', /"name": must not contain line breaks/],
   ['duplicate names', '{"targets": [{"name": "web", "url": "http://a/"}, {"name": "web", "url": "http://b/"}]}', 'json', /targets\[1\] \("web"\): the name "web" is already used by targets\[0\]/],
+  ['insecure on an http target', '{"targets": [{"url": "http://a/", "insecure": true}]}', 'json', /targets\[0\]: "insecure": applies to https:\/\/ targets only\./],
+  ['caFile on a tcp target', '{"targets": [{"url": "tcp://a:1", "caFile": "/x.pem"}]}', 'json', /"caFile": applies to https:\/\/ targets only\./],
+  ['insecure not a boolean', '{"targets": [{"url": "https://a/", "insecure": "maybe"}]}', 'json', /"insecure": expected true or false, not "maybe"/],
+  ['caFile missing', '{"targets": [{"url": "https://a/", "caFile": "/nonexistent/ca.pem"}]}', 'json', /"caFile": cannot read "\/nonexistent\/ca\.pem": no such file/],
+  ['one origin, two trusts', '{"targets": [{"url": "https://a/x"}, {"url": "https://a/y", "insecure": true}]}', 'json', /targets\[1\]: targets on https:\/\/a share its connections, so they must have the same caFile and insecure; targets\[0\] has others/],
   ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
 ];
 
@@ -161,6 +166,13 @@ for (const [what, text, ext, reason] of BAD) {
     });
   });
 }
+
+test('caFile and insecure: https targets take them from defaults, others drop them', async () => {
+  const pem = file('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n', 'pem');
+  await assert.rejects(loadConfigFile(file(`{"targets": [{"url": "https://a/", "caFile": ${JSON.stringify(pem)}}]}`), DEFAULT_SETTINGS), /"caFile": certificate 1 of .* is not a valid PEM certificate/);
+  const targets = await loadConfigFile(file('{"defaults": {"insecure": true}, "targets": [{"url": "https://a/"}, {"url": "http://b/"}, {"url": "tcp://c:1"}]}'), DEFAULT_SETTINGS);
+  assert.deepEqual(targets.map((t) => t.insecure), [true, undefined, undefined]);
+});
 
 test('a missing file and a directory are refused by name', async () => {
   await assert.rejects(loadConfigFile(join(dir, 'nope.yaml'), DEFAULT_SETTINGS), /config file .*nope\.yaml: cannot read it \(no such file\)/);
