@@ -141,6 +141,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--body-not-contains <text>', 'up only if the body does not contain this text', 'BODY_NOT_CONTAINS', nonEmptyText))
     .addOption(envOption('--max-response-time <duration>', 'down if a check takes longer than this', 'MAX_RESPONSE_TIME', durationArg(...LIMITS.maxResponseTimeMs)))
     .addOption(envOption('--ca-file <pem>', 'https: trust the CAs in this PEM file too (beside the public ones), for internal sites', 'CA_FILE', arg(caFileValue)))
+    .addOption(envOption('--cert-expiry <duration>', 'https: down while a certificate of the chain expires within this long, e.g. 14d ("off": never)', 'CERT_EXPIRY', arg((t) => remindEveryValue(t, LIMITS.certExpiryMs))).default(0, 'off'))
     .addOption(envOption('--failure-threshold <n>', 'failed checks in a row that open an incident (the confirming checks run at once)', 'FAILURE_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.failureThreshold))
     .addOption(envOption('--success-threshold <n>', 'good checks in a row that close it', 'SUCCESS_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.successThreshold))
     .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', arg((t) => remindEveryValue(t, LIMITS.remindEveryMs))).default(0, 'off'))
@@ -181,6 +182,7 @@ function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
   if (opts.bodyNotContains !== undefined) settings.bodyNotContains = opts.bodyNotContains as string;
   if (opts.maxResponseTime !== undefined) settings.maxResponseTimeMs = opts.maxResponseTime as number;
   if (opts.caFile !== undefined) Object.assign(settings, opts.caFile as { caFile: string; caPem: string });
+  if (typeof opts.certExpiry === 'number' && opts.certExpiry > 0) settings.certExpiryMs = opts.certExpiry;
   const tooLong = messageProblem(settings);
   if (tooLong) {
     const flag = tooLong.key === 'message' ? '--message (ALERT_MESSAGE)' : '--up-message (ALERT_UP_MESSAGE)';

@@ -11,14 +11,14 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage, caFile, insecure. Values are what the flags take (setting-values.ts parses
+ * upMessage, caFile, insecure, certExpiry. Values are what the flags take (setting-values.ts parses
  * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
  * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
  * them. Settings come from, last wins: the built-in defaults, the flags, the
  * file's `defaults`, the target's own keys. A tcp:// target has no status or
  * body: it ignores expectStatus, bodyContains and bodyNotContains from the
  * flags or `defaults`, and refuses them as its own keys; only an https://
- * target takes caFile and insecure as its own keys. Targets on one https
+ * target takes caFile, insecure and certExpiry as its own keys. Targets on one https
  * origin share its connections, so they must trust alike (caFile, insecure).
  *
  * Any problem (unknown key, bad value, duplicate name, unreadable file) is a
@@ -56,7 +56,13 @@ const SETTINGS: Record<string, Setter> = {
   upMessage: (v) => ({ upMessage: textValue(v).trim() }),
   caFile: (v) => caFileValue(v),
   insecure: (v) => ({ insecure: booleanValue(v) }),
+  certExpiry: (v) => optional('certExpiryMs', remindEveryValue(v, LIMITS.certExpiryMs)),
 };
+
+/** A setting whose "off" (0) removes it. */
+function optional<K extends 'certExpiryMs'>(key: K, ms: number): Partial<TargetSettings> {
+  return { [key]: ms === 0 ? undefined : ms };
+}
 
 const TARGET_ONLY = new Set(['name', 'url']);
 const TOP_KEYS = new Set(['defaults', 'targets']);

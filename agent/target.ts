@@ -23,6 +23,8 @@ export interface TargetSettings {
   caPem?: string;
   /** https: the certificate is not verified (per target only; a warning at start). */
   insecure?: boolean;
+  /** https: down while a certificate of the chain expires within this long, ms (--cert-expiry, certExpiry). */
+  certExpiryMs?: number;
   failureThreshold: number;
   successThreshold: number;
   /** Time between reminders while down; 0: none. */
@@ -67,6 +69,7 @@ export const LIMITS = {
   threshold: [1, 100],
   remindEveryMs: [1000, 30 * 24 * 3_600_000],
   maxReminders: [0, 1_000_000],
+  certExpiryMs: [3_600_000, 366 * 86_400_000],
 } as const;
 
 export const TARGET_PROTOCOLS = ['http:', 'https:', 'tcp:'] as const;
@@ -94,7 +97,7 @@ export function targetUrlProblem(url: URL): string | undefined {
 /** The settings only an HTTP check uses: a tcp:// target has no status or body. */
 export const HTTP_ONLY_SETTINGS = ['expectStatus', 'bodyContains', 'bodyNotContains'] as const;
 /** The settings only an https:// target uses (TLS); another target ignores them from flags or `defaults`. */
-export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure'] as const;
+export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure', 'certExpiry'] as const;
 
 /**
  * The settings for a target at `url`: a tcp:// target drops the HTTP-only
@@ -104,7 +107,7 @@ export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure'] as const;
  */
 export function forTarget(settings: TargetSettings, url: URL): TargetSettings {
   if (url.protocol === 'https:') return settings;
-  const { caFile: _c, caPem: _p, insecure: _i, ...plain } = settings;
+  const { caFile: _c, caPem: _p, insecure: _i, certExpiryMs: _e, ...plain } = settings;
   if (targetKind(url) === 'http') return plain;
   const { bodyContains: _b, bodyNotContains: _n, ...rest } = plain;
   return { ...rest, expectStatus: DEFAULT_SETTINGS.expectStatus, expectStatusSpec: DEFAULT_SETTINGS.expectStatusSpec };

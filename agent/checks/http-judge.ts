@@ -3,8 +3,10 @@
  * node:http, http-undici.ts on undici): the request's headers, how much of a
  * body is read, and the judgement of status, body keywords and response time.
  */
+import { daysFrom } from '../../shared/net-errors.ts';
 import type { CheckResult, SkipReason } from './probe.ts';
 import type { TargetSpec } from '../target.ts';
+import type { ChainDates } from './tls-certificates.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
 /** The most of a body read for `bodyContains` / `bodyNotContains`; the rest is not looked at. */
@@ -15,7 +17,7 @@ export const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
 
 export type HttpSpec = Pick<
   TargetSpec,
-  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure'
+  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure' | 'certExpiryMs'
 >;
 
 /** Why an answer means down, or undefined when it means up. */
@@ -33,6 +35,15 @@ export function judge(spec: HttpSpec, status: number, body: string | undefined, 
   return undefined;
 }
 
+/** Why a certificate chain means down under --cert-expiry (`windowMs`), or undefined. */
+export function certExpiryProblem(dates: ChainDates, windowMs: number, now: number): string | undefined {
+  const left = dates.validTo - now;
+  if (left >= windowMs) return undefined;
+  const which = dates.leaf ? 'certificate' : `certificate ${JSON.stringify(dates.soonest)} of the chain`;
+  const day = new Date(dates.validTo).toISOString().slice(0, 10);
+  return left <= 0 ? `${which} expired ${daysFrom(dates.validTo, now)} ago (${day})` : `${which} expires in ${daysFrom(dates.validTo, now)} (${day})`;
+}
+
 /**
  * What one check has seen so far, whichever client runs it: when it started,
  * the status, and the body up to the limit (kept only when a keyword is checked).
@@ -41,6 +52,10 @@ export class CheckProgress {
   readonly started = performance.now();
   readonly at = Date.now();
   status = 0;
+  /** The certificate chain of the connection that answered (https). */
+  certDates: ChainDates | undefined;
+  /** The verdict was the certificate's (--cert-expiry): the next check takes a fresh connection, to see a renewed one. */
+  certFailed = false;
   readonly #spec: HttpSpec;
   readonly #confirm: boolean;
   readonly #chunks: Buffer[] | undefined;
@@ -66,12 +81,17 @@ export class CheckProgress {
   /** Why the answer read so far means down, or undefined when it means up. */
   verdict(): string | undefined {
     const body = this.#chunks ? Buffer.concat(this.#chunks).toString('utf8') : undefined;
-    return judge(this.#spec, this.status, body, performance.now() - this.started);
+    const reason = judge(this.#spec, this.status, body, performance.now() - this.started);
+    if (reason !== undefined || this.certDates === undefined || this.#spec.certExpiryMs === undefined) return reason;
+    const problem = certExpiryProblem(this.certDates, this.#spec.certExpiryMs, Date.now());
+    this.certFailed = problem !== undefined;
+    return problem;
   }
 
   result(ok: boolean, reason: string | undefined, skipped?: SkipReason): CheckResult {
     const result: CheckResult = { ok, latencyMs: performance.now() - this.started, at: this.at };
     if (this.status > 0) result.status = this.status;
+    if (this.certDates !== undefined) result.certExpiresAt = this.certDates.validTo;
     if (reason !== undefined) result.reason = reason;
     if (this.#confirm) result.confirm = true;
     if (skipped !== undefined) result.skipped = skipped;

@@ -17,7 +17,7 @@ import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
 import { skipReasonOf } from './probe.ts';
 import { endpointOf } from '../target.ts';
-import { explainFailure } from './tls-peek.ts';
+import { certDatesOf, explainFailure } from './tls-certificates.ts';
 import { tlsTrustOf } from './tls-trust.ts';
 
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
@@ -59,12 +59,14 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
   const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method: 'GET', headers: HEADERS, connectTimeoutMs: spec.connectTimeoutMs };
   let pooled: Options | undefined;
   const trust = spec.url.protocol === 'https:' ? tlsTrustOf(spec) : undefined;
+  // A kept-alive connection keeps its certificate: while that is the trouble, each check opens a fresh one.
+  let certFailed = false;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
       const confirm = mode === 'confirm';
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
-      const options = confirm
+      const options = confirm || certFailed
         ? { ...base, agent: connections.freshAgentFor(spec.url, trust), connectTimeoutMs }
         : (pooled ??= { ...base, agent: connections.agentFor(spec.url, trust) });
       return new Promise((resolve) => {
@@ -77,6 +79,7 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           if (done) return;
           done = true;
           clearTimeout(timer);
+          certFailed = progress.certFailed;
           resolve(progress.result(ok, reason, skipped));
         };
         const answered = (): void => {
@@ -85,7 +88,7 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
         };
         let failing = false;
         const failed = (err: unknown): void => {
-          // The reason may take a moment (tls-peek.ts): the request's close must not stand in for it.
+          // The reason may take a moment (tls-certificates.ts): the request's close must not stand in for it.
           failing = true;
           const skipped = skipReasonOf(err);
           explainFailure(err, spec.url, { timeoutMs, connectTimeoutMs }, (reason) => finish(false, reason, skipped));
@@ -98,6 +101,7 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
         const onResponse = (res: IncomingMessage): void => {
           response = res;
           progress.status = res.statusCode ?? 0;
+          if (trust) progress.certDates = certDatesOf(res.socket);
           res.on('error', failed);
           res.on('data', (chunk: Buffer) => {
             if (done) return;

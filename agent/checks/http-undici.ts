@@ -16,13 +16,16 @@
  * `request`: no stream, promise chain or AbortController per check, which
  * keeps the garbage of thousands of checks a second low. A confirming check
  * opens a fresh Client with its short connect timeout.
+ *
+ * Each new TLS connection's certificate dates are read as it connects (a
+ * wrapped connector): an origin's are those of its newest connection.
  */
-import { Agent, Client, type Dispatcher, Pool } from 'undici';
+import { Agent, buildConnector, Client, type Dispatcher, Pool } from 'undici';
 import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
 import { skipReasonOf } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
-import { explainFailure } from './tls-peek.ts';
+import { certDatesOf, type ChainDates, explainFailure } from './tls-certificates.ts';
 import { type TlsTrust, tlsTrustOf } from './tls-trust.ts';
 
 export interface OriginSettings {
@@ -43,6 +46,8 @@ class EnoughRead extends Error {
 
 export class UndiciConnections {
   readonly dispatcher: Agent;
+  /** Per origin, the certificate dates of its newest TLS connection. */
+  readonly #certs = new Map<string, ChainDates>();
 
   constructor(origins: ReadonlyMap<string, OriginSettings>, onServerClose: (origin: string) => void) {
     this.dispatcher = new Agent({
@@ -50,11 +55,12 @@ export class UndiciConnections {
         const opts = agentOptions as Pool.Options;
         const key = originOf(origin);
         const settings = origins.get(key) ?? { targets: 1, connectTimeoutMs: 10_000, keepAliveMs: 4000, maxConnections: 1 };
+        const connect = { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup, ...settings.tls } as buildConnector.BuildOptions;
         return new Pool(origin, {
           ...opts,
           connections: Math.min(settings.targets, settings.maxConnections),
           pipelining: 1,
-          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup, ...settings.tls } as Pool.Options['connect'],
+          connect: settings.tls ? noteCertificates(connect, (dates) => this.#certs.set(key, dates)) : connect,
           keepAliveTimeout: settings.keepAliveMs,
           keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
         });
@@ -71,15 +77,28 @@ export class UndiciConnections {
   }
 
   createProbe(spec: HttpSpec): Probe {
-    return createUndiciProbe(spec, this.dispatcher);
+    return createUndiciProbe(spec, this.dispatcher, () => this.#certs.get(spec.url.origin));
   }
 }
 
-function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
+/** A connector that reads each new TLS connection's certificate dates (see the header). */
+function noteCertificates(options: buildConnector.BuildOptions, note: (dates: ChainDates) => void): buildConnector.connector {
+  const connector = buildConnector(options);
+  return (opts, callback) =>
+    connector(opts, (err, socket) => {
+      const dates = err ? undefined : certDatesOf(socket);
+      if (dates) note(dates);
+      (callback as (err: Error | null, socket: unknown) => void)(err, socket);
+    });
+}
+
+function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher, certs: () => ChainDates | undefined): Probe {
   const origin = spec.url.origin;
   const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
   const tls = spec.url.protocol === 'https:' ? tlsTrustOf(spec).options : undefined;
+  // A kept-alive connection keeps its certificate: while that is the trouble, each check opens a fresh one.
+  let certFailed = false;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
@@ -87,7 +106,12 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
       return new Promise((resolve) => {
         const progress = new CheckProgress(spec, confirm);
-        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs, lookup: sharedLookup, ...tls } as Client.Options['connect'], pipelining: 1 }) : undefined;
+        let freshCerts: ChainDates | undefined;
+        const freshConnect = { timeout: connectTimeoutMs, lookup: sharedLookup, ...tls } as buildConnector.BuildOptions;
+        const fresh =
+          confirm || certFailed
+            ? new Client(origin, { connect: tls ? noteCertificates(freshConnect, (dates) => (freshCerts = dates)) : freshConnect, pipelining: 1 })
+            : undefined;
         let controller: Dispatcher.DispatchController | undefined;
         let done = false;
 
@@ -96,6 +120,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           done = true;
           clearTimeout(timer);
           if (fresh) void fresh.destroy().catch(() => {});
+          certFailed = progress.certFailed;
           resolve(progress.result(ok, reason, skipped));
         };
         const failed = (err: unknown): void => {
@@ -118,6 +143,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           },
           onResponseStart(_c, statusCode) {
             if (statusCode >= 200) progress.status = statusCode;
+            if (tls) progress.certDates = fresh ? freshCerts : certs();
           },
           onResponseData(c, chunk) {
             if (done) return;

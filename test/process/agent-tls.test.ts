@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import { after, test } from 'node:test';
 import { testCertificates } from '../support/certs.ts';
 import { configFiles } from '../support/config-files.ts';
-import { run, start } from '../support/process.ts';
+import { metricsPort, run, start, startMailer } from '../support/process.ts';
 
 const certs = testCertificates();
 const { file } = configFiles('ch2-tls-proc-');
@@ -77,4 +77,33 @@ test('a CA file that cannot be read or holds no certificate stops the agent with
   const refused = run('agent', ['--config', http]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /"insecure": applies to https:\/\/ targets only\./);
+});
+
+test('--cert-expiry 14d: a certificate that expires in 3 days opens an incident, reminds, shows in the metrics; the renewal sends the up', async () => {
+  const soon = certs.leaf(3 * DAY_MS + 3_600_000);
+  const server = createServer(soon, (_req, res) => res.end('ok'));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const mailer = await startMailer();
+  const agent = start('agent', [
+    '--target', `https://localhost:${port}/`, '--ca-file', certs.caFile, '--cert-expiry', '14d', '--interval', '200ms',
+    '--remind-every', '1s', '--mailer', `127.0.0.1:${mailer.port}`, '--metrics-port', '0',
+  ]);
+  try {
+    const metrics = await metricsPort(agent);
+    const down = await agent.waitFor(/Alert: https:\/\/localhost:\d+\/ is down \(certificate expires in 3 days \((\d{4}-\d\d-\d\d)\)\); telling the mailer\./);
+    assert.equal(down[1], new Date(Date.now() + 3 * DAY_MS + 3_600_000).toISOString().slice(0, 10));
+    await mailer.waitFor(/Sending email: To: admin@work Message: The service is down!/);
+    await agent.waitFor(/is still down after .*reminder 1/);
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    const seconds = Number(/^ch2_cert_expiry_seconds\{target="https:\/\/localhost:\d+\/"\} (-?\d+)$/m.exec(text)?.[1]);
+    assert.ok(Math.abs(seconds - (3 * DAY_MS + 3_600_000) / 1000) < 120, `ch2_cert_expiry_seconds ${seconds}`);
+    // Renewed: the kept-alive connection still has the old certificate; the agent must see the new one.
+    server.setSecureContext(certs.leaf(20 * DAY_MS));
+    await agent.waitFor(/Alert: https:\/\/localhost:\d+\/ is up \(down for [^)]*\); telling the mailer\./);
+    await mailer.waitFor(/Sending email: To: admin@work Message: The service is back up\./);
+  } finally {
+    await Promise.all([agent.stop(), mailer.stop()]);
+  }
 });

@@ -151,6 +151,8 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['insecure not a boolean', '{"targets": [{"url": "https://a/", "insecure": "maybe"}]}', 'json', /"insecure": expected true or false, not "maybe"/],
   ['caFile missing', '{"targets": [{"url": "https://a/", "caFile": "/nonexistent/ca.pem"}]}', 'json', /"caFile": cannot read "\/nonexistent\/ca\.pem": no such file/],
   ['one origin, two trusts', '{"targets": [{"url": "https://a/x"}, {"url": "https://a/y", "insecure": true}]}', 'json', /targets\[1\]: targets on https:\/\/a share its connections, so they must have the same caFile and insecure; targets\[0\] has others/],
+  ['certExpiry too short', '{"targets": [{"url": "https://a/", "certExpiry": "30m"}]}', 'json', /"certExpiry": expected a duration from 1h to 366d, not "30m"/],
+  ['certExpiry on an http target', '{"targets": [{"url": "http://a/", "certExpiry": "14d"}]}', 'json', /"certExpiry": applies to https:\/\/ targets only\./],
   ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
 ];
 
@@ -172,6 +174,8 @@ test('caFile and insecure: https targets take them from defaults, others drop th
   await assert.rejects(loadConfigFile(file(`{"targets": [{"url": "https://a/", "caFile": ${JSON.stringify(pem)}}]}`), DEFAULT_SETTINGS), /"caFile": certificate 1 of .* is not a valid PEM certificate/);
   const targets = await loadConfigFile(file('{"defaults": {"insecure": true}, "targets": [{"url": "https://a/"}, {"url": "http://b/"}, {"url": "tcp://c:1"}]}'), DEFAULT_SETTINGS);
   assert.deepEqual(targets.map((t) => t.insecure), [true, undefined, undefined]);
+  const expiry = await loadConfigFile(file('{"defaults": {"certExpiry": "14d"}, "targets": [{"url": "https://a/"}, {"url": "https://b/", "certExpiry": "off"}, {"url": "http://c/"}]}'), DEFAULT_SETTINGS);
+  assert.deepEqual(expiry.map((t) => t.certExpiryMs), [14 * 86_400_000, undefined, undefined]);
 });
 
 test('a missing file and a directory are refused by name', async () => {

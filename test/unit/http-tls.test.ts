@@ -34,6 +34,8 @@ const expired = await https(certs.leaf(-3 * DAY_MS - 3_600_000));
 const self = await https(certs.selfSigned());
 const plain = await listen(createHttpServer((_req, res) => res.end('plain')));
 const ca = caFileValue(certs.caFile);
+const soonServer = createServer(certs.leaf(3 * DAY_MS + 3_600_000), (_req, res) => res.end('ok'));
+const soon = await listen(soonServer);
 
 for (const backend of ['node', 'undici'] as const) {
   const pool = new HttpConnections({ backend });
@@ -52,6 +54,7 @@ for (const backend of ['node', 'undici'] as const) {
   target(self);
   target(self, { insecure: true }, '127.0.0.1');
   target(plain);
+  target(soon, { ...ca, certExpiryMs: 14 * DAY_MS });
   const check = (port: number, host = 'localhost') => createHttpProbe(specs.get(`${host}:${port}`)!, pool).check();
 
   test(`${backend}: a private CA's certificate is refused without caFile, and up with it`, async () => {
@@ -71,6 +74,19 @@ for (const backend of ['node', 'undici'] as const) {
     assert.equal((await check(self)).reason, 'TLS error: self-signed certificate (trust it with --ca-file, or set insecure: true)');
     const insecure = await check(self, '127.0.0.1');
     assert.equal(insecure.ok, true, insecure.reason);
+  });
+
+  test(`${backend}: certExpiry: a certificate within the window is down with the days left, until a renewed one is seen`, async () => {
+    soonServer.setSecureContext(certs.leaf(3 * DAY_MS + 3_600_000));
+    const probe = createHttpProbe(specs.get(`localhost:${soon}`)!, pool);
+    const first = await probe.check();
+    assert.match(first.reason ?? '', /^certificate expires in 3 days \(\d{4}-\d\d-\d\d\)$/);
+    assert.ok(Math.abs((first.certExpiresAt ?? 0) - Date.now() - 3 * DAY_MS - 3_600_000) < 120_000);
+    assert.equal((await probe.check()).ok, false, 'the kept-alive connection (or a fresh one) still shows the old certificate');
+    soonServer.setSecureContext(certs.leaf(20 * DAY_MS));
+    const renewed = await probe.check();
+    assert.equal(renewed.ok, true, renewed.reason);
+    assert.ok((renewed.certExpiresAt ?? 0) - Date.now() > 19 * DAY_MS);
   });
 
   test(`${backend}: plain HTTP on an https URL is named so`, async () => {

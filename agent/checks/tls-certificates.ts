@@ -1,6 +1,9 @@
 /**
- * A certificate's dates, for the reason of a check whose TLS handshake failed
- * on them ("TLS error: certificate expired 3 days ago"). The refused
+ * The dates of a server's certificate chain: read from each new TLS
+ * connection of a check (`certDatesOf`, once per connection), for
+ * --cert-expiry and ch2_cert_expiry_seconds; and for the reason of a check
+ * whose TLS handshake failed on them ("TLS error: certificate expired 3 days
+ * ago"). The refused
  * handshake's socket is gone by the time its error is seen, so this opens one
  * more TLS connection to the target that verifies nothing, reads the
  * certificates' dates and closes at once: no byte of HTTP (no header, no
@@ -44,6 +47,19 @@ export function chainDates(socket: TLSSocket): ChainDates | undefined {
     cert = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
   }
   return dates;
+}
+
+const bySocket = new WeakMap<object, ChainDates | null>();
+
+/** The chain's dates of a connection, read once per connection (kept-alive ones are asked at every check). */
+export function certDatesOf(socket: unknown): ChainDates | undefined {
+  if (typeof (socket as Partial<TLSSocket> | null)?.getPeerCertificate !== 'function') return undefined;
+  let dates = bySocket.get(socket as object);
+  if (dates === undefined) {
+    dates = chainDates(socket as TLSSocket) ?? null;
+    bySocket.set(socket as object, dates);
+  }
+  return dates ?? undefined;
 }
 
 /** Opens an unverified TLS connection to `url` and reads its chain's dates; undefined on any failure or after `timeoutMs`. */
