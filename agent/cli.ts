@@ -297,7 +297,7 @@ export async function parseAgentArgs(argv: readonly string[], env: Env = process
   });
   if (config.configFile === undefined || !settings) return config;
   try {
-    const targets = await loadConfigFile(config.configFile, settings);
+    const targets = await loadConfigFile(config.configFile, settings, env);
     const first = targets[0]!;
     return { ...config, targets, target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT };
   } catch (err) {

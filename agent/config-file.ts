@@ -11,7 +11,8 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage, caFile, insecure, certExpiry. Values are what the flags take (setting-values.ts parses
+ * upMessage, caFile, insecure, certExpiry, method, headers, body, basicAuth, follow
+ * (request-values.ts: secrets as {env: NAME}). Values are what the flags take (setting-values.ts parses
  * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
  * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
  * them. Settings come from, last wins: the built-in defaults, the flags, the
@@ -30,14 +31,16 @@ import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
 import { booleanValue, caFileValue, describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
 import { sameTrust } from './checks/tls-trust.ts';
-import { forTarget, HTTP_ONLY_SETTINGS, HTTPS_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { basicAuthValue, bodyValue, headersValue, methodValue, requestProblem } from './request-values.ts';
+import { forTarget, HTTP_ONLY_SETTINGS, HTTPS_ONLY_SETTINGS, REQUEST_KEYS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
 /** Largest config file read. */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
-type Setter = (value: unknown) => Partial<TargetSettings>;
+type Env = Readonly<Record<string, string | undefined>>;
+type Setter = (value: unknown, env: Env) => Partial<TargetSettings>;
 
 const SETTINGS: Record<string, Setter> = {
   interval: (v) => ({ intervalMs: durationValue(v, LIMITS.intervalMs) }),
@@ -57,6 +60,14 @@ const SETTINGS: Record<string, Setter> = {
   caFile: (v) => caFileValue(v),
   insecure: (v) => ({ insecure: booleanValue(v) }),
   certExpiry: (v) => optional('certExpiryMs', remindEveryValue(v, LIMITS.certExpiryMs)),
+  method: (v) => ({ method: methodValue(v) }),
+  headers: (v, env) => {
+    const { requestHeaders, secrets } = headersValue(v, env);
+    return { requestHeaders, headerSecrets: secrets };
+  },
+  body: (v) => ({ requestBody: bodyValue(v) }),
+  basicAuth: (v, env) => ({ basicAuth: basicAuthValue(v, env) }),
+  follow: (v) => ({ follow: booleanValue(v) }),
 };
 
 /** A setting whose "off" (0) removes it. */
@@ -68,12 +79,12 @@ const TARGET_ONLY = new Set(['name', 'url']);
 const TOP_KEYS = new Set(['defaults', 'targets']);
 
 /** Read and check a config file; `base` holds the settings the flags gave. */
-export async function loadConfigFile(path: string, base: TargetSettings): Promise<TargetSpec[]> {
-  return targetsFromDocument(path, await readConfigDocument(path, MAX_FILE_BYTES), base);
+export async function loadConfigFile(path: string, base: TargetSettings, env: Env = process.env): Promise<TargetSpec[]> {
+  return targetsFromDocument(path, await readConfigDocument(path, MAX_FILE_BYTES), base, env);
 }
 
 /** The targets a parsed document describes. */
-export function targetsFromDocument(path: string, data: unknown, base: TargetSettings): TargetSpec[] {
+export function targetsFromDocument(path: string, data: unknown, base: TargetSettings, env: Env = process.env): TargetSpec[] {
   const fail = (where: string, message: string): never => {
     throw new ConfigError(`config file ${path}: ${where}${message}`);
   };
@@ -84,7 +95,7 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
   let defaults = base;
   if (data.defaults !== undefined) {
     if (!isRecord(data.defaults)) fail('"defaults": ', `expected an object, not ${describe(data.defaults)}.`);
-    defaults = applySettings(base, data.defaults as Record<string, unknown>, (key, message) => fail(`defaults: "${key}": `, message), false);
+    defaults = applySettings(base, data.defaults as Record<string, unknown>, (key, message) => fail(`defaults: "${key}": `, message), false, env);
   }
   const list = data.targets;
   if (!Array.isArray(list)) return fail('"targets": ', list === undefined ? 'missing: list the targets to watch.' : `expected a list, not ${describe(list)}.`);
@@ -109,14 +120,16 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
     }
     const kind = targetKind(url);
     if (kind === 'tcp') {
-      const own = HTTP_ONLY_SETTINGS.find((key) => item[key] !== undefined);
+      const own = [...HTTP_ONLY_SETTINGS, ...REQUEST_KEYS].find((key) => item[key] !== undefined);
       if (own) fail(where(own), 'cannot apply to a tcp:// target: a TCP check has no HTTP status or body.');
     }
     if (url.protocol !== 'https:') {
       const own = HTTPS_ONLY_SETTINGS.find((key) => item[key] !== undefined);
       if (own) fail(where(own), 'applies to https:// targets only.');
     }
-    const settings = applySettings(forTarget(defaults, url), item, (key, message) => fail(where(key), message), true);
+    const settings = applySettings(forTarget(defaults, url), item, (key, message) => fail(where(key), message), true, env);
+    const request = kind === 'http' ? requestProblem(settings) : undefined;
+    if (request) fail(where(request.key), `${request.message}.`);
     const first = seen.get(name);
     if (first !== undefined) fail(`${label}: `, `the name ${JSON.stringify(name)} is already used by targets[${first}]; give each target its own "name".`);
     seen.set(name, index);
@@ -137,6 +150,7 @@ function applySettings(
   record: Record<string, unknown>,
   fail: (key: string, message: string) => never,
   isTarget: boolean,
+  env: Env,
 ): TargetSettings {
   let out: TargetSettings = { ...base };
   for (const [key, value] of Object.entries(record)) {
@@ -148,7 +162,7 @@ function applySettings(
     if (!setter) fail(key, `unknown key${suggest(key)}; known keys: ${[...(isTarget ? TARGET_ONLY : []), ...Object.keys(SETTINGS)].join(', ')}.`);
     if (value === null || value === undefined) fail(key, 'has no value.');
     try {
-      out = { ...out, ...setter!(value) };
+      out = { ...out, ...setter!(value, env) };
     } catch (err) {
       fail(key, `${(err as Error).message.replace(/\.$/, '')}.`);
     }

@@ -4,6 +4,7 @@ import { hostPort } from '../shared/legacy-links.ts';
 import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
+import { secretsOf } from './target.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
@@ -22,7 +23,7 @@ const baseLog = await createLogger({
   name: 'ch2-agent',
   format: config.logFormat,
   level: config.logLevel,
-  secrets: config.mailerToken ? [config.mailerToken] : [],
+  secrets: [...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)],
 });
 const several = config.targets.length > 1;
 // auto: the table with several targets on a terminal, unless the log lines are JSON (for a collector).
@@ -142,7 +143,7 @@ async function createTable(): Promise<View & { problem(text: string): void }> {
 }
 
 function keepingProblemsOn(base: Logger, shown: { problem(text: string): void }): Logger {
-  const scrub = makeScrubber(config.mailerToken ? [config.mailerToken] : []);
+  const scrub = makeScrubber([...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)]);
   return {
     ...base,
     warn(msg, fields) {

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../shared/alert.ts';
 import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
+import type { Method } from './request-values.ts';
 
 export interface TargetSettings {
   intervalMs: number;
@@ -25,6 +26,15 @@ export interface TargetSettings {
   insecure?: boolean;
   /** https: down while a certificate of the chain expires within this long, ms (--cert-expiry, certExpiry). */
   certExpiryMs?: number;
+  /** http(s): what the check sends (config file only: request-values.ts); GET with no body by default. */
+  method?: Method;
+  requestHeaders?: Readonly<Record<string, string>>;
+  /** The values of requestHeaders read from the environment (scrubbed from the logs). */
+  headerSecrets?: readonly string[];
+  basicAuth?: { authorization: string; secrets: readonly string[] };
+  requestBody?: string;
+  /** http(s): follow redirects (at most MAX_REDIRECTS) and judge the last answer; false (the default): a 3xx is the answer. */
+  follow?: boolean;
   failureThreshold: number;
   successThreshold: number;
   /** Time between reminders while down; 0: none. */
@@ -98,6 +108,13 @@ export function targetUrlProblem(url: URL): string | undefined {
 export const HTTP_ONLY_SETTINGS = ['expectStatus', 'bodyContains', 'bodyNotContains'] as const;
 /** The settings only an https:// target uses (TLS); another target ignores them from flags or `defaults`. */
 export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure', 'certExpiry'] as const;
+/** The config keys of what an HTTP check sends: a tcp:// target refuses them as its own keys. */
+export const REQUEST_KEYS = ['method', 'headers', 'body', 'basicAuth', 'follow'] as const;
+
+/** Every value of the targets' settings that came from the environment as a secret (the logger scrubs them). */
+export function secretsOf(targets: readonly TargetSettings[]): string[] {
+  return [...new Set(targets.flatMap((t) => [...(t.headerSecrets ?? []), ...(t.basicAuth?.secrets ?? [])]))];
+}
 
 /**
  * The settings for a target at `url`: a tcp:// target drops the HTTP-only
@@ -109,7 +126,7 @@ export function forTarget(settings: TargetSettings, url: URL): TargetSettings {
   if (url.protocol === 'https:') return settings;
   const { caFile: _c, caPem: _p, insecure: _i, certExpiryMs: _e, ...plain } = settings;
   if (targetKind(url) === 'http') return plain;
-  const { bodyContains: _b, bodyNotContains: _n, ...rest } = plain;
+  const { bodyContains: _b, bodyNotContains: _n, method: _m, requestHeaders: _h, headerSecrets: _s, basicAuth: _a, requestBody: _r, follow: _f, ...rest } = plain;
   return { ...rest, expectStatus: DEFAULT_SETTINGS.expectStatus, expectStatusSpec: DEFAULT_SETTINGS.expectStatusSpec };
 }
 

@@ -13,12 +13,22 @@ const USER_AGENT = 'ch2-agent/0.1';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** The most of a body read (and dropped) when no keyword is checked; beyond it the connection is closed. */
 export const DUMP_LIMIT_BYTES = 256 * 1024;
-export const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
+const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
 
 export type HttpSpec = Pick<
   TargetSpec,
-  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure' | 'certExpiryMs'
+  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure' | 'certExpiryMs' | 'method' | 'requestHeaders' | 'basicAuth' | 'requestBody' | 'follow'
 >;
+
+/** What a check of `spec` sends: GET with HEADERS by default; a target's own headers, basic auth and body. */
+export function requestOf(spec: HttpSpec): { method: string; headers: Record<string, string>; body?: Buffer } {
+  const headers: Record<string, string> = { ...HEADERS, ...spec.requestHeaders };
+  if (spec.basicAuth) headers.authorization = spec.basicAuth.authorization;
+  if (spec.requestBody === undefined) return { method: spec.method ?? 'GET', headers };
+  const body = Buffer.from(spec.requestBody, 'utf8');
+  headers['content-length'] = String(body.length);
+  return { method: spec.method ?? 'GET', headers, body };
+}
 
 /** Why an answer means down, or undefined when it means up. */
 export function judge(spec: HttpSpec, status: number, body: string | undefined, latencyMs: number): string | undefined {
@@ -54,6 +64,8 @@ export class CheckProgress {
   status = 0;
   /** The certificate chain of the connection that answered (https). */
   certDates: ChainDates | undefined;
+  /** A 3xx answer's Location. */
+  location: string | undefined;
   /** The verdict was the certificate's (--cert-expiry): the next check takes a fresh connection, to see a renewed one. */
   certFailed = false;
   readonly #spec: HttpSpec;
@@ -92,6 +104,7 @@ export class CheckProgress {
     const result: CheckResult = { ok, latencyMs: performance.now() - this.started, at: this.at };
     if (this.status > 0) result.status = this.status;
     if (this.certDates !== undefined) result.certExpiresAt = this.certDates.validTo;
+    if (this.location !== undefined && this.status >= 300 && this.status < 400) result.location = this.location;
     if (reason !== undefined) result.reason = reason;
     if (this.#confirm) result.confirm = true;
     if (skipped !== undefined) result.skipped = skipped;

@@ -21,7 +21,7 @@
  * wrapped connector): an origin's are those of its newest connection.
  */
 import { Agent, buildConnector, Client, type Dispatcher, Pool } from 'undici';
-import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
+import { CheckProgress, type HttpSpec, requestOf } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
 import { skipReasonOf } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
@@ -96,6 +96,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher, certs: () => 
   const origin = spec.url.origin;
   const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
+  const { method, headers, body } = requestOf(spec);
   const tls = spec.url.protocol === 'https:' ? tlsTrustOf(spec).options : undefined;
   // A kept-alive connection keeps its certificate: while that is the trouble, each check opens a fresh one.
   let certFailed = false;
@@ -141,8 +142,10 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher, certs: () => 
             controller = c;
             if (done) c.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
           },
-          onResponseStart(_c, statusCode) {
+          onResponseStart(_c, statusCode, headers) {
             if (statusCode >= 200) progress.status = statusCode;
+            const location = spec.follow === true ? headers.location : undefined;
+            if (location !== undefined) progress.location = Array.isArray(location) ? location[0] : String(location);
             if (tls) progress.certDates = fresh ? freshCerts : certs();
           },
           onResponseData(c, chunk) {
@@ -161,7 +164,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher, certs: () => 
           },
         };
         try {
-          (fresh ?? dispatcher).dispatch({ origin, path, method: 'GET', headers: HEADERS, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
+          (fresh ?? dispatcher).dispatch({ origin, path, method, headers, ...(body ? { body } : {}), headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
         } catch (err) {
           failed(err);
         }

@@ -7,6 +7,7 @@ import { loadConfigFile } from '../../agent/config-file.ts';
 import { DEFAULT_SETTINGS } from '../../agent/target.ts';
 import { ConfigError } from '../../shared/config.ts';
 import { configFiles } from '../support/config-files.ts';
+import { readmeBlocks } from '../support/readme.ts';
 
 const { dir, file } = configFiles('ch2-config-');
 
@@ -153,6 +154,10 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['one origin, two trusts', '{"targets": [{"url": "https://a/x"}, {"url": "https://a/y", "insecure": true}]}', 'json', /targets\[1\]: targets on https:\/\/a share its connections, so they must have the same caFile and insecure; targets\[0\] has others/],
   ['certExpiry too short', '{"targets": [{"url": "https://a/", "certExpiry": "30m"}]}', 'json', /"certExpiry": expected a duration from 1h to 366d, not "30m"/],
   ['certExpiry on an http target', '{"targets": [{"url": "http://a/", "certExpiry": "14d"}]}', 'json', /"certExpiry": applies to https:\/\/ targets only\./],
+  ['headers on a tcp target', '{"targets": [{"url": "tcp://a:1", "headers": {"X": "y"}}]}', 'json', /"headers": cannot apply to a tcp:\/\/ target/],
+  ['a body with GET', '{"targets": [{"url": "http://a/", "body": "x"}]}', 'json', /targets\[0\]: "body": needs a method that carries one \(POST, PUT, PATCH, DELETE\), not GET\./],
+  ['a bad method', '{"targets": [{"url": "http://a/", "method": "FETCH"}]}', 'json', /"method": expected one of GET, HEAD/],
+  ['follow not a boolean', '{"targets": [{"url": "http://a/", "follow": "sometimes"}]}', 'json', /"follow": expected true or false/],
   ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
 ];
 
@@ -176,6 +181,19 @@ test('caFile and insecure: https targets take them from defaults, others drop th
   assert.deepEqual(targets.map((t) => t.insecure), [true, undefined, undefined]);
   const expiry = await loadConfigFile(file('{"defaults": {"certExpiry": "14d"}, "targets": [{"url": "https://a/"}, {"url": "https://b/", "certExpiry": "off"}, {"url": "http://c/"}]}'), DEFAULT_SETTINGS);
   assert.deepEqual(expiry.map((t) => t.certExpiryMs), [14 * 86_400_000, undefined, undefined]);
+});
+
+test("the README's request example loads, its secrets from the environment", async () => {
+  const block = readmeBlocks().find((b) => b.text.includes('basicAuth: {user: monitor'));
+  assert.ok(block, 'the example is in the README');
+  const path = file(block.text, 'yaml');
+  const [api, shop] = await loadConfigFile(path, DEFAULT_SETTINGS, { API_TOKEN: 'Bearer t', SHOP_PASSWORD: 'pw' });
+  assert.equal(api?.method, 'POST');
+  assert.deepEqual(api?.requestHeaders, { authorization: 'Bearer t', accept: 'application/json' });
+  assert.deepEqual(api?.headerSecrets, ['Bearer t']);
+  assert.equal(shop?.follow, true);
+  assert.equal(shop?.basicAuth?.authorization, `Basic ${Buffer.from('monitor:pw').toString('base64')}`);
+  await assert.rejects(loadConfigFile(path, DEFAULT_SETTINGS, {}), /targets\[0\] \("api"\): "headers": Authorization: the environment variable API_TOKEN is not set\./);
 });
 
 test('a missing file and a directory are refused by name', async () => {
