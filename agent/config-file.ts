@@ -11,7 +11,8 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage, caFile, insecure, certExpiry, method, headers, body, basicAuth, follow
+ * upMessage, caFile, insecure, certExpiry, method, headers, body, basicAuth, follow,
+ * json (json-assertions.ts)
  * (request-values.ts: secrets as {env: NAME}). Values are what the flags take (setting-values.ts parses
  * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
  * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
@@ -31,6 +32,7 @@ import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
 import { booleanValue, caFileValue, describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
 import { sameTrust } from './checks/tls-trust.ts';
+import { jsonAssertionsValue } from './json-assertions.ts';
 import { basicAuthValue, bodyValue, headersValue, methodValue, requestProblem } from './request-values.ts';
 import { forTarget, HTTP_ONLY_SETTINGS, HTTPS_ONLY_SETTINGS, REQUEST_KEYS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
@@ -68,6 +70,7 @@ const SETTINGS: Record<string, Setter> = {
   body: (v) => ({ requestBody: bodyValue(v) }),
   basicAuth: (v, env) => ({ basicAuth: basicAuthValue(v, env) }),
   follow: (v) => ({ follow: booleanValue(v) }),
+  json: (v) => ({ jsonAssertions: jsonAssertionsValue(v) }),
 };
 
 /** A setting whose "off" (0) removes it. */

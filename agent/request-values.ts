@@ -111,12 +111,12 @@ export function bodyValue(value: unknown): string {
 }
 
 /** The request of a target, checked as a whole: a body needs a method that carries one. */
-export function requestProblem(settings: RequestSettings & { bodyContains?: string; bodyNotContains?: string }): { key: string; message: string } | undefined {
+export function requestProblem(settings: RequestSettings & { bodyContains?: string; bodyNotContains?: string; jsonAssertions?: readonly unknown[] }): { key: string; message: string } | undefined {
   if (settings.requestBody !== undefined && !BODY_METHODS.includes(settings.method ?? 'GET')) {
     return { key: 'body', message: `needs a method that carries one (${BODY_METHODS.join(', ')}), not ${settings.method ?? 'GET'}` };
   }
-  if (settings.method === 'HEAD' && (settings.bodyContains !== undefined || settings.bodyNotContains !== undefined)) {
-    return { key: 'method', message: 'HEAD answers have no body: drop bodyContains and bodyNotContains' };
+  if (settings.method === 'HEAD' && (settings.bodyContains !== undefined || settings.bodyNotContains !== undefined || settings.jsonAssertions !== undefined)) {
+    return { key: 'method', message: 'HEAD answers have no body: drop bodyContains, bodyNotContains and json' };
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../shared/alert.ts';
 import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
 import type { Method } from './request-values.ts';
+import type { JsonAssertion } from './json-assertions.ts';
 
 export interface TargetSettings {
   intervalMs: number;
@@ -33,6 +34,8 @@ export interface TargetSettings {
   headerSecrets?: readonly string[];
   basicAuth?: { authorization: string; secrets: readonly string[] };
   requestBody?: string;
+  /** http(s): up only if the answer is JSON that passes these (json-assertions.ts). */
+  jsonAssertions?: readonly JsonAssertion[];
   /** http(s): follow redirects (at most MAX_REDIRECTS) and judge the last answer; false (the default): a 3xx is the answer. */
   follow?: boolean;
   failureThreshold: number;
@@ -109,7 +112,7 @@ export const HTTP_ONLY_SETTINGS = ['expectStatus', 'bodyContains', 'bodyNotConta
 /** The settings only an https:// target uses (TLS); another target ignores them from flags or `defaults`. */
 export const HTTPS_ONLY_SETTINGS = ['caFile', 'insecure', 'certExpiry'] as const;
 /** The config keys of what an HTTP check sends: a tcp:// target refuses them as its own keys. */
-export const REQUEST_KEYS = ['method', 'headers', 'body', 'basicAuth', 'follow'] as const;
+export const REQUEST_KEYS = ['method', 'headers', 'body', 'basicAuth', 'follow', 'json'] as const;
 
 /** Every value of the targets' settings that came from the environment as a secret (the logger scrubs them). */
 export function secretsOf(targets: readonly TargetSettings[]): string[] {
@@ -126,7 +129,7 @@ export function forTarget(settings: TargetSettings, url: URL): TargetSettings {
   if (url.protocol === 'https:') return settings;
   const { caFile: _c, caPem: _p, insecure: _i, certExpiryMs: _e, ...plain } = settings;
   if (targetKind(url) === 'http') return plain;
-  const { bodyContains: _b, bodyNotContains: _n, method: _m, requestHeaders: _h, headerSecrets: _s, basicAuth: _a, requestBody: _r, follow: _f, ...rest } = plain;
+  const { bodyContains: _b, bodyNotContains: _n, method: _m, requestHeaders: _h, headerSecrets: _s, basicAuth: _a, requestBody: _r, follow: _f, jsonAssertions: _j, ...rest } = plain;
   return { ...rest, expectStatus: DEFAULT_SETTINGS.expectStatus, expectStatusSpec: DEFAULT_SETTINGS.expectStatusSpec };
 }
 

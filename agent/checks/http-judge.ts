@@ -7,9 +7,10 @@ import { daysFrom } from '../../shared/net-errors.ts';
 import type { CheckResult, SkipReason } from './probe.ts';
 import type { TargetSpec } from '../target.ts';
 import type { ChainDates } from './tls-certificates.ts';
+import { judgeJson } from '../json-assertions.ts';
 
 const USER_AGENT = 'ch2-agent/0.1';
-/** The most of a body read for `bodyContains` / `bodyNotContains`; the rest is not looked at. */
+/** The most of a body read for `bodyContains` / `bodyNotContains` / `json`; the rest is not looked at (a larger JSON answer is down). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** The most of a body read (and dropped) when no keyword is checked; beyond it the connection is closed. */
 export const DUMP_LIMIT_BYTES = 256 * 1024;
@@ -17,7 +18,7 @@ const HEADERS = { 'user-agent': USER_AGENT, accept: '*/*' };
 
 export type HttpSpec = Pick<
   TargetSpec,
-  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure' | 'certExpiryMs' | 'method' | 'requestHeaders' | 'basicAuth' | 'requestBody' | 'follow'
+  'url' | 'timeoutMs' | 'connectTimeoutMs' | 'expectStatus' | 'bodyContains' | 'bodyNotContains' | 'maxResponseTimeMs' | 'caFile' | 'caPem' | 'insecure' | 'certExpiryMs' | 'method' | 'requestHeaders' | 'basicAuth' | 'requestBody' | 'follow' | 'jsonAssertions'
 >;
 
 /** What a check of `spec` sends: GET with HEADERS by default; a target's own headers, basic auth and body. */
@@ -31,8 +32,12 @@ export function requestOf(spec: HttpSpec): { method: string; headers: Record<str
 }
 
 /** Why an answer means down, or undefined when it means up. */
-export function judge(spec: HttpSpec, status: number, body: string | undefined, latencyMs: number): string | undefined {
+export function judge(spec: HttpSpec, status: number, body: string | undefined, latencyMs: number, truncated = false): string | undefined {
   if (!spec.expectStatus(status)) return `HTTP ${status}`;
+  if (spec.jsonAssertions !== undefined) {
+    const problem = truncated ? `body larger than ${BODY_LIMIT_BYTES / 1024 / 1024} MiB: its JSON is not read` : judgeJson(spec.jsonAssertions, body ?? '');
+    if (problem !== undefined) return problem;
+  }
   if (spec.bodyContains !== undefined && !(body ?? '').includes(spec.bodyContains)) {
     return `body does not contain ${JSON.stringify(spec.bodyContains)}`;
   }
@@ -77,7 +82,7 @@ export class CheckProgress {
   constructor(spec: HttpSpec, confirm: boolean) {
     this.#spec = spec;
     this.#confirm = confirm;
-    const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined;
+    const needsBody = spec.bodyContains !== undefined || spec.bodyNotContains !== undefined || spec.jsonAssertions !== undefined;
     this.#chunks = needsBody ? [] : undefined;
     this.#limit = needsBody ? BODY_LIMIT_BYTES : DUMP_LIMIT_BYTES;
   }
@@ -93,7 +98,7 @@ export class CheckProgress {
   /** Why the answer read so far means down, or undefined when it means up. */
   verdict(): string | undefined {
     const body = this.#chunks ? Buffer.concat(this.#chunks).toString('utf8') : undefined;
-    const reason = judge(this.#spec, this.status, body, performance.now() - this.started);
+    const reason = judge(this.#spec, this.status, body, performance.now() - this.started, this.#bytes > this.#limit);
     if (reason !== undefined || this.certDates === undefined || this.#spec.certExpiryMs === undefined) return reason;
     const problem = certExpiryProblem(this.certDates, this.#spec.certExpiryMs, Date.now());
     this.certFailed = problem !== undefined;

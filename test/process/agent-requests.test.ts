@@ -2,7 +2,8 @@
  * The agent bundle's HTTP requests against a real server: a config file's
  * method, headers (a secret from the environment), body and basic auth reach
  * the server as given, and no secret is ever printed; an unset variable
- * stops the agent at start (exit 2, one line).
+ * stops the agent at start (exit 2, one line). JSON assertions on the answer
+ * give a plain reason.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -14,7 +15,9 @@ const { file } = configFiles('ch2-requests-proc-');
 const TOKEN = 'Bearer tok-0123456789-secret';
 const PASSWORD = 'pw-9876-secret';
 const seen: { path: string; method: string; headers: IncomingMessage['headers']; body: string }[] = [];
+let health = { status: 'UP', queue: { depth: 3 } };
 const server = createServer((req, res) => {
+  if (req.url === '/status.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(health));
   let body = '';
   req.on('data', (c: Buffer) => (body += c.toString()));
   req.on('end', () => {
@@ -73,4 +76,19 @@ test('a wrong password is down as the server answers; an unset variable stops th
   assert.equal(unset.stderr.trim().split('\n').length, 1, unset.stderr);
   assert.match(unset.stderr, /targets\[1\] \("shop"\): "basicAuth": password: the environment variable SHOP_PASSWORD is not set\./);
   assert.ok(!unset.stderr.includes(TOKEN));
+});
+
+test('json assertions: up while they hold; "$.status is \\"DOWN\\", expected \\"UP\\"" when one fails', async () => {
+  const path = file(`{"targets": [{"name": "queue", "url": "http://127.0.0.1:${port}/status.json", "json": [{"path": "$.status", "equals": "UP"}, {"path": "$.queue.depth", "below": 100}]}]}`);
+  const agent = start('agent', ['--config', path, '--interval', '200ms', '--view', 'lines', '--mailer', '127.0.0.1:9']);
+  try {
+    await agent.waitFor(/^System up\.$/m);
+    health = { status: 'DOWN', queue: { depth: 3 } };
+    await agent.waitFor(/^System down: \$\.status is "DOWN", expected "UP"\.$/m);
+    health = { status: 'UP', queue: { depth: 250 } };
+    await agent.waitFor(/^System down: \$\.queue\.depth is 250, expected below 100\.$/m);
+  } finally {
+    await agent.stop();
+    health = { status: 'UP', queue: { depth: 3 } };
+  }
 });

@@ -158,6 +158,9 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['a body with GET', '{"targets": [{"url": "http://a/", "body": "x"}]}', 'json', /targets\[0\]: "body": needs a method that carries one \(POST, PUT, PATCH, DELETE\), not GET\./],
   ['a bad method', '{"targets": [{"url": "http://a/", "method": "FETCH"}]}', 'json', /"method": expected one of GET, HEAD/],
   ['follow not a boolean', '{"targets": [{"url": "http://a/", "follow": "sometimes"}]}', 'json', /"follow": expected true or false/],
+  ['json on a tcp target', '{"targets": [{"url": "tcp://a:1", "json": [{"path": "$.a", "equals": 1}]}]}', 'json', /"json": cannot apply to a tcp:\/\/ target/],
+  ['json with HEAD', '{"targets": [{"url": "http://a/", "method": "HEAD", "json": [{"path": "$.a", "equals": 1}]}]}', 'json', /"method": HEAD answers have no body: drop bodyContains, bodyNotContains and json\./],
+  ['a bad json path', '{"targets": [{"url": "http://a/", "json": [{"path": "$..a", "equals": 1}]}]}', 'json', /"json": \[0\]: expected a name after "\."/],
   ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
 ];
 
