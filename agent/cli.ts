@@ -83,13 +83,13 @@ function arg<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
-/** One target URL: http://, https:// or tcp://host:port. */
+/** One target URL: http://, https://, tcp://host:port or dns://name?…. */
 export function parseTargetUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    throw new InvalidArgumentError(`Expected a URL (http://…, https://… or tcp://host:port), not "${text.trim().slice(0, 200)}".`);
+    throw new InvalidArgumentError(`Expected a URL (http://…, https://…, tcp://host:port or dns://name?type=A), not "${text.trim().slice(0, 200)}".`);
   }
   const problem = targetUrlProblem(url);
   if (problem) throw new InvalidArgumentError(`${problem[0]!.toUpperCase()}${problem.slice(1)}: "${text.trim().slice(0, 200)}".`);
@@ -125,7 +125,7 @@ export function buildProgram(): Command {
     .version(AGENT_VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .addOption(
-      new Option('--target <url>', 'a URL to check: http(s)://… or tcp://host:port; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
+      new Option('--target <url>', 'a URL to check: http(s)://…, tcp://host:port or dns://name?type=A&server=host:53&expect=…; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
         .env('TARGET')
         .argParser(collect),
     )
@@ -243,9 +243,10 @@ export function configFromOptions(
       }
       if (seen.has(url.href)) throw new ConfigError(`--target ${url.href} is given twice.`);
       seen.add(url.href);
-      if (targetKind(url) === 'tcp') {
+      const kind = targetKind(url);
+      if (kind !== 'http') {
         const given = HTTP_ONLY_SETTINGS.find((key) => sourceOf(key) !== undefined && sourceOf(key) !== 'default');
-        if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a tcp:// check has no HTTP status or body.`);
+        if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a ${kind}:// check has no HTTP status or body.`);
       }
       // Named as written: "http://insideweb:80/" stays so, though the URL drops the default port.
       targets.push({ ...forTarget(settings, url), name: nameFromUrlText(text, url), url, kind: targetKind(url) });

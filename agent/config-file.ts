@@ -122,9 +122,9 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
       }
     }
     const kind = targetKind(url);
-    if (kind === 'tcp') {
+    if (kind !== 'http') {
       const own = [...HTTP_ONLY_SETTINGS, ...REQUEST_KEYS].find((key) => item[key] !== undefined);
-      if (own) fail(where(own), 'cannot apply to a tcp:// target: a TCP check has no HTTP status or body.');
+      if (own) fail(where(own), `cannot apply to a ${kind}:// target: a ${kind === 'tcp' ? 'TCP' : 'DNS'} check has no HTTP status or body.`);
     }
     if (url.protocol !== 'https:') {
       const own = HTTPS_ONLY_SETTINGS.find((key) => item[key] !== undefined);
@@ -187,7 +187,7 @@ export function targetName(value: unknown): string {
 }
 
 function parseUrl(value: unknown, fail: (message: string) => never): URL {
-  if (value === undefined) return fail('missing: every target needs a "url" (http://, https:// or tcp://host:port).');
+  if (value === undefined) return fail('missing: every target needs a "url" (http://, https://, tcp://host:port or dns://name).');
   if (typeof value !== 'string') return fail(`expected a URL string, not ${describe(value)}.`);
   let url: URL;
   try {

@@ -7,6 +7,7 @@ import { DEFAULT_DOWN_MESSAGE, DEFAULT_RECIPIENT, DEFAULT_UP_MESSAGE } from '../
 import { DEFAULT_EXPECT_STATUS, parseExpectStatus, type StatusMatcher } from './expect-status.ts';
 import type { Method } from './request-values.ts';
 import type { JsonAssertion } from './json-assertions.ts';
+import { parseDnsTarget } from './dns-target.ts';
 
 export interface TargetSettings {
   intervalMs: number;
@@ -52,9 +53,9 @@ export interface TargetSettings {
 export interface TargetSpec extends TargetSettings {
   /** Unique; alerts, log lines and metrics name the target by it. */
   name: string;
-  /** http:, https: or tcp: (host and port). */
+  /** http:, https:, tcp: (host and port) or dns: (dns-target.ts). */
   url: URL;
-  kind: 'http' | 'tcp';
+  kind: TargetKind;
 }
 
 /** The built-in defaults: the book's checks, made fast and sure (see the README's detection design). */
@@ -85,11 +86,12 @@ export const LIMITS = {
   certExpiryMs: [3_600_000, 366 * 86_400_000],
 } as const;
 
-export const TARGET_PROTOCOLS = ['http:', 'https:', 'tcp:'] as const;
+export const TARGET_PROTOCOLS = ['http:', 'https:', 'tcp:', 'dns:'] as const;
+export type TargetKind = 'http' | 'tcp' | 'dns';
 
-/** The kind of check a URL asks for, or an error text. */
-export function targetKind(url: URL): 'http' | 'tcp' {
-  return url.protocol === 'tcp:' ? 'tcp' : 'http';
+/** The kind of check a URL asks for. */
+export function targetKind(url: URL): TargetKind {
+  return url.protocol === 'tcp:' ? 'tcp' : url.protocol === 'dns:' ? 'dns' : 'http';
 }
 
 /**
@@ -97,7 +99,11 @@ export function targetKind(url: URL): 'http' | 'tcp' {
  * after the port. Returns an error text, or undefined when it is fine.
  */
 export function targetUrlProblem(url: URL): string | undefined {
-  if (!(TARGET_PROTOCOLS as readonly string[]).includes(url.protocol)) return 'expected a URL starting http://, https:// or tcp://';
+  if (!(TARGET_PROTOCOLS as readonly string[]).includes(url.protocol)) return 'expected a URL starting http://, https://, tcp:// or dns://';
+  if (url.protocol === 'dns:') {
+    const query = parseDnsTarget(url);
+    return typeof query === 'string' ? query : undefined;
+  }
   if (!url.hostname) return 'the URL has no host';
   if (url.protocol === 'tcp:') {
     if (!url.port) return 'a tcp:// target needs a port: tcp://host:port';

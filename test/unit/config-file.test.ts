@@ -121,7 +121,7 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['target not an object', '{"targets": ["http://a/"]}', 'json', /targets\[0\]: expected an object with "url"/],
   ['no url', '{"targets": [{"name": "web"}]}', 'json', /targets\[0\] \("web"\): "url": missing/],
   ['url not a URL', '{"targets": [{"name": "web", "url": "insideweb"}]}', 'json', /targets\[0\] \("web"\): "url": "insideweb" is not a URL/],
-  ['ftp url', '{"targets": [{"url": "ftp://a/"}]}', 'json', /targets\[0\]: "url": expected a URL starting http:\/\/, https:\/\/ or tcp:\/\//],
+  ['ftp url', '{"targets": [{"url": "ftp://a/"}]}', 'json', /targets\[0\]: "url": expected a URL starting http:\/\/, https:\/\/, tcp:\/\/ or dns:\/\//],
   ['tcp without port', '{"targets": [{"url": "tcp://db"}]}', 'json', /"url": a tcp:\/\/ target needs a port/],
   ['tcp with a path', '{"targets": [{"url": "tcp://db:5432/x"}]}', 'json', /"url": a tcp:\/\/ target is tcp:\/\/host:port/],
   ['unknown target key', '{"targets": [{"name": "web", "url": "http://a/", "intervall": "1s"}]}', 'json', /targets\[0\] \("web"\): "intervall": unknown key; known keys: name, url, interval/],
