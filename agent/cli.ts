@@ -34,8 +34,8 @@ import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
 import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
-import { expectStatusValue, remindEveryValue } from './setting-values.ts';
-import { DEFAULT_SETTINGS, forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { caFileValue, expectStatusValue, remindEveryValue } from './setting-values.ts';
+import { DEFAULT_SETTINGS, forTarget, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const VIEWS = ['auto', 'lines', 'table'] as const;
 export type ViewChoice = (typeof VIEWS)[number];
@@ -83,13 +83,13 @@ function arg<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
-/** One target URL: http://, https:// or tcp://host:port. */
+/** One target URL: http://, https://, tcp://host:port or dns://name?…. */
 export function parseTargetUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    throw new InvalidArgumentError(`Expected a URL (http://…, https://… or tcp://host:port), not "${text.trim().slice(0, 200)}".`);
+    throw new InvalidArgumentError(`Expected a URL (http://…, https://…, tcp://host:port or dns://name?type=A), not "${text.trim().slice(0, 200)}".`);
   }
   const problem = targetUrlProblem(url);
   if (problem) throw new InvalidArgumentError(`${problem[0]!.toUpperCase()}${problem.slice(1)}: "${text.trim().slice(0, 200)}".`);
@@ -125,7 +125,7 @@ export function buildProgram(): Command {
     .version(AGENT_VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .addOption(
-      new Option('--target <url>', 'a URL to check: http(s)://… or tcp://host:port; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
+      new Option('--target <url>', 'a URL to check: http(s)://…, tcp://host:port or dns://name?type=A&server=host:53&expect=…; repeat for several (env: a comma or space separated list) (default: from the insideweb link, else http://insideweb:80/)')
         .env('TARGET')
         .argParser(collect),
     )
@@ -140,6 +140,8 @@ export function buildProgram(): Command {
     .addOption(envOption('--body-contains <text>', 'up only if the body contains this text', 'BODY_CONTAINS', nonEmptyText))
     .addOption(envOption('--body-not-contains <text>', 'up only if the body does not contain this text', 'BODY_NOT_CONTAINS', nonEmptyText))
     .addOption(envOption('--max-response-time <duration>', 'down if a check takes longer than this', 'MAX_RESPONSE_TIME', durationArg(...LIMITS.maxResponseTimeMs)))
+    .addOption(envOption('--ca-file <pem>', 'https: trust the CAs in this PEM file too (beside the public ones), for internal sites', 'CA_FILE', arg(caFileValue)))
+    .addOption(envOption('--cert-expiry <duration>', 'https: down while a certificate of the chain expires within this long, e.g. 14d ("off": never)', 'CERT_EXPIRY', arg((t) => remindEveryValue(t, LIMITS.certExpiryMs))).default(0, 'off'))
     .addOption(envOption('--failure-threshold <n>', 'failed checks in a row that open an incident (the confirming checks run at once)', 'FAILURE_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.failureThreshold))
     .addOption(envOption('--success-threshold <n>', 'good checks in a row that close it', 'SUCCESS_THRESHOLD', integerArg(...LIMITS.threshold)).default(DEFAULT_SETTINGS.successThreshold))
     .addOption(envOption('--remind-every <duration>', 'while down, repeat the alert this often ("off": never)', 'REMIND_EVERY', arg((t) => remindEveryValue(t, LIMITS.remindEveryMs))).default(0, 'off'))
@@ -179,6 +181,8 @@ function settingsFromOptions(opts: Record<string, unknown>): TargetSettings {
   if (opts.bodyContains !== undefined) settings.bodyContains = opts.bodyContains as string;
   if (opts.bodyNotContains !== undefined) settings.bodyNotContains = opts.bodyNotContains as string;
   if (opts.maxResponseTime !== undefined) settings.maxResponseTimeMs = opts.maxResponseTime as number;
+  if (opts.caFile !== undefined) Object.assign(settings, opts.caFile as { caFile: string; caPem: string });
+  if (typeof opts.certExpiry === 'number' && opts.certExpiry > 0) settings.certExpiryMs = opts.certExpiry;
   const tooLong = messageProblem(settings);
   if (tooLong) {
     const flag = tooLong.key === 'message' ? '--message (ALERT_MESSAGE)' : '--up-message (ALERT_UP_MESSAGE)';
@@ -239,12 +243,13 @@ export function configFromOptions(
       }
       if (seen.has(url.href)) throw new ConfigError(`--target ${url.href} is given twice.`);
       seen.add(url.href);
-      if (targetKind(url) === 'tcp') {
+      const kind = targetKind(url);
+      if (kind !== 'http') {
         const given = HTTP_ONLY_SETTINGS.find((key) => sourceOf(key) !== undefined && sourceOf(key) !== 'default');
-        if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a tcp:// check has no HTTP status or body.`);
+        if (given) throw new ConfigError(`${FLAG_OF[given]} cannot apply to --target ${url.href}: a ${kind}:// check has no HTTP status or body.`);
       }
       // Named as written: "http://insideweb:80/" stays so, though the URL drops the default port.
-      targets.push({ ...forKind(settings, targetKind(url)), name: nameFromUrlText(text, url), url, kind: targetKind(url) });
+      targets.push({ ...forTarget(settings, url), name: nameFromUrlText(text, url), url, kind: targetKind(url) });
     }
   } else if (configFile === undefined) {
     const defaultName = `http://${WEB_ALIAS}:${WEB_PORT}/`;
@@ -293,7 +298,7 @@ export async function parseAgentArgs(argv: readonly string[], env: Env = process
   });
   if (config.configFile === undefined || !settings) return config;
   try {
-    const targets = await loadConfigFile(config.configFile, settings);
+    const targets = await loadConfigFile(config.configFile, settings, env);
     const first = targets[0]!;
     return { ...config, targets, target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT };
   } catch (err) {

@@ -11,13 +11,17 @@
  * except `name` and `url`): name, url, interval, timeout, connectTimeout,
  * expectStatus, bodyContains, bodyNotContains, maxResponseTime,
  * failureThreshold, successThreshold, remindEvery, maxReminders, to, message,
- * upMessage. Values are what the flags take (setting-values.ts parses
+ * upMessage, caFile, insecure, certExpiry, method, headers, body, basicAuth, follow,
+ * json (json-assertions.ts)
+ * (request-values.ts: secrets as {env: NAME}). Values are what the flags take (setting-values.ts parses
  * both): durations "500ms", "1s", "2m" or a number of seconds (`interval: 2`);
  * remindEvery also takes "off"; expectStatus "2xx,301", 200 or a list of
  * them. Settings come from, last wins: the built-in defaults, the flags, the
  * file's `defaults`, the target's own keys. A tcp:// target has no status or
  * body: it ignores expectStatus, bodyContains and bodyNotContains from the
- * flags or `defaults`, and refuses them as its own keys.
+ * flags or `defaults`, and refuses them as its own keys; only an https://
+ * target takes caFile, insecure and certExpiry as its own keys. Targets on one https
+ * origin share its connections, so they must trust alike (caFile, insecure).
  *
  * Any problem (unknown key, bad value, duplicate name, unreadable file) is a
  * ConfigError whose one-line message names the file, the target and the key.
@@ -26,15 +30,19 @@ import { ConfigError } from '../shared/config.ts';
 import { readConfigDocument } from '../shared/config-document.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
-import { describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
-import { forKind, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
+import { booleanValue, caFileValue, describe, durationValue, expectStatusValue, recipientsValue, remindEveryValue, textValue, wholeValue } from './setting-values.ts';
+import { sameTrust } from './checks/tls-trust.ts';
+import { jsonAssertionsValue } from './json-assertions.ts';
+import { basicAuthValue, bodyValue, headersValue, methodValue, requestProblem } from './request-values.ts';
+import { forTarget, HTTP_ONLY_SETTINGS, HTTPS_ONLY_SETTINGS, REQUEST_KEYS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 /** Most targets one file may list. */
 export const MAX_TARGETS = 100_000;
 /** Largest config file read. */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
-type Setter = (value: unknown) => Partial<TargetSettings>;
+type Env = Readonly<Record<string, string | undefined>>;
+type Setter = (value: unknown, env: Env) => Partial<TargetSettings>;
 
 const SETTINGS: Record<string, Setter> = {
   interval: (v) => ({ intervalMs: durationValue(v, LIMITS.intervalMs) }),
@@ -51,18 +59,35 @@ const SETTINGS: Record<string, Setter> = {
   to: (v) => ({ to: recipientsValue(v) }),
   message: (v) => ({ message: textValue(v).trim() }),
   upMessage: (v) => ({ upMessage: textValue(v).trim() }),
+  caFile: (v) => caFileValue(v),
+  insecure: (v) => ({ insecure: booleanValue(v) }),
+  certExpiry: (v) => optional('certExpiryMs', remindEveryValue(v, LIMITS.certExpiryMs)),
+  method: (v) => ({ method: methodValue(v) }),
+  headers: (v, env) => {
+    const { requestHeaders, secrets } = headersValue(v, env);
+    return { requestHeaders, headerSecrets: secrets };
+  },
+  body: (v) => ({ requestBody: bodyValue(v) }),
+  basicAuth: (v, env) => ({ basicAuth: basicAuthValue(v, env) }),
+  follow: (v) => ({ follow: booleanValue(v) }),
+  json: (v) => ({ jsonAssertions: jsonAssertionsValue(v) }),
 };
+
+/** A setting whose "off" (0) removes it. */
+function optional<K extends 'certExpiryMs'>(key: K, ms: number): Partial<TargetSettings> {
+  return { [key]: ms === 0 ? undefined : ms };
+}
 
 const TARGET_ONLY = new Set(['name', 'url']);
 const TOP_KEYS = new Set(['defaults', 'targets']);
 
 /** Read and check a config file; `base` holds the settings the flags gave. */
-export async function loadConfigFile(path: string, base: TargetSettings): Promise<TargetSpec[]> {
-  return targetsFromDocument(path, await readConfigDocument(path, MAX_FILE_BYTES), base);
+export async function loadConfigFile(path: string, base: TargetSettings, env: Env = process.env): Promise<TargetSpec[]> {
+  return targetsFromDocument(path, await readConfigDocument(path, MAX_FILE_BYTES), base, env);
 }
 
 /** The targets a parsed document describes. */
-export function targetsFromDocument(path: string, data: unknown, base: TargetSettings): TargetSpec[] {
+export function targetsFromDocument(path: string, data: unknown, base: TargetSettings, env: Env = process.env): TargetSpec[] {
   const fail = (where: string, message: string): never => {
     throw new ConfigError(`config file ${path}: ${where}${message}`);
   };
@@ -73,13 +98,14 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
   let defaults = base;
   if (data.defaults !== undefined) {
     if (!isRecord(data.defaults)) fail('"defaults": ', `expected an object, not ${describe(data.defaults)}.`);
-    defaults = applySettings(base, data.defaults as Record<string, unknown>, (key, message) => fail(`defaults: "${key}": `, message), false);
+    defaults = applySettings(base, data.defaults as Record<string, unknown>, (key, message) => fail(`defaults: "${key}": `, message), false, env);
   }
   const list = data.targets;
   if (!Array.isArray(list)) return fail('"targets": ', list === undefined ? 'missing: list the targets to watch.' : `expected a list, not ${describe(list)}.`);
   if (list.length === 0) fail('"targets": ', 'the list is empty.');
   if (list.length > MAX_TARGETS) fail('"targets": ', `more than ${MAX_TARGETS} targets.`);
   const seen = new Map<string, number>();
+  const origins = new Map<string, { index: number; settings: TargetSettings }>();
   return list.map((item, index) => {
     const at = `targets[${index}]`;
     if (!isRecord(item)) return fail(`${at}: `, `expected an object with "url", not ${describe(item)}.`);
@@ -96,23 +122,38 @@ export function targetsFromDocument(path: string, data: unknown, base: TargetSet
       }
     }
     const kind = targetKind(url);
-    if (kind === 'tcp') {
-      const own = HTTP_ONLY_SETTINGS.find((key) => item[key] !== undefined);
-      if (own) fail(where(own), 'cannot apply to a tcp:// target: a TCP check has no HTTP status or body.');
+    if (kind !== 'http') {
+      const own = [...HTTP_ONLY_SETTINGS, ...REQUEST_KEYS].find((key) => item[key] !== undefined);
+      if (own) fail(where(own), `cannot apply to a ${kind}:// target: a ${kind === 'tcp' ? 'TCP' : 'DNS'} check has no HTTP status or body.`);
     }
-    const settings = applySettings(forKind(defaults, kind), item, (key, message) => fail(where(key), message), true);
+    if (url.protocol !== 'https:') {
+      const own = HTTPS_ONLY_SETTINGS.find((key) => item[key] !== undefined);
+      if (own) fail(where(own), 'applies to https:// targets only.');
+    }
+    const settings = applySettings(forTarget(defaults, url), item, (key, message) => fail(where(key), message), true, env);
+    const request = kind === 'http' ? requestProblem(settings) : undefined;
+    if (request) fail(where(request.key), `${request.message}.`);
     const first = seen.get(name);
     if (first !== undefined) fail(`${label}: `, `the name ${JSON.stringify(name)} is already used by targets[${first}]; give each target its own "name".`);
     seen.set(name, index);
+    if (url.protocol === 'https:') {
+      const other = origins.get(url.origin);
+      if (other && !sameTrust(other.settings, settings)) {
+        fail(`${label}: `, `targets on ${url.origin} share its connections, so they must have the same caFile and insecure; targets[${other.index}] has others.`);
+      }
+      if (!other) origins.set(url.origin, { index, settings });
+    }
     return { ...normalise(settings), name, url, kind };
   });
 }
+
 
 function applySettings(
   base: TargetSettings,
   record: Record<string, unknown>,
   fail: (key: string, message: string) => never,
   isTarget: boolean,
+  env: Env,
 ): TargetSettings {
   let out: TargetSettings = { ...base };
   for (const [key, value] of Object.entries(record)) {
@@ -124,7 +165,7 @@ function applySettings(
     if (!setter) fail(key, `unknown key${suggest(key)}; known keys: ${[...(isTarget ? TARGET_ONLY : []), ...Object.keys(SETTINGS)].join(', ')}.`);
     if (value === null || value === undefined) fail(key, 'has no value.');
     try {
-      out = { ...out, ...setter!(value) };
+      out = { ...out, ...setter!(value, env) };
     } catch (err) {
       fail(key, `${(err as Error).message.replace(/\.$/, '')}.`);
     }
@@ -146,7 +187,7 @@ export function targetName(value: unknown): string {
 }
 
 function parseUrl(value: unknown, fail: (message: string) => never): URL {
-  if (value === undefined) return fail('missing: every target needs a "url" (http://, https:// or tcp://host:port).');
+  if (value === undefined) return fail('missing: every target needs a "url" (http://, https://, tcp://host:port or dns://name).');
   if (typeof value !== 'string') return fail(`expected a URL string, not ${describe(value)}.`);
   let url: URL;
   try {

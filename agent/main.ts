@@ -4,6 +4,7 @@ import { hostPort } from '../shared/legacy-links.ts';
 import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
+import { secretsOf } from './target.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
@@ -22,7 +23,7 @@ const baseLog = await createLogger({
   name: 'ch2-agent',
   format: config.logFormat,
   level: config.logLevel,
-  secrets: config.mailerToken ? [config.mailerToken] : [],
+  secrets: [...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)],
 });
 const several = config.targets.length > 1;
 // auto: the table with several targets on a terminal, unless the log lines are JSON (for a collector).
@@ -126,6 +127,10 @@ exitOnSignals(
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+const insecure = config.targets.filter((t) => t.insecure === true).map((t) => t.name);
+if (insecure.length > 0) {
+  log.warn(`TLS certificates are not verified (insecure: true) for ${insecure.join(', ')}: anyone on the way can pose as ${insecure.length > 1 ? 'these sites' : 'this site'}.`, { event: 'insecure', targets: insecure });
+}
 if (budget.capped) {
   log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
 }
@@ -141,7 +146,7 @@ async function createTable(): Promise<View & { problem(text: string): void }> {
 }
 
 function keepingProblemsOn(base: Logger, shown: { problem(text: string): void }): Logger {
-  const scrub = makeScrubber(config.mailerToken ? [config.mailerToken] : []);
+  const scrub = makeScrubber([...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)]);
   return {
     ...base,
     warn(msg, fields) {

@@ -11,6 +11,9 @@ import { parseRecipient } from '../shared/address.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { parseExpectStatus, type StatusMatcher } from './expect-status.ts';
 
+/** Largest CA file read. */
+const CA_FILE_MAX_BYTES = 1024 * 1024;
+
 export function durationValue(value: unknown, [min, max]: readonly [number, number]): number {
   const text = typeof value === 'number' && Number.isFinite(value) && value >= 0 ? String(value) : value;
   if (typeof text !== 'string') throw new Error(`expected a duration such as "500ms", "1s", "2m" or a number of seconds, not ${describe(value)}`);
@@ -69,6 +72,40 @@ export function recipientsValue(value: unknown): string[] {
     if (!out.includes(item.trim())) out.push(item.trim());
   }
   return out;
+}
+
+/** true or false (a flag's text: "true", "false", "yes", "no", "1", "0"). */
+export function booleanValue(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (text === 'true' || text === 'yes' || text === '1') return true;
+  if (text === 'false' || text === 'no' || text === '0') return false;
+  throw new Error(`expected true or false, not ${describe(value)}`);
+}
+
+/** A PEM file of one or more CA certificates, read now: its path and its text. */
+export function caFileValue(value: unknown): { caFile: string; caPem: string } {
+  const caFile = textValue(value).trim();
+  const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
+  let caPem: string;
+  try {
+    if (statSync(caFile).size > CA_FILE_MAX_BYTES) throw new Error(`larger than ${CA_FILE_MAX_BYTES / 1024 / 1024} MiB`);
+    caPem = readFileSync(caFile, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`cannot read ${JSON.stringify(caFile)}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
+  }
+  const blocks = caPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error(`${JSON.stringify(caFile)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  const { X509Certificate } = process.getBuiltinModule('node:crypto');
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new Error(`certificate ${i + 1} of ${JSON.stringify(caFile)} is not a valid PEM certificate`);
+    }
+  }
+  return { caFile, caPem };
 }
 
 /** A value as an error line shows it: short, quoted, one line. */

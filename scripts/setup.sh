@@ -21,6 +21,10 @@ bash scripts/dockerd.sh
 bash scripts/alertmanager.sh >/dev/null
 # Debian's chromium, for the browser tests (test/support/browser.ts).
 bash scripts/chromium.sh
+# Debian's dnsmasq, the DNS server of the dns:// process tests (test/support/dnsmasq.ts).
+if ! command -v dnsmasq >/dev/null && [ ! -x /usr/sbin/dnsmasq ]; then
+  { apt-get install -y -qq --no-install-recommends dnsmasq-base >/dev/null 2>&1; } || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dnsmasq-base >/dev/null; }
+fi
 
 if [ "${1:-}" != "--no-images" ]; then
   bash scripts/images.sh

@@ -8,6 +8,8 @@
  * State changes still go at once as alerts; a report never replaces one.
  *
  * A report the mailer cannot read is a 400 with the reason (parseReport).
+ * An unknown field is refused, so a new optional field (certExpiresAt) is
+ * sent only to a mailer that reads it: an older one answers 400 naming it.
  */
 import { AGENT_INSTANCE_PATTERN, AGENT_NAME_PATTERN, FIELD_MAX } from './wire-json.ts';
 
@@ -30,6 +32,8 @@ export interface TargetReport {
   latency: number[];
   /** The last failure's one-line reason, if any failed since the last report. */
   lastFailure?: string;
+  /** https: when the soonest certificate of the target's chain expires (ISO 8601), as last seen. */
+  certExpiresAt?: string;
 }
 
 export interface AgentReport {
@@ -63,9 +67,9 @@ function unknownKey(record: Record<string, unknown>, known: readonly string[], w
 function target(data: unknown, i: number): TargetReport | string {
   const where = `targets[${i}]`;
   if (!isRecord(data)) return `${where} must be an object`;
-  const bad = unknownKey(data, ['name', 'state', 'checks', 'failures', 'latency', 'lastFailure'], where);
+  const bad = unknownKey(data, ['name', 'state', 'checks', 'failures', 'latency', 'lastFailure', 'certExpiresAt'], where);
   if (bad) return bad;
-  const { name, state, checks, failures, latency, lastFailure } = data;
+  const { name, state, checks, failures, latency, lastFailure, certExpiresAt } = data;
   if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_MAX) return `${where}.name must be a string of 1 to ${FIELD_MAX} characters`;
   if (!TARGET_STATES.includes(state as TargetState)) return `${where}.state must be up, down or unknown`;
   if (!count(checks) || !count(failures) || failures > checks) return `${where}: checks and failures must be whole numbers, failures at most checks`;
@@ -74,7 +78,16 @@ function target(data: unknown, i: number): TargetReport | string {
   }
   if (latency.reduce((a: number, b: number) => a + b, 0) > checks) return `${where}.latency counts more checks than checks`;
   if (lastFailure !== undefined && (typeof lastFailure !== 'string' || lastFailure.length > FIELD_MAX)) return `${where}.lastFailure must be a string of at most ${FIELD_MAX} characters`;
-  return { name, state: state as TargetState, checks, failures, latency: latency as number[], ...(lastFailure !== undefined ? { lastFailure } : {}) };
+  if (certExpiresAt !== undefined && (typeof certExpiresAt !== 'string' || certExpiresAt.length > 64 || Number.isNaN(Date.parse(certExpiresAt)))) return `${where}.certExpiresAt must be an ISO 8601 date`;
+  return {
+    name,
+    state: state as TargetState,
+    checks,
+    failures,
+    latency: latency as number[],
+    ...(lastFailure !== undefined ? { lastFailure } : {}),
+    ...(certExpiresAt !== undefined ? { certExpiresAt } : {}),
+  };
 }
 
 export function validateReport(data: unknown): ReportParse {

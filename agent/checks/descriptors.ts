@@ -2,7 +2,8 @@
  * How many checks the agent can have in flight at once, from its open-file
  * limit (shared/open-files.ts), and what its targets could use: an HTTP origin
  * as many kept-alive connections as it has targets (at most
- * MAX_CONNECTIONS_PER_ORIGIN), a tcp:// target one connection.
+ * MAX_CONNECTIONS_PER_ORIGIN), a tcp:// target one connection, a dns://
+ * target one UDP socket.
  *
  * OWN_DESCRIPTORS stay for the agent itself: stdio, node's own (event loop,
  * threads, about 25 at idle), the mailer's and the reports' connections, the
@@ -40,7 +41,7 @@ export function descriptorBudget(targets: readonly Pick<TargetSpec, 'kind' | 'ur
   const perOrigin = new Map<string, number>();
   let wanted = 0;
   for (const t of targets) {
-    if (t.kind === 'tcp') wanted += 1;
+    if (t.kind !== 'http') wanted += 1;
     else perOrigin.set(t.url.origin, (perOrigin.get(t.url.origin) ?? 0) + 1);
   }
   for (const n of perOrigin.values()) wanted += Math.min(n, MAX_CONNECTIONS_PER_ORIGIN);

@@ -54,6 +54,7 @@ import type { OriginSettings, UndiciConnections } from './http-undici.ts';
 import { CONNECT_TIMEOUT_CODE } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
 import type { TargetSpec } from '../target.ts';
+import { type TlsTrust, tlsTrustOf } from './tls-trust.ts';
 
 export const MAX_CONNECTIONS_PER_ORIGIN = 1024;
 // node:http through process.getBuiltinModule, not an ESM import: importing it as ESM builds
@@ -89,6 +90,8 @@ interface OriginEntry {
   targets: number;
   keepAliveMs: number;
   connectTimeoutMs: number;
+  /** https: the TLS options of the origin's connections (its targets' trust). */
+  tls?: TlsTrust['options'];
 }
 
 export class HttpConnections {
@@ -121,7 +124,7 @@ export class HttpConnections {
     const { UndiciConnections } = await import('./http-undici.ts');
     const origins = new Map<string, OriginSettings>();
     for (const [key, e] of this.#origins) {
-      origins.set(key, { targets: Math.max(1, e.targets), connectTimeoutMs: e.connectTimeoutMs, keepAliveMs: e.keepAliveMs, maxConnections: MAX_CONNECTIONS_PER_ORIGIN });
+      origins.set(key, { targets: Math.max(1, e.targets), connectTimeoutMs: e.connectTimeoutMs, keepAliveMs: e.keepAliveMs, maxConnections: MAX_CONNECTIONS_PER_ORIGIN, ...(e.tls ? { tls: e.tls } : {}) });
     }
     return new UndiciConnections(origins, (origin) => {
       if (!this.#closing) this.#onServerClose?.(origin);
@@ -129,7 +132,7 @@ export class HttpConnections {
   }
 
   /** Counts a target toward its origin's connections; call for every HTTP target before its first check. */
-  register(spec: Pick<TargetSpec, 'url' | 'connectTimeoutMs' | 'intervalMs'>): string {
+  register(spec: Pick<TargetSpec, 'url' | 'connectTimeoutMs' | 'intervalMs' | 'caFile' | 'caPem' | 'insecure'>): string {
     const key = spec.url.origin;
     const keepAliveMs = Math.max(MIN_KEEP_ALIVE_MS, spec.intervalMs * KEEP_ALIVE_INTERVALS);
     this.#checksPerSecond += 1000 / spec.intervalMs;
@@ -144,7 +147,7 @@ export class HttpConnections {
       known.keepAliveMs = keepAliveMs;
       known.connectTimeoutMs = spec.connectTimeoutMs;
     } else {
-      this.#origins.set(key, this.#pooled(spec.url, key, 1, keepAliveMs, spec.connectTimeoutMs));
+      this.#origins.set(key, this.#pooled(spec.url, key, 1, keepAliveMs, spec.connectTimeoutMs, spec.url.protocol === 'https:' ? tlsTrustOf(spec) : undefined));
     }
     const entry = this.#origins.get(key)!;
     const sockets = Math.min(entry.targets, MAX_CONNECTIONS_PER_ORIGIN);
@@ -153,24 +156,24 @@ export class HttpConnections {
     return key;
   }
 
-  /** The kept-alive agent of the URL's origin. */
-  agentFor(url: URL): HttpAgent {
+  /** The kept-alive agent of the URL's origin (`trust`: https only; the origin's targets trust alike). */
+  agentFor(url: URL, trust?: TlsTrust): HttpAgent {
     const key = url.origin;
     let entry = this.#origins.get(key);
     if (!entry) {
-      entry = this.#pooled(url, key, 0, MIN_KEEP_ALIVE_MS, 10_000);
+      entry = this.#pooled(url, key, 0, MIN_KEEP_ALIVE_MS, 10_000, trust);
       this.#origins.set(key, entry);
     }
     return entry.agent;
   }
 
   /** An agent without keep-alive: every request on it opens a connection of its own. */
-  freshAgentFor(url: URL): HttpAgent {
+  freshAgentFor(url: URL, trust?: TlsTrust): HttpAgent {
     const https = url.protocol === 'https:';
-    const key = https ? 'https:' : 'http:';
+    const key = https ? `https: ${trust?.key ?? 'default'}` : 'http:';
     let agent = this.#fresh.get(key);
     if (!agent) {
-      agent = makeAgent(https, { keepAlive: false });
+      agent = makeAgent(https, { keepAlive: false }, trust);
       withConnectTimeout(agent, https, undefined, this.#sockets);
       this.#fresh.set(key, agent);
     }
@@ -184,16 +187,20 @@ export class HttpConnections {
     if (this.#undici) await (await this.#undici).close();
   }
 
-  #pooled(url: URL, origin: string, targets: number, keepAliveMs: number, connectTimeoutMs: number): OriginEntry {
+  #pooled(url: URL, origin: string, targets: number, keepAliveMs: number, connectTimeoutMs: number, trust: TlsTrust | undefined): OriginEntry {
     const https = url.protocol === 'https:';
-    const agent = makeAgent(https, {
-      keepAlive: true,
-      keepAliveMsecs: TCP_KEEP_ALIVE_DELAY_MS,
-      maxSockets: 1,
-      maxFreeSockets: 1,
-      scheduling: 'fifo',
-    });
-    const entry: OriginEntry = { agent, targets, keepAliveMs, connectTimeoutMs };
+    const agent = makeAgent(
+      https,
+      {
+        keepAlive: true,
+        keepAliveMsecs: TCP_KEEP_ALIVE_DELAY_MS,
+        maxSockets: 1,
+        maxFreeSockets: 1,
+        scheduling: 'fifo',
+      },
+      trust,
+    );
+    const entry: OriginEntry = { agent, targets, keepAliveMs, connectTimeoutMs, ...(trust ? { tls: trust.options } : {}) };
     const sockets = this.#sockets;
     withConnectTimeout(agent, https, (socket) => this.#watch(socket, origin), sockets);
     // The idle timeout, set as a connection goes idle rather than through the agent's
@@ -260,10 +267,10 @@ function keepIdle(socket: Socket, idleMs: number, tcpKeepAliveMs: number): boole
   return true;
 }
 
-function makeAgent(https: boolean, options: ConstructorParameters<typeof HttpAgent>[0]): ProbeAgent {
+function makeAgent(https: boolean, options: ConstructorParameters<typeof HttpAgent>[0], trust?: TlsTrust): ProbeAgent {
   // node:https (and TLS with it: ~6 MB of RSS) is loaded only for an https target.
   const withLookup = { ...options, lookup: sharedLookup } as typeof options;
-  return https ? new (process.getBuiltinModule('node:https').Agent)(withLookup) : new NodeHttpAgent(withLookup);
+  return https ? new (process.getBuiltinModule('node:https').Agent)({ ...withLookup, ...(trust ?? tlsTrustOf({})).options }) : new NodeHttpAgent(withLookup);
 }
 
 /**

@@ -13,10 +13,13 @@
  */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ConnectOptions, HttpConnections } from './http-connections.ts';
-import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
+import { CheckProgress, type HttpSpec, requestOf } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
-import { describeFailure, skipReasonOf } from './probe.ts';
+import { skipReasonOf } from './probe.ts';
 import { endpointOf } from '../target.ts';
+import { certDatesOf, explainFailure } from './tls-certificates.ts';
+import { tlsTrustOf } from './tls-trust.ts';
+import { followingProbe } from './http-redirects.ts';
 
 export { BODY_LIMIT_BYTES, judge } from './http-judge.ts';
 
@@ -30,6 +33,11 @@ const httpRequest = process.getBuiltinModule('node:http').request;
  * whole agent at the first check (node:http, or undici for many checks a second).
  */
 export function createHttpProbe(spec: HttpSpec, connections: HttpConnections): Probe {
+  return spec.follow === true ? followingProbe(spec, connections, backendProbe) : backendProbe(spec, connections);
+}
+
+/** The check of one URL (with `follow`, it reports a redirect's Location instead of following it). */
+function backendProbe(spec: HttpSpec, connections: HttpConnections): Probe {
   let probe: Probe | undefined;
   return {
     check(mode?: CheckMode, confirmConnectTimeoutMs?: number): Promise<CheckResult> {
@@ -54,16 +62,20 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
   const request = spec.url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
   const { host, port } = endpointOf(spec.url);
   // node:http copies the options of each request: one object serves every normal check.
-  const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method: 'GET', headers: HEADERS, connectTimeoutMs: spec.connectTimeoutMs };
+  const { method, headers, body } = requestOf(spec);
+  const base: Options = { host, port, path: `${spec.url.pathname}${spec.url.search}`, method, headers, connectTimeoutMs: spec.connectTimeoutMs };
   let pooled: Options | undefined;
+  const trust = spec.url.protocol === 'https:' ? tlsTrustOf(spec) : undefined;
+  // A kept-alive connection keeps its certificate: while that is the trouble, each check opens a fresh one.
+  let certFailed = false;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
       const confirm = mode === 'confirm';
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
-      const options = confirm
-        ? { ...base, agent: connections.freshAgentFor(spec.url), connectTimeoutMs }
-        : (pooled ??= { ...base, agent: connections.agentFor(spec.url) });
+      const options = confirm || certFailed
+        ? { ...base, agent: connections.freshAgentFor(spec.url, trust), connectTimeoutMs }
+        : (pooled ??= { ...base, agent: connections.agentFor(spec.url, trust) });
       return new Promise((resolve) => {
         const progress = new CheckProgress(spec, confirm);
         let done = false;
@@ -74,14 +86,19 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           if (done) return;
           done = true;
           clearTimeout(timer);
+          certFailed = progress.certFailed;
           resolve(progress.result(ok, reason, skipped));
         };
         const answered = (): void => {
           const reason = progress.verdict();
           finish(reason === undefined, reason);
         };
+        let failing = false;
         const failed = (err: unknown): void => {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
+          // The reason may take a moment (tls-certificates.ts): the request's close must not stand in for it.
+          failing = true;
+          const skipped = skipReasonOf(err);
+          explainFailure(err, spec.url, { timeoutMs, connectTimeoutMs }, (reason) => finish(false, reason, skipped));
         };
         const timer = setTimeout(() => {
           finish(false, `timeout after ${timeoutMs}ms`);
@@ -91,6 +108,8 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
         const onResponse = (res: IncomingMessage): void => {
           response = res;
           progress.status = res.statusCode ?? 0;
+          if (trust) progress.certDates = certDatesOf(res.socket);
+          if (spec.follow === true) progress.location = res.headers.location;
           res.on('error', failed);
           res.on('data', (chunk: Buffer) => {
             if (done) return;
@@ -107,11 +126,12 @@ export function createNodeHttpProbe(spec: HttpSpec, connections: HttpConnections
           req.on('error', failed);
           req.on('close', () => {
             // A close before the answer's end and with no error: the server went away mid-answer.
-            if (done) return;
+            if (done || failing) return;
             if (response?.complete) answered();
             else finish(false, 'connection closed by the server');
           });
-          req.end();
+          if (body) req.end(body);
+          else req.end();
         } catch (err) {
           failed(err);
         }

@@ -16,18 +16,25 @@
  * `request`: no stream, promise chain or AbortController per check, which
  * keeps the garbage of thousands of checks a second low. A confirming check
  * opens a fresh Client with its short connect timeout.
+ *
+ * Each new TLS connection's certificate dates are read as it connects (a
+ * wrapped connector): an origin's are those of its newest connection.
  */
-import { Agent, Client, type Dispatcher, Pool } from 'undici';
-import { CheckProgress, HEADERS, type HttpSpec } from './http-judge.ts';
+import { Agent, buildConnector, Client, type Dispatcher, Pool } from 'undici';
+import { CheckProgress, type HttpSpec, requestOf } from './http-judge.ts';
 import type { CheckMode, CheckResult, Probe, SkipReason } from './probe.ts';
-import { describeFailure, skipReasonOf } from './probe.ts';
+import { skipReasonOf } from './probe.ts';
 import { sharedLookup } from '../lookup.ts';
+import { certDatesOf, type ChainDates, explainFailure } from './tls-certificates.ts';
+import { type TlsTrust, tlsTrustOf } from './tls-trust.ts';
 
 export interface OriginSettings {
   targets: number;
   connectTimeoutMs: number;
   keepAliveMs: number;
   maxConnections: number;
+  /** https: the TLS options of the origin's connections (tls-trust.ts). */
+  tls?: TlsTrust['options'];
 }
 
 class CheckTimeout extends Error {
@@ -39,6 +46,8 @@ class EnoughRead extends Error {
 
 export class UndiciConnections {
   readonly dispatcher: Agent;
+  /** Per origin, the certificate dates of its newest TLS connection. */
+  readonly #certs = new Map<string, ChainDates>();
 
   constructor(origins: ReadonlyMap<string, OriginSettings>, onServerClose: (origin: string) => void) {
     this.dispatcher = new Agent({
@@ -46,11 +55,12 @@ export class UndiciConnections {
         const opts = agentOptions as Pool.Options;
         const key = originOf(origin);
         const settings = origins.get(key) ?? { targets: 1, connectTimeoutMs: 10_000, keepAliveMs: 4000, maxConnections: 1 };
+        const connect = { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup, ...settings.tls } as buildConnector.BuildOptions;
         return new Pool(origin, {
           ...opts,
           connections: Math.min(settings.targets, settings.maxConnections),
           pipelining: 1,
-          connect: { ...(typeof opts.connect === 'object' ? opts.connect : {}), timeout: settings.connectTimeoutMs, lookup: sharedLookup } as Pool.Options['connect'],
+          connect: settings.tls ? noteCertificates(connect, (dates) => this.#certs.set(key, dates)) : connect,
           keepAliveTimeout: settings.keepAliveMs,
           keepAliveMaxTimeout: Math.max(600_000, settings.keepAliveMs),
         });
@@ -67,14 +77,29 @@ export class UndiciConnections {
   }
 
   createProbe(spec: HttpSpec): Probe {
-    return createUndiciProbe(spec, this.dispatcher);
+    return createUndiciProbe(spec, this.dispatcher, () => this.#certs.get(spec.url.origin));
   }
 }
 
-function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
+/** A connector that reads each new TLS connection's certificate dates (see the header). */
+function noteCertificates(options: buildConnector.BuildOptions, note: (dates: ChainDates) => void): buildConnector.connector {
+  const connector = buildConnector(options);
+  return (opts, callback) =>
+    connector(opts, (err, socket) => {
+      const dates = err ? undefined : certDatesOf(socket);
+      if (dates) note(dates);
+      (callback as (err: Error | null, socket: unknown) => void)(err, socket);
+    });
+}
+
+function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher, certs: () => ChainDates | undefined): Probe {
   const origin = spec.url.origin;
   const path = `${spec.url.pathname}${spec.url.search}`;
   const timeoutMs = spec.timeoutMs;
+  const { method, headers, body } = requestOf(spec);
+  const tls = spec.url.protocol === 'https:' ? tlsTrustOf(spec).options : undefined;
+  // A kept-alive connection keeps its certificate: while that is the trouble, each check opens a fresh one.
+  let certFailed = false;
 
   return {
     check(mode: CheckMode = 'normal', confirmConnectTimeoutMs = spec.connectTimeoutMs): Promise<CheckResult> {
@@ -82,7 +107,12 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
       const connectTimeoutMs = confirm ? Math.min(confirmConnectTimeoutMs, spec.connectTimeoutMs) : spec.connectTimeoutMs;
       return new Promise((resolve) => {
         const progress = new CheckProgress(spec, confirm);
-        const fresh = confirm ? new Client(origin, { connect: { timeout: connectTimeoutMs }, pipelining: 1 }) : undefined;
+        let freshCerts: ChainDates | undefined;
+        const freshConnect = { timeout: connectTimeoutMs, lookup: sharedLookup, ...tls } as buildConnector.BuildOptions;
+        const fresh =
+          confirm || certFailed
+            ? new Client(origin, { connect: tls ? noteCertificates(freshConnect, (dates) => (freshCerts = dates)) : freshConnect, pipelining: 1 })
+            : undefined;
         let controller: Dispatcher.DispatchController | undefined;
         let done = false;
 
@@ -91,10 +121,12 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           done = true;
           clearTimeout(timer);
           if (fresh) void fresh.destroy().catch(() => {});
+          certFailed = progress.certFailed;
           resolve(progress.result(ok, reason, skipped));
         };
         const failed = (err: unknown): void => {
-          finish(false, describeFailure(err, { timeoutMs, connectTimeoutMs }), skipReasonOf(err));
+          const skipped = skipReasonOf(err);
+          explainFailure(err, spec.url, { timeoutMs, connectTimeoutMs }, (reason) => finish(false, reason, skipped));
         };
         const answered = (): void => {
           const reason = progress.verdict();
@@ -110,8 +142,11 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
             controller = c;
             if (done) c.abort(new CheckTimeout(`timeout after ${timeoutMs}ms`));
           },
-          onResponseStart(_c, statusCode) {
+          onResponseStart(_c, statusCode, headers) {
             if (statusCode >= 200) progress.status = statusCode;
+            const location = spec.follow === true ? headers.location : undefined;
+            if (location !== undefined) progress.location = Array.isArray(location) ? location[0] : String(location);
+            if (tls) progress.certDates = fresh ? freshCerts : certs();
           },
           onResponseData(c, chunk) {
             if (done) return;
@@ -129,7 +164,7 @@ function createUndiciProbe(spec: HttpSpec, dispatcher: Dispatcher): Probe {
           },
         };
         try {
-          (fresh ?? dispatcher).dispatch({ origin, path, method: 'GET', headers: HEADERS, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
+          (fresh ?? dispatcher).dispatch({ origin, path, method, headers, ...(body ? { body } : {}), headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
         } catch (err) {
           failed(err);
         }

@@ -28,6 +28,10 @@ export interface CheckResult {
   lateMs?: number;
   /** No verdict: neither a failure nor a success of the target (ok is false, reason says why). */
   skipped?: SkipReason;
+  /** A 3xx answer's Location header (for `follow: true`: http-redirects.ts). */
+  location?: string;
+  /** https: when the soonest certificate of the answering connection's chain expires (ms since the epoch). */
+  certExpiresAt?: number;
 }
 
 /** The reason a check failed with `err` is the agent's own (no verdict), or undefined when it is the target's. */

@@ -1,7 +1,8 @@
 /**
  * Runs every target: one TargetMonitor each (target-monitor.ts), the HTTP
  * targets over one shared connection pool (http-connections.ts), the TCP
- * targets with a plain connect (tcp-probe.ts). First checks are spread over
+ * targets with a plain connect (tcp-probe.ts), the DNS targets with one
+ * query each (dns-probe.ts). First checks are spread over
  * the first interval (at most 2 s) so thousands of targets do not all fire
  * at once. When a
  * server closes a kept-alive connection, every target on that origin checks
@@ -25,6 +26,7 @@ import type { Probe } from '../checks/probe.ts';
 import type { TargetSpec } from '../target.ts';
 import { TargetMonitor } from './target-monitor.ts';
 import { createTcpProbe } from '../checks/tcp-probe.ts';
+import { createDnsProbe } from '../checks/dns-probe.ts';
 
 /** The longest time over which the first checks are spread. */
 export const START_SPREAD_MS = 2000;
@@ -53,7 +55,10 @@ export class Monitor {
     const slots = capped === undefined ? undefined : new CheckSlots(capped);
     const sockets = capped === undefined ? undefined : new CheckSockets(capped);
     this.#connections = new HttpConnections({ onServerClose: (origin) => this.#serverClosed(origin), ...(sockets ? { sockets } : {}) });
-    const probeFor = deps.probeFor ?? ((spec: TargetSpec, connections: HttpConnections) => (spec.kind === 'tcp' ? createTcpProbe(spec, sockets) : createHttpProbe(spec, connections)));
+    const probeFor =
+      deps.probeFor ??
+      ((spec: TargetSpec, connections: HttpConnections) =>
+        spec.kind === 'tcp' ? createTcpProbe(spec, sockets) : spec.kind === 'dns' ? createDnsProbe(spec) : createHttpProbe(spec, connections));
     const raise = (spec: TargetSpec, transition: IncidentTransition): void => {
       for (const alert of alertsFor(spec, transition, deps.origin)) deps.enqueue(alert);
     };

@@ -32,6 +32,8 @@
  *                                              included; buckets LATENCY_BUCKETS_SECONDS, _sum, _count
  *   ch2_checks_total{target,result}            counter, result="ok" | "fail"
  *   ch2_target_last_check_timestamp_seconds{target}  gauge: Unix time of the last check (absent before one)
+ *   ch2_cert_expiry_seconds{target}            gauge: https: seconds until the soonest certificate of the
+ *                                              chain expires (negative once past); absent before one is seen
  *   ch2_checks_skipped_total{reason}           counter, over all targets: checks with no verdict,
  *                                              reason="no_descriptor" (always present)
  *   ch2_alerts_total{target,status,reminder}   counter of alerts queued for the mailer (one per
@@ -57,7 +59,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import type { CheckResult, SkipReason } from '../checks/probe.ts';
-import { escapeLabelValue, formatNumber, header } from './prom-text.ts';
+import { escapeLabelValue, formatNumber, header, single } from './prom-text.ts';
 
 /** Upper bounds of the latency histogram's buckets, in seconds (+Inf is implied). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -80,7 +82,7 @@ export interface MetricsOptions {
  */
 export interface MetricsEvents {
   started(targets: readonly { name: string }[], mailer?: string, protocol?: string): void;
-  check(target: string, result: Pick<CheckResult, 'ok' | 'latencyMs' | 'at'>): void;
+  check(target: string, result: Pick<CheckResult, 'ok' | 'latencyMs' | 'at' | 'certExpiresAt'>): void;
   skipped(target: string, reason: SkipReason): void;
   transition(target: string, transition: { kind: 'down' | 'up' | 'reminder' }): void;
   alertQueued(alert: Pick<Alert, 'target' | 'status'>): void;
@@ -102,6 +104,7 @@ class Series {
   ok = 0;
   fail = 0;
   lastCheckMs = 0;
+  certExpiresAt: number | undefined;
   up = STATE_UNKNOWN;
   /** The last transition was a reminder: the alerts queued next are reminders. */
   reminding = false;
@@ -176,7 +179,9 @@ export class Metrics {
       for (const t of targets) this.#target(t.name);
     },
     check: (target, result) => {
-      this.#target(target).recordCheck(result.ok, result.latencyMs, result.at);
+      const s = this.#target(target);
+      s.recordCheck(result.ok, result.latencyMs, result.at);
+      if (result.certExpiresAt !== undefined) s.certExpiresAt = result.certExpiresAt;
     },
     skipped: (_target, reason) => {
       this.#skipped[reason] += 1;
@@ -247,6 +252,7 @@ export class Metrics {
         'Unix time of the last check of the target.',
         (s) => (s.lastCheckMs > 0 ? `ch2_target_last_check_timestamp_seconds{${s.label}} ${formatNumber(s.lastCheckMs / 1000)}\n` : ''),
       ],
+      ['ch2_cert_expiry_seconds', 'gauge', 'Seconds until the soonest certificate of the chain expires.', (s) => (s.certExpiresAt === undefined ? '' : `ch2_cert_expiry_seconds{${s.label}} ${Math.round((s.certExpiresAt - Date.now()) / 1000)}\n`)],
       [
         'ch2_alerts_total',
         'counter',
@@ -266,32 +272,25 @@ export class Metrics {
       let text = header(name, type, help);
       for (let i = 0; i < series.length; i++) {
         text += line(series[i]!);
-        if ((i + 1) % step === 0 && i + 1 < series.length) {
+        if ((i + 1) % step === 0 && i + 1 < series.length && text !== '') {
           yield text;
           text = '';
         }
       }
-      yield text;
+      if (text !== '') yield text;
     }
 
     let text = header('ch2_checks_skipped_total', 'counter', 'Checks made without a verdict (no file descriptor for them), neither failures nor successes.');
     for (const [reason, n] of Object.entries(this.#skipped)) text += `ch2_checks_skipped_total{reason="${reason}"} ${n}\n`;
-    text += header('ch2_alerts_pending', 'gauge', 'Alerts waiting to be taken by the mailer.');
-    text += `ch2_alerts_pending ${formatNumber(this.#pendingNow())}\n`;
-    text += header('ch2_alerts_delivered_total', 'counter', 'Alerts the mailer took.');
-    text += `ch2_alerts_delivered_total ${formatNumber(this.#delivered)}\n`;
-    text += header('ch2_alerts_failed_total', 'counter', 'Alerts the mailer refused for good.');
-    text += `ch2_alerts_failed_total ${formatNumber(this.#failed)}\n`;
-    text += header('ch2_alerts_dropped_total', 'counter', 'Alerts dropped to keep the queue for the mailer bounded.');
-    text += `ch2_alerts_dropped_total ${formatNumber(this.#dropped)}\n`;
+    text += single('ch2_alerts_pending', 'gauge', 'Alerts waiting to be taken by the mailer.', this.#pendingNow());
+    text += single('ch2_alerts_delivered_total', 'counter', 'Alerts the mailer took.', this.#delivered);
+    text += single('ch2_alerts_failed_total', 'counter', 'Alerts the mailer refused for good.', this.#failed);
+    text += single('ch2_alerts_dropped_total', 'counter', 'Alerts dropped to keep the queue for the mailer bounded.', this.#dropped);
     if (this.#options.processMetrics !== false) {
       const cpu = process.cpuUsage();
-      text += header('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.');
-      text += `process_resident_memory_bytes ${process.memoryUsage.rss()}\n`;
-      text += header('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.');
-      text += `process_cpu_seconds_total ${formatNumber((cpu.user + cpu.system) / 1e6)}\n`;
-      text += header('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.');
-      text += `process_start_time_seconds ${formatNumber(this.#startTimeSeconds)}\n`;
+      text += single('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage.rss());
+      text += single('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6);
+      text += single('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', this.#startTimeSeconds);
     }
     yield text;
   }

@@ -7,6 +7,10 @@
 export function header(name: string, type: string, help: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
+/** A family of one sample without labels: its HELP and TYPE lines and the sample. */
+export function single(name: string, type: string, help: string, value: number): string {
+  return `${header(name, type, help)}${name} ${formatNumber(value)}\n`;
+}
 /** A label value as the text format wants it: backslash, double quote and line feed escaped. */
 export function escapeLabelValue(value: string): string {
   return value.toWellFormed().replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));

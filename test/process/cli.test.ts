@@ -23,7 +23,7 @@ const BAD: Array<[program: 'agent' | 'mailer', args: string[], env: Record<strin
   ['agent', [], { EXIT_ON_ALERT: 'maybe' }, /EXIT_ON_ALERT/],
   ['agent', [], { INSIDEWEB_PORT_80_TCP_ADDR: '172.17.0.2', INSIDEWEB_PORT_80_TCP_PORT: 'x' }, /INSIDEWEB_PORT_80_TCP_PORT/],
   ['agent', [], { LOG_FORMAT: 'xml' }, /plain, json/],
-  ['agent', ['--target', 'http://a/', '--target', 'ftp://b/'], {}, /--target.*'ftp:\/\/b\/'.*http:\/\/, https:\/\/ or tcp:\/\//],
+  ['agent', ['--target', 'http://a/', '--target', 'ftp://b/'], {}, /--target.*'ftp:\/\/b\/'.*http:\/\/, https:\/\/, tcp:\/\/ or dns:\/\//],
   ['agent', ['--target', 'tcp://db'], {}, /tcp:\/\/ target needs a port/],
   ['agent', ['--target', 'http://a/', '--target', 'http://a/'], {}, /--target http:\/\/a\/ is given twice/],
   ['agent', [], { TARGET: 'http://a/, gopher://b/' }, /--target.*'gopher:\/\/b\/'/],

@@ -7,6 +7,7 @@ import { loadConfigFile } from '../../agent/config-file.ts';
 import { DEFAULT_SETTINGS } from '../../agent/target.ts';
 import { ConfigError } from '../../shared/config.ts';
 import { configFiles } from '../support/config-files.ts';
+import { readmeBlocks } from '../support/readme.ts';
 
 const { dir, file } = configFiles('ch2-config-');
 
@@ -120,7 +121,7 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['target not an object', '{"targets": ["http://a/"]}', 'json', /targets\[0\]: expected an object with "url"/],
   ['no url', '{"targets": [{"name": "web"}]}', 'json', /targets\[0\] \("web"\): "url": missing/],
   ['url not a URL', '{"targets": [{"name": "web", "url": "insideweb"}]}', 'json', /targets\[0\] \("web"\): "url": "insideweb" is not a URL/],
-  ['ftp url', '{"targets": [{"url": "ftp://a/"}]}', 'json', /targets\[0\]: "url": expected a URL starting http:\/\/, https:\/\/ or tcp:\/\//],
+  ['ftp url', '{"targets": [{"url": "ftp://a/"}]}', 'json', /targets\[0\]: "url": expected a URL starting http:\/\/, https:\/\/, tcp:\/\/ or dns:\/\//],
   ['tcp without port', '{"targets": [{"url": "tcp://db"}]}', 'json', /"url": a tcp:\/\/ target needs a port/],
   ['tcp with a path', '{"targets": [{"url": "tcp://db:5432/x"}]}', 'json', /"url": a tcp:\/\/ target is tcp:\/\/host:port/],
   ['unknown target key', '{"targets": [{"name": "web", "url": "http://a/", "intervall": "1s"}]}', 'json', /targets\[0\] \("web"\): "intervall": unknown key; known keys: name, url, interval/],
@@ -146,6 +147,20 @@ const BAD: Array<[what: string, text: string, ext: string, reason: RegExp]> = [
   ['name not text', '{"targets": [{"url": "http://a/", "name": 7}]}', 'json', /targets\[0\]: "name": expected a string, not number 7/],
   ['name with a line break', '{"targets": [{"url": "http://a/", "name": "a\\nb"}]}', 'json', /"name": must not contain line breaks/],
   ['duplicate names', '{"targets": [{"name": "web", "url": "http://a/"}, {"name": "web", "url": "http://b/"}]}', 'json', /targets\[1\] \("web"\): the name "web" is already used by targets\[0\]/],
+  ['insecure on an http target', '{"targets": [{"url": "http://a/", "insecure": true}]}', 'json', /targets\[0\]: "insecure": applies to https:\/\/ targets only\./],
+  ['caFile on a tcp target', '{"targets": [{"url": "tcp://a:1", "caFile": "/x.pem"}]}', 'json', /"caFile": applies to https:\/\/ targets only\./],
+  ['insecure not a boolean', '{"targets": [{"url": "https://a/", "insecure": "maybe"}]}', 'json', /"insecure": expected true or false, not "maybe"/],
+  ['caFile missing', '{"targets": [{"url": "https://a/", "caFile": "/nonexistent/ca.pem"}]}', 'json', /"caFile": cannot read "\/nonexistent\/ca\.pem": no such file/],
+  ['one origin, two trusts', '{"targets": [{"url": "https://a/x"}, {"url": "https://a/y", "insecure": true}]}', 'json', /targets\[1\]: targets on https:\/\/a share its connections, so they must have the same caFile and insecure; targets\[0\] has others/],
+  ['certExpiry too short', '{"targets": [{"url": "https://a/", "certExpiry": "30m"}]}', 'json', /"certExpiry": expected a duration from 1h to 366d, not "30m"/],
+  ['certExpiry on an http target', '{"targets": [{"url": "http://a/", "certExpiry": "14d"}]}', 'json', /"certExpiry": applies to https:\/\/ targets only\./],
+  ['headers on a tcp target', '{"targets": [{"url": "tcp://a:1", "headers": {"X": "y"}}]}', 'json', /"headers": cannot apply to a tcp:\/\/ target/],
+  ['a body with GET', '{"targets": [{"url": "http://a/", "body": "x"}]}', 'json', /targets\[0\]: "body": needs a method that carries one \(POST, PUT, PATCH, DELETE\), not GET\./],
+  ['a bad method', '{"targets": [{"url": "http://a/", "method": "FETCH"}]}', 'json', /"method": expected one of GET, HEAD/],
+  ['follow not a boolean', '{"targets": [{"url": "http://a/", "follow": "sometimes"}]}', 'json', /"follow": expected true or false/],
+  ['json on a tcp target', '{"targets": [{"url": "tcp://a:1", "json": [{"path": "$.a", "equals": 1}]}]}', 'json', /"json": cannot apply to a tcp:\/\/ target/],
+  ['json with HEAD', '{"targets": [{"url": "http://a/", "method": "HEAD", "json": [{"path": "$.a", "equals": 1}]}]}', 'json', /"method": HEAD answers have no body: drop bodyContains, bodyNotContains and json\./],
+  ['a bad json path', '{"targets": [{"url": "http://a/", "json": [{"path": "$..a", "equals": 1}]}]}', 'json', /"json": \[0\]: expected a name after "\."/],
   ['duplicate URLs without names', '{"targets": [{"url": "http://a/"}, {"url": "http://a/"}]}', 'json', /targets\[1\]: the name "http:\/\/a\/" is already used by targets\[0\]/],
 ];
 
@@ -161,6 +176,28 @@ for (const [what, text, ext, reason] of BAD) {
     });
   });
 }
+
+test('caFile and insecure: https targets take them from defaults, others drop them', async () => {
+  const pem = file('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n', 'pem');
+  await assert.rejects(loadConfigFile(file(`{"targets": [{"url": "https://a/", "caFile": ${JSON.stringify(pem)}}]}`), DEFAULT_SETTINGS), /"caFile": certificate 1 of .* is not a valid PEM certificate/);
+  const targets = await loadConfigFile(file('{"defaults": {"insecure": true}, "targets": [{"url": "https://a/"}, {"url": "http://b/"}, {"url": "tcp://c:1"}]}'), DEFAULT_SETTINGS);
+  assert.deepEqual(targets.map((t) => t.insecure), [true, undefined, undefined]);
+  const expiry = await loadConfigFile(file('{"defaults": {"certExpiry": "14d"}, "targets": [{"url": "https://a/"}, {"url": "https://b/", "certExpiry": "off"}, {"url": "http://c/"}]}'), DEFAULT_SETTINGS);
+  assert.deepEqual(expiry.map((t) => t.certExpiryMs), [14 * 86_400_000, undefined, undefined]);
+});
+
+test("the README's request example loads, its secrets from the environment", async () => {
+  const block = readmeBlocks().find((b) => b.text.includes('basicAuth: {user: monitor'));
+  assert.ok(block, 'the example is in the README');
+  const path = file(block.text, 'yaml');
+  const [api, shop] = await loadConfigFile(path, DEFAULT_SETTINGS, { API_TOKEN: 'Bearer t', SHOP_PASSWORD: 'pw' });
+  assert.equal(api?.method, 'POST');
+  assert.deepEqual(api?.requestHeaders, { authorization: 'Bearer t', accept: 'application/json' });
+  assert.deepEqual(api?.headerSecrets, ['Bearer t']);
+  assert.equal(shop?.follow, true);
+  assert.equal(shop?.basicAuth?.authorization, `Basic ${Buffer.from('monitor:pw').toString('base64')}`);
+  await assert.rejects(loadConfigFile(path, DEFAULT_SETTINGS, {}), /targets\[0\] \("api"\): "headers": Authorization: the environment variable API_TOKEN is not set\./);
+});
 
 test('a missing file and a directory are refused by name', async () => {
   await assert.rejects(loadConfigFile(join(dir, 'nope.yaml'), DEFAULT_SETTINGS), /config file .*nope\.yaml: cannot read it \(no such file\)/);
