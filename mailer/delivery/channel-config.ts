@@ -24,7 +24,7 @@ import { ALERT_STATUSES, type AlertStatus } from '../../shared/alert.ts';
 import { ConfigError, durationInRange } from '../../shared/config.ts';
 import { readConfigDocument } from '../../shared/config-document.ts';
 import { flatten } from '../../shared/text.ts';
-import type { MatchSpec } from './route-match.ts';
+import type { MatchSpec } from '../../shared/alert-match.ts';
 
 /** Largest config file read. */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;

@@ -14,7 +14,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ChannelEntry } from './channel-config.ts';
 import type { Channel, ChannelKind } from './channels/channel.ts';
 import { schemeOf } from './channels/notify-url.ts';
-import { compileMatch, type Matcher } from './route-match.ts';
+import { compileMatch, type Matcher } from '../../shared/alert-match.ts';
 
 export interface GroupPolicy {
   waitMs: number;

@@ -40,7 +40,7 @@ import { Grouper } from './grouper.ts';
 import { KeyedQueue, type RunOutcome } from './keyed-queue.ts';
 import { MuteStage } from './mute-stage.ts';
 import { NotifyLog } from './notify-log.ts';
-import type { NotifyPolicy } from './notify-policy.ts';
+import type { NotifyPolicy } from '../notify-policy.ts';
 import { RateGate } from './rate-gate.ts';
 import { isOwed, type Outbox, type OutboxRecord } from '../store/outbox.ts';
 import type { QueuedAlert } from '../queued-alert.ts';

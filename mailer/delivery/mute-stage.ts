@@ -17,7 +17,7 @@
 import type { Logger } from '../../shared/logger.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import type { Outbox } from '../store/outbox.ts';
-import { type Mute, NO_POLICY, type NotifyPolicy } from './notify-policy.ts';
+import { type Mute, NO_POLICY, type NotifyPolicy } from '../notify-policy.ts';
 
 /** A timer longer than this (setTimeout's limit is about 24.8 days) is set again when it fires. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;

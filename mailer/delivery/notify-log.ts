@@ -9,11 +9,7 @@
  */
 import type { Alert } from '../../shared/alert.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-
-export interface NotifyEntry {
-  incident: string;
-  channel: string;
-}
+import type { NotifyEntry } from '../store/store.ts';
 
 /** Incidents remembered at most; past it the oldest is forgotten (its up then goes nowhere told). */
 export const MAX_TOLD_INCIDENTS = 100_000;

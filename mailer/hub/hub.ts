@@ -24,7 +24,7 @@
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
-import type { Mute, NotifyPolicy } from '../delivery/notify-policy.ts';
+import type { Mute, NotifyPolicy } from '../notify-policy.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
 import type { AgentSilence } from './agent-silence.ts';

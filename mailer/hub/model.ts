@@ -11,7 +11,7 @@
  * can import the hub's model without a cycle.
  */
 import type { AlertRequest } from '../../shared/wire-json.ts';
-import type { MatchSpec } from '../delivery/route-match.ts';
+import type { MatchSpec } from '../../shared/alert-match.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;

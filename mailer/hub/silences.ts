@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { ALERT_STATUSES, type Alert, type AlertStatus } from '../../shared/alert.ts';
 import { parseDuration } from '../../shared/duration.ts';
-import { compileMatch, globMatch, type Matcher, type MatchSpec } from '../delivery/route-match.ts';
+import { compileMatch, globMatch, type Matcher, type MatchSpec } from '../../shared/alert-match.ts';
 import type { HubWrite, SilenceRow } from './model.ts';
 
 export const MAX_SILENCES = 1000;

@@ -10,7 +10,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
-import type { NotifyEntry } from '../delivery/notify-log.ts';
+import type { NotifyEntry } from './store.ts';
 import {
   type AgentRow,
   type BucketAdd,

@@ -18,7 +18,7 @@
  * number, for duplicate checks and GET /alerts.
  */
 import type { Logger } from '../../shared/logger.ts';
-import type { NotifyEntry } from '../delivery/notify-log.ts';
+import type { NotifyEntry } from './store.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
 import { applyProgress, isFinished, newRecord, type OutboxRecord, type SettledState, snapshotProgress } from './outbox.ts';
 import type { AlertChange, CommitResult, WorkerRequest, WorkerSettings } from './sqlite-worker.ts';

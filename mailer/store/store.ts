@@ -11,11 +11,16 @@ import type { Alert } from '../../shared/alert.ts';
 import type { ChannelState, Outbox } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { HubSnapshot, HubStorage } from '../hub/model.ts';
-import type { NotifyEntry } from '../delivery/notify-log.ts';
 
 /** pending: some channel owes it; silenced: some channel holds it back for a silence (pending too); dead; sent: done, none dead. */
 export type ListState = 'pending' | 'silenced' | 'dead' | 'sent';
 export const LIST_STATES: readonly ListState[] = ['pending', 'silenced', 'dead', 'sent'];
+
+/** An entry of the notification log: a channel delivered a down of this incident (hub_deliveries). */
+export interface NotifyEntry {
+  incident: string;
+  channel: string;
+}
 
 export interface ListQuery {
   state: ListState;

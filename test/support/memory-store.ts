@@ -6,7 +6,7 @@
 import { applyProgress, isFinished, newRecord, type OutboxRecord, type SettledState } from '../../mailer/store/outbox.ts';
 import type { Admitted, ListedAlert, ListPage, ListQuery, Store, StoreHealth } from '../../mailer/store/store.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
-import type { NotifyEntry } from '../../mailer/delivery/notify-log.ts';
+import type { NotifyEntry } from '../../mailer/store/store.ts';
 import { type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, NO_BUCKETS } from '../../mailer/hub/model.ts';
 
 interface Kept {

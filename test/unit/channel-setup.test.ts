@@ -14,7 +14,7 @@ import { channelEntries } from '../../mailer/delivery/channel-config.ts';
 import { planChannels, planSecrets } from '../../mailer/delivery/channel-setup.ts';
 import { CHANNEL_KINDS } from '../../mailer/delivery/channels/registry.ts';
 import { notifyList } from '../../mailer/delivery/notify-arg.ts';
-import { compileMatch, globMatch } from '../../mailer/delivery/route-match.ts';
+import { compileMatch, globMatch } from '../../shared/alert-match.ts';
 import type { Alert } from '../../shared/alert.ts';
 
 const GROUP = { waitMs: 1000, intervalMs: 10_000 };

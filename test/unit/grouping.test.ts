@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { Channel, RateLimit } from '../../mailer/delivery/channels/channel.ts';
 import { Dispatcher } from '../../mailer/delivery/dispatcher.ts';
-import { compileMatch } from '../../mailer/delivery/route-match.ts';
+import { compileMatch } from '../../shared/alert-match.ts';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';

@@ -17,7 +17,7 @@ import type { Channel } from '../../mailer/delivery/channels/channel.ts';
 import type { Route } from '../../mailer/delivery/channel-setup.ts';
 import { Dispatcher } from '../../mailer/delivery/dispatcher.ts';
 import { NotifyLog } from '../../mailer/delivery/notify-log.ts';
-import { compileMatch } from '../../mailer/delivery/route-match.ts';
+import { compileMatch } from '../../shared/alert-match.ts';
 import type { AgentSilence } from '../../mailer/hub/agent-silence.ts';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
 import { StatusHub } from '../../mailer/hub/hub.ts';

@@ -6,7 +6,7 @@
  * or removed, an incident closed). Without one nothing is muted and every
  * incident counts as open.
  */
-import type { QueuedAlert } from '../queued-alert.ts';
+import type { QueuedAlert } from './queued-alert.ts';
 
 /** The silence that mutes a delivery: which, and until when (ms since epoch). */
 export interface Mute {

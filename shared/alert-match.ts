@@ -11,7 +11,7 @@
  * globs (minimatch) would split at each "/". Case matters for targets, not
  * for recipients. A target glob matches the target as the agent names it.
  */
-import type { Alert, AlertStatus } from '../../shared/alert.ts';
+import type { Alert, AlertStatus } from './alert.ts';
 
 export interface MatchSpec {
   status?: readonly AlertStatus[];
