@@ -18,7 +18,7 @@ import { createHttpServer } from './http/http-server.ts';
 import { HostCheck } from './http/host-check.ts';
 import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
-import { AgentSilence } from './hub/agent-silence.ts';
+import { AgentSilence, silenceWarning } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
 import { Access } from './hub/access.ts';
 import { watchedOutbox } from './delivery/delivery-watch.ts';
@@ -177,6 +177,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+  const shortSilence = silenceWarning(config.agentSilence);
+  if (shortSilence !== undefined) log.warn(shortSilence, { event: 'agent-silence-short' });
   if (allowlist.defaultRecipient === undefined) {
     log.warn(
       `No default recipient: --to (${config.allow.join(', ')}) has no plain address and no --default-to (DEFAULT_TO) is given, so ${config.agentSilence === 'off' ? '' : 'agent-silence alarms and '}JSON alerts that name no recipient cannot be sent.`,
