@@ -170,6 +170,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
     log.warn(`Cannot write ${config.store}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
   }
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
+  // The book's line stays as it is; the channels come on the next one.
+  log.info(`Channels: ${dispatcher.channelNames.join(', ')}.`, { event: 'channels', channels: dispatcher.channelNames });
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
     const who = config.token === undefined ? 'readable by anyone who can reach the port, changes from loopback only' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
