@@ -121,6 +121,8 @@ const http = createHttpServer({
       ...(kept.degraded ? { status: 'degraded', reason: `cannot write the store: ${kept.reason ?? 'unknown error'}` } : {}),
       uptimeMs: Date.now() - started,
       channels: dispatcher.channelNames,
+      // Whether the book's raw text is taken: a raw agent that was reset asks, to tell a refusal from a crash.
+      raw: config.rawOff === undefined,
       deliveriesActive: dispatcher.active,
       pending: kept.pending,
       storeCommits: kept.commits,
