@@ -113,6 +113,7 @@ const http = createHttpServer({
   token: config.token,
   log,
   hub,
+  reportsPerSecond: config.reportRate,
   hosts: new HostCheck(config.publicUrl),
   page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody, ops }) : undefined,
   health: () => {

@@ -25,7 +25,7 @@ after(() => {
 });
 
 async function serve(host: string, token?: string, idleTimeoutMs = 5000): Promise<{ port: number; sockets: Socket[] }> {
-  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, health: () => ({}) });
+  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, reportsPerSecond: 5, health: () => ({}) });
   const sockets: Socket[] = [];
   const tcp = createServer((socket) => {
     sockets.push(socket);
