@@ -28,7 +28,12 @@
  * origin is reported through `onServerClose`, so its targets can check again
  * at once instead of at their next tick. A server's close is:
  *   - a FIN ('end') or a reset (ECONNRESET) on a connection with a request on
- *     it, unless that response had said `Connection: close`;
+ *     it, unless that response had said `Connection: close` on a connection
+ *     that never stayed open (a server that closes after every answer): a
+ *     `Connection: close` on a connection that was kept alive before is how
+ *     nginx answers the request in flight as it stops (SIGQUIT), and missing
+ *     it cost the next check a full connect timeout on the stopped container's
+ *     silent address (about 1 trial in 20 took 2.4 s to detect);
  *   - any close of an idle connection in the pool, except the agent's own idle
  *     timeout and our shutdown. (Node's pool watches idle sockets for data and
  *     destroys them on EOF or reset without an 'end' or 'error' event, so
@@ -97,6 +102,8 @@ interface OriginEntry {
 export class HttpConnections {
   readonly #origins = new Map<string, OriginEntry>();
   readonly #fresh = new Map<string, ProbeAgent>();
+  /** Connections that went idle in the pool at least once (were kept alive). */
+  readonly #keptAlive = new WeakSet<Duplex>();
   readonly #onServerClose: ((origin: string) => void) | undefined;
   readonly #backend: 'auto' | 'node' | 'undici';
   readonly #sockets: CheckSockets | undefined;
@@ -207,7 +214,10 @@ export class HttpConnections {
     // `timeout` option: that option also costs every request a 'timeout' listener.
     agent.keepSocketAlive = (socket: Duplex): boolean => {
       const keep = keepIdle(socket as Socket, entry.keepAliveMs, TCP_KEEP_ALIVE_DELAY_MS);
-      if (keep) sockets?.idled(socket);
+      if (keep) {
+        this.#keptAlive.add(socket);
+        sockets?.idled(socket);
+      }
       return keep;
     };
     if (sockets) {
@@ -238,7 +248,8 @@ export class HttpConnections {
     socket.on('close', () => {
       if (this.#closing || this.#sockets?.evicted(socket)) return;
       const req = inUse();
-      const report = req ? serverClosed && req.shouldKeepAlive !== false : !idleExpired;
+      // A `Connection: close` answer: node closes its side itself (often before the server's FIN).
+      const report = req ? (req.shouldKeepAlive === false ? this.#keptAlive.has(socket) : serverClosed) : !idleExpired;
       if (report) this.#onServerClose?.(origin);
     });
   }

@@ -28,6 +28,11 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.end();
   },
   '/maintenance': (_q, res) => res.end('<h1>Down for maintenance</h1>'),
+  // nginx's answer to the request in flight as it stops gracefully; also a server that never keeps alive.
+  '/last': (_q, res) => {
+    res.setHeader('connection', 'close');
+    res.end('bye');
+  },
   '/slow': (_q, res) => void setTimeout(() => res.end('late'), 300),
   '/hang': () => {},
   '/big': (_q, res) => {
@@ -158,6 +163,34 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+test('node: a Connection: close on a connection kept alive before is reported (nginx stopping); one on every answer is not', async () => {
+  const closed: string[] = [];
+  const watcher = new HttpConnections({ backend: 'node', onServerClose: (origin) => closed.push(origin) });
+  const settle = async (): Promise<void> => {
+    // The close follows the answer by a moment: wait for the server's side of the socket to go.
+    for (let i = 0; i < 200 && sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+  };
+  try {
+    server.closeAllConnections();
+    await settle();
+    const always = spec('/last');
+    watcher.register(always);
+    for (let i = 0; i < 3; i++) assert.equal((await createHttpProbe(always, watcher).check()).ok, true);
+    await settle();
+    assert.deepEqual(closed, [], 'a server that closes after every answer is not going away');
+    const kept = spec('/');
+    const last = spec('/last');
+    assert.equal((await createHttpProbe(kept, watcher).check()).ok, true);
+    assert.equal((await createHttpProbe(kept, watcher).check()).ok, true);
+    assert.equal((await createHttpProbe(last, watcher).check()).ok, true);
+    for (let i = 0; i < 200 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(closed, [new URL(base).origin]);
+  } finally {
+    await watcher.close();
+  }
+});
 
 test('auto: node:http below UNDICI_CHECKS_PER_SECOND checks a second, undici from there on', async () => {
   const few = new HttpConnections();
