@@ -1,6 +1,6 @@
 /**
  * docker/k8s, the kustomization, rendered offline by `kubectl kustomize` (the base, and the
- * overlay with an example Postgres) and checked without a cluster: every object against
+ * overlay with an example Postgres, and the one with components/tls) and checked without a cluster: every object against
  * Kubernetes' schemas (kubernetes-models) with unknown fields refused
  * (test/support/k8s-schema.ts), every pod locked down as the restricted Pod Security
  * Standard asks, the agents' shard from their pod index, the mailers' probes on /healthz,
@@ -26,7 +26,8 @@ function render(dir: string): K8s[] {
 
 const base = render('docker/k8s');
 const withPostgres = render('docker/k8s/overlays/with-postgres');
-const renders = { 'docker/k8s': base, 'docker/k8s/overlays/with-postgres': withPostgres };
+const tls = render('docker/k8s/overlays/tls');
+const renders = { 'docker/k8s': base, 'docker/k8s/overlays/with-postgres': withPostgres, 'docker/k8s/overlays/tls': tls };
 
 const find = (objects: K8s[], kind: string, name: string): K8s => {
   const object = objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -46,11 +47,12 @@ const MAILER_PORT = Number(/^EXPOSE (\d+)$/m.exec(MAILER_DOCKERFILE)?.[1]);
 /** The image's user per image: ch2's is node; postgres:15 runs as postgres, 999. */
 const IMAGE_UID: Record<string, number> = { 'ch2/agent:latest': NODE_UID, 'ch2/mailer:latest': NODE_UID, 'postgres:15': 999 };
 
-test('kustomize renders the base and the overlay: the objects the README names, all in the namespace ch2', () => {
+test('kustomize renders the base and the overlays: the objects the README names, all in the namespace ch2', () => {
   const names = (objects: K8s[]): string[] => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
   const baseNames = ['ConfigMap/ch2-agent-config', 'Deployment/mailer', 'Namespace/ch2', 'NetworkPolicy/default-deny-ingress', 'NetworkPolicy/mailer-egress', 'NetworkPolicy/mailer-ingress', 'PodDisruptionBudget/mailer', 'Secret/ch2', 'Service/agent', 'Service/mailer', 'StatefulSet/agent'];
   assert.deepEqual(names(base), baseNames);
   assert.deepEqual(names(withPostgres), [...baseNames, 'NetworkPolicy/postgres-ingress', 'Secret/postgres', 'Service/postgres', 'StatefulSet/postgres'].sort());
+  assert.deepEqual(names(tls), baseNames);
   for (const o of withPostgres.filter((o) => o.kind !== 'Namespace')) assert.equal(o.metadata.namespace, 'ch2', `${o.kind}/${o.metadata.name}`);
   assert.equal(find(base, 'Namespace', 'ch2').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
 });
@@ -92,7 +94,7 @@ test('the unknown-field check refuses misspelt fields that the schema alone lets
 
 test("every pod: the image's user, non-root, read-only root, no capability, no escalation, seccomp RuntimeDefault, requests and limits", () => {
   assert.equal(NODE_UID, 1000);
-  for (const w of workloads(withPostgres)) {
+  for (const w of Object.values(renders).flatMap(workloads)) {
     const pod = w.spec.template.spec;
     const where = `${w.kind}/${w.metadata.name}`;
     assert.equal(pod.automountServiceAccountToken, false, `${where}: no API token in the pod`);
@@ -217,4 +219,25 @@ test('network policies: nothing in but agents to the mailers on 33333 and mailer
     const selector = o.kind === 'Service' ? { matchLabels: o.spec.selector } : o.kind === 'PodDisruptionBudget' ? o.spec.selector : undefined;
     if (selector) assert.equal(selected(selector).length, 1, `${o.kind}/${o.metadata.name} selects one workload's pods`);
   }
+});
+
+test('the tls overlay: the mailers serve HTTPS with the certificate of the Secret mailer-tls, probed over HTTPS; the agents send to https://mailer:33333 trusting its ca.crt, without the key', () => {
+  const mounted = (w: K8s, container: any, path: string): { secret: string; key: string } => {
+    const mount = container.volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
+    const volume = w.spec.template.spec.volumes.find((v: any) => v.name === mount?.name);
+    assert.ok(volume?.secret, `${path} is on a Secret's mount`);
+    return { secret: volume.secret.secretName, key: volume.secret.items.find((i: any) => i.path === path.slice(mount.mountPath.length + 1))?.key };
+  };
+  const mailer = find(tls, 'Deployment', 'mailer');
+  const server = containersOf(mailer)[0];
+  assert.deepEqual(mounted(mailer, server, env(server, 'TLS_CERT').value), { secret: 'mailer-tls', key: 'tls.crt' });
+  assert.deepEqual(mounted(mailer, server, env(server, 'TLS_KEY').value), { secret: 'mailer-tls', key: 'tls.key' });
+  for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) assert.deepEqual([server[probe].httpGet.scheme, server[probe].httpGet.path], ['HTTPS', '/healthz'], probe);
+  const agent = find(tls, 'StatefulSet', 'agent');
+  const client = containersOf(agent)[0];
+  assert.equal(env(client, 'MAILER_URL').value, `https://${find(tls, 'Service', 'mailer').metadata.name}:${MAILER_PORT}`);
+  assert.deepEqual(mounted(agent, client, env(client, 'MAILER_CA').value), { secret: 'mailer-tls', key: 'ca.crt' });
+  const keys = agent.spec.template.spec.volumes.filter((v: any) => v.secret?.secretName === 'mailer-tls').flatMap((v: any) => v.secret.items.map((i: any) => i.key));
+  assert.deepEqual(keys, ['ca.crt'], 'the agents never mount the key');
+  assert.equal(env(client, 'SHARD').value, env(containersOf(find(base, 'StatefulSet', 'agent'))[0], 'SHARD').value, 'the rest of the base unchanged');
 });
