@@ -130,7 +130,7 @@ test("what a pod writes is on a volume: /tmp everywhere, the mailer's store fold
   assert.match(env(containersOf(postgres)[0], 'PGDATA').value, /^\/var\/lib\/postgresql\/data\/.+/, 'PGDATA below the claim, beside lost+found');
 });
 
-test("the agents: a StatefulSet of 3 whose pods' SHARD comes from their pod index, slots 1/3, 2/3, 3/3", () => {
+test("the agents: a StatefulSet of 3 whose pods' SHARD comes from their pod index, slots 1/3, 2/3, 3/3; alive by their metrics server's /healthz", () => {
   const agent = find(base, 'StatefulSet', 'agent');
   const replicas: number = agent.spec.replicas;
   assert.equal(replicas, 3);
@@ -147,6 +147,8 @@ test("the agents: a StatefulSet of 3 whose pods' SHARD comes from their pod inde
   const config = container.volumeMounts.find((m: any) => m.name === 'config');
   const volume = agent.spec.template.spec.volumes.find((v: any) => v.name === 'config');
   assert.ok(Object.hasOwn((find(base, 'ConfigMap', volume.configMap.name) as any).data, env(container, 'CONFIG_FILE').value.slice(config.mountPath.length + 1)), 'CONFIG_FILE is a key of the mounted ConfigMap');
+  const metrics = container.ports.find((p: any) => p.name === container.livenessProbe.httpGet.port);
+  assert.deepEqual([container.livenessProbe.httpGet.path, String(metrics?.containerPort)], ['/healthz', env(container, 'METRICS_PORT').value], 'alive by /healthz of its metrics server');
   const headless = find(base, 'Service', agent.spec.serviceName);
   assert.equal(headless.spec.clusterIP, 'None');
 });
