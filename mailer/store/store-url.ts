@@ -61,3 +61,32 @@ export function parsePostgresUrl(text: string): PostgresLocation {
   const label = `${url.protocol}//${url.username}@${url.host}/${url.pathname.replace(/^\//, '')}${query}`;
   return { kind: 'postgres', url: value, label, password };
 }
+
+/**
+ * Which store the settings name. --store takes a folder or a postgres:// URL
+ * and wins over both env vars; else STORE_URL (a postgres:// URL) or
+ * STORE_DIR (a folder), never both; else `fallback` (the old --spool, or the
+ * default folder). A URL in STORE_DIR or a folder in STORE_URL is refused, so
+ * each variable holds what its name says. Throws an Error naming the setting;
+ * no message quotes a value.
+ */
+export function resolveStoreLocation(given: { flag: string | undefined; dirEnv: string | undefined; urlEnv: string | undefined; fallback: string }): StoreLocation {
+  const dirEnv = given.dirEnv?.trim() || undefined;
+  const urlEnv = given.urlEnv?.trim() || undefined;
+  // commander hands STORE_DIR to --store when the flag is absent: the same text is the env var's.
+  const flag = given.flag !== undefined && given.flag !== dirEnv ? given.flag : undefined;
+  if (flag === undefined && dirEnv !== undefined && urlEnv !== undefined) {
+    throw new Error('STORE_URL and STORE_DIR are both set: STORE_URL names a Postgres store, STORE_DIR a SQLite folder; set one (or give --store)');
+  }
+  const [text, from] = flag !== undefined ? [flag, '--store'] : urlEnv !== undefined ? [urlEnv, 'STORE_URL'] : dirEnv !== undefined ? [dirEnv, 'STORE_DIR'] : [given.fallback, '--store'];
+  if (looksLikeUrl(text)) {
+    if (from === 'STORE_DIR') throw new Error('STORE_DIR: expected a folder; a postgres:// URL goes in STORE_URL (value not shown)');
+    try {
+      return parsePostgresUrl(text);
+    } catch (err) {
+      throw new Error(`${from}: ${(err as Error).message}`);
+    }
+  }
+  if (from === 'STORE_URL') throw new Error('STORE_URL: expected a postgres:// URL such as postgres://ch2@db:5432/ch2; a folder goes in STORE_DIR or --store');
+  return { kind: 'folder', dir: text };
+}
