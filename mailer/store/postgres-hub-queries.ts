@@ -7,20 +7,8 @@
 import type { ClientBase } from 'pg';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { NotifyEntry } from './store.ts';
-import {
-  type AgentRow,
-  DAY_MS,
-  type DeliveryRow,
-  HOUR_MS,
-  type HubSnapshot,
-  type HubWrite,
-  type IncidentQuery,
-  type IncidentRecord,
-  type IncidentRow,
-  PACKED_WIDTH,
-  type SilenceRow,
-  type TargetRow,
-} from '../hub/model.ts';
+import { DAY_MS, HOUR_MS, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from '../hub/model.ts';
+import { packBuckets, toAgent, toDelivery, toIncident, toSilence, toTarget } from './hub-rows.ts';
 
 type Row = Record<string, unknown>;
 const L = LATENCY_BUCKETS_MS.length + 1;
@@ -95,36 +83,15 @@ export async function hubWrite(c: ClientBase, w: HubWrite): Promise<void> {
 /** Everything the hub holds in memory, read at start: five queries; the buckets packed (PackedBuckets). */
 export async function hubLoad(c: ClientBase, now: number, hourlySince: number, dailySince: number): Promise<HubSnapshot> {
   const agents = (await c.query<Row>('SELECT * FROM hub_agents')).rows.map(toAgent);
-  const targets = (await c.query<Row>('SELECT * FROM hub_targets')).rows.map((r): TargetRow => ({
-    name: String(r.name),
-    state: String(r.state) as TargetRow['state'],
-    since: r.since === null ? null : Number(r.since),
-    lastFailure: r.last_failure === null ? null : String(r.last_failure),
-    alerted: r.alerted === null ? null : (String(r.alerted) as 'up' | 'down'),
-    ...(r.stale_why !== null ? { staleWhy: String(r.stale_why) } : {}),
-    ...(r.reported_at !== null ? { reportedAt: Number(r.reported_at) } : {}),
-  }));
+  const targets = (await c.query<Row>('SELECT * FROM hub_targets')).rows.map(toTarget);
   const buckets = await c.query({
     text: `SELECT target, size, start, checks, failures, incidents, ${LCOLS.join(', ')} FROM hub_buckets WHERE (size = $1 AND start >= $2) OR (size = $3 AND start >= $4)`,
     values: [HOUR_MS, hourlySince, DAY_MS, dailySince],
     rowMode: 'array',
   });
-  const names: string[] = [];
-  const index = new Map<string, number>();
-  const packed = new Float64Array(buckets.rows.length * PACKED_WIDTH);
-  (buckets.rows as unknown[][]).forEach((r, k) => {
-    const name = String(r[0]);
-    let i = index.get(name);
-    if (i === undefined) {
-      i = names.push(name) - 1;
-      index.set(name, i);
-    }
-    packed[k * PACKED_WIDTH] = i;
-    for (let col = 1; col < PACKED_WIDTH; col++) packed[k * PACKED_WIDTH + col] = Number(r[col]);
-  });
   const open = (await c.query<Row>("SELECT * FROM hub_incidents WHERE state = 'open' ORDER BY opened_at DESC")).rows.map(toIncident);
   const silences = (await c.query<Row>('SELECT * FROM hub_silences WHERE until > $1 ORDER BY until', [now])).rows.map(toSilence);
-  return { agents, targets, buckets: { names, rows: packed }, open, silences };
+  return { agents, targets, buckets: packBuckets(buckets.rows as unknown[][]), open, silences };
 }
 
 /** Incidents, newest first, with their deliveries: two queries. */
@@ -134,17 +101,7 @@ export async function incidents(c: ClientBase, q: IncidentQuery): Promise<Incide
   if (rows.length === 0) return [];
   const byId = new Map<string, IncidentRecord>(rows.map(toIncident).map((i) => [i.id, { ...i, deliveries: [] }]));
   const deliveries = await c.query<Row>('SELECT incident, alert_id, channel, state, attempts, error, at FROM deliveries WHERE incident = ANY($1::text[]) ORDER BY at, channel', [[...byId.keys()]]);
-  for (const r of deliveries.rows) {
-    byId.get(String(r.incident))?.deliveries.push({
-      incident: String(r.incident),
-      alertId: String(r.alert_id),
-      channel: String(r.channel),
-      state: String(r.state) as DeliveryRow['state'],
-      attempts: Number(r.attempts),
-      error: r.error === null ? null : String(r.error),
-      at: Number(r.at),
-    });
-  }
+  for (const r of deliveries.rows) byId.get(String(r.incident))?.deliveries.push(toDelivery(r));
   return [...byId.values()];
 }
 
@@ -163,49 +120,4 @@ export async function hubPrune(c: ClientBase, hourlyBefore: number, dailyBefore:
   await c.query("DELETE FROM hub_incidents WHERE state = 'closed' AND opened_at < $1", [dailyBefore]);
   await c.query('DELETE FROM deliveries d WHERE d.incident IS NOT NULL AND d.at < $1 AND NOT EXISTS (SELECT 1 FROM hub_incidents i WHERE i.id = d.incident) AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.seq = d.alert_seq)', [dailyBefore]);
   await c.query('DELETE FROM hub_silences WHERE until < $1', [now]);
-}
-
-function toAgent(r: Row): AgentRow {
-  return {
-    name: String(r.name),
-    instance: String(r.instance),
-    version: String(r.version),
-    firstSeenAt: Number(r.first_seen),
-    instanceSince: Number(r.instance_since),
-    lastReportAt: Number(r.last_report),
-    intervalMs: Number(r.interval_ms),
-    state: String(r.state) as AgentRow['state'],
-    targets: r.targets as AgentRow['targets'],
-  };
-}
-
-function toIncident(r: Row): IncidentRow {
-  const ledger = (r.ledger ?? undefined) as Pick<IncidentRow, 'opener' | 'witnesses'> | undefined;
-  return {
-    ...(ledger?.opener !== undefined && ledger.opener !== null ? { opener: ledger.opener } : {}),
-    ...(ledger?.witnesses !== undefined && ledger.witnesses !== null ? { witnesses: ledger.witnesses } : {}),
-    id: String(r.id),
-    target: String(r.target),
-    state: String(r.state) === 'open' ? 'open' : 'closed',
-    openedAt: Number(r.opened_at),
-    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
-    message: String(r.message),
-    reason: r.reason === null ? null : String(r.reason),
-    silenced: r.silenced === true,
-    recipients: r.recipients as string[],
-    events: r.events as IncidentRow['events'],
-  };
-}
-
-function toSilence(r: Row): SilenceRow {
-  const row: SilenceRow = {
-    id: String(r.id),
-    target: String(r.target),
-    startsAt: Number(r.starts_at),
-    until: Number(r.until),
-    comment: String(r.comment),
-    createdAt: Number(r.created_at),
-  };
-  if (r.match !== null && r.match !== undefined) row.match = r.match as SilenceRow['match'] & object;
-  return row;
 }

@@ -10,7 +10,7 @@ import type { ClientBase } from 'pg';
 import type { Alert } from '../../shared/alert.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { ChannelState } from './outbox.ts';
-import type { AlertChange, PendingRow } from './group-commit-store.ts';
+import type { AlertChange, PendingRow } from './store-backend.ts';
 import type { ListedAlert, ListPage, ListQuery } from './store.ts';
 
 interface AlertRow {

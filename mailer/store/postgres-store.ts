@@ -14,7 +14,8 @@
  */
 import type { Logger } from '../../shared/logger.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS } from '../hub/model.ts';
-import { type CommitBatch, type CommitResult, GroupCommitStore, type StoreBackend } from './group-commit-store.ts';
+import { GroupCommitStore } from './group-commit-store.ts';
+import type { CommitBatch, CommitResult, StoreBackend } from './store-backend.ts';
 import { migrate } from './postgres-migrations.ts';
 import { PostgresSession } from './postgres-session.ts';
 import * as hq from './postgres-hub-queries.ts';

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../shared/logger.ts';
 import type { HubSnapshot, IncidentRecord } from '../hub/model.ts';
-import type { CommitResult, StoreBackend } from './group-commit-store.ts';
+import type { CommitResult, StoreBackend } from './store-backend.ts';
 import { GroupCommitStore } from './group-commit-store.ts';
 import type { WorkerSettings } from './sqlite-worker.ts';
 import { WorkerClient } from './sqlite-worker-client.ts';

@@ -20,7 +20,7 @@ import { SqliteQueries } from './sqlite-queries.ts';
 import { SqliteHubQueries } from './sqlite-hub-queries.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from '../hub/model.ts';
 import { type ListQuery, StoreOpenError } from './store.ts';
-import type { AlertChange, CommitBatch, CommitResult } from './group-commit-store.ts';
+import type { AlertChange, CommitBatch, CommitResult } from './store-backend.ts';
 
 export interface WorkerSettings {
   dir: string;
