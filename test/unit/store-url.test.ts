@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { parsePostgresUrl, resolveStoreLocation } from '../../mailer/store/store-url.ts';
 
-const password = fc.string({ minLength: 4, maxLength: 24, unit: 'grapheme-ascii' }).filter((p) => p.trim().length >= 4);
+// Marked, so that a password cannot stand in a message by chance (a password "name" is in "database name").
+const password = fc.string({ minLength: 1, maxLength: 24, unit: 'grapheme-ascii' }).map((p) => `Zq9~${p}`);
 
 test('store-url: any password round-trips to the driver and never reaches the label', () => {
   fc.assert(
