@@ -19,6 +19,7 @@ import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent
 import { MAX_QUORUM } from './hub/ledger.ts';
 import { DEFAULT_FORGET_AFTER_MS } from './hub/hub-operations.ts';
 import { Allowlist } from './intake/allowlist.ts';
+import { type PostgresLocation, resolveStoreLocation, type StoreLocation } from './store/store-url.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
@@ -30,8 +31,13 @@ export interface MailerConfig {
   maxBytes: number;
   idleTimeoutMs: number;
   maxRetryAgeMs: number;
-  /** The durable store folder. */
+  /**
+   * The store's folder: the SQLite store's, or with a Postgres store the
+   * folder of the mailer's own files (listening.json for the healthcheck).
+   */
   store: string;
+  /** --store postgres://… (STORE_URL): the Postgres store; undefined: SQLite in `store`. */
+  storeUrl: PostgresLocation | undefined;
   /** Move a corrupt store database aside and start empty. */
   storeRecover: boolean;
   /** Old flag or env names given: one warning line each at start. */
@@ -78,9 +84,10 @@ export interface MailerConfig {
 
 export const DEFAULT_STORE = '/var/lib/ch2-mailer';
 
+/** A ConfigError, not InvalidArgumentError: commander would echo the rejected value, a URL with its password. */
 function storeArg(text: string): string {
   const value = text.trim();
-  if (value === '') throw new InvalidArgumentError('Expected a folder path.');
+  if (value === '') throw new ConfigError('--store: expected a folder path or a postgres:// URL.');
   return value;
 }
 
@@ -143,7 +150,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--max-bytes <n>', 'largest alert accepted, bytes', 'MAX_ALERT_BYTES', integerArg(256, 1024 * 1024)).default(RAW_MAX_BYTES))
     .addOption(envOption('--idle-timeout <duration>', 'close a connection idle this long', 'IDLE_TIMEOUT', durationArg(100, 600_000)).default(10_000, '10s'))
     .addOption(envOption('--max-retry-age <duration>', 'keep retrying a failing channel this long', 'MAX_RETRY_AGE', durationArg(1000, 30 * 86_400_000)).default(86_400_000, '24h'))
-    .addOption(envOption('--store <dir>', 'durable store folder: accepted alerts, delivery state, dead letters', 'STORE_DIR', storeArg).default(undefined, DEFAULT_STORE))
+    .addOption(envOption('--store <dir|url>', 'durable store of accepted alerts, delivery state, dead letters and the hub: a folder (SQLite), or postgres://user@host:5432/db (env STORE_URL)', 'STORE_DIR', storeArg).default(undefined, DEFAULT_STORE))
     // The names before 0.2: still taken, with a warning at start (MailerConfig.deprecated).
     .addOption(envOption('--spool <dir>', 'old name of --store', 'SPOOL_DIR', storeArg).hideHelp())
     .addOption(envOption('--dedupe-window <duration>', 'an alert resent with a known id within this long is not sent again', 'DEDUPE_WINDOW', durationArg(60_000, 366 * 86_400_000)).default(7 * 86_400_000, '7d'))
@@ -197,8 +204,14 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
   const deprecated: string[] = [];
   if (opts.spool !== undefined) deprecated.push(opts.store === undefined ? '--spool (SPOOL_DIR) is now --store (STORE_DIR); the old name will go.' : '--spool (SPOOL_DIR) is ignored: --store (STORE_DIR) is given.');
   if (opts.spoolRecover === true || envBoolean(env, 'SPOOL_RECOVER') !== undefined) deprecated.push('--spool-recover (SPOOL_RECOVER) is now --store-recover (STORE_RECOVER); the old name will go.');
-  const store = opts.store ?? opts.spool ?? DEFAULT_STORE;
-  if (typeof store !== 'string') throw new ConfigError('--store must be a folder.');
+  let where: StoreLocation;
+  try {
+    where = resolveStoreLocation({ flag: opts.store as string | undefined, dirEnv: env.STORE_DIR, urlEnv: env.STORE_URL, fallback: (opts.spool as string | undefined) ?? DEFAULT_STORE });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}.`);
+  }
+  const store = where.kind === 'folder' ? where.dir : DEFAULT_STORE;
+  const storeUrl = where.kind === 'postgres' ? where : undefined;
   const allow = opts.to as string[];
   const defaultTo = (opts.defaultTo as string | undefined) || undefined;
   try {
@@ -215,6 +228,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     idleTimeoutMs: opts.idleTimeout as number,
     maxRetryAgeMs: opts.maxRetryAge as number,
     store,
+    storeUrl,
     storeRecover: opts.storeRecover === true || opts.spoolRecover === true || (envBoolean(env, 'STORE_RECOVER') ?? envBoolean(env, 'SPOOL_RECOVER') ?? false),
     deprecated,
     dedupeWindowMs: opts.dedupeWindow as number,
@@ -238,7 +252,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     publicUrl: opts.publicUrl as URL | undefined,
-    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
+    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href), ...(storeUrl ? [storeUrl.url, ...(storeUrl.password ? [storeUrl.password] : [])] : [])],
   };
 }
 

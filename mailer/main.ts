@@ -1,4 +1,5 @@
 /** ch2-mailer: entry point of the mailer image. */
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, exitConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -29,7 +30,8 @@ import { formatDurationFlag } from '../shared/duration.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
 import { renderIncidentsSection } from './hub/page/render-page.ts';
-import { SqliteStore } from './store/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
+import type { StoreLocation } from './store/store-url.ts';
 import { StoreOpenError } from './store/store.ts';
 
 const argv = process.argv.slice(2);
@@ -68,13 +70,15 @@ await moduleChannelsReady(routes.map((r) => r.channel)).catch((err: Error) => {
   log.error(err.message);
   process.exit(2);
 });
-const opened = await SqliteStore.open({ dir: config.store, log, recover: config.storeRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
-  // In use, corrupt, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
-  log.error(err instanceof StoreOpenError ? err.message : `Cannot open the store ${config.store}: ${err.message} (--store / STORE_DIR).`);
+const where: StoreLocation = config.storeUrl ?? { kind: 'folder', dir: config.store };
+// SQLite in its folder, or Postgres (waited for while it cannot be reached).
+const opened = await openStore(where, { log, recover: config.storeRecover, dedupeWindowMs: config.dedupeWindowMs }).catch((err: Error) => {
+  // In use, corrupt, refused, or not a usable folder: one line with the way out, exit 2 (a configuration problem).
+  log.error(err instanceof StoreOpenError ? err.message : `Cannot open the store ${config.storeUrl?.label ?? config.store}: ${err.message} (--store / ${config.storeUrl ? 'STORE_URL' : 'STORE_DIR'}).`);
   process.exit(2);
 });
 const store = opened.store;
-if (opened.summary.movedAside) log.warn(`Store ${config.store}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--store-recover).`);
+if (opened.summary.movedAside) log.warn(`Store ${opened.label}: the corrupt database was moved to ${opened.summary.movedAside}; starting empty (--store-recover).`);
 // The hub: agents, targets, buckets, incidents and silences, as the store kept them.
 const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
@@ -168,7 +172,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   const port = (intake.address() as AddressInfo).port;
   // Where `ch2-mailer healthcheck` (the image's HEALTHCHECK, without the container's arguments) asks.
   try {
-    writeListening(config.store, { port, bind: config.bind });
+    // With Postgres the folder holds only this file: where there is none (outside the image), the healthcheck asks --port.
+    if (config.storeUrl === undefined || existsSync(config.store)) writeListening(config.store, { port, bind: config.bind });
   } catch (err) {
     log.warn(`Cannot write ${config.store}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
   }
@@ -202,7 +207,7 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   const { resumed, remembered } = opened.summary;
   if (resumed + remembered > 0) {
-    log.info(`Store ${config.store}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
+    log.info(`Store ${opened.label}: resuming ${resumed} unfinished alert(s); ${remembered} delivered alert id(s) remembered.`, {
       event: 'resume',
       resumed,
       remembered,

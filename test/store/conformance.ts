@@ -1,14 +1,15 @@
 /**
  * The store conformance suite: what every implementation of the mailer's
  * Store (mailer/store/store.ts) must do, written against the interface only,
- * so the SQLite store runs it today (test/unit/store-sqlite.test.ts) and a
- * Postgres store can run it later. Commits are counted through health(), so
+ * so the SQLite store (test/unit/store-sqlite.test.ts) and the Postgres store
+ * (test/integration/store-postgres.test.ts) run it alike. Commits are counted through health(), so
  * an admit that resolved before its commit fails here.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QueuedAlert } from '../../mailer/queued-alert.ts';
 import type { Store, StoreOptions } from '../../mailer/store/store.ts';
+import { type AgentRow, type IncidentRow, PACKED_WIDTH, type SilenceRow, type TargetRow } from '../../mailer/hub/model.ts';
 
 export interface StoreFactory {
   /** A fresh place (folder, database) for a store. */
@@ -188,6 +189,42 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     await store.close();
     store = await open(place);
     assert.deepEqual(await store.notifyLog(), [{ incident: 'json-n1', channel: 'log' }]);
+    await store.close();
+  });
+
+  test(`${name}: the hub's rows (agent, target, buckets, incident with its deliveries, silence) are read back as written after a reopen`, async () => {
+    const place = factory.place();
+    let store = await open(place);
+    const now = Date.now();
+    const agent: AgentRow = { name: 'a1', instance: 'i1', version: '0.1.0', firstSeenAt: now - 9000, instanceSince: now - 9000, lastReportAt: now, intervalMs: 5000, state: 'reporting', targets: [{ name: 'web', state: 'down' }] };
+    const target: TargetRow = { name: 'web', state: 'down', since: now - 500, lastFailure: 'HTTP 503', alerted: 'down', reportedAt: now };
+    const incident: IncidentRow = {
+      id: 'json-i1', target: 'web', state: 'open', openedAt: now - 500, resolvedAt: null, message: 'The service is down!', reason: 'HTTP 503', silenced: true,
+      recipients: ['admin@work'], events: [{ at: now - 500, kind: 'detected', text: 'HTTP 503' }], opener: { agent: 'a1', instance: 'i1' }, witnesses: ['a1'],
+    };
+    const silence: SilenceRow = { id: 'sil1', target: 'web*', startsAt: now, until: now + 3_600_000, comment: 'deploy', createdAt: now };
+    store.hubWrite({ op: 'agent', row: agent });
+    store.hubWrite({ op: 'target', row: target });
+    store.hubWrite({ op: 'buckets', at: now, adds: [{ target: 'web', checks: 6, failures: 2, latency: [4, 0, 2], incidents: 1 }] });
+    store.hubWrite({ op: 'buckets', at: now, adds: [{ target: 'web', checks: 1, failures: 0, latency: [1], incidents: 0 }] });
+    store.hubWrite({ op: 'incident', row: incident });
+    await store.hubCommit({ op: 'silence', row: silence });
+    await store.admit(item('i1'), ['log']);
+    store.settle('i1', 'log', 'delivered');
+    await store.close();
+    store = await open(place);
+    const snapshot = await store.hubLoad();
+    assert.deepEqual(snapshot.agents, [agent]);
+    assert.deepEqual(snapshot.targets, [target]);
+    assert.deepEqual(snapshot.open, [incident]);
+    assert.deepEqual(snapshot.silences, [silence]);
+    assert.deepEqual(snapshot.buckets.names, ['web']);
+    const rows = [...snapshot.buckets.rows];
+    assert.equal(rows.length, 2 * PACKED_WIDTH, 'an hour and a day');
+    assert.deepEqual(rows.slice(3, 7), [7, 2, 1, 5], 'checks, failures and incidents added up, then the first latency bucket');
+    const [listed] = await store.incidents({ state: 'open', limit: 10 });
+    assert.deepEqual({ ...listed, deliveries: listed?.deliveries.map((d) => ({ ...d, at: 0 })) }, { ...incident, deliveries: [{ incident: 'json-i1', alertId: 'i1', channel: 'log', state: 'delivered', attempts: 1, error: null, at: 0 }] });
+    assert.deepEqual(await store.incidents({ state: 'closed', limit: 10 }), []);
     await store.close();
   });
 
