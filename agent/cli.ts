@@ -35,6 +35,7 @@ import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
 import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
 import { caFileValue, expectStatusValue, remindEveryValue } from './setting-values.ts';
+import { MAX_REPLICAS, parseShard, type Shard, shardOf, shareOf } from './shard.ts';
 import { DEFAULT_SETTINGS, forTarget, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const VIEWS = ['auto', 'lines', 'table'] as const;
@@ -45,6 +46,10 @@ export interface AgentConfig {
   targets: TargetSpec[];
   /** Where the targets came from, for the start line. */
   configFile?: string;
+  /** --shard (and --copies): `targets` is this replica's share of `allTargets` targets. */
+  shard?: Shard;
+  /** How many targets the flags or the config file list (more than `targets.length` on a shard). */
+  allTargets: number;
   mailer: MailerAddress;
   mailerProtocol: MailerProtocol;
   /** Bearer token for the mailer's JSON intake; never logged. */
@@ -154,7 +159,9 @@ export function buildProgram(): Command {
     .addOption(envOption('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: off)', 'METRICS_PORT', portArg))
     .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING))
     .addOption(envOption('--report-every <duration>', 'send the mailer a report of every target this often, json protocol only ("off": never)', 'REPORT_EVERY', reportEveryArg).default(DEFAULT_REPORT_EVERY_MS, '10s'))
-    .addOption(envOption('--agent-name <name>', "this agent's name in its reports to the mailer (default: the hostname)", 'AGENT_NAME', agentNameArg));
+    .addOption(envOption('--agent-name <name>', "this agent's name in its reports to the mailer (default: the hostname)", 'AGENT_NAME', agentNameArg))
+    .addOption(envOption('--shard <i/n>', "watch only this replica's share of the targets (rendezvous hashing on their names): i/n counts from 1 (Swarm: {{.Task.Slot}}/3), index:i/n from 0 (a Kubernetes pod index)", 'SHARD', arg(parseShard)))
+    .addOption(envOption('--copies <k>', 'with --shard: each target is watched by k of the n replicas (for the hub\'s --quorum)', 'COPIES', integerArg(1, MAX_REPLICAS)).default(1));
   return addLogOptions(program);
 }
 
@@ -266,10 +273,17 @@ export function configFromOptions(
     throw new ConfigError('--mailer-token (MAILER_TOKEN) needs --mailer-protocol json: the raw protocol has no place for a token.');
   }
   const exitOnAlert = (opts.exitOnAlert as boolean | undefined) ?? envBoolean(env, 'EXIT_ON_ALERT') ?? false;
-  const first = targets[0];
-  return {
+  let shard: Shard | undefined;
+  try {
+    shard = shardOf(opts.shard as Omit<Shard, 'copies'> | undefined, opts.copies as number | undefined);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return withTargets({
     targets,
+    allTargets: targets.length,
     ...(configFile !== undefined ? { configFile } : {}),
+    ...(shard !== undefined ? { shard } : {}),
     mailer,
     mailerProtocol,
     ...(mailerToken !== undefined ? { mailerToken } : {}),
@@ -281,10 +295,22 @@ export function configFromOptions(
     agentName: (opts.agentName as string | undefined) ?? defaultAgentName(),
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
-    target: first?.url ?? new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),
-    targetName: first?.name ?? '',
-    intervalMs: first?.intervalMs ?? settings.intervalMs,
-    to: first?.to[0] ?? settings.to[0] ?? DEFAULT_RECIPIENT,
+    target: new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),
+    targetName: '',
+    intervalMs: settings.intervalMs,
+    to: settings.to[0] ?? DEFAULT_RECIPIENT,
+  }, targets);
+}
+
+/** `config` with `all` its targets, or on a shard its share of them; the first target's fields from the first watched. */
+function withTargets(config: AgentConfig, all: TargetSpec[]): AgentConfig {
+  const targets = config.shard ? shareOf(all, config.shard) : all;
+  const first = targets[0];
+  return {
+    ...config,
+    targets,
+    allTargets: all.length,
+    ...(first ? { target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT } : {}),
   };
 }
 
@@ -298,9 +324,7 @@ export async function parseAgentArgs(argv: readonly string[], env: Env = process
   });
   if (config.configFile === undefined || !settings) return config;
   try {
-    const targets = await loadConfigFile(config.configFile, settings, env);
-    const first = targets[0]!;
-    return { ...config, targets, target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT };
+    return withTargets(config, await loadConfigFile(config.configFile, settings, env));
   } catch (err) {
     if (err instanceof ConfigError) return exitConfig(program.name(), err.message);
     throw err;

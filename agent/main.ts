@@ -5,6 +5,7 @@ import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { secretsOf } from './target.ts';
+import { shardLine } from './shard.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
 import { createReportClient } from './alerting/report-client.ts';
@@ -25,7 +26,8 @@ const baseLog = await createLogger({
   level: config.logLevel,
   secrets: [...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)],
 });
-const several = config.targets.length > 1;
+// A shard's share is several targets' worth of lines, named, even when it is one (or none).
+const several = config.targets.length > 1 || config.shard !== undefined;
 // auto: the table with several targets on a terminal, unless the log lines are JSON (for a collector).
 const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true && config.logFormat === 'plain');
 
@@ -127,6 +129,10 @@ exitOnSignals(
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
 events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+if (config.shard) {
+  const { replica, replicas, copies } = config.shard;
+  log.info(shardLine(config.shard, config.targets.length, config.allTargets), { event: 'shard', replica, replicas, copies, targets: config.targets.length, of: config.allTargets });
+}
 const insecure = config.targets.filter((t) => t.insecure === true).map((t) => t.name);
 if (insecure.length > 0) {
   log.warn(`TLS certificates are not verified (insecure: true) for ${insecure.join(', ')}: anyone on the way can pose as ${insecure.length > 1 ? 'these sites' : 'this site'}.`, { event: 'insecure', targets: insecure });
