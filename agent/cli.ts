@@ -28,7 +28,8 @@ import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/l
 import type { LogFormat, LogLevel } from '../shared/logger.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
-import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
+import { parseMailerList } from './mailer-address.ts';
+import { mailerSettings, type MailerSettings, tokenArg } from './mailer-settings.ts';
 import { DEFAULT_EXPECT_STATUS } from './expect-status.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
@@ -41,7 +42,7 @@ import { DEFAULT_SETTINGS, forTarget, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlTex
 export const VIEWS = ['auto', 'lines', 'table'] as const;
 export type ViewChoice = (typeof VIEWS)[number];
 
-export interface AgentConfig {
+export interface AgentConfig extends MailerSettings {
   /** Every target, in the order given; names are unique. */
   targets: TargetSpec[];
   /** Where the targets came from, for the start line. */
@@ -50,10 +51,6 @@ export interface AgentConfig {
   shard?: Shard;
   /** How many targets the flags or the config file list (more than `targets.length` on a shard). */
   allTargets: number;
-  mailer: MailerAddress;
-  mailerProtocol: MailerProtocol;
-  /** Bearer token for the mailer's JSON intake; never logged. */
-  mailerToken?: string;
   exitOnAlert: boolean;
   view: ViewChoice;
   /** Port of the Prometheus /metrics and /healthz server; undefined: off. */
@@ -111,14 +108,6 @@ function nonEmptyText(text: string): string {
   return text;
 }
 
-/** The mailer's bearer token: at least 16 printable ASCII characters, no spaces (as the mailer's --token). Never echoed. */
-function tokenArg(text: string): string {
-  const value = text.trim();
-  if (value.length < 16) throw new Error('expected a token of at least 16 characters');
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new Error('expected a token of printable ASCII without spaces');
-  return value;
-}
-
 export function buildProgram(): Command {
   const [intervalMin, intervalMax] = LIMITS.intervalMs;
   const program = new Command('ch2-agent')
@@ -135,9 +124,10 @@ export function buildProgram(): Command {
         .argParser(collect),
     )
     .addOption(envOption('--config <file>', 'JSON or YAML file listing the targets, each with its own settings (instead of --target)', 'CONFIG_FILE', (t) => nonEmptyText(t).trim()))
-    .addOption(envOption('--mailer <address>', 'mailer host:port or http://host:port (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerAddress))
+    .addOption(envOption('--mailer <address>', 'mailer host:port, http://host:port or https://host:port, or a comma-separated list of them to fail over along (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerList))
     .addOption(envOption('--mailer-protocol <protocol>', "json: POST /alerts; raw: the book's text, for the book's mailer", 'MAILER_PROTOCOL', choiceArg(MAILER_PROTOCOLS)).default('json'))
     .addOption(secretOption('--mailer-token <token>', 'bearer token for the mailer (json protocol); never logged', 'MAILER_TOKEN', tokenArg))
+    .addOption(envOption('--mailer-ca <pem>', 'https:// mailers: trust the CAs in this PEM file too (beside the public ones)', 'MAILER_CA', arg(caFileValue)))
     .addOption(envOption('--interval <duration>', 'time between checks (500ms, 1s, 2m)', 'INTERVAL', durationArg(intervalMin, intervalMax)).default(DEFAULT_SETTINGS.intervalMs, '1s'))
     .addOption(envOption('--timeout <duration>', 'time a check may take in all', 'TIMEOUT', durationArg(...LIMITS.timeoutMs)).default(DEFAULT_SETTINGS.timeoutMs, '2s'))
     .addOption(envOption('--connect-timeout <duration>', 'time a TCP connect may take', 'CONNECT_TIMEOUT', durationArg(...LIMITS.connectTimeoutMs)).default(DEFAULT_SETTINGS.connectTimeoutMs, '1s'))
@@ -263,15 +253,7 @@ export function configFromOptions(
     const url = new URL(web ? `http://${hostPort(web)}/` : defaultName);
     targets.push({ ...settings, name: defaultName, url, kind: 'http' });
   }
-  const mailer: MailerAddress = (opts.mailer as MailerAddress | undefined) ?? mailerLink ?? { host: MAILER_ALIAS, port: MAILER_PORT };
-  const mailerProtocol = opts.mailerProtocol as MailerProtocol;
-  if (mailer.http && mailerProtocol !== 'json') {
-    throw new ConfigError('--mailer http://… (MAILER_URL) speaks JSON: drop --mailer-protocol raw, or give the mailer as host:port.');
-  }
-  const mailerToken = opts.mailerToken as string | undefined;
-  if (mailerToken !== undefined && mailerProtocol !== 'json') {
-    throw new ConfigError('--mailer-token (MAILER_TOKEN) needs --mailer-protocol json: the raw protocol has no place for a token.');
-  }
+  const mailer = mailerSettings(opts, mailerLink);
   const exitOnAlert = (opts.exitOnAlert as boolean | undefined) ?? envBoolean(env, 'EXIT_ON_ALERT') ?? false;
   let shard: Shard | undefined;
   try {
@@ -284,9 +266,7 @@ export function configFromOptions(
     allTargets: targets.length,
     ...(configFile !== undefined ? { configFile } : {}),
     ...(shard !== undefined ? { shard } : {}),
-    mailer,
-    mailerProtocol,
-    ...(mailerToken !== undefined ? { mailerToken } : {}),
+    ...mailer,
     exitOnAlert,
     view: opts.view as ViewChoice,
     ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort as number } : {}),

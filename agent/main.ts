@@ -8,7 +8,11 @@ import { secretsOf } from './target.ts';
 import { shardLine } from './shard.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
+import { FAILOVER_CONNECT_MS, failoverLink, failoverReports, MailerChoice } from './alerting/mailer-failover.ts';
+import type { MailerEndpoint } from './alerting/mailer-transport.ts';
 import { createReportClient } from './alerting/report-client.ts';
+import { mailerNames } from './mailer-address.ts';
+import { clearTokenMailers } from './mailer-settings.ts';
 import { checkMailerToken } from './alerting/token-check.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
@@ -61,6 +65,11 @@ if (config.metricsPort !== undefined) {
     process.exit(2);
   }
 }
+// The mailers, in the order alerts and reports try them (mailer-failover.ts); an https:// one trusts --mailer-ca.
+const mailers: MailerEndpoint[] = config.mailers.map((m) => ({ ...m, ...(m.tls && config.mailerCa ? config.mailerCa : {}) }));
+const mailerChoice = new MailerChoice(mailers, log);
+const mailersNamed = mailerNames(mailers);
+const token = config.mailerToken ? { token: config.mailerToken } : {};
 // This run of the agent: named in its reports and its alerts, so the mailer tells a restart from a second agent.
 const instance = randomUUID();
 // Reports to the mailer (the hub): json protocol only; the book's raw protocol has no place for them.
@@ -70,9 +79,9 @@ const reporter =
         agent: { name: config.agentName, instance, version: AGENT_VERSION },
         intervalMs: config.reportEveryMs,
         targets: config.targets.map((t) => t.name),
-        send: createReportClient({ mailer: config.mailer, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
+        send: failoverReports(mailers.map((mailer) => createReportClient({ mailer, ...token })), mailerChoice),
         log,
-        mailer: hostPort(config.mailer),
+        mailer: mailersNamed,
       })
     : undefined;
 if (reporter) listeners.push(reporter.events);
@@ -91,7 +100,8 @@ const events = fanOut(listeners, (event, err) => {
 });
 
 let monitor: Monitor | undefined;
-const link = createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol, log, ...(config.mailerToken ? { token: config.mailerToken } : {}) });
+const connect = mailers.length > 1 ? { connectTimeoutMs: FAILOVER_CONNECT_MS } : {};
+const link = failoverLink(mailers.map((mailer) => createMailerClient({ mailer, protocol: config.mailerProtocol, log, ...token, ...connect })), mailerChoice);
 notifier = new Notifier({
   send: link.send,
   batchLimit: link.batchLimit,
@@ -128,7 +138,7 @@ exitOnSignals(
 );
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
-events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+events.started(infos, mailersNamed, config.mailerProtocol);
 if (config.shard) {
   const { replica, replicas, copies } = config.shard;
   log.info(shardLine(config.shard, config.targets.length, config.allTargets), { event: 'shard', replica, replicas, copies, targets: config.targets.length, of: config.allTargets });
@@ -137,14 +147,20 @@ const insecure = config.targets.filter((t) => t.insecure === true).map((t) => t.
 if (insecure.length > 0) {
   log.warn(`TLS certificates are not verified (insecure: true) for ${insecure.join(', ')}: anyone on the way can pose as ${insecure.length > 1 ? 'these sites' : 'this site'}.`, { event: 'insecure', targets: insecure });
 }
+const clear = clearTokenMailers(config).map((m) => hostPort(m));
+if (clear.length > 0) {
+  log.warn(`The mailer token goes in clear to ${clear.join(', ')}, beyond this host: give the mailer as https://host:port (with --mailer-ca for a private CA), so that no one on the way reads it.`, { event: 'clear-token', mailers: clear });
+}
 if (budget.capped) {
   log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
 }
 monitor.start();
 // Whether the mailer takes our token: one line if not (the agent goes on; the alerts wait). The raw protocol has none.
-if (config.mailerProtocol === 'json') void checkMailerToken({ mailer: config.mailer, token: config.mailerToken || undefined, log });
+if (config.mailerProtocol === 'json') {
+  for (const mailer of mailers) void checkMailerToken({ mailer, token: config.mailerToken || undefined, log, several: mailers.length > 1 });
+}
 reporter?.start();
-if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
+if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${mailersNamed} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
 
 async function createTable(): Promise<View & { problem(text: string): void }> {
   const { createTableView } = await import('./output/table-view.ts');
