@@ -57,7 +57,7 @@ export function parseMailerList(text: string): MailerAddress[] {
     } catch (err) {
       throw new InvalidArgumentError(items.length === 1 ? (err as Error).message : `"${item.slice(0, 200)}": ${(err as Error).message}`);
     }
-    if (mailers.some((m) => hostPort(m) === hostPort(mailer))) throw new InvalidArgumentError(`The mailer ${hostPort(mailer)} is listed twice.`);
+    if (mailers.some((m) => hostPort(m).toLowerCase() === hostPort(mailer).toLowerCase())) throw new InvalidArgumentError(`The mailer ${hostPort(mailer)} is listed twice.`);
     mailers.push(mailer);
   }
   return mailers;
