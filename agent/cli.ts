@@ -28,27 +28,29 @@ import { type Env, hostPort, type LinkEndpoint, linkEndpoint } from '../shared/l
 import type { LogFormat, LogLevel } from '../shared/logger.ts';
 import { FIELD_MAX } from '../shared/wire-json.ts';
 import { loadConfigFile } from './config-file.ts';
-import { type MailerAddress, parseMailerAddress } from './mailer-address.ts';
+import { parseMailerList } from './mailer-address.ts';
+import { mailerSettings, type MailerSettings, tokenArg } from './mailer-settings.ts';
 import { DEFAULT_EXPECT_STATUS } from './expect-status.ts';
 import { messageProblem } from './incidents/incident-alerts.ts';
 import { MAILER_PROTOCOLS, type MailerProtocol } from './alerting/mailer-client.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from './report-settings.ts';
 import { AGENT_VERSION, DEFAULT_MAX_PENDING, DEFAULT_REPORT_EVERY_MS, MAILER_ALIAS, MAILER_PORT, WEB_ALIAS, WEB_PORT } from './defaults.ts';
 import { caFileValue, expectStatusValue, remindEveryValue } from './setting-values.ts';
+import { MAX_REPLICAS, parseShard, type Shard, shardOf, shareOf } from './shard.ts';
 import { DEFAULT_SETTINGS, forTarget, HTTP_ONLY_SETTINGS, LIMITS, nameFromUrlText, normalise, type TargetSettings, type TargetSpec, targetKind, targetUrlProblem } from './target.ts';
 
 export const VIEWS = ['auto', 'lines', 'table'] as const;
 export type ViewChoice = (typeof VIEWS)[number];
 
-export interface AgentConfig {
+export interface AgentConfig extends MailerSettings {
   /** Every target, in the order given; names are unique. */
   targets: TargetSpec[];
   /** Where the targets came from, for the start line. */
   configFile?: string;
-  mailer: MailerAddress;
-  mailerProtocol: MailerProtocol;
-  /** Bearer token for the mailer's JSON intake; never logged. */
-  mailerToken?: string;
+  /** --shard (and --copies): `targets` is this replica's share of `allTargets` targets. */
+  shard?: Shard;
+  /** How many targets the flags or the config file list (more than `targets.length` on a shard). */
+  allTargets: number;
   exitOnAlert: boolean;
   view: ViewChoice;
   /** Port of the Prometheus /metrics and /healthz server; undefined: off. */
@@ -106,14 +108,6 @@ function nonEmptyText(text: string): string {
   return text;
 }
 
-/** The mailer's bearer token: at least 16 printable ASCII characters, no spaces (as the mailer's --token). Never echoed. */
-function tokenArg(text: string): string {
-  const value = text.trim();
-  if (value.length < 16) throw new Error('expected a token of at least 16 characters');
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new Error('expected a token of printable ASCII without spaces');
-  return value;
-}
-
 export function buildProgram(): Command {
   const [intervalMin, intervalMax] = LIMITS.intervalMs;
   const program = new Command('ch2-agent')
@@ -130,9 +124,10 @@ export function buildProgram(): Command {
         .argParser(collect),
     )
     .addOption(envOption('--config <file>', 'JSON or YAML file listing the targets, each with its own settings (instead of --target)', 'CONFIG_FILE', (t) => nonEmptyText(t).trim()))
-    .addOption(envOption('--mailer <address>', 'mailer host:port or http://host:port (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerAddress))
+    .addOption(envOption('--mailer <address>', 'mailer host:port, http://host:port or https://host:port, or a comma-separated list of them to fail over along (default: from the insidemailer link, else insidemailer:33333)', 'MAILER_URL', parseMailerList))
     .addOption(envOption('--mailer-protocol <protocol>', "json: POST /alerts; raw: the book's text, for the book's mailer", 'MAILER_PROTOCOL', choiceArg(MAILER_PROTOCOLS)).default('json'))
     .addOption(secretOption('--mailer-token <token>', 'bearer token for the mailer (json protocol); never logged', 'MAILER_TOKEN', tokenArg))
+    .addOption(envOption('--mailer-ca <pem>', 'https:// mailers: trust the CAs in this PEM file too (beside the public ones)', 'MAILER_CA', arg(caFileValue)))
     .addOption(envOption('--interval <duration>', 'time between checks (500ms, 1s, 2m)', 'INTERVAL', durationArg(intervalMin, intervalMax)).default(DEFAULT_SETTINGS.intervalMs, '1s'))
     .addOption(envOption('--timeout <duration>', 'time a check may take in all', 'TIMEOUT', durationArg(...LIMITS.timeoutMs)).default(DEFAULT_SETTINGS.timeoutMs, '2s'))
     .addOption(envOption('--connect-timeout <duration>', 'time a TCP connect may take', 'CONNECT_TIMEOUT', durationArg(...LIMITS.connectTimeoutMs)).default(DEFAULT_SETTINGS.connectTimeoutMs, '1s'))
@@ -154,7 +149,9 @@ export function buildProgram(): Command {
     .addOption(envOption('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (default: off)', 'METRICS_PORT', portArg))
     .addOption(envOption('--max-pending <n>', 'most alerts held while the mailer is away (then the oldest reminders go)', 'MAX_PENDING_ALERTS', integerArg(1, 1_000_000)).default(DEFAULT_MAX_PENDING))
     .addOption(envOption('--report-every <duration>', 'send the mailer a report of every target this often, json protocol only ("off": never)', 'REPORT_EVERY', reportEveryArg).default(DEFAULT_REPORT_EVERY_MS, '10s'))
-    .addOption(envOption('--agent-name <name>', "this agent's name in its reports to the mailer (default: the hostname)", 'AGENT_NAME', agentNameArg));
+    .addOption(envOption('--agent-name <name>', "this agent's name in its reports to the mailer (default: the hostname)", 'AGENT_NAME', agentNameArg))
+    .addOption(envOption('--shard <i/n>', "watch only this replica's share of the targets (rendezvous hashing on their names): i/n counts from 1 (Swarm: {{.Task.Slot}}/3), index:i/n from 0 (a Kubernetes pod index)", 'SHARD', arg(parseShard)))
+    .addOption(envOption('--copies <k>', 'with --shard: each target is watched by k of the n replicas (for the hub\'s --quorum)', 'COPIES', integerArg(1, MAX_REPLICAS)).default(1));
   return addLogOptions(program);
 }
 
@@ -256,23 +253,20 @@ export function configFromOptions(
     const url = new URL(web ? `http://${hostPort(web)}/` : defaultName);
     targets.push({ ...settings, name: defaultName, url, kind: 'http' });
   }
-  const mailer: MailerAddress = (opts.mailer as MailerAddress | undefined) ?? mailerLink ?? { host: MAILER_ALIAS, port: MAILER_PORT };
-  const mailerProtocol = opts.mailerProtocol as MailerProtocol;
-  if (mailer.http && mailerProtocol !== 'json') {
-    throw new ConfigError('--mailer http://… (MAILER_URL) speaks JSON: drop --mailer-protocol raw, or give the mailer as host:port.');
-  }
-  const mailerToken = opts.mailerToken as string | undefined;
-  if (mailerToken !== undefined && mailerProtocol !== 'json') {
-    throw new ConfigError('--mailer-token (MAILER_TOKEN) needs --mailer-protocol json: the raw protocol has no place for a token.');
-  }
+  const mailer = mailerSettings(opts, mailerLink);
   const exitOnAlert = (opts.exitOnAlert as boolean | undefined) ?? envBoolean(env, 'EXIT_ON_ALERT') ?? false;
-  const first = targets[0];
-  return {
+  let shard: Shard | undefined;
+  try {
+    shard = shardOf(opts.shard as Omit<Shard, 'copies'> | undefined, opts.copies as number | undefined);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return withTargets({
     targets,
+    allTargets: targets.length,
     ...(configFile !== undefined ? { configFile } : {}),
-    mailer,
-    mailerProtocol,
-    ...(mailerToken !== undefined ? { mailerToken } : {}),
+    ...(shard !== undefined ? { shard } : {}),
+    ...mailer,
     exitOnAlert,
     view: opts.view as ViewChoice,
     ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort as number } : {}),
@@ -281,10 +275,22 @@ export function configFromOptions(
     agentName: (opts.agentName as string | undefined) ?? defaultAgentName(),
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
-    target: first?.url ?? new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),
-    targetName: first?.name ?? '',
-    intervalMs: first?.intervalMs ?? settings.intervalMs,
-    to: first?.to[0] ?? settings.to[0] ?? DEFAULT_RECIPIENT,
+    target: new URL(`http://${WEB_ALIAS}:${WEB_PORT}/`),
+    targetName: '',
+    intervalMs: settings.intervalMs,
+    to: settings.to[0] ?? DEFAULT_RECIPIENT,
+  }, targets);
+}
+
+/** `config` with `all` its targets, or on a shard its share of them; the first target's fields from the first watched. */
+function withTargets(config: AgentConfig, all: TargetSpec[]): AgentConfig {
+  const targets = config.shard ? shareOf(all, config.shard) : all;
+  const first = targets[0];
+  return {
+    ...config,
+    targets,
+    allTargets: all.length,
+    ...(first ? { target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT } : {}),
   };
 }
 
@@ -298,9 +304,7 @@ export async function parseAgentArgs(argv: readonly string[], env: Env = process
   });
   if (config.configFile === undefined || !settings) return config;
   try {
-    const targets = await loadConfigFile(config.configFile, settings, env);
-    const first = targets[0]!;
-    return { ...config, targets, target: first.url, targetName: first.name, intervalMs: first.intervalMs, to: first.to[0] ?? DEFAULT_RECIPIENT };
+    return withTargets(config, await loadConfigFile(config.configFile, settings, env));
   } catch (err) {
     if (err instanceof ConfigError) return exitConfig(program.name(), err.message);
     throw err;

@@ -5,9 +5,14 @@ import { createLogger, type Logger, makeScrubber } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
 import { parseAgentArgs } from './cli.ts';
 import { secretsOf } from './target.ts';
+import { shardLine } from './shard.ts';
 import { type AgentEvents, fanOut, type TargetInfo } from './events.ts';
 import { createMailerClient } from './alerting/mailer-client.ts';
+import { FAILOVER_CONNECT_MS, failoverLink, failoverReports, MailerChoice } from './alerting/mailer-failover.ts';
+import type { MailerEndpoint } from './alerting/mailer-transport.ts';
 import { createReportClient } from './alerting/report-client.ts';
+import { mailerNames } from './mailer-address.ts';
+import { clearTokenMailers } from './mailer-settings.ts';
 import { checkMailerToken } from './alerting/token-check.ts';
 import { GOODBYE_MS, Reporter } from './alerting/reporter.ts';
 import { AGENT_VERSION } from './defaults.ts';
@@ -25,7 +30,8 @@ const baseLog = await createLogger({
   level: config.logLevel,
   secrets: [...(config.mailerToken ? [config.mailerToken] : []), ...secretsOf(config.targets)],
 });
-const several = config.targets.length > 1;
+// A shard's share is several targets' worth of lines, named, even when it is one (or none).
+const several = config.targets.length > 1 || config.shard !== undefined;
 // auto: the table with several targets on a terminal, unless the log lines are JSON (for a collector).
 const useTable = config.view === 'table' || (config.view === 'auto' && several && process.stdout.isTTY === true && config.logFormat === 'plain');
 
@@ -59,6 +65,11 @@ if (config.metricsPort !== undefined) {
     process.exit(2);
   }
 }
+// The mailers, in the order alerts and reports try them (mailer-failover.ts); an https:// one trusts --mailer-ca.
+const mailers: MailerEndpoint[] = config.mailers.map((m) => ({ ...m, ...(m.tls && config.mailerCa ? config.mailerCa : {}) }));
+const mailerChoice = new MailerChoice(mailers, log);
+const mailersNamed = mailerNames(mailers);
+const token = config.mailerToken ? { token: config.mailerToken } : {};
 // This run of the agent: named in its reports and its alerts, so the mailer tells a restart from a second agent.
 const instance = randomUUID();
 // Reports to the mailer (the hub): json protocol only; the book's raw protocol has no place for them.
@@ -68,9 +79,9 @@ const reporter =
         agent: { name: config.agentName, instance, version: AGENT_VERSION },
         intervalMs: config.reportEveryMs,
         targets: config.targets.map((t) => t.name),
-        send: createReportClient({ mailer: config.mailer, ...(config.mailerToken ? { token: config.mailerToken } : {}) }),
+        send: failoverReports(mailers.map((mailer) => createReportClient({ mailer, ...token })), mailerChoice),
         log,
-        mailer: hostPort(config.mailer),
+        mailer: mailersNamed,
       })
     : undefined;
 if (reporter) listeners.push(reporter.events);
@@ -89,7 +100,8 @@ const events = fanOut(listeners, (event, err) => {
 });
 
 let monitor: Monitor | undefined;
-const link = createMailerClient({ mailer: config.mailer, protocol: config.mailerProtocol, log, ...(config.mailerToken ? { token: config.mailerToken } : {}) });
+const connect = mailers.length > 1 ? { connectTimeoutMs: FAILOVER_CONNECT_MS } : {};
+const link = failoverLink(mailers.map((mailer) => createMailerClient({ mailer, protocol: config.mailerProtocol, log, ...token, ...connect })), mailerChoice);
 notifier = new Notifier({
   send: link.send,
   batchLimit: link.batchLimit,
@@ -126,19 +138,29 @@ exitOnSignals(
 );
 
 const infos: TargetInfo[] = config.targets.map((t) => ({ name: t.name, url: t.url.href, intervalMs: t.intervalMs }));
-events.started(infos, hostPort(config.mailer), config.mailerProtocol);
+events.started(infos, mailersNamed, config.mailerProtocol);
+if (config.shard) {
+  const { replica, replicas, copies } = config.shard;
+  log.info(shardLine(config.shard, config.targets.length, config.allTargets), { event: 'shard', replica, replicas, copies, targets: config.targets.length, of: config.allTargets });
+}
 const insecure = config.targets.filter((t) => t.insecure === true).map((t) => t.name);
 if (insecure.length > 0) {
   log.warn(`TLS certificates are not verified (insecure: true) for ${insecure.join(', ')}: anyone on the way can pose as ${insecure.length > 1 ? 'these sites' : 'this site'}.`, { event: 'insecure', targets: insecure });
+}
+const clear = clearTokenMailers(config).map((m) => hostPort(m));
+if (clear.length > 0) {
+  log.warn(`The mailer token goes in clear to ${clear.join(', ')}, beyond this host: give the mailer as https://host:port (with --mailer-ca for a private CA), so that no one on the way reads it.`, { event: 'clear-token', mailers: clear });
 }
 if (budget.capped) {
   log.warn(budgetLine(budget, config.targets.length), { event: 'descriptors', openFiles: budget.openFiles, checksAtOnce: budget.checksAtOnce, wanted: budget.wanted });
 }
 monitor.start();
 // Whether the mailer takes our token: one line if not (the agent goes on; the alerts wait). The raw protocol has none.
-if (config.mailerProtocol === 'json') void checkMailerToken({ mailer: config.mailer, token: config.mailerToken || undefined, log });
+if (config.mailerProtocol === 'json') {
+  for (const mailer of mailers) void checkMailerToken({ mailer, token: config.mailerToken || undefined, log, several: mailers.length > 1 });
+}
 reporter?.start();
-if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${hostPort(config.mailer)} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
+if (reporter) log.debug(`Reports every ${config.reportEveryMs}ms to ${mailersNamed} as ${JSON.stringify(config.agentName)}.`, { event: 'reports' });
 
 async function createTable(): Promise<View & { problem(text: string): void }> {
   const { createTableView } = await import('./output/table-view.ts');

@@ -22,6 +22,8 @@ export interface NetTimeouts {
   certValidFrom?: number;
   /** Now, ms since the epoch (tests). */
   now?: number;
+  /** The flag an unknown CA's reason names (default: the checks' --ca-file, or insecure: true); the agent's alerts name --mailer-ca. */
+  trustFlag?: string;
 }
 
 import { flatten } from './text.ts';
@@ -138,7 +140,10 @@ function tlsText(code: string | undefined, message: string, reason: unknown, opt
     const why = typeof reason === 'string' ? reason.replace(/^Host: (.*?)\.? is not in the cert's altnames: /, '$1 is not in ') : '';
     return `certificate is for another host name${why ? ` (${why})` : ''}`;
   }
-  if (code !== undefined && CERT_CODES[code] !== undefined) return CERT_CODES[code];
+  if (code !== undefined && CERT_CODES[code] !== undefined) {
+    const text = CERT_CODES[code];
+    return options.trustFlag === undefined ? text : text.replace(/ \(trust it with --ca-file[^)]*\)$/, ` (trust it with ${options.trustFlag})`);
+  }
   const openssl = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1];
   if (openssl !== undefined) return OPENSSL_REASONS[openssl] ?? openssl;
   if ((code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('CERT_'))) || /certificate/i.test(message)) {

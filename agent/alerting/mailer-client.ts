@@ -17,15 +17,16 @@
  * line saying so. The raw protocol carries one alert per connection, one
  * connection at a time, as the book's `nc -l` mailer wants.
  *
- * JSON goes over node:http, not undici: the checks already load node:http, so
- * an alert costs nothing more to load, where undici would compile its WASM
- * HTTP parser at the first alert (tens of ms, and about 25 MB of RSS kept for
- * the rest of the agent's life) for a few small POSTs. Alerts are rare, so
- * each request opens its own connection (`Connection: close`): no kept-alive
- * connection to the mailer can go stale between two alerts.
+ * JSON goes over node:http (node:https for an https:// mailer:
+ * mailer-transport.ts), not undici: the checks already load node:http, so an
+ * alert costs nothing more to load, where undici would compile its WASM HTTP
+ * parser at the first alert (tens of ms, and about 25 MB of RSS kept for the
+ * rest of the agent's life) for a few small POSTs. One client talks to one
+ * mailer; mailer-failover.ts moves alerts along a list of them.
  */
 import { connect } from 'node:net';
 import { forgetAddress, keptLookup } from '../lookup.ts';
+import { errorText, exchange, type MailerEndpoint, post } from './mailer-transport.ts';
 import type { Alert } from '../../shared/alert.ts';
 import { hostPort, type LinkEndpoint } from '../../shared/legacy-links.ts';
 import { permanent, type SendResult, sent, transient } from '../../shared/send-result.ts';
@@ -39,9 +40,6 @@ import { parseRetryAfter } from '../../shared/retry-after.ts';
 /** json: POST /alerts (ch2's mailer); raw: the book's text over TCP (the book's mailer too). */
 export const MAILER_PROTOCOLS = ['json', 'raw'] as const;
 export type MailerProtocol = (typeof MAILER_PROTOCOLS)[number];
-
-// Not an ESM import of node:http: see http-connections.ts (its namespace costs ~14 MB of RSS).
-const { Agent, request } = process.getBuiltinModule('node:http');
 
 /** A send's outcome; `refused`: the mailer refused our credentials or recipient (401, 403), retried like a transient failure. */
 export type MailerResult = SendResult | { ok: false; retry: true; error: string; refused: 401 | 403 };
@@ -63,25 +61,28 @@ export interface MailerLink {
 }
 
 export interface MailerClientOptions {
-  mailer: LinkEndpoint;
+  mailer: MailerEndpoint;
   protocol: MailerProtocol;
   /** Bearer token for the mailer's HTTP intake (JSON only). Never logged. */
   token?: string;
   timeoutMs?: number;
+  /** Most time a connection to the mailer may take (JSON); default timeoutMs. */
+  connectTimeoutMs?: number;
   /** Where the one line about a mailer without batches goes. */
   log?: Pick<Logger, 'info'>;
 }
 
 export function createMailerClient(options: MailerClientOptions): MailerLink {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const connectTimeoutMs = Math.min(timeoutMs, options.connectTimeoutMs ?? timeoutMs);
   if (options.protocol === 'raw') {
     return { send: async (alerts) => [await sendRaw(options.mailer, alerts[0]!, timeoutMs)], batchLimit: () => 1, inFlight: 1 };
   }
   let batches = true;
-  const single = (alert: Alert): Promise<MailerResult> => sendJson(options.mailer, alert, timeoutMs, options.token);
+  const single = (alert: Alert): Promise<MailerResult> => sendJson(options.mailer, alert, timeoutMs, connectTimeoutMs, options.token);
   const send = async (alerts: readonly Alert[]): Promise<MailerResult[]> => {
     if (batches) {
-      const answered = await sendBatch(options.mailer, alerts, timeoutMs, options.token);
+      const answered = await sendBatch(options.mailer, alerts, timeoutMs, connectTimeoutMs, options.token);
       if (answered !== 'no batches') return answered;
       batches = false;
       options.log?.info(`The mailer at ${hostPort(options.mailer)} takes no batches (${BATCH_ALERTS_PATH} is a 404: a ch2 mailer from before them); sending alerts one per POST ${ALERTS_PATH}.`, { event: 'no-batches' });
@@ -97,59 +98,13 @@ export function createMailerClient(options: MailerClientOptions): MailerLink {
   return { send, batchLimit: () => (batches ? AGENT_BATCH_ALERTS : 1), inFlight: JSON_IN_FLIGHT };
 }
 
-/** One connection per alert, closed after the answer. */
-let noKeepAlive: InstanceType<typeof Agent> | undefined;
-
-export interface Answer {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/** POSTs `body` (alerts here; reports in report-client.ts); rejects on a network error or after `timeoutMs` in all. */
-export function post(mailer: LinkEndpoint, path: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<Answer> {
-  return exchange(mailer, 'POST', path, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs);
-}
-
-/** One request to the mailer (POST with a body, HEAD: token-check.ts, GET /healthz: a raw send's reset); rejects on a network error or after `timeoutMs` in all. */
-export function exchange(mailer: LinkEndpoint, method: 'POST' | 'HEAD' | 'GET', path: string, headers: Record<string, string>, body: string | Buffer | undefined, timeoutMs: number): Promise<Answer> {
-  noKeepAlive ??= new Agent({ keepAlive: false, lookup: keptLookup } as ConstructorParameters<typeof Agent>[0]);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { agent: noKeepAlive, host: mailer.host, port: mailer.port, path, method, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      const err = new Error(`timeout after ${timeoutMs}ms`);
-      err.name = 'TimeoutError';
-      fail(err);
-    }, timeoutMs);
-    function fail(err: Error): void {
-      clearTimeout(timer);
-      forgetAddress(mailer.host);
-      reject(err);
-      req.destroy();
-    }
-    req.on('error', fail);
-    req.end(body);
-  });
-}
-
-async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, token: string | undefined): Promise<MailerResult> {
+async function sendJson(mailer: MailerEndpoint, alert: Alert, timeoutMs: number, connectTimeoutMs: number, token: string | undefined): Promise<MailerResult> {
   try {
-    const res = await post(mailer, ALERTS_PATH, jsonHeaders(token), encodeAlertJson(alert), timeoutMs);
+    const res = await post(mailer, ALERTS_PATH, jsonHeaders(token), encodeAlertJson(alert), timeoutMs, connectTimeoutMs);
     if (res.statusCode === 202 || res.statusCode === 200) return sent(`HTTP ${res.statusCode}`);
     return answerResult(res.statusCode, errorText(res.text), res.headers['retry-after'], token);
   } catch (err) {
-    return unreachable(mailer, err, timeoutMs);
+    return unreachable(mailer, err, timeoutMs, connectTimeoutMs);
   }
 }
 
@@ -157,17 +112,18 @@ async function sendJson(mailer: LinkEndpoint, alert: Alert, timeoutMs: number, t
  * One batch (split in requests of at most BATCH_MAX_BYTES, and in halves on a 413), or
  * 'no batches' when the mailer has no batch path (nothing was taken).
  */
-async function sendBatch(mailer: LinkEndpoint, alerts: readonly Alert[], timeoutMs: number, token: string | undefined): Promise<MailerResult[] | 'no batches'> {
+async function sendBatch(mailer: MailerEndpoint, alerts: readonly Alert[], timeoutMs: number, connectTimeoutMs: number, token: string | undefined): Promise<MailerResult[] | 'no batches'> {
   const body = encodeAlertBatch(alerts);
-  if (alerts.length > 1 && Buffer.byteLength(body) > BATCH_MAX_BYTES) return halves(alerts, (part) => sendBatch(mailer, part, timeoutMs, token));
-  let res: Answer;
+  const again = (part: readonly Alert[]): Promise<MailerResult[] | 'no batches'> => sendBatch(mailer, part, timeoutMs, connectTimeoutMs, token);
+  if (alerts.length > 1 && Buffer.byteLength(body) > BATCH_MAX_BYTES) return halves(alerts, again);
+  let res: Awaited<ReturnType<typeof post>>;
   try {
-    res = await post(mailer, BATCH_ALERTS_PATH, jsonHeaders(token), body, timeoutMs);
+    res = await post(mailer, BATCH_ALERTS_PATH, jsonHeaders(token), body, timeoutMs, connectTimeoutMs);
   } catch (err) {
-    return alerts.map(() => unreachable(mailer, err, timeoutMs));
+    return alerts.map(() => unreachable(mailer, err, timeoutMs, connectTimeoutMs));
   }
   if (res.statusCode === 404) return 'no batches';
-  if (res.statusCode === 413 && alerts.length > 1) return halves(alerts, (part) => sendBatch(mailer, part, timeoutMs, token));
+  if (res.statusCode === 413 && alerts.length > 1) return halves(alerts, again);
   if (res.statusCode === 202 || res.statusCode === 207) {
     const items = readBatchAnswer(res.text, alerts.length);
     // A 202 says every alert was kept; a 207 that cannot be read is retried (the mailer drops the duplicates).
@@ -192,8 +148,8 @@ function jsonHeaders(token: string | undefined): Record<string, string> {
   return headers;
 }
 
-function unreachable(mailer: LinkEndpoint, err: unknown, timeoutMs: number): MailerResult {
-  return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`);
+function unreachable(mailer: LinkEndpoint, err: unknown, timeoutMs: number, connectTimeoutMs: number): MailerResult {
+  return transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs, trustFlag: '--mailer-ca' })}`);
 }
 
 /** What a status other than 202 says about an alert (a single POST's, or one item's of a batch). */
@@ -208,16 +164,6 @@ function answerResult(status: number, error: string | undefined, retryAfter: str
     return { ok: false, retry: true, refused: 403, error: `mailer refused the alert (403 forbidden: ${reason}); check --mailer-token (MAILER_TOKEN) and that the mailer allows the recipient` };
   }
   return permanent(`mailer refused the alert (${status}): ${reason}`);
-}
-
-/** The `error` of a JSON answer, or the start of a text one. */
-export function errorText(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown };
-    return typeof parsed.error === 'string' ? parsed.error : undefined;
-  } catch {
-    return body.trim().slice(0, 200) || undefined;
-  }
 }
 
 /** Most time the question after a raw reset (is raw off?) may take. */

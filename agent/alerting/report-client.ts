@@ -12,22 +12,23 @@
  * reporter to try again at its next interval, with fresh counts. A 400
  * naming an unknown field (`targets[0]: unknown field "certExpiresAt"`: a
  * mailer older than the field) says which (`refused`), so the reporter can
- * send the reports again without it.
+ * send the reports again without it. A failure another mailer could fare
+ * better with (no connection, a timeout, a 5xx, 408, 429, 401, 403) says so
+ * (`elsewhere`), for mailer-failover.ts.
  */
-import type { LinkEndpoint } from '../../shared/legacy-links.ts';
 import { hostPort } from '../../shared/legacy-links.ts';
 import { describeFailure, oneLineReason } from '../../shared/net-errors.ts';
 import { type AgentReport, REPORTS_PATH } from '../../shared/wire-report.ts';
-import { errorText, post } from './mailer-client.ts';
+import { errorText, type MailerEndpoint, post } from './mailer-transport.ts';
 
 /** A report's JSON over this many bytes goes gzipped. */
 export const GZIP_OVER_BYTES = 16 * 1024;
 
-export type ReportOutcome = { ok: true } | { ok: false; gone: boolean; error: string; refused?: string };
+export type ReportOutcome = { ok: true } | { ok: false; gone: boolean; error: string; refused?: string; elsewhere?: true };
 export type SendReport = (report: AgentReport, timeoutMs: number) => Promise<ReportOutcome>;
 
 export interface ReportClientOptions {
-  mailer: LinkEndpoint;
+  mailer: MailerEndpoint;
   /** Bearer token for the mailer; never logged. */
   token?: string;
 }
@@ -53,16 +54,17 @@ export function createReportClient(options: ReportClientOptions): SendReport {
     try {
       ({ statusCode: status, text } = await post(options.mailer, REPORTS_PATH, headers, body, timeoutMs));
     } catch (err) {
-      return { ok: false, gone: false, error: `mailer unreachable at ${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}` };
+      return { ok: false, gone: false, elsewhere: true, error: `mailer unreachable at ${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs, trustFlag: '--mailer-ca' })}` };
     }
     if (status >= 200 && status < 300) return { ok: true };
     const reason = oneLineReason(errorText(text) ?? `HTTP ${status}`);
     if (status === 404) return { ok: false, gone: true, error: `the mailer at ${where} has no ${REPORTS_PATH} (404: ${reason})` };
     if (status === 401) {
       const hint = options.token === undefined ? 'set --mailer-token (MAILER_TOKEN)' : 'check --mailer-token (MAILER_TOKEN)';
-      return { ok: false, gone: false, error: `the mailer at ${where} refused the report (401 unauthorized: ${reason}); ${hint}` };
+      return { ok: false, gone: false, elsewhere: true, error: `the mailer at ${where} refused the report (401 unauthorized: ${reason}); ${hint}` };
     }
     const refused = status === 400 ? /unknown field "([A-Za-z]{1,40})"/.exec(reason)?.[1] : undefined;
-    return { ok: false, gone: false, error: `the mailer at ${where} answered ${status}: ${reason}`, ...(refused !== undefined ? { refused } : {}) };
+    const elsewhere = status >= 500 || status === 403 || status === 408 || status === 429;
+    return { ok: false, gone: false, error: `the mailer at ${where} answered ${status}: ${reason}`, ...(refused !== undefined ? { refused } : {}), ...(elsewhere ? { elsewhere: true as const } : {}) };
   };
 }

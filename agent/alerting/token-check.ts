@@ -17,18 +17,19 @@
 import { hostPort } from '../../shared/legacy-links.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { describeFailure } from '../../shared/net-errors.ts';
-import type { MailerAddress } from '../mailer-address.ts';
-import { exchange } from './mailer-client.ts';
+import { exchange, type MailerEndpoint } from './mailer-transport.ts';
 
 /** The mailer's status page API (mailer/hub/hub-routes.ts): at most one open incident, and with HEAD none at all. */
 export const TOKEN_CHECK_PATH = '/api/v1/incidents?state=open&limit=1';
 
 export interface TokenCheckOptions {
-  mailer: MailerAddress;
+  mailer: MailerEndpoint;
   /** Never logged. */
   token: string | undefined;
   log: Pick<Logger, 'debug' | 'warn' | 'error'>;
   timeoutMs?: number;
+  /** One of several mailers (--mailer a,b): alerts go to the others meanwhile. */
+  several?: boolean;
 }
 
 export async function checkMailerToken(options: TokenCheckOptions): Promise<void> {
@@ -40,7 +41,7 @@ export async function checkMailerToken(options: TokenCheckOptions): Promise<void
   try {
     status = (await exchange(mailer, 'HEAD', TOKEN_CHECK_PATH, headers, undefined, timeoutMs)).statusCode;
   } catch (err) {
-    log.warn(`Mailer unreachable at ${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}; alerts wait and are retried until it answers.`, { event: 'mailer-check', result: 'unreachable' });
+    log.warn(`Mailer unreachable at ${where}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs, trustFlag: '--mailer-ca' })}; ${options.several ? 'alerts go to the other mailers meanwhile' : 'alerts wait and are retried until it answers'}.`, { event: 'mailer-check', result: 'unreachable' });
     return;
   }
   if (status === 401 || status === 403) {

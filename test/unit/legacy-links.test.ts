@@ -47,13 +47,13 @@ test('agent: link variables choose target and mailer; alerts still name insidewe
   });
   assert.equal(config.target.href, 'http://172.17.0.2/');
   assert.equal(config.targetName, 'http://insideweb:80/');
-  assert.deepEqual(config.mailer, { host: '172.17.0.3', port: 33333 });
+  assert.deepEqual(config.mailers, [{ host: '172.17.0.3', port: 33333 }]);
 });
 
 test('agent: without link variables the defaults are the book\'s aliases', () => {
   const config = agentConfig([], {});
   assert.equal(config.target.href, 'http://insideweb/');
-  assert.deepEqual(config.mailer, { host: 'insidemailer', port: 33333 });
+  assert.deepEqual(config.mailers, [{ host: 'insidemailer', port: 33333 }]);
   assert.equal(config.intervalMs, 1000);
   assert.equal(config.to, 'admin@work');
   assert.equal(config.mailerProtocol, 'json');
@@ -66,5 +66,5 @@ test('agent: --target and --mailer override the link variables', () => {
   });
   assert.equal(config.target.href, 'https://example.test:8443/health');
   assert.equal(config.targetName, 'https://example.test:8443/health');
-  assert.deepEqual(config.mailer, { host: 'm', port: 9000, http: true });
+  assert.deepEqual(config.mailers, [{ host: 'm', port: 9000, http: true }]);
 });
