@@ -14,6 +14,7 @@ import { DEFAULT_WEBHOOK_TIMEOUT_MS } from './delivery/channels/http-post.ts';
 import { notifyList } from './delivery/notify-arg.ts';
 import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
+import { markSecret } from '../shared/secret-files.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
 import { MAX_QUORUM } from './hub/ledger.ts';
@@ -149,7 +150,7 @@ export function buildProgram(): Command {
     .addOption(envOption('--dedupe-window <duration>', 'an alert resent with a known id within this long is not sent again', 'DEDUPE_WINDOW', durationArg(60_000, 366 * 86_400_000)).default(7 * 86_400_000, '7d'))
     .addOption(new Option('--store-recover', 'move a corrupt store database aside and start empty (env STORE_RECOVER=1)'))
     .addOption(new Option('--spool-recover', 'old name of --store-recover').hideHelp())
-    .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
+    .addOption(markSecret(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg)))
     .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
     .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
     .addOption(
@@ -165,7 +166,7 @@ export function buildProgram(): Command {
     )
     .addOption(envOption('--report-rate <n>', 'agent reports a second from one IP address, after a burst of 4n (more: 429)', 'REPORT_RATE', integerArg(1, 100_000)).default(5));
   program
-    .addOption(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList))
+    .addOption(markSecret(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList)))
     .addOption(envOption('--config <file>', 'JSON or YAML file listing channels, each with its settings, match and grouping', 'CONFIG_FILE', configFileArg))
     .addOption(envOption('--from <address>', 'sender of alert e-mails (SMTP, .eml files)', 'ALERT_FROM', fromArg).default(DEFAULT_FROM))
     .addOption(envOption('--webhook-timeout <duration>', 'time one HTTP request to a receiver (webhook, Slack, Telegram, …) may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, '10s'))
@@ -189,7 +190,8 @@ export function buildProgram(): Command {
   return addLogOptions(program);
 }
 
-export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): MailerConfig {
+/** `fileSecrets`: the values secret options read from X_FILE files (shared/secret-files.ts), scrubbed from every line. */
+export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, fileSecrets: readonly string[] = []): MailerConfig {
   const token = (opts.token as string | undefined) || undefined;
   const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
   const raw = asked ?? token === undefined;
@@ -238,10 +240,10 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     publicUrl: opts.publicUrl as URL | undefined,
-    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href)],
+    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href), ...fileSecrets],
   };
 }
 
 export function parseMailerArgs(argv: readonly string[]): MailerConfig {
-  return parseOrExit(buildProgram(), argv, configFromOptions);
+  return parseOrExit(buildProgram(), argv, (opts, fileSecrets) => configFromOptions(opts, process.env, fileSecrets));
 }
