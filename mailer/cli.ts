@@ -20,6 +20,7 @@ import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent
 import { MAX_QUORUM } from './hub/ledger.ts';
 import { DEFAULT_FORGET_AFTER_MS } from './hub/hub-operations.ts';
 import { Allowlist } from './intake/allowlist.ts';
+import { loadTlsFiles, type TlsFiles } from './intake/tls-files.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
@@ -73,6 +74,8 @@ export interface MailerConfig {
   publicStatus: boolean;
   /** --public-url: the URL browsers reach the page at; its host is one the Host check takes. */
   publicUrl: URL | undefined;
+  /** --tls-cert/--tls-key: the port speaks HTTPS (the raw protocol is off on it). */
+  tls: TlsFiles | undefined;
   /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
@@ -152,6 +155,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--spool-recover', 'old name of --store-recover').hideHelp())
     .addOption(markSecret(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg)))
     .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
+    .addOption(envOption('--tls-cert <pem>', 'serve HTTPS on the port with this PEM certificate (chain); the raw text protocol is then off', 'TLS_CERT', configFileArg))
+    .addOption(envOption('--tls-key <pem>', 'the PEM private key of --tls-cert (unencrypted)', 'TLS_KEY', configFileArg))
     .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
     .addOption(
       envOption('--max-connections <n>', 'connections open at once, in all', 'MAX_CONNECTIONS', integerArg(1, 1_000_000)).default(
@@ -194,8 +199,13 @@ export function buildProgram(): Command {
 export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, fileSecrets: readonly string[] = []): MailerConfig {
   const token = (opts.token as string | undefined) || undefined;
   const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
-  const raw = asked ?? token === undefined;
-  const rawOff = raw ? undefined : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
+  const [certPath, keyPath] = [opts.tlsCert as string | undefined, opts.tlsKey as string | undefined];
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new ConfigError('--tls-cert (TLS_CERT) and --tls-key (TLS_KEY) go together: give both, or neither.');
+  const tls = certPath !== undefined && keyPath !== undefined ? loadTlsFiles(certPath, keyPath) : undefined;
+  // The raw text is plaintext and carries no token: it is never spoken on the HTTPS port.
+  if (tls && asked === true) throw new ConfigError("--raw (RAW_PROTOCOL) cannot be served with --tls-cert: the port speaks HTTPS only, and the book's raw text is plaintext.");
+  const raw = !tls && (asked ?? token === undefined);
+  const rawOff = raw ? undefined : tls ? 'the port speaks HTTPS (--tls-cert)' : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
   const deprecated: string[] = [];
   if (opts.spool !== undefined) deprecated.push(opts.store === undefined ? '--spool (SPOOL_DIR) is now --store (STORE_DIR); the old name will go.' : '--spool (SPOOL_DIR) is ignored: --store (STORE_DIR) is given.');
   if (opts.spoolRecover === true || envBoolean(env, 'SPOOL_RECOVER') !== undefined) deprecated.push('--spool-recover (SPOOL_RECOVER) is now --store-recover (STORE_RECOVER); the old name will go.');
@@ -240,6 +250,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     publicUrl: opts.publicUrl as URL | undefined,
+    tls,
     secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href), ...fileSecrets],
   };
 }
