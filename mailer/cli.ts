@@ -14,12 +14,14 @@ import { DEFAULT_WEBHOOK_TIMEOUT_MS } from './delivery/channels/http-post.ts';
 import { notifyList } from './delivery/notify-arg.ts';
 import { channelModuleOptions } from './delivery/channel-modules.ts';
 import { RAW_MAX_BYTES } from '../shared/wire-raw.ts';
+import { markSecret, readSecretFile } from '../shared/secret-files.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, type SilenceSetting } from './hub/agent-silence.ts';
 import { MAX_QUORUM } from './hub/ledger.ts';
 import { DEFAULT_FORGET_AFTER_MS } from './hub/hub-operations.ts';
 import { Allowlist } from './intake/allowlist.ts';
 import { type PostgresLocation, resolveStoreLocation, type StoreLocation } from './store/store-url.ts';
+import { loadTlsFiles, type TlsFiles } from './intake/tls-files.ts';
 import { DEFAULT_MAX_CONNECTIONS_CAP, DEFAULT_MAX_CONNECTIONS_PER_PEER, defaultMaxConnections } from './intake/connection-limits.ts';
 
 export interface MailerConfig {
@@ -78,6 +80,8 @@ export interface MailerConfig {
   publicStatus: boolean;
   /** --public-url: the URL browsers reach the page at; its host is one the Host check takes. */
   publicUrl: URL | undefined;
+  /** --tls-cert/--tls-key: the port speaks HTTPS (the raw protocol is off on it). */
+  tls: TlsFiles | undefined;
   /** Secrets of the mailer's own options (the channels' come from their plans). */
   secrets: string[];
 }
@@ -156,8 +160,10 @@ export function buildProgram(): Command {
     .addOption(envOption('--dedupe-window <duration>', 'an alert resent with a known id within this long is not sent again', 'DEDUPE_WINDOW', durationArg(60_000, 366 * 86_400_000)).default(7 * 86_400_000, '7d'))
     .addOption(new Option('--store-recover', 'move a corrupt store database aside and start empty (env STORE_RECOVER=1)'))
     .addOption(new Option('--spool-recover', 'old name of --store-recover').hideHelp())
-    .addOption(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg))
+    .addOption(markSecret(envOption('--token <token>', 'bearer token required on the HTTP intake (POST and GET /alerts)', 'MAILER_TOKEN', tokenArg)))
     .addOption(new Option('--raw', "accept the book's raw text protocol also with --token (it carries no token; env RAW_PROTOCOL=on)"))
+    .addOption(envOption('--tls-cert <pem>', 'serve HTTPS on the port with this PEM certificate (chain); the raw text protocol is then off', 'TLS_CERT', configFileArg))
+    .addOption(envOption('--tls-key <pem>', 'the PEM private key of --tls-cert (unencrypted)', 'TLS_KEY', configFileArg))
     .addOption(new Option('--no-raw', "refuse the book's raw text protocol (env RAW_PROTOCOL=off); the default with --token"))
     .addOption(
       envOption('--max-connections <n>', 'connections open at once, in all', 'MAX_CONNECTIONS', integerArg(1, 1_000_000)).default(
@@ -172,7 +178,7 @@ export function buildProgram(): Command {
     )
     .addOption(envOption('--report-rate <n>', 'agent reports a second from one IP address, after a burst of 4n (more: 429)', 'REPORT_RATE', integerArg(1, 100_000)).default(5));
   program
-    .addOption(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList))
+    .addOption(markSecret(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList)))
     .addOption(envOption('--config <file>', 'JSON or YAML file listing channels, each with its settings, match and grouping', 'CONFIG_FILE', configFileArg))
     .addOption(envOption('--from <address>', 'sender of alert e-mails (SMTP, .eml files)', 'ALERT_FROM', fromArg).default(DEFAULT_FROM))
     .addOption(envOption('--webhook-timeout <duration>', 'time one HTTP request to a receiver (webhook, Slack, Telegram, …) may take in all', 'WEBHOOK_TIMEOUT', durationArg(100, 120_000)).default(DEFAULT_WEBHOOK_TIMEOUT_MS, '10s'))
@@ -196,17 +202,29 @@ export function buildProgram(): Command {
   return addLogOptions(program);
 }
 
-export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): MailerConfig {
+/** `fileSecrets`: the values secret options read from X_FILE files (shared/secret-files.ts), scrubbed from every line. */
+export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, fileSecrets: readonly string[] = []): MailerConfig {
   const token = (opts.token as string | undefined) || undefined;
   const asked = typeof opts.raw === 'boolean' ? opts.raw : envBoolean(env, 'RAW_PROTOCOL');
-  const raw = asked ?? token === undefined;
-  const rawOff = raw ? undefined : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
+  const [certPath, keyPath] = [opts.tlsCert as string | undefined, opts.tlsKey as string | undefined];
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new ConfigError('--tls-cert (TLS_CERT) and --tls-key (TLS_KEY) go together: give both, or neither.');
+  const tls = certPath !== undefined && keyPath !== undefined ? loadTlsFiles(certPath, keyPath) : undefined;
+  // The raw text is plaintext and carries no token: it is never spoken on the HTTPS port.
+  if (tls && asked === true) throw new ConfigError("--raw (RAW_PROTOCOL) cannot be served with --tls-cert: the port speaks HTTPS only, and the book's raw text is plaintext.");
+  const raw = !tls && (asked ?? token === undefined);
+  const rawOff = raw ? undefined : tls ? 'the port speaks HTTPS (--tls-cert)' : asked === false ? '--no-raw or RAW_PROTOCOL=off' : '--token is set and --raw is not';
   const deprecated: string[] = [];
   if (opts.spool !== undefined) deprecated.push(opts.store === undefined ? '--spool (SPOOL_DIR) is now --store (STORE_DIR); the old name will go.' : '--spool (SPOOL_DIR) is ignored: --store (STORE_DIR) is given.');
   if (opts.spoolRecover === true || envBoolean(env, 'SPOOL_RECOVER') !== undefined) deprecated.push('--spool-recover (SPOOL_RECOVER) is now --store-recover (STORE_RECOVER); the old name will go.');
+  // STORE_URL is read here, not through an option: its _FILE by the same rule (shared/secret-files.ts).
+  let urlEnv = env.STORE_URL;
+  if (env.STORE_URL_FILE) {
+    if (urlEnv) throw new ConfigError('STORE_URL and STORE_URL_FILE are both set: give one (STORE_URL_FILE names a file holding the value).');
+    urlEnv = readSecretFile('STORE_URL_FILE', env.STORE_URL_FILE, 'STORE_URL');
+  }
   let where: StoreLocation;
   try {
-    where = resolveStoreLocation({ flag: opts.store as string | undefined, dirEnv: env.STORE_DIR, urlEnv: env.STORE_URL, fallback: (opts.spool as string | undefined) ?? DEFAULT_STORE });
+    where = resolveStoreLocation({ flag: opts.store as string | undefined, dirEnv: env.STORE_DIR, urlEnv, fallback: (opts.spool as string | undefined) ?? DEFAULT_STORE });
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}.`);
   }
@@ -252,10 +270,11 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     statusPage: opts.statusPage !== 'off',
     publicStatus: opts.publicStatus === true || (envBoolean(env, 'PUBLIC_STATUS') ?? false),
     publicUrl: opts.publicUrl as URL | undefined,
-    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href), ...(storeUrl ? [storeUrl.url, ...(storeUrl.password ? [storeUrl.password] : [])] : [])],
+    tls,
+    secrets: [...(token ? [token] : []), ...((opts.notify as URL[] | undefined) ?? []).map((u) => u.href), ...(storeUrl ? [storeUrl.url, ...(storeUrl.password ? [storeUrl.password] : [])] : []), ...fileSecrets],
   };
 }
 
 export function parseMailerArgs(argv: readonly string[]): MailerConfig {
-  return parseOrExit(buildProgram(), argv, configFromOptions);
+  return parseOrExit(buildProgram(), argv, (opts, fileSecrets) => configFromOptions(opts, process.env, fileSecrets));
 }

@@ -1,6 +1,7 @@
 /** ch2-mailer: entry point of the mailer image. */
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { ConfigError, exitConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { exitOnSignals } from '../shared/shutdown.ts';
@@ -37,8 +38,9 @@ import { StoreOpenError } from './store/store.ts';
 const argv = process.argv.slice(2);
 if (argv[0] === 'healthcheck') {
   // The image's HEALTHCHECK cannot see `docker run` arguments: the running mailer wrote its port into its store.
-  const target = healthcheckTarget(parseMailerArgs(argv.slice(1)));
-  process.exit(await healthcheck(target.port, target.bind));
+  const own = parseMailerArgs(argv.slice(1));
+  const target = healthcheckTarget({ port: own.port, bind: own.bind, store: own.store, ...(own.tls ? { tls: true } : {}) });
+  process.exit(await healthcheck(target.port, target.bind, 2000, target.tls === true));
 }
 const config = parseMailerArgs(argv);
 
@@ -135,7 +137,11 @@ const http = createHttpServer({
     };
   },
 });
+// --tls-cert: TLS connections, once their handshake is done (within --idle-timeout), are the HTTP server's.
+const tlsServer = config.tls ? createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.idleTimeoutMs }, (socket) => http.emit('connection', socket)) : undefined;
+tlsServer?.on('tlsClientError', (err) => log.debug(`TLS handshake failed: ${err.message}`));
 const intake = createIntake({
+  ...(tlsServer ? { tls: tlsServer } : {}),
   http,
   admissions,
   log,
@@ -173,7 +179,7 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   // Where `ch2-mailer healthcheck` (the image's HEALTHCHECK, without the container's arguments) asks.
   try {
     // With Postgres the folder holds only this file: where there is none (outside the image), the healthcheck asks --port.
-    if (config.storeUrl === undefined || existsSync(config.store)) writeListening(config.store, { port, bind: config.bind });
+    if (config.storeUrl === undefined || existsSync(config.store)) writeListening(config.store, { port, bind: config.bind, ...(config.tls ? { tls: true } : {}) });
   } catch (err) {
     log.warn(`Cannot write ${config.store}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
   }
@@ -183,7 +189,7 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
     const who = config.token === undefined ? 'readable by anyone who can reach the port, changes from loopback only' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
-    log.info(`Status page: ${config.publicUrl?.href ?? `http://${host}:${port}/`} (${who}; in a container, the host port it is published on)`, { event: 'status-page', port });
+    log.info(`Status page: ${config.publicUrl?.href ?? `${config.tls ? 'https' : 'http'}://${host}:${port}/`} (${who}; in a container, the host port it is published on)`, { event: 'status-page', port });
   }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);

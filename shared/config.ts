@@ -9,6 +9,8 @@ import { parseDomain, parseRecipient } from './address.ts';
 import { formatDurationFlag, parseDuration } from './duration.ts';
 import type { Env } from './legacy-links.ts';
 import { LOG_FORMATS, type LogFormat, LOG_LEVELS, type LogLevel, makeScrubber } from './logger.ts';
+import { ConfigError } from './config-error.ts';
+import { isSecret, markSecret, readSecretFiles } from './secret-files.ts';
 import { flatten } from './text.ts';
 
 export type { LogFormat, LogLevel } from './logger.ts';
@@ -17,9 +19,7 @@ export type { LogFormat, LogLevel } from './logger.ts';
 export const EXIT_CONFIG = 2;
 
 /** A configuration problem found after parsing (e.g. two values that conflict). */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** A duration within [min, max] ms, as a flag, an env var or a config file gives it ("500ms", "2m"; a bare number is seconds). Throws a one-line Error. */
 export function durationInRange(text: string, min: number, max: number): number {
@@ -136,14 +136,12 @@ export function envOption<T>(flags: string, description: string, env: string, pa
   return option;
 }
 
-/** Options whose values are secrets: parseOrExit keeps their values out of every error line. */
-const SECRET_OPTIONS = new WeakSet<Option>();
-
 /**
  * An option that carries a secret (a token, a password), mirrored by an env
  * var. A bad value is refused without echoing it: `check` throws an Error
  * whose message says what is expected, and the line names the flag and the
- * env var, never the value (commander's own message would quote it).
+ * env var, never the value (commander's own message would quote it). Its
+ * env var X also takes X_FILE (shared/secret-files.ts).
  */
 export function secretOption<T>(flags: string, description: string, env: string, check: (text: string) => T): Option {
   const option = new Option(flags, description).env(env);
@@ -155,8 +153,7 @@ export function secretOption<T>(flags: string, description: string, env: string,
       throw new ConfigError(`${name} (${env}): ${(err as Error).message.replace(/\.$/, '')} (value not shown).`);
     }
   });
-  SECRET_OPTIONS.add(option);
-  return option;
+  return markSecret(option);
 }
 
 /**
@@ -169,7 +166,7 @@ function prepareEnv(program: Command, argv: readonly string[]): string[] {
   const secrets: string[] = [];
   for (const option of program.options) {
     if (option.envVar !== undefined && process.env[option.envVar] === '') delete process.env[option.envVar];
-    if (!SECRET_OPTIONS.has(option)) continue;
+    if (!isSecret(option)) continue;
     if (option.envVar !== undefined && process.env[option.envVar]) secrets.push(process.env[option.envVar]!);
     argv.forEach((arg, i) => {
       if (arg === option.long && argv[i + 1] !== undefined) secrets.push(argv[i + 1]!);
@@ -197,15 +194,20 @@ export function addLogOptions(program: Command): Command {
 
 /**
  * Parse argv with commander so that help and --version exit 0 and every
- * error (unknown flag, bad value, bad env var) prints one line and exits 2.
+ * error (unknown flag, bad value, bad env var, a secret's X_FILE that cannot
+ * be used) prints one line and exits 2. `build` gets the secret values read
+ * from X_FILE files, for the program's scrubbing.
  */
-export function parseOrExit<T>(program: Command, argv: readonly string[], build: (opts: Record<string, unknown>) => T): T {
+export function parseOrExit<T>(program: Command, argv: readonly string[], build: (opts: Record<string, unknown>, fileSecrets: readonly string[]) => T): T {
   const secrets = prepareEnv(program, argv);
   program.exitOverride();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: () => {} });
+  let files: { values: readonly string[]; restore: () => void } = { values: [], restore: () => {} };
   try {
+    files = readSecretFiles(program.options);
+    secrets.push(...files.values);
     program.parse(argv as string[], { from: 'user' });
-    return build(program.opts());
+    return build(program.opts(), files.values);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
@@ -217,6 +219,8 @@ export function parseOrExit<T>(program: Command, argv: readonly string[], build:
       return exitConfig(program.name(), withoutSecrets(err.message, secrets));
     }
     throw err;
+  } finally {
+    files.restore();
   }
 }
 

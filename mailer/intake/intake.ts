@@ -7,9 +7,16 @@
  * closes what it cannot keep (no error reaches us), so a --max-connections
  * over half the open-file limit is warned about at start; an accept error
  * that does reach the server once listening is logged and survived.
+ *
+ * With --tls-cert the port speaks HTTPS only: a first byte 0x16 (a TLS
+ * ClientHello) goes to the TLS server, whose connections go to HTTP; a
+ * plaintext HTTP request gets a plaintext 400 saying to use https:// (as
+ * nginx answers one), and raw text is refused as when raw is off (it is
+ * plaintext and carries no token, so it never shares the HTTPS port).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../../shared/logger.ts';
 import type { Admissions } from './admission.ts';
 import { openFileLimit, outOfDescriptors } from '../../shared/open-files.ts';
@@ -28,7 +35,12 @@ export interface IntakeOptions {
   raw: true | { off: string };
   /** --max-connections and --max-connections-per-peer (an event stream's socket is released from the latter). */
   limits: ConnectionLimits;
+  /** --tls-cert: the TLS server the port's TLS connections go to. */
+  tls?: TlsServer;
 }
+
+const TLS_HANDSHAKE = 0x16;
+const PLAIN_REFUSAL = 'This port speaks HTTPS (the mailer runs with --tls-cert): use https://.\n';
 
 export function createIntake(options: IntakeOptions): Server {
   const { limits } = options;
@@ -60,13 +72,22 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
   let decided = false;
   let firstByteAt = 0;
   socket.on('error', (err) => options.log.debug(`connection ${peer}: ${err.message}`));
-  const decide = (kind: 'http' | 'raw'): void => {
+  const decide = (kind: 'http' | 'raw' | 'tls'): void => {
     decided = true;
     socket.removeListener('data', onData);
     socket.removeListener('end', onEnd);
     socket.setTimeout(0);
     socket.removeListener('timeout', onIdle);
-    if (kind === 'http') {
+    if (kind === 'tls') {
+      socket.allowHalfOpen = false;
+      socket.pause();
+      socket.unshift(head);
+      options.tls!.emit('connection', socket);
+    } else if (kind === 'http' && options.tls) {
+      options.log.debug(`connection ${peer}: plaintext HTTP on the HTTPS port; refused with a 400`);
+      socket.allowHalfOpen = false;
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(PLAIN_REFUSAL)}\r\n\r\n${PLAIN_REFUSAL}`);
+    } else if (kind === 'http') {
       // Half-open connections are for the raw protocol; HTTP closes normally.
       socket.allowHalfOpen = false;
       socket.pause();
@@ -83,7 +104,7 @@ function onConnection(socket: Socket, options: IntakeOptions): void {
   const onData = (chunk: Buffer): void => {
     if (firstByteAt === 0) firstByteAt = Date.now();
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    const kind = sniffProtocol(head);
+    const kind = options.tls && head[0] === TLS_HANDSHAKE ? 'tls' : sniffProtocol(head);
     if (kind !== 'more') decide(kind);
   };
   const onEnd = (): void => {

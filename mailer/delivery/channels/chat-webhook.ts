@@ -8,6 +8,7 @@
  * google-chat.ts build on webhookMessageChannel.
  */
 import { ConfigError, envOption } from '../../../shared/config.ts';
+import { markSecret } from '../../../shared/secret-files.ts';
 import type { MessageLines } from '../email-content.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
 import type { Channel, ChannelContext, ChannelKind, RateLimit } from './channel.ts';
@@ -42,7 +43,7 @@ export function chatWebhookKind(spec: ChatWebhookSpec): ChannelKind {
     groups: true,
     schemes: spec.fromNotify ? [spec.kind] : [],
     ...(spec.urlExample !== undefined ? { urlExample: spec.urlExample } : {}),
-    options: () => [envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(from))],
+    options: () => [markSecret(envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(from)))],
     fromOptions: (opts) => ((opts[spec.key] as URL[] | undefined) ?? []).map((url) => ({ url })),
     ...(spec.fromNotify ? { fromUrl: (url: URL) => ({ url: spec.fromNotify!(url) }) } : {}),
     configKeys: ['url'],

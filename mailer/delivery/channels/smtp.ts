@@ -32,6 +32,7 @@ import { createTransport, type SendMailOptions, type Transporter } from 'nodemai
 import { InvalidArgumentError } from 'commander';
 import { parseRecipient } from '../../../shared/address.ts';
 import { ConfigError, durationArg, durationInRange, envOption, fromArg, listArg } from '../../../shared/config.ts';
+import { markSecret } from '../../../shared/secret-files.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { permanent, type SendResult, sent, transient } from '../../../shared/send-result.ts';
 import { flatten } from '../../../shared/text.ts';
@@ -239,7 +240,7 @@ export const smtpChannel = defineKind<SmtpSettings>({
   schemes: ['smtp', 'smtps'],
   urlExample: 'smtp://user:pass@host:587/?fromAddress=a@x&toAddresses=b@y',
   options: () => [
-    envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 (STARTTLS required with credentials; ?tls=off for a lab server) or smtps://…:465 (repeatable, or a comma-separated list)', 'SMTP_URL').argParser(smtpUrlList),
+    markSecret(envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 (STARTTLS required with credentials; ?tls=off for a lab server) or smtps://…:465 (repeatable, or a comma-separated list)', 'SMTP_URL').argParser(smtpUrlList)),
     envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(DEFAULT_SMTP_TIMEOUT_MS, '10s'),
   ],
   fromOptions: (opts) => smtpUrls(opts).map((url) => ({ url, timeoutMs: opts.smtpTimeout as number })),

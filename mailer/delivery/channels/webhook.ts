@@ -20,6 +20,7 @@
  * for every HTTP channel.
  */
 import { ConfigError, envOption } from '../../../shared/config.ts';
+import { markSecret } from '../../../shared/secret-files.ts';
 import { permanent } from '../../../shared/send-result.ts';
 import { oneLine } from '../../../shared/text.ts';
 import type { QueuedAlert } from '../../queued-alert.ts';
@@ -160,8 +161,8 @@ export const webhookChannel = defineKind<WebhookSettings>({
   schemes: ['generic'],
   urlExample: 'generic://host/path',
   options: () => [
-    envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', WEBHOOK_FLAG.env).argParser(webhookList(WEBHOOK_FLAG)),
-    envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg),
+    markSecret(envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', WEBHOOK_FLAG.env).argParser(webhookList(WEBHOOK_FLAG))),
+    markSecret(envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg)),
     envOption('--webhook-template <file>', 'send each --webhook request as this YAML/JSON template says (method, contentType, headers, body)', 'WEBHOOK_TEMPLATE', loadWebhookTemplate),
   ],
   fromOptions: (opts) =>
