@@ -96,13 +96,13 @@ function onTarget(data: Data): void {
   const before = rows[0]?.dataset.state;
   for (const row of rows) {
     row.dataset.state = state;
-    const pill = row.querySelector('[data-field="state"]');
-    if (pill && pill.classList.contains('state')) {
+    const pill = row.querySelector(':scope > .t-head > .state');
+    if (pill) {
       for (const c of Array.from(pill.classList)) if (c.startsWith('st-')) pill.classList.remove(c);
       pill.classList.add(stateClass(state));
+      pill.textContent = state;
     }
-    setField(row, 'state', state);
-    const since = row.querySelector('[data-field="since"]');
+    const since = row.querySelector(':scope > .t-head > .since');
     if (since && 'since' in data) {
       const at = text(data.since);
       if (at === undefined) since.textContent = 'no change seen';
