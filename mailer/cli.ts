@@ -46,6 +46,8 @@ export interface MailerConfig {
   rawOff: string | undefined;
   maxConnections: number;
   maxConnectionsPerPeer: number;
+  /** Reports a second from one address (a burst of 4×). */
+  reportRate: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Parsed options, for the channel kinds (each sees only its own). */
@@ -160,7 +162,8 @@ export function buildProgram(): Command {
       envOption('--max-connections-per-peer <n>', 'connections open at once from one IP address', 'MAX_CONNECTIONS_PER_PEER', integerArg(1, 1_000_000)).default(
         DEFAULT_MAX_CONNECTIONS_PER_PEER,
       ),
-    );
+    )
+    .addOption(envOption('--report-rate <n>', 'agent reports a second from one IP address, after a burst of 4n (more: 429)', 'REPORT_RATE', integerArg(1, 100_000)).default(5));
   program
     .addOption(envOption('--notify <url>', 'a channel as a shoutrrr-style URL: slack://…, telegram://…, pagerduty://KEY, alertmanager://host:9093, … (repeatable, or a space-separated list)', 'NOTIFY_URLS').argParser(notifyList))
     .addOption(envOption('--config <file>', 'JSON or YAML file listing channels, each with its settings, match and grouping', 'CONFIG_FILE', configFileArg))
@@ -220,6 +223,7 @@ export function configFromOptions(opts: Record<string, unknown>, env: NodeJS.Pro
     rawOff,
     maxConnections: opts.maxConnections as number,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer as number,
+    reportRate: opts.reportRate as number,
     logFormat: opts.logFormat as LogFormat,
     logLevel: opts.logLevel as LogLevel,
     channelOptions: opts,

@@ -18,7 +18,7 @@ import { createHttpServer } from './http/http-server.ts';
 import { HostCheck } from './http/host-check.ts';
 import { ConnectionLimits } from './intake/connection-limits.ts';
 import { createIntake } from './intake/intake.ts';
-import { AgentSilence } from './hub/agent-silence.ts';
+import { AgentSilence, silenceWarning } from './hub/agent-silence.ts';
 import { AgentRegistry } from './hub/agents.ts';
 import { Access } from './hub/access.ts';
 import { watchedOutbox } from './delivery/delivery-watch.ts';
@@ -113,6 +113,7 @@ const http = createHttpServer({
   token: config.token,
   log,
   hub,
+  reportsPerSecond: config.reportRate,
   hosts: new HostCheck(config.publicUrl),
   page: config.statusPage ? (readBody) => new PageRoutes({ hub, views, streams, access, log, readBody, ops }) : undefined,
   health: () => {
@@ -121,6 +122,8 @@ const http = createHttpServer({
       ...(kept.degraded ? { status: 'degraded', reason: `cannot write the store: ${kept.reason ?? 'unknown error'}` } : {}),
       uptimeMs: Date.now() - started,
       channels: dispatcher.channelNames,
+      // Whether the book's raw text is taken: a raw agent that was reset asks, to tell a refusal from a crash.
+      raw: config.rawOff === undefined,
       deliveriesActive: dispatcher.active,
       pending: kept.pending,
       storeCommits: kept.commits,
@@ -170,6 +173,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
     log.warn(`Cannot write ${config.store}/${LISTENING_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): \`ch2-mailer healthcheck\` asks the port its own --port/PORT says.`, { event: 'healthcheck-file' });
   }
   log.info('CH2 Example Mailer has started.', { event: 'start', port, channels: dispatcher.channelNames });
+  // The book's line stays as it is; the channels come on the next one.
+  log.info(`Channels: ${dispatcher.channelNames.join(', ')}.`, { event: 'channels', channels: dispatcher.channelNames });
   if (config.statusPage) {
     const host = config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
     const who = config.token === undefined ? 'readable by anyone who can reach the port, changes from loopback only' : config.publicStatus ? 'read-only for anyone (--public-status); changes need the token' : 'needs the token';
@@ -177,6 +182,8 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   // With --port 0 the bound port is news to the user, so it is logged at info.
   log[config.port === 0 ? 'info' : 'debug'](`Listening on ${config.bind}:${port}; channels: ${dispatcher.channelNames.join(', ')}; recipients: ${config.allow.join(', ')}`);
+  const shortSilence = silenceWarning(config.agentSilence);
+  if (shortSilence !== undefined) log.warn(shortSilence, { event: 'agent-silence-short' });
   if (allowlist.defaultRecipient === undefined) {
     log.warn(
       `No default recipient: --to (${config.allow.join(', ')}) has no plain address and no --default-to (DEFAULT_TO) is given, so ${config.agentSilence === 'off' ? '' : 'agent-silence alarms and '}JSON alerts that name no recipient cannot be sent.`,

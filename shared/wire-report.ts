@@ -15,6 +15,8 @@ import { AGENT_INSTANCE_PATTERN, AGENT_NAME_PATTERN, FIELD_MAX } from './wire-js
 
 export const REPORTS_PATH = '/api/v1/reports';
 export const REPORT_VERSION = 1;
+/** The agents' default --report-every, ms (the mailer warns of an --agent-silence at or below it). */
+export const DEFAULT_REPORT_EVERY_MS = 10_000;
 /** Upper bounds (ms) of the latency buckets; a last, open bucket counts the rest. */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
 export const REPORT_MAX_TARGETS = 10_000;

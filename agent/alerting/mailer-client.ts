@@ -111,8 +111,8 @@ export function post(mailer: LinkEndpoint, path: string, headers: Record<string,
   return exchange(mailer, 'POST', path, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs);
 }
 
-/** One request to the mailer (POST with a body, or HEAD: token-check.ts); rejects on a network error or after `timeoutMs` in all. */
-export function exchange(mailer: LinkEndpoint, method: 'POST' | 'HEAD', path: string, headers: Record<string, string>, body: string | Buffer | undefined, timeoutMs: number): Promise<Answer> {
+/** One request to the mailer (POST with a body, HEAD: token-check.ts, GET /healthz: a raw send's reset); rejects on a network error or after `timeoutMs` in all. */
+export function exchange(mailer: LinkEndpoint, method: 'POST' | 'HEAD' | 'GET', path: string, headers: Record<string, string>, body: string | Buffer | undefined, timeoutMs: number): Promise<Answer> {
   noKeepAlive ??= new Agent({ keepAlive: false, lookup: keptLookup } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -220,13 +220,31 @@ export function errorText(body: string): string | undefined {
   }
 }
 
+/** Most time the question after a raw reset (is raw off?) may take. */
+export const RAW_PROBE_MS = 2000;
+
+/** Whether the mailer at `mailer` says its raw protocol is off (a ch2 mailer's GET /healthz: `"raw": false`); false on any other answer or none. */
+async function rawIsOff(mailer: LinkEndpoint, timeoutMs: number): Promise<boolean> {
+  try {
+    const { text } = await exchange(mailer, 'GET', '/healthz', {}, undefined, timeoutMs);
+    return (JSON.parse(text) as { raw?: unknown }).raw === false;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The book's protocol: connect, write the text, close our side; the mailer
  * reads to EOF. The raw protocol has no answer, so how the mailer closes is
  * the answer: a clean close (its FIN) after our FIN, or a connection it keeps
  * open past the timeout (the book's nc may), means it read the alert; a reset
  * means it refused it (ch2's mailer with --no-raw, or a message over its
- * --max-bytes), a failed send retried like an unreachable mailer.
+ * --max-bytes), a failed send retried like an unreachable mailer, unless
+ * the mailer says its raw protocol is off: after a reset (which the book's
+ * nc never sends, so it is never asked) one `GET /healthz` of the same port,
+ * and a ch2 mailer answering `"raw": false` has refused the alert for good
+ * (permanent: the notifier counts it failed, ch2_alerts_failed_total).
+ * Any other answer, or none, leaves the reset a failed send, retried.
  */
 function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise<SendResult> {
   const payload = encodeRaw(alert.to, alert.message);
@@ -260,7 +278,17 @@ function sendRaw(mailer: LinkEndpoint, alert: Alert, timeoutMs: number): Promise
     socket.on('error', (err: NodeJS.ErrnoException) => {
       forgetAddress(mailer.host);
       if (socket.bytesWritten > 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        finish(transient(`mailer at ${hostPort(mailer)} reset the connection: it refused the raw alert (is its raw protocol off, --no-raw, or the alert over its --max-bytes?)`));
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        void rawIsOff(mailer, Math.min(timeoutMs, RAW_PROBE_MS)).then((off) =>
+          resolve(
+            off
+              ? permanent(`the mailer at ${hostPort(mailer)} refused the raw alert: its raw text protocol is off (--no-raw, or --token without --raw); use --mailer-protocol json (with --mailer-token)`)
+              : transient(`mailer at ${hostPort(mailer)} reset the connection: it refused the raw alert (is its raw protocol off, --no-raw, or the alert over its --max-bytes?)`),
+          ),
+        );
         return;
       }
       finish(transient(`mailer unreachable at ${hostPort(mailer)}: ${describeFailure(err, { timeoutMs, connectTimeoutMs: timeoutMs })}`));

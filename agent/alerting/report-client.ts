@@ -9,7 +9,10 @@
  * The outcome says only whether the mailer took it: a 404 means the mailer
  * has no reports path (the book's mailer behind JSON, an older ch2), which
  * resending cannot change (`gone`); anything else that fails is for the
- * reporter to try again at its next interval, with fresh counts.
+ * reporter to try again at its next interval, with fresh counts. A 400
+ * naming an unknown field (`targets[0]: unknown field "certExpiresAt"`: a
+ * mailer older than the field) says which (`refused`), so the reporter can
+ * send the reports again without it.
  */
 import type { LinkEndpoint } from '../../shared/legacy-links.ts';
 import { hostPort } from '../../shared/legacy-links.ts';
@@ -20,7 +23,7 @@ import { errorText, post } from './mailer-client.ts';
 /** A report's JSON over this many bytes goes gzipped. */
 export const GZIP_OVER_BYTES = 16 * 1024;
 
-export type ReportOutcome = { ok: true } | { ok: false; gone: boolean; error: string };
+export type ReportOutcome = { ok: true } | { ok: false; gone: boolean; error: string; refused?: string };
 export type SendReport = (report: AgentReport, timeoutMs: number) => Promise<ReportOutcome>;
 
 export interface ReportClientOptions {
@@ -59,6 +62,7 @@ export function createReportClient(options: ReportClientOptions): SendReport {
       const hint = options.token === undefined ? 'set --mailer-token (MAILER_TOKEN)' : 'check --mailer-token (MAILER_TOKEN)';
       return { ok: false, gone: false, error: `the mailer at ${where} refused the report (401 unauthorized: ${reason}); ${hint}` };
     }
-    return { ok: false, gone: false, error: `the mailer at ${where} answered ${status}: ${reason}` };
+    const refused = status === 400 ? /unknown field "([A-Za-z]{1,40})"/.exec(reason)?.[1] : undefined;
+    return { ok: false, gone: false, error: `the mailer at ${where} answered ${status}: ${reason}`, ...(refused !== undefined ? { refused } : {}) };
   };
 }

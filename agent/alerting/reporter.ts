@@ -20,6 +20,12 @@
  * reports; anything else (network, 5xx, 401) a warning at most once a minute.
  * stop() sends a last report with `goodbye: true`, bounded in time so that
  * `docker stop` stays prompt; how it fares is a debug line only.
+ *
+ * An https target's certificate expiry (the check's certExpiresAt, as last
+ * seen) goes as `certExpiresAt`, only for a target that has one. A mailer
+ * older than the field refuses the report (400, unknown field): the reporter
+ * then logs one warning, drops the field for good and sends the report again
+ * at once without it.
  */
 import type { Logger } from '../../shared/logger.ts';
 import { formatDurationFlag } from '../../shared/duration.ts';
@@ -84,6 +90,8 @@ export class Reporter {
   #stopped = false;
   #lastWarnAt = Number.NEGATIVE_INFINITY;
   #failing = false;
+  /** The mailer does not read certExpiresAt (an older ch2): it is left out. */
+  #noCertExpiry = false;
 
   /** The listener to join to the agent's events (fanOut). */
   readonly events = {
@@ -130,6 +138,7 @@ export class Reporter {
         latency: t.latency.map((n, i) => n - t.taken.latency[i]!),
         // The last failure is since the mark whenever a failure is.
         ...(failures > 0 && t.lastFailure !== undefined ? { lastFailure: t.lastFailure } : {}),
+        ...(t.certExpiresAt !== undefined && !this.#noCertExpiry ? { certExpiresAt: t.certExpiresAt } : {}),
       });
       marks.push({ checks: t.checks, failures: t.failures, latency: [...t.latency] });
     }
@@ -197,6 +206,7 @@ export class Reporter {
       t.failures += 1;
       t.lastFailure = result.reason ?? 'check failed';
     }
+    if (result.certExpiresAt !== undefined) t.certExpiresAt = new Date(result.certExpiresAt).toISOString();
   }
 
   #transition(target: string, transition: Transition): void {
@@ -207,16 +217,29 @@ export class Reporter {
   }
 
   async #send(goodbye: boolean, timeoutMs: number): Promise<ReportOutcome> {
-    const { report, marks } = this.snapshot(goodbye);
-    let outcome: ReportOutcome;
-    try {
-      outcome = await this.#options.send(report, timeoutMs);
-    } catch (err) {
-      outcome = { ok: false, gone: false, error: (err as Error).message ?? String(err) };
+    let { report, marks } = this.snapshot(goodbye);
+    let outcome = await this.#attempt(report, timeoutMs);
+    if (!outcome.ok && outcome.refused === 'certExpiresAt' && !this.#noCertExpiry) {
+      this.#noCertExpiry = true;
+      this.#options.log.warn(`The mailer at ${this.#options.mailer} does not read certExpiresAt (an older ch2): reports go on without the certificates' expiry.`, {
+        event: 'report',
+        ok: false,
+        field: 'certExpiresAt',
+      });
+      ({ report, marks } = this.snapshot(goodbye));
+      outcome = await this.#attempt(report, timeoutMs);
     }
     if (outcome.ok) this.#taken(marks);
     if (!goodbye) this.#note(outcome);
     return outcome;
+  }
+
+  async #attempt(report: AgentReport, timeoutMs: number): Promise<ReportOutcome> {
+    try {
+      return await this.#options.send(report, timeoutMs);
+    } catch (err) {
+      return { ok: false, gone: false, error: (err as Error).message ?? String(err) };
+    }
   }
 
   #taken(marks: Marks): void {

@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ChannelEntry } from './channel-config.ts';
 import type { Channel, ChannelKind } from './channels/channel.ts';
 import { schemeOf } from './channels/notify-url.ts';
+import { urlExampleFor } from './notify-arg.ts';
 import { compileMatch, type Matcher } from '../../shared/alert-match.ts';
 
 export interface GroupPolicy {
@@ -117,7 +118,8 @@ export function planChannels(input: SetupInput): ChannelPlan[] {
         try {
           url = new URL(entry.notify);
         } catch {
-          throw new ConfigError('notify: not a URL (the value is not shown: it may hold a token).');
+          const own = urlExampleFor(entry.notify, input.kinds);
+          throw new ConfigError(`notify: not ${own ? `a valid ${own.scheme}:// URL; one looks like ${own.example}` : 'a URL'} (the value is not shown: it may hold a token).`);
         }
         kind = byScheme.get(schemeOf(url));
         if (!kind?.fromUrl) throw new ConfigError(`notify: unknown scheme ${schemeOf(url)}://; known: ${[...byScheme.keys()].sort().join(', ')}.`);

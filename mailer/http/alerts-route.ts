@@ -1,7 +1,7 @@
 /**
  * POST /alerts (answered 202 {"id"} once the alert is committed to the store)
  * and GET /alerts?state=pending|dead|sent (what is still owed, given up on,
- * delivered; paged, newest first). Bad JSON is a 400 with the reason, a
+ * delivered; paged, newest first; without ?state=, the pending ones). Bad JSON is a 400 with the reason, a
  * refused recipient a 403, a missing or wrong bearer token (with --token) a
  * 401, a store that cannot be written a 503 (the sender keeps the alert and
  * retries). Without --token, GET /alerts (which shows every alert's content)
@@ -62,10 +62,10 @@ export async function alertsRoute(req: IncomingMessage, res: ServerResponse, opt
   return reply(res, 202, admission.duplicate ? { id: admission.id, duplicate: true } : { id: admission.id });
 }
 
-/** GET /alerts?state=pending|dead|sent[&limit=n][&cursor=c]: one page, newest first; `next` is the cursor of the next page. */
+/** GET /alerts?state=pending|dead|sent[&limit=n][&cursor=c]: one page, newest first; `next` is the cursor of the next page. No state: pending. */
 async function listAlerts(url: string, res: ServerResponse, store: Store): Promise<void> {
   const query = new URL(url, 'http://mailer').searchParams;
-  const state = query.get('state') ?? '';
+  const state = query.get('state') ?? 'pending';
   if (!(LIST_STATES as readonly string[]).includes(state)) {
     return reply(res, 400, { error: `state must be one of ${LIST_STATES.join(', ')}` });
   }

@@ -26,8 +26,8 @@ import { alertBatchRoute } from './alert-batch-route.ts';
 import { alertsRoute } from './alerts-route.ts';
 import { Deadlines } from './deadlines.ts';
 import { type HostCheck, misdirected } from './host-check.ts';
-import { PeerRate } from './peer-rate.ts';
-import { REPORT_PATHS, REPORT_RATE, reportsRoute } from './reports-route.ts';
+import { PeerRate, type PeerRateOptions } from './peer-rate.ts';
+import { REPORT_PATHS, reportRate as reportBucket, reportsRoute } from './reports-route.ts';
 import { type BodyLimits, type BodyReader, readRequestBody } from './request-body.ts';
 import { reply } from './reply.ts';
 
@@ -44,6 +44,8 @@ export interface HttpServerOptions {
   health: () => Record<string, unknown>;
   /** The names a browser's Host may give (none: not checked). */
   hosts?: HostCheck | undefined;
+  /** Reports a second from one address (--report-rate). */
+  reportsPerSecond: number;
   /** The agents' hub: without one, its paths are 404s. */
   hub?: ReportReceiver | undefined;
   /** The status page's routes (mailer/hub/hub-routes.ts), given the request's body reader; none: --status-page off. */
@@ -63,12 +65,13 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     refusals.warn(`Refused ${req.method} ${req.url?.slice(0, 100)} from ${peer}: ${error}`, { event: 'refused', via: 'page', peer }, peerHost(peer));
   };
-  const reportRate = new PeerRate(REPORT_RATE);
+  const reportOptions = reportBucket(options.reportsPerSecond);
+  const reportRate = new PeerRate(reportOptions);
   const page = options.page?.((req, res, max) => readRequestBody(req, res, max, limits, (error) => refuse(req, error)));
   // No requestTimeout or headersTimeout: Node runs those timers only for a server that listens itself,
   // and this one never does (its connections come from the shared port). deadlines.ts does their work.
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    route(req, res, options, limits, page, { refusals, refuse, reportRate }).catch((err: unknown) => {
+    route(req, res, options, limits, page, { refusals, refuse, reportRate, reportOptions }).catch((err: unknown) => {
       options.log.error(`HTTP intake error: ${(err as Error).message}`);
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -104,7 +107,7 @@ async function route(
   options: HttpServerOptions,
   limits: BodyLimits,
   page: PageRouter | undefined,
-  { refusals, refuse, reportRate }: { refusals: ThrottledLog; refuse: (req: IncomingMessage, error: string) => void; reportRate: PeerRate },
+  { refusals, refuse, reportRate, reportOptions }: { refusals: ThrottledLog; refuse: (req: IncomingMessage, error: string) => void; reportRate: PeerRate; reportOptions: PeerRateOptions },
 ): Promise<void> {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
@@ -123,7 +126,7 @@ async function route(
   }
   // With the status page on, GET /api/v1/agents is one of its API's reads, under its access rules.
   if (page && path === AGENTS_PATH && req.method === 'GET') return page.serve(req, res, path, new URLSearchParams());
-  if (options.hub && REPORT_PATHS.includes(path)) return reportsRoute(path, req, res, { ...limits, token: options.token, log: options.log, refusals, rate: reportRate }, options.hub, peer);
+  if (options.hub && REPORT_PATHS.includes(path)) return reportsRoute(path, req, res, { ...limits, token: options.token, log: options.log, refusals, rate: reportRate, rateOptions: reportOptions }, options.hub, peer);
   if (page?.handles(path)) return page.serve(req, res, path, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
   if (path === BATCH_ALERTS_PATH) return alertBatchRoute(req, res, { ...limits, maxBytes: options.maxBytes, admissions: options.admissions, token: options.token, log: options.log }, peer);
   if (path === ALERTS_PATH) return alertsRoute(req, res, { ...limits, maxBytes: options.maxBytes, admissions: options.admissions, store: options.store, token: options.token, log: options.log }, peer);

@@ -3,8 +3,8 @@
  * agent's report (gzip allowed; 202, 400 with the reason, 413 over
  * REPORT_MAX_BYTES, compressed or not) and GET /api/v1/agents lists the
  * agents; the token and loopback rules are those of /alerts. Reports are
- * rate-limited per peer address (REPORT_RATE: a burst of 20, then 5 a
- * second; more is a 429 with Retry-After, before the body is read), and
+ * rate-limited per peer address (--report-rate n: a burst of 4n, then n a
+ * second, 5 by default; more is a 429 with Retry-After, before the body is read), and
  * each refusal line is throttled per peer (shared/throttled-log.ts REFUSAL_LIMITS).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,11 +24,16 @@ export interface ReportsRouteOptions extends BodyLimits {
   log: Logger;
   /** Where refusal lines go, throttled per peer. */
   refusals: ThrottledLog;
-  /** Reports per peer address (one per server: REPORT_RATE). */
+  /** Reports per peer address (one per server: reportRate()). */
   rate: PeerRate;
+  /** Its settings, for the refusal line. */
+  rateOptions: PeerRateOptions;
 }
 
-export const REPORT_RATE: PeerRateOptions = { burst: 20, perSecond: 5 };
+/** The bucket of --report-rate n: a burst of 4n, then n a second. */
+export function reportRate(perSecond: number): PeerRateOptions {
+  return { burst: 4 * perSecond, perSecond };
+}
 
 export const REPORT_PATHS: readonly string[] = [REPORTS_PATH, AGENTS_PATH];
 
@@ -55,7 +60,7 @@ export async function reportsRoute(path: string, req: IncomingMessage, res: Serv
   const wait = options.rate.take(peerHost(peer));
   if (wait > 0) {
     req.resume();
-    refuse(`over ${REPORT_RATE.burst} reports at once, or ${REPORT_RATE.perSecond} a second, from one address`);
+    refuse(`over ${options.rateOptions.burst} reports at once, or ${options.rateOptions.perSecond} a second, from one address (--report-rate)`);
     return reply(res, 429, { error: `too many reports from this address; retry in ${wait}s` }, { 'retry-after': String(wait) });
   }
   const body = await readRequestBody(req, res, REPORT_MAX_BYTES, options, refuse);

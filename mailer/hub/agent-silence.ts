@@ -9,7 +9,11 @@
  *
  * How long is silence: --agent-silence <d> for every agent (from 1s: the
  * flag is the operator's word, tests use 2s), or by default 3 × the agent's
- * own report interval, at least 30s; `off` never alarms.
+ * own report interval, at least 30s; `off` never alarms. A given length at
+ * or below a report interval would call an agent silent between two of its
+ * reports: silenceWarning says so at start (against the agents' default
+ * --report-every), and a report whose interval is at or above it gets one
+ * warning per agent.
  *
  * One timer (unreferenced) for all agents, armed for the earliest deadline;
  * reports only push deadlines later, so a report re-arms it only when its
@@ -17,7 +21,7 @@
  * injectable for tests.
  */
 import type { Logger } from '../../shared/logger.ts';
-import type { AgentReport } from '../../shared/wire-report.ts';
+import { type AgentReport, DEFAULT_REPORT_EVERY_MS } from '../../shared/wire-report.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
 import { formatDurationFlag, formatElapsed } from '../../shared/duration.ts';
 import type { AgentRecord, AgentRegistry, AgentView } from './agents.ts';
@@ -58,6 +62,12 @@ export function silenceFor(setting: SilenceSetting, intervalMs: number): number 
   return setting ?? Math.max(MIN_DEFAULT_SILENCE_MS, DEFAULT_SILENCE_FACTOR * intervalMs);
 }
 
+/** The start-up warning for an --agent-silence at or below the agents' default report interval; undefined when none is due. */
+export function silenceWarning(setting: SilenceSetting): string | undefined {
+  if (typeof setting !== 'number' || setting > DEFAULT_REPORT_EVERY_MS) return undefined;
+  return `--agent-silence ${formatDurationFlag(setting)} is at or below the agents' default report interval (--report-every ${formatDurationFlag(DEFAULT_REPORT_EVERY_MS)}): such an agent is called silent between two of its reports; give at least 3 × their --report-every, or leave it unset (3 × each agent's interval).`;
+}
+
 export interface AgentSilenceOptions {
   registry: AgentRegistry;
   admissions: AlertSink;
@@ -90,6 +100,8 @@ export class AgentSilence implements ReportReceiver {
   /** Agents restored from the store get a silence's grace from the start. */
   readonly #startedAt: number;
   #closed = false;
+  /** Agents already warned of an interval at or above the silence. */
+  readonly #warned = new Set<string>();
 
   constructor(options: AgentSilenceOptions) {
     this.#o = options;
@@ -111,6 +123,14 @@ export class AgentSilence implements ReportReceiver {
     const recorded = this.#o.registry.record(report, now);
     if (!recorded.ok) return recorded.error;
     const { record, previous } = recorded;
+    const { setting } = this.#o;
+    if (typeof setting === 'number' && record.intervalMs >= setting && !this.#warned.has(record.name) && this.#warned.size < 1000) {
+      this.#warned.add(record.name);
+      this.#o.log.warn(
+        `agent ${record.name} reports every ${formatDurationFlag(record.intervalMs)}, at or above --agent-silence ${formatDurationFlag(setting)}: it is called silent between two of its reports.`,
+        { event: 'agent-silence-short', agent: record.name },
+      );
+    }
     const open = this.#open.get(record.name);
     if (open) {
       this.#open.delete(record.name);

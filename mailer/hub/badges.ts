@@ -11,6 +11,7 @@
  *   statusBadge(state)                  {label "status", value up|down|unknown|stale, colour}
  *   uptimeBadge(window, uptime|null)    {label "uptime 24h", value "99.95 %"}
  *   responseBadge(p50|null)             {label "response", value "≤ 250 ms"}
+ *   unknownTargetBadge(label)           {label, value "unknown target"}: the hub knows no such target
  *   badgeEtag(svg)                      a strong ETag: "<sha1 of the body, base64url>"
  */
 import { createHash } from 'node:crypto';
@@ -102,6 +103,11 @@ export function responseBadge(p50: number | null): Badge {
   if (p50 === null || Number.isNaN(p50)) return { label: 'response', value, color: 'grey' };
   const color: BadgeColor = p50 <= 250 ? 'green' : p50 <= 1000 ? 'yellow' : p50 <= 2500 ? 'orange' : 'red';
   return { label: 'response', value, color };
+}
+
+/** A badge of a target the hub does not know (a typo in its name, or not reported yet): its label, "unknown target", grey. */
+export function unknownTargetBadge(label: string): Badge {
+  return { label, value: 'unknown target', color: 'grey' };
 }
 
 /** A strong ETag for a badge's body: a quoted base64url SHA-1. */

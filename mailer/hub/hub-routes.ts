@@ -5,6 +5,7 @@
  *   GET  /assets/status.js       the page's small script; /assets/status-<hash>.css, the rest of its
  *                                style (the first part is inline: page-style.ts), cached for good
  *   GET  /badge/<name>/status.svg, uptime-<24h|7d|30d|90d>.svg, response-time-24h.svg
+ *                                (an unknown name: a badge saying "unknown target")
  *   GET  /login, POST /login     the login form and its session cookie (with --token)
  *   POST /silences, POST /silences/<id>/delete   the page's silence forms (CSRF token)
  *   GET  /api/v1/status, /api/v1/targets/<name>/history?window=24h|7d|90d,
@@ -23,7 +24,7 @@ import { hostAddress } from '../../shared/peer-address.ts';
 import { REFUSAL_LIMITS, ThrottledLog } from '../../shared/throttled-log.ts';
 import { type Access } from './access.ts';
 import { AGENTS_PATH } from './agents.ts';
-import { badgeEtag, renderBadge, responseBadge, statusBadge, uptimeBadge } from './badges.ts';
+import { badgeEtag, renderBadge, responseBadge, statusBadge, unknownTargetBadge, uptimeBadge } from './badges.ts';
 import { EVENTS_PATH, type EventStreams } from './event-stream.ts';
 import type { StatusHub } from './hub.ts';
 import { type Audience, HISTORY_WINDOWS, type HistoryWindow, silenceView, type StatusViews } from './hub-view.ts';
@@ -203,9 +204,17 @@ export class PageRoutes {
   #badge(req: IncomingMessage, res: ServerResponse, path: string): void {
     const m = /^\/badge\/([^/]+)\/(status|uptime-(24h|7d|30d|90d)|response-time-24h)\.svg$/.exec(path);
     const name = m ? decode(m[1]!) : undefined;
+    if (!m) return json(req, res, 404, { error: 'no such badge: use /badge/<target>/status.svg, uptime-<24h|7d|30d|90d>.svg or response-time-24h.svg' });
     const target = name === undefined ? undefined : this.#d.views.target(name);
-    if (!m || !target) return json(req, res, 404, { error: 'no such badge: use /badge/<target>/status.svg, uptime-<24h|7d|30d|90d>.svg or response-time-24h.svg' });
-    const b = m[2] === 'status' ? statusBadge(target.state) : m[3] !== undefined ? uptimeBadge(m[3] as UptimeWindow, target.uptime[m[3] as UptimeWindow]) : responseBadge(target.responseMs.p50);
+    const window = m[3] as UptimeWindow | undefined;
+    // A target the hub does not know (a typo, or none reported yet): a 200 badge that says so, as shields.io answers, since image proxies (GitHub's) show no 404 body.
+    const b = !target
+      ? unknownTargetBadge(m[2] === 'status' ? 'status' : window !== undefined ? `uptime ${window}` : 'response')
+      : m[2] === 'status'
+        ? statusBadge(target.state)
+        : window !== undefined
+          ? uptimeBadge(window, target.uptime[window])
+          : responseBadge(target.responseMs.p50);
     const svg = renderBadge(b.label, b.value, b.color);
     const etag = badgeEtag(svg);
     const headers = { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': `${this.#d.access.token === undefined || this.#d.access.publicStatus ? 'public' : 'private'}, max-age=10`, etag };

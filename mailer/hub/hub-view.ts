@@ -47,6 +47,7 @@ class EntryView implements TargetView {
   readonly silenced: boolean;
   readonly lastFailure?: string;
   readonly staleWhy?: string;
+  readonly certExpiresAt?: string;
   readonly #e: TargetEntry;
   readonly #now: number;
 
@@ -63,6 +64,7 @@ class EntryView implements TargetView {
     this.silenced = silenced;
     if (e.lastFailure !== null) this.lastFailure = e.lastFailure;
     if (e.staleWhy !== null) this.staleWhy = e.staleWhy;
+    if (e.certExpiresAt !== null) this.certExpiresAt = e.certExpiresAt;
   }
 
   get daily(): BarView[] {

@@ -42,6 +42,8 @@ export interface TargetView {
   /** HOURLY_BARS bars, oldest first, the last one this hour. */
   hourly: BarView[];
   lastFailure?: string;
+  /** https: when its certificate (the soonest of the chain) expires, ISO 8601, as an agent last reported. */
+  certExpiresAt?: string;
   /** A silence matches it now. */
   silenced: boolean;
 }

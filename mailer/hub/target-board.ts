@@ -7,7 +7,9 @@
  * it down; else up when one sees it up; unknown when they say nothing yet;
  * stale when no live agent watches it any more (why: staleWhy). A target no
  * agent ever watched goes by its alerts' word. A state change is written to
- * the store and returned, so the hub can tell the page at once.
+ * the store and returned, so the hub can tell the page at once. An https
+ * target's certificate expiry is the latest report's word (kept in memory
+ * only: the next report brings it back after a restart).
  */
 import type { TargetReport } from '../../shared/wire-report.ts';
 import { type HubWrite, NO_BUCKETS, PACKED_WIDTH, type PackedBuckets, type ShownState, type TargetRow } from './model.ts';
@@ -24,6 +26,8 @@ export interface TargetEntry {
   lastFailure: string | null;
   /** Why it is stale, while it is. */
   staleWhy: string | null;
+  /** When its certificate (the soonest of the chain) expires, ISO 8601, as the latest report said; null if none did. */
+  certExpiresAt: string | null;
   /** When an agent last named it in a report (--forget-after counts from it). */
   reportedAt: number | null;
   rollup: TargetRollup;
@@ -59,7 +63,7 @@ export class TargetBoard {
     this.#rules = rules;
     for (const r of rows) {
       const reportedAt = r.reportedAt ?? null;
-      this.#targets.set(r.name, { name: r.name, agents: new Map(), alerted: r.alerted, state: r.state, since: r.since, lastFailure: r.lastFailure, staleWhy: r.staleWhy ?? null, reportedAt, rollup: new TargetRollup() });
+      this.#targets.set(r.name, { name: r.name, agents: new Map(), alerted: r.alerted, state: r.state, since: r.since, lastFailure: r.lastFailure, staleWhy: r.staleWhy ?? null, certExpiresAt: null, reportedAt, rollup: new TargetRollup() });
     }
     // Only live agents have views: a stopped or silent one's targets stay stale after a restart of the mailer.
     for (const a of agents) {
@@ -115,6 +119,7 @@ export class TargetBoard {
       if (t.checks > 0) e.rollup.add(now, t.checks, t.failures, t.latency);
       see(e.agents, agent, { instance: word.instance, state: t.state, source: 'report', at: word.at }, word.shared === true);
       e.reportedAt = now;
+      if (t.certExpiresAt !== undefined) e.certExpiresAt = t.certExpiresAt;
       let dirty = false;
       if (t.lastFailure !== undefined && t.lastFailure !== e.lastFailure) {
         e.lastFailure = t.lastFailure;
@@ -164,7 +169,7 @@ export class TargetBoard {
   #entry(name: string): TargetEntry | undefined {
     let e = this.#targets.get(name);
     if (!e && this.#targets.size < MAX_TARGETS) {
-      e = { name, agents: new Map(), alerted: null, state: 'unknown', since: null, lastFailure: null, staleWhy: null, reportedAt: null, rollup: new TargetRollup() };
+      e = { name, agents: new Map(), alerted: null, state: 'unknown', since: null, lastFailure: null, staleWhy: null, certExpiresAt: null, reportedAt: null, rollup: new TargetRollup() };
       this.#targets.set(name, e);
     }
     return e;

@@ -68,8 +68,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const seed = options.seed ?? randomBytes(4).readUInt32BE(0);
   const print = options.print ?? (() => {});
   const name = uniqueName('fuzz-mailer');
-  // The fuzzer is one peer: let it hold its connections; the idle timeout short, so dropped ones go quickly.
-  const args = ['--idle-timeout', '1s', '--max-connections-per-peer', '1000', '--to', 'admin@work,*@work'];
+  // The fuzzer is one peer: let it hold its connections, and let its reports past the per-address rate
+  // (a 429 comes before the body is read, so the report parser would see a few dozen of them); the idle
+  // timeout short, so dropped ones go quickly.
+  const args = ['--idle-timeout', '1s', '--max-connections-per-peer', '1000', '--report-rate', '100000', '--to', 'admin@work,*@work'];
   await dockerOk(['run', '-d', '--name', name, '--label', 'org.ch2.integration-test=true', '--memory', MEMORY_LIMIT, IMAGES.mailer, ...args]);
   const { logs, stop } = followDockerLogs(name);
   try {

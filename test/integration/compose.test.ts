@@ -1,13 +1,15 @@
 /**
  * docker/compose.yaml brings the tutorial up as one project (unique project
  * name, so it never touches a user's "ch2" project): the agent reports the
- * site up, and stopping the web service gets the down alert through the
- * mailer. `down -v` in after().
+ * site up (its reports under the name "agent", read from the host through
+ * the mailer's loopback port: any free one here, CH2_MAILER_PORT=), and
+ * stopping the web service gets the down alert through the mailer. `down -v`
+ * in after().
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Cleanup, dockerOk, followDockerLogs, IMAGES, type LogBuffer, MAILER_STARTED, randomId, run, type RunResult, SYSTEM_UP } from './helpers.ts';
+import { Cleanup, dockerOk, followDockerLogs, IMAGES, type LogBuffer, MAILER_STARTED, randomId, run, type RunResult, SYSTEM_UP, waitUntil } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE_FILE = 'docker/compose.yaml';
@@ -38,7 +40,8 @@ describe('docker/compose.yaml', { timeout: 150_000 }, () => {
 
   before(async () => {
     const [cmd, pre] = await composeCommand();
-    compose = (...args) => run(cmd, [...pre, '-f', COMPOSE_FILE, '-p', project, ...args], { cwd: ROOT, timeoutMs: 90_000 });
+    // Set and empty: any free host port, so the test never takes a user's 33333.
+    compose = (...args) => run(cmd, [...pre, '-f', COMPOSE_FILE, '-p', project, ...args], { cwd: ROOT, timeoutMs: 90_000, env: { CH2_MAILER_PORT: '' } });
     cleanup.defer(`compose -p ${project} down -v`, async () => {
       const r = await compose('down', '-v', '--remove-orphans', '--timeout', '5');
       if (r.code !== 0) throw new Error(`compose down failed: ${r.stderr}`);
@@ -58,6 +61,17 @@ describe('docker/compose.yaml', { timeout: 150_000 }, () => {
   test('up -d: the mailer starts and the agent reports the site up', { timeout: 30_000 }, async () => {
     await logs.get(IMAGES.mailer)!.waitFor(MAILER_STARTED, 15_000);
     await logs.get(IMAGES.agent)!.waitFor(SYSTEM_UP, 20_000);
+  });
+
+  test('from the host, on loopback, the hub lists the agent under its stable name', { timeout: 30_000 }, async () => {
+    const port = await compose('port', 'mailer', '33333');
+    assert.equal(port.code, 0, port.stderr);
+    const published = port.stdout.trim();
+    assert.match(published, /^127\.0\.0\.1:\d+$/, 'published on loopback only');
+    await waitUntil('the agent "agent" in GET /api/v1/agents', async () => {
+      const agents = (await (await fetch(`http://${published}/api/v1/agents`)).json()) as Array<{ name: string }>;
+      return agents.some((a) => a.name === 'agent') ? true : undefined;
+    }, 20_000);
   });
 
   test('stopping the web service sends the down alert through the mailer', { timeout: 40_000 }, async () => {

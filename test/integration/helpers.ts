@@ -46,14 +46,14 @@ export interface RunResult {
   ms: number;
 }
 
-export function run(cmd: string, args: readonly string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const t0 = performance.now();
   return new Promise((resolve) => {
     execFile(
       cmd,
       args as string[],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024, encoding: 'utf8', ...(opts.cwd ? { cwd: opts.cwd } : {}) },
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024, encoding: 'utf8', ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) },
       (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals }) | null;
         const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;

@@ -1,6 +1,9 @@
-/** --log-format json: both programs write one pino JSON object per line, secrets scrubbed. */
+/** --log-format json: both programs write one pino JSON object per line, secrets scrubbed; the plain format's start lines: the book's, then the channels. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { start, startMailer } from '../support/process.ts';
 
@@ -37,4 +40,17 @@ test('mailer and agent log pino JSON with LOG_FORMAT=json, and no password', asy
   const down = agentLines.find((l) => l.event === 'check');
   assert.equal(down?.ok, false);
   assert.equal(down?.reason, 'connection refused');
+});
+
+test("plain: the mailer's first line is the book's, as it is; the next names the channels", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ch2-start-lines-'));
+  const mailer = await startMailer(['--store', dir, '--notify', 'generic+http://127.0.0.1:1/hook']);
+  try {
+    const lines = mailer.output().split('\n');
+    assert.equal(lines[0], 'CH2 Example Mailer has started.');
+    assert.equal(lines[1], 'Channels: log, webhook.');
+  } finally {
+    await mailer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,9 @@
  * the channels (the log) within the silence + 1s, its next report sends the
  * up, and one that said goodbye raises nothing. With a --to of only *@domain
  * the mailer warns at start that the alarms have no recipient, and
- * --default-to gives them one. The raw protocol keeps working on the same port.
+ * --default-to gives them one; an --agent-silence at or below the agents'
+ * default report interval is warned of at start. The raw protocol keeps
+ * working on the same port.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -126,6 +128,22 @@ test("a --to of only *@domain: a start-up warning that the alarms cannot be sent
     assert.doesNotMatch(given.output(), /No default recipient/);
   } finally {
     await given.stop();
+  }
+});
+
+test("--agent-silence at or below the agents' default report interval (10s): a warning at start; above it, none", async () => {
+  const short = await startMailer(['--agent-silence', '5s']);
+  try {
+    await short.waitFor(/^--agent-silence 5s is at or below the agents' default report interval \(--report-every 10s\): such an agent is called silent between two of its reports; .*$/m, 5000);
+  } finally {
+    await short.stop();
+  }
+  const long = await startMailer(['--agent-silence', '30s']);
+  try {
+    await long.waitFor(/^CH2 Example Mailer has started\.$/m, 5000);
+    assert.doesNotMatch(long.output(), /--agent-silence/);
+  } finally {
+    await long.stop();
   }
 });
 

@@ -201,6 +201,26 @@ test('reports are rate-limited per peer: a 429 with Retry-After past the burst',
   }
 });
 
+test('--report-rate n (REPORT_RATE) sets the bucket: a burst of 4n, then a 429; 0 or a word exits 2 with one line', async () => {
+  for (const [args, env] of [[['--report-rate', '2'], {}], [[], { REPORT_RATE: '2' }]] as const) {
+    const mailer = await startMailer([...args], env);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await call('127.0.0.1', mailer.port, 'POST', '/api/v1/reports', { body: { v: 1 } })).status);
+      assert.deepEqual(statuses.slice(0, 8), Array(8).fill(400), statuses.join(','));
+      assert.ok(statuses.slice(8).includes(429), statuses.join(','));
+    } finally {
+      await mailer.stop();
+    }
+  }
+  for (const [args, env] of [[['--report-rate', '0'], {}], [[], { REPORT_RATE: 'fast' }]] as const) {
+    const r = runBundle('mailer', [...args], env);
+    assert.equal(r.code, 2, `${args.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`);
+    assert.match(r.stderr, /report-rate|REPORT_RATE/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
 test('refusal lines are throttled per peer: 120 bad alerts from one peer write at most 50 lines', async () => {
   const mailer = await startMailer();
   try {

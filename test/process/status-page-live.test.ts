@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
-import { checkA11y, formatViolations, launchBrowser, newPage, type Browser } from '../support/browser.ts';
+import { checkA11y, formatViolations, launchBrowser, newPage, type Browser, type Page } from '../support/browser.ts';
 import { type Running, startMailer } from '../support/process.ts';
 
 const TARGET = 'http://web/';
@@ -60,6 +60,22 @@ interface RowRead {
   same: boolean;
 }
 
+/**
+ * The row once `ok` holds, read from the test's side (page.evaluate runs over
+ * the DevTools protocol): page.waitForFunction's string predicate is compiled
+ * in the page, which the page's CSP (no 'unsafe-eval') refuses when the first
+ * try is false. Fails with the last read after `timeoutMs`.
+ */
+async function rowWhen(page: Page, ok: (r: RowRead | undefined) => boolean, timeoutMs: number): Promise<RowRead> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = (await page.evaluate(READ_ROW)) as RowRead | undefined;
+    if (ok(row)) return row!;
+    if (Date.now() > deadline) assert.fail(`the row did not change within ${timeoutMs} ms: ${JSON.stringify(row)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 test('after a report, the row’s bars and uptimes change live from the event stream, without a reload; no errors, no serious a11y violations', { timeout: 30_000 }, async () => {
   await report(10, 0);
   const { page, errors, close } = await newPage(browser);
@@ -76,8 +92,7 @@ test('after a report, the row’s bars and uptimes change live from the event st
     assert.deepEqual(violations, [], formatViolations(violations));
 
     await report(10, 10);
-    await page.waitForFunction(`${READ_ROW}?.uptime24h === '50.00 %'`, undefined, { timeout: LIVE_MS });
-    const next = (await page.evaluate(READ_ROW)) as RowRead;
+    const next = await rowWhen(page, (r) => r?.uptime24h === '50.00 %', LIVE_MS);
     assert.ok(next.same, 'the same document: no reload');
     assert.deepEqual([next.day.last, next.hour.last], ['10/20', '10/20'], 'the current day and hour carry the report');
     assert.deepEqual(next.hour.levels, ['bnodata', 'b0'], 'the current hour drawn red');

@@ -3,13 +3,23 @@
  * text (a property, checked by a strict little XML reader: balanced tags,
  * quoted attributes, no bare < or &, only XML characters), the text shown
  * escaped in <title> and aria-label, the width growing with the text, the
- * colour per state, uptime and response time, and the ETag stable for a
- * body and different for another.
+ * colour per state, uptime and response time, the ETag stable for a
+ * body and different for another, and, through the routes, the badge of a
+ * target the hub does not know.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { badgeEtag, renderBadge, responseBadge, statusBadge, textWidth, uptimeBadge } from '../../mailer/hub/badges.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../shared/logger.ts';
+import { Access } from '../../mailer/hub/access.ts';
+import { badgeEtag, renderBadge, responseBadge, statusBadge, textWidth, unknownTargetBadge, uptimeBadge } from '../../mailer/hub/badges.ts';
+import type { EventStreams } from '../../mailer/hub/event-stream.ts';
+import type { StatusHub } from '../../mailer/hub/hub.ts';
+import { PageRoutes } from '../../mailer/hub/hub-routes.ts';
+import type { StatusViews } from '../../mailer/hub/hub-view.ts';
+import type { TargetView } from '../../mailer/hub/status-view.ts';
 import { escapeHtml } from '../../mailer/hub/page/html.ts';
 
 const ENTITY = /&(amp|lt|gt|quot|#39);/g;
@@ -103,4 +113,29 @@ test('badgeEtag: a quoted base64url SHA-1, the same for the same body, another f
   assert.equal(badgeEtag(a), badgeEtag(renderBadge('status', 'up', 'green')));
   assert.notEqual(badgeEtag(a), badgeEtag(b));
   assert.notEqual(badgeEtag(a), badgeEtag(`${a} `));
+});
+
+test('GET /badge/<unknown target>/…: a grey badge saying "unknown target" (200, as shields.io answers); a known one its state; another shape a 404', async (t) => {
+  const known = { name: 'web', state: 'up', uptime: { '24h': 1, '7d': 1, '30d': 1, '90d': 1 }, responseMs: { p50: 25, p95: 50 } } as unknown as TargetView;
+  const views = { target: (name: string) => (name === 'web' ? known : undefined) } as unknown as StatusViews;
+  const quiet: Logger = { debug() {}, info() {}, output() {}, warn() {}, error() {} };
+  const routes = new PageRoutes({ hub: {} as StatusHub, views, streams: {} as EventStreams, access: new Access(undefined, false), log: quiet, readBody: async () => undefined });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    void routes.serve(req, res, url.pathname, url.searchParams);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const [path, label] of [['status', 'status'], ['uptime-7d', 'uptime 7d'], ['response-time-24h', 'response']] as const) {
+    const res = await fetch(`${base}/badge/${encodeURIComponent('http://typo/')}/${path}.svg`);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get('content-type'), 'image/svg+xml; charset=utf-8');
+    const svg = await res.text();
+    assertWellFormed(svg);
+    assert.match(svg, new RegExp(`aria-label="${label}: unknown target"`), path);
+  }
+  assert.deepEqual(unknownTargetBadge('status'), { label: 'status', value: 'unknown target', color: 'grey' });
+  assert.match(await (await fetch(`${base}/badge/web/status.svg`)).text(), /aria-label="status: up"/);
+  assert.equal((await fetch(`${base}/badge/web/nothing.svg`)).status, 404);
 });

@@ -61,6 +61,26 @@ test('NOTIFY_URLS: space- or comma-separated, but a comma inside a URL (chats=1,
   assert.throws(() => notifyList('not a url', undefined), (err: Error) => /--notify \/ NOTIFY_URLS: URL 1 is not a URL/.test(err.message) && !err.message.includes('not a url'));
 });
 
+test("an unparsable --notify URL (or config notify:) is told what one of its own scheme looks like, never its text; an unknown scheme gets a telegram:// one", () => {
+  const withScheme = CHANNEL_KINDS.filter((k) => (k.schemes ?? []).length > 0);
+  assert.ok(withScheme.length >= 14);
+  for (const kind of withScheme) {
+    assert.ok(kind.urlExample, `${kind.kind} has a urlExample`);
+    assert.ok(kind.schemes!.includes(new URL(kind.urlExample!).protocol.replace(/(\+[a-z]+)?:$/, '')), `${kind.kind}'s example is a URL of its own scheme: ${kind.urlExample}`);
+    for (const scheme of kind.schemes!) {
+      for (const text of [`${scheme}://SECRET@host:9093x/`, `${scheme}+https://SECRET@[host/`]) {
+        assert.throws(() => notifyList(text, undefined), (err: Error) => {
+          assert.equal(err.message, `--notify / NOTIFY_URLS: URL 1 is not a valid ${scheme}:// URL; one looks like ${kind.urlExample} (the value is not shown: it may hold a token).`);
+          return true;
+        });
+        assert.throws(() => plan([], { channels: [{ name: 'x', notify: text }] }), (err: Error) => err.message.includes(`not a valid ${scheme}:// URL; one looks like ${kind.urlExample}`) && !err.message.includes('SECRET'));
+      }
+    }
+  }
+  assert.throws(() => notifyList('alertmanager://host:9093x', undefined), /is not a valid alertmanager:\/\/ URL; one looks like alertmanager:\/\/host:9093 /);
+  assert.throws(() => notifyList('alertmanger://host:9093x', undefined), /URL 1 is not a URL such as telegram:\/\/TOKEN@telegram\?chats=123 /);
+});
+
 test('bad --notify URLs: one line naming the URL by its place and scheme, never its token', () => {
   for (const [url, re] of [
     ['foo://x', /unknown scheme; known: .*slack/],

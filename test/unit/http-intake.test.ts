@@ -1,8 +1,8 @@
 /**
  * The HTTP intake in this process, behind a plain TCP server as the mailer's
  * shared port hands it connections: kept-alive requests do not pile up
- * listeners on their socket, and without a token GET /alerts answers loopback
- * peers only (a non-loopback peer is this machine's own non-loopback address).
+ * listeners on their socket, GET /alerts without ?state= lists the pending
+ * alerts, and without a token GET /alerts answers loopback peers only (a non-loopback peer is this machine's own non-loopback address).
  */
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
@@ -25,7 +25,7 @@ after(() => {
 });
 
 async function serve(host: string, token?: string, idleTimeoutMs = 5000): Promise<{ port: number; sockets: Socket[] }> {
-  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, health: () => ({}) });
+  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs, admissions, store, token, log: silent, reportsPerSecond: 5, health: () => ({}) });
   const sockets: Socket[] = [];
   const tcp = createServer((socket) => {
     sockets.push(socket);
@@ -68,6 +68,16 @@ test('without a token, GET /alerts answers a loopback peer', async () => {
   const { port } = await serve('127.0.0.1');
   const answer = await get('127.0.0.1', port, '/alerts?state=pending');
   assert.equal(answer.status, 200, answer.body);
+});
+
+test('GET /alerts without ?state= lists the pending alerts; a state not listed is still a 400', async () => {
+  const { port } = await serve('127.0.0.1');
+  const plain = await get('127.0.0.1', port, '/alerts');
+  assert.equal(plain.status, 200, plain.body);
+  assert.equal(JSON.parse(plain.body).state, 'pending', 'the store was asked for the pending ones');
+  assert.equal(JSON.parse((await get('127.0.0.1', port, '/alerts?limit=5')).body).state, 'pending');
+  assert.equal((await get('127.0.0.1', port, '/alerts?state=')).status, 400);
+  assert.equal((await get('127.0.0.1', port, '/alerts?state=owed')).status, 400);
 });
 
 const outside = Object.values(networkInterfaces())

@@ -6,7 +6,8 @@
  * and the default of 3 × the interval, at least 30s; agents restored from the
  * store at a mailer restart (watchRestored) get their silence counted from the
  * start, a silent one's up closes the incident of its down from before, and
- * onSilent hears of each agent found silent.
+ * onSilent hears of each agent found silent; a silence at or below a report
+ * interval is warned of (at start, and per agent).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -14,7 +15,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { LATENCY_BUCKETS_MS, type AgentReport, type TargetReport } from '../../shared/wire-report.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
 import type { Admission } from '../../mailer/intake/admission.ts';
-import { AgentSilence, type Clock, type SilenceSetting, silenceFor } from '../../mailer/hub/agent-silence.ts';
+import { AgentSilence, type Clock, type SilenceSetting, silenceFor, silenceWarning } from '../../mailer/hub/agent-silence.ts';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
 import type { AgentRow } from '../../mailer/hub/model.ts';
 
@@ -313,4 +314,23 @@ test('onSilent is called for an agent that goes silent while the mailer runs', (
   silence.report(report('live'));
   clock.advance(30_000);
   assert.deepEqual(silent, ['live:silent']);
+});
+
+test('an --agent-silence at or below a report interval: a start-up warning against the agents\' default (10s), and one warning per agent whose interval is at or above it', () => {
+  assert.match(silenceWarning(10_000) ?? '', /^--agent-silence 10s is at or below the agents' default report interval \(--report-every 10s\): such an agent is called silent between two of its reports/);
+  assert.match(silenceWarning(2000) ?? '', /^--agent-silence 2s /);
+  for (const setting of [10_001, 30_000, undefined, 'off'] as const) assert.equal(silenceWarning(setting), undefined, String(setting));
+  const { silence, log } = hub(5000);
+  silence.report(report('fast', { intervalMs: 1000 }));
+  silence.report(report('slow', { intervalMs: 5000 }));
+  silence.report(report('slow', { intervalMs: 5000 }));
+  silence.report(report('slower', { intervalMs: 60_000 }));
+  const warned = log.lines.filter((l) => l.includes('at or above --agent-silence'));
+  assert.deepEqual(warned, [
+    'agent slow reports every 5s, at or above --agent-silence 5s: it is called silent between two of its reports.',
+    'agent slower reports every 1m, at or above --agent-silence 5s: it is called silent between two of its reports.',
+  ]);
+  const { silence: byDefault, log: quiet } = hub(undefined);
+  byDefault.report(report('slow', { intervalMs: 60_000 }));
+  assert.equal(quiet.lines.filter((l) => l.includes('--agent-silence')).length, 0, 'the default grows with the interval');
 });

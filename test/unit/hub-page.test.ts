@@ -251,6 +251,9 @@ test("a target's page: its name, state, bars, stats and incidents, not the statu
   assert.doesNotMatch(out, /id="incidents"/);
   assert.match(out, /data-incident="i1"/);
   assert.match(out, /<a href="\/">← ch2 status<\/a>/);
+  assert.doesNotMatch(out, /Certificate expires/, 'no line without a certificate');
+  const https = renderTargetPage({ ...target, certExpiresAt: '2026-12-10T08:00:00.000Z' }, incidents, opts());
+  assert.match(https, /<p class="t-cert">Certificate expires <time datetime="2026-12-10T08:00:00.000Z">2026-12-10 08:00:00 UTC<\/time><\/p>/);
 });
 
 test('the login page: POST /login, a password field named token, next hidden, the error escaped, no script', () => {

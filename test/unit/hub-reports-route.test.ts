@@ -35,7 +35,7 @@ after(() => {
 });
 
 async function serve(options: { token?: string; hub?: ReportReceiver } = { hub }): Promise<string> {
-  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token: options.token, log, health: () => ({}), hub: options.hub });
+  const http = createHttpServer({ maxBytes: 65536, idleTimeoutMs: 5000, admissions, store, token: options.token, log, reportsPerSecond: 5, health: () => ({}), hub: options.hub });
   const tcp = createServer((socket) => http.emit('connection', socket));
   servers.push(tcp);
   await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));

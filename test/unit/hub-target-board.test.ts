@@ -6,13 +6,17 @@
  * no longer names loses that agent's word; every state change, and a new last
  * failure, goes out as a `target` write; a board restored from the store's
  * rows starts where it was. A target whose last live agent drops it is stale.
+ * An https target's certExpiresAt is the latest report's, in its view.
  * (The rows' reportedAt, and staleWhy while not stale, are left out of the
  * rows compared: plain().)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { StatusHub } from '../../mailer/hub/hub.ts';
+import { StatusViews } from '../../mailer/hub/hub-view.ts';
+import type { TargetView } from '../../mailer/hub/status-view.ts';
 import { TargetBoard } from '../../mailer/hub/target-board.ts';
-import { type BucketRow, DAY_MS, HOUR_MS, type HubWrite, type TargetRow } from '../../mailer/hub/model.ts';
+import { type BucketRow, DAY_MS, HOUR_MS, type HubStorage, type HubWrite, type TargetRow } from '../../mailer/hub/model.ts';
 import { LATENCY_BUCKETS_MS, type TargetReport, type TargetState } from '../../shared/wire-report.ts';
 import { packBuckets } from '../support/packed-buckets.ts';
 
@@ -184,4 +188,19 @@ test('an agent that drops out (stopped, silent) leaves its targets stale when no
   b.report('a', [t('web', 'up')], [], T0 + 2 * S);
   assert.deepEqual(shown(b, 'web'), { state: 'up', since: T0 + 2 * S });
   assert.equal(b.get('web')?.staleWhy, null);
+});
+
+test("a target's certExpiresAt: the latest report's word, kept when a report has none, in the API's target view", () => {
+  const { b } = board();
+  b.report('a', [{ ...t('https://shop/', 'up'), certExpiresAt: '2026-03-04T00:00:00.000Z' }], [], T0);
+  assert.equal(b.get('https://shop/')?.certExpiresAt, '2026-03-04T00:00:00.000Z');
+  b.report('a', [t('https://shop/', 'up')], [], T0 + 10 * S);
+  assert.equal(b.get('https://shop/')?.certExpiresAt, '2026-03-04T00:00:00.000Z', 'a report without one (a failed connection) leaves it');
+  b.report('b', [{ ...t('https://shop/', 'up'), certExpiresAt: '2026-05-01T00:00:00.000Z' }], [], T0 + 20 * S);
+  b.report('a', [t('http://plain/', 'up')], [], T0 + 30 * S);
+  const hub = { targets: b, silences: { matching: () => undefined } } as unknown as StatusHub;
+  const views = new StatusViews(hub, {} as HubStorage, () => T0 + 30 * S);
+  const byName = Object.fromEntries(JSON.parse(JSON.stringify(views.targets())).map((v: TargetView) => [v.name, v]));
+  assert.equal(byName['https://shop/'].certExpiresAt, '2026-05-01T00:00:00.000Z');
+  assert.equal('certExpiresAt' in byName['http://plain/'], false, 'only a target that has one');
 });

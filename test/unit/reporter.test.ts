@@ -1,9 +1,11 @@
-/** The agent's reporter (agent/alerting/reporter.ts): counting, histogram, marks, warnings, goodbye; with a fake clock, timer and mailer. */
+/** The agent's reporter (agent/alerting/reporter.ts): counting, histogram, marks, warnings, goodbye, certExpiresAt (and a mailer too old for it); with a fake clock, timer and mailer. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { encodeReport, GZIP_OVER_BYTES, type ReportOutcome } from '../../agent/alerting/report-client.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReportClient, encodeReport, GZIP_OVER_BYTES, type ReportOutcome } from '../../agent/alerting/report-client.ts';
 import { Reporter, WARN_EVERY_MS } from '../../agent/alerting/reporter.ts';
 import type { CheckResult } from '../../agent/checks/probe.ts';
 import { agentNameArg, defaultAgentName, reportEveryArg } from '../../agent/report-settings.ts';
@@ -198,6 +200,60 @@ test('a 404: one warning, then no more reports', async () => {
   assert.equal(r.sent.length, 1, 'no report, no goodbye after a 404');
   assert.equal(r.warnings().length, 1);
   assert.match(r.warnings()[0]!, /^Not sending reports: the mailer at mailer:33333 has no \/api\/v1\/reports \(404/);
+});
+
+test("an https target's certExpiresAt goes as an ISO date, as last seen, only for a target that has one", async () => {
+  const r = rig();
+  const expires = Date.parse('2026-12-04T10:00:00Z');
+  r.reporter.events.check('web', { ok: true, latencyMs: 3, at: 0, certExpiresAt: expires } as CheckResult);
+  r.check('web', false, 3, 'connection refused');
+  r.check('db', true, 3);
+  await r.reporter.report();
+  const [web, db] = r.sent[0]!.targets;
+  assert.equal(web!.certExpiresAt, '2026-12-04T10:00:00.000Z', 'kept through a check that saw no certificate');
+  assert.equal('certExpiresAt' in db!, false);
+  assert.ok(validateReport(r.sent[0]).ok);
+});
+
+test('a mailer older than certExpiresAt (400, unknown field): one warning, the report sent again at once without it, and never again', async () => {
+  const bodies: AgentReport[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AgentReport;
+      bodies.push(body);
+      // As an older mailer's parser answers: the first unknown field of the first target that has one.
+      const i = body.targets.findIndex((t) => 'certExpiresAt' in t);
+      res.writeHead(i < 0 ? 202 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(i < 0 ? { ok: true } : { error: `targets[${i}]: unknown field "certExpiresAt"` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const lines: string[] = [];
+    const reporter = new Reporter({
+      agent: AGENT,
+      intervalMs: 10_000,
+      targets: ['web'],
+      mailer: 'mailer:33333',
+      send: createReportClient({ mailer: { host: '127.0.0.1', port: (server.address() as AddressInfo).port } }),
+      log: { debug() {}, info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+      every: () => () => {},
+    });
+    reporter.events.check('web', { ok: true, latencyMs: 3, at: 0, certExpiresAt: Date.parse('2026-12-04T10:00:00Z') } as CheckResult);
+    assert.deepEqual(await reporter.report(), OK, 'the report is taken, without the field');
+    assert.deepEqual(bodies.map((b) => 'certExpiresAt' in b.targets[0]!), [true, false]);
+    assert.equal(bodies[1]!.targets[0]!.checks, 1, 'the counts went in the report sent again');
+    assert.deepEqual(lines, ["The mailer at mailer:33333 does not read certExpiresAt (an older ch2): reports go on without the certificates' expiry."]);
+    reporter.events.check('web', { ok: true, latencyMs: 3, at: 0, certExpiresAt: Date.parse('2026-12-05T10:00:00Z') } as CheckResult);
+    assert.deepEqual(await reporter.report(), OK);
+    assert.equal(bodies.length, 3, 'one request: the field stays out');
+    assert.equal('certExpiresAt' in bodies[2]!.targets[0]!, false);
+    assert.equal(lines.length, 1, 'one warning');
+  } finally {
+    server.close();
+  }
 });
 
 test('stop: a last report with goodbye: true, within its bound; a failed goodbye is no warning', async () => {

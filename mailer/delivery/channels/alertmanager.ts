@@ -278,6 +278,7 @@ export const alertmanagerChannel = defineKind<AlertmanagerSettings>({
   kind: 'alertmanager',
   groups: false,
   schemes: ['alertmanager'],
+  urlExample: 'alertmanager://host:9093',
   fromUrl: alertmanagerFromUrl,
   fromConfig: alertmanagerFromConfig,
   secrets: (s) => {

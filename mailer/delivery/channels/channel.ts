@@ -106,6 +106,8 @@ export interface ChannelKind<S = unknown> {
   fromOptions?(opts: Readonly<Record<string, unknown>>): S[];
   /** `--notify` URL schemes this kind reads (shoutrrr's names). */
   readonly schemes?: readonly string[];
+  /** A `--notify` URL of this kind with placeholders (`telegram://TOKEN@telegram?chats=123`): what an unparsable one of its scheme is told to look like. */
+  readonly urlExample?: string;
   fromUrl?(url: URL): S;
   /** The keys of a `--config` channel entry besides kind, name, match and group. */
   fromConfig?(entry: Readonly<Record<string, unknown>>): S;

@@ -27,6 +27,8 @@ export interface ChatWebhookSpec {
   rateLimit?: RateLimit;
   /** The provider's webhook URL for a `--notify` URL of this kind (shoutrrr's form). */
   fromNotify?: (url: URL) => URL;
+  /** A `--notify` URL of this kind, for errors (with fromNotify). */
+  urlExample?: string;
 }
 
 export interface ChatWebhookSettings {
@@ -39,6 +41,7 @@ export function chatWebhookKind(spec: ChatWebhookSpec): ChannelKind {
     kind: spec.kind,
     groups: true,
     schemes: spec.fromNotify ? [spec.kind] : [],
+    ...(spec.urlExample !== undefined ? { urlExample: spec.urlExample } : {}),
     options: () => [envOption(`${spec.flag} <url>`, spec.description, spec.env).argParser(webhookList(from))],
     fromOptions: (opts) => ((opts[spec.key] as URL[] | undefined) ?? []).map((url) => ({ url })),
     ...(spec.fromNotify ? { fromUrl: (url: URL) => ({ url: spec.fromNotify!(url) }) } : {}),

@@ -62,6 +62,7 @@ const DISCORD: ChatWebhookSpec = {
   // Discord: 5 requests per 2 s per webhook; its X-RateLimit-* headers pause it besides (http-post.ts).
   rateLimit: { count: 5, perMs: 2000 },
   fromNotify: discordWebhookOf,
+  urlExample: 'discord://TOKEN@WEBHOOK_ID',
 };
 
 /** shoutrrr's Discord form `discord://token@id`: https://discord.com/api/webhooks/id/token (`api` replaces https://discord.com). */

@@ -135,6 +135,7 @@ export const googleChatChannel = defineKind<GoogleChatSettings>({
   kind: 'googlechat',
   groups: true,
   schemes: ['googlechat', 'hangouts'],
+  urlExample: 'googlechat://chat.googleapis.com/v1/spaces/SPACE/messages?key=KEY&token=TOKEN',
   fromUrl: googleChatFromUrl,
   fromConfig: googleChatFromConfig,
   secrets: (s) => googleChatSecrets(s),

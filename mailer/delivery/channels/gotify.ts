@@ -131,6 +131,7 @@ export function gotifySettingsFromConfig(entry: Readonly<Record<string, unknown>
 export const gotifyChannel = defineKind<GotifySettings>({
   kind: 'gotify',
   schemes: ['gotify'],
+  urlExample: 'gotify://host/TOKEN',
   groups: true,
   fromUrl: gotifySettingsFromUrl,
   fromConfig: gotifySettingsFromConfig,

@@ -172,6 +172,7 @@ export function matrixSettingsFromConfig(entry: Readonly<Record<string, unknown>
 export const matrixChannel = defineKind<MatrixSettings>({
   kind: 'matrix',
   schemes: ['matrix'],
+  urlExample: 'matrix://:ACCESS_TOKEN@host/?rooms=!room:server',
   groups: true,
   fromUrl: matrixSettingsFromUrl,
   fromConfig: matrixSettingsFromConfig,

@@ -140,6 +140,7 @@ export const mattermostChannel = defineKind<MattermostSettings>({
   kind: 'mattermost',
   groups: true,
   schemes: ['mattermost'],
+  urlExample: 'mattermost://host/TOKEN',
   fromUrl: mattermostFromUrl,
   fromConfig: mattermostFromConfig,
   secrets: (s) => mattermostSecrets(s),

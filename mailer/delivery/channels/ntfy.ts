@@ -236,6 +236,7 @@ export function ntfySettingsFromConfig(entry: Readonly<Record<string, unknown>>)
 export const ntfyChannel = defineKind<NtfySettings>({
   kind: 'ntfy',
   schemes: ['ntfy'],
+  urlExample: 'ntfy://host/topic',
   groups: true,
   fromUrl: ntfySettingsFromUrl,
   fromConfig: ntfySettingsFromConfig,

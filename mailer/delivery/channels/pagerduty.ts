@@ -152,6 +152,7 @@ export const pagerdutyChannel = defineKind<PagerDutySettings>({
   kind: 'pagerduty',
   groups: false,
   schemes: ['pagerduty'],
+  urlExample: 'pagerduty://ROUTING_KEY',
   fromUrl: pagerdutyFromUrl,
   fromConfig: pagerdutyFromConfig,
   secrets: (s) => [s.routingKey],

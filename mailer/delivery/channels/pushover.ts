@@ -173,6 +173,7 @@ function patient(result: SendResult): SendResult {
 export const pushoverChannel = defineKind<PushoverSettings>({
   kind: 'pushover',
   schemes: ['pushover'],
+  urlExample: 'pushover://shoutrrr:TOKEN@USER/',
   groups: true,
   fromUrl: pushoverSettingsFromUrl,
   fromConfig: pushoverSettingsFromConfig,

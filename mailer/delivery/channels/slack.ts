@@ -45,6 +45,7 @@ const SLACK: ChatWebhookSpec = {
   // Slack: about one message a second per incoming webhook.
   rateLimit: { count: 1, perMs: 1000 },
   fromNotify: slackWebhookOf,
+  urlExample: 'slack://hook:A-B-C@webhook',
 };
 
 /**

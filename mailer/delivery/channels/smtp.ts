@@ -237,6 +237,7 @@ export const smtpChannel = defineKind<SmtpSettings>({
   kind: 'smtp',
   groups: true,
   schemes: ['smtp', 'smtps'],
+  urlExample: 'smtp://user:pass@host:587/?fromAddress=a@x&toAddresses=b@y',
   options: () => [
     envOption('--smtp <url>', 'send e-mail through this SMTP server: smtp://user:pass@host:587 (STARTTLS required with credentials; ?tls=off for a lab server) or smtps://…:465 (repeatable, or a comma-separated list)', 'SMTP_URL').argParser(smtpUrlList),
     envOption('--smtp-timeout <duration>', 'SMTP connect and greeting timeout', 'SMTP_TIMEOUT', durationArg(100, 300_000)).default(DEFAULT_SMTP_TIMEOUT_MS, '10s'),

@@ -163,6 +163,7 @@ export const teamsChannel = defineKind<TeamsSettings>({
   kind: 'teams',
   groups: true,
   schemes: ['teams'],
+  urlExample: 'teams+https://WORKFLOW_URL',
   fromUrl: teamsFromUrl,
   fromConfig: teamsFromConfig,
   secrets: (s) => teamsSecrets(s),

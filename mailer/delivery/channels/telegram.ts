@@ -200,6 +200,7 @@ export const telegramChannel = defineKind<TelegramSettings>({
   kind: 'telegram',
   groups: true,
   schemes: ['telegram'],
+  urlExample: 'telegram://TOKEN@telegram?chats=123',
   fromUrl: telegramFromUrl,
   fromConfig: telegramFromConfig,
   secrets: (s) => [...tokenSecrets(s.token), s.url.href],

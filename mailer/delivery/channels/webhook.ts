@@ -158,6 +158,7 @@ export const webhookChannel = defineKind<WebhookSettings>({
   groupRefusal: (s) =>
     s.template && !s.template.listsAlerts ? `the template ${oneLine(s.template.file)} has no {{#alerts}}…{{/alerts}} section in its body, so a group would lose its alerts; add one, or remove group:.` : undefined,
   schemes: ['generic'],
+  urlExample: 'generic://host/path',
   options: () => [
     envOption('--webhook <url>', 'POST each alert as JSON to this URL (repeatable, or a comma-separated list)', WEBHOOK_FLAG.env).argParser(webhookList(WEBHOOK_FLAG)),
     envOption('--webhook-token <token>', 'sent as "Authorization: Bearer <token>" to --webhook URLs', 'WEBHOOK_TOKEN', webhookTokenArg),

@@ -5,7 +5,8 @@
  * .since, the uptimes (.t-stats dd, in order), per agent data-agent-name + data-field="agent-state",
  * the bar strips), its uptime over 24h/7d/30d/90d, the 24 h response-time
  * percentiles (bucket bounds, so "≤ 250 ms"), the last failure, and two bar
- * strips: 90 days and 24 hours. The state is the view's word, whatever it is
+ * strips: 90 days and 24 hours; its own page also says when its certificate
+ * expires (https, as reported). The state is the view's word, whatever it is
  * (up, down, unknown, stale, …): in data-state, written out, and as the state
  * pill's class (format.ts stateClass).
  *
@@ -73,6 +74,10 @@ function lastFailure(t: TargetView): SafeHtml | '' {
   return t.lastFailure === undefined ? '' : html`<p class="t-fail">Last failure: <span>${t.lastFailure}</span></p>`;
 }
 
+function certExpiry(t: TargetView): SafeHtml | '' {
+  return t.certExpiresAt === undefined ? '' : html`<p class="t-cert">Certificate expires ${timeAt(t.certExpiresAt)}</p>`;
+}
+
 /** The first bar's start, short: "2026-09-02" (a day), "2026-11-29T13:00Z" (an hour); both read back with Date.parse. */
 function fromOf(start: string, unit: 'day' | 'hour'): string {
   const t = Date.parse(start);
@@ -113,5 +118,5 @@ export function targetRow(t: TargetView, now: number, starts: StripStarts): Safe
 export function targetDetail(t: TargetView, now: number): SafeHtml {
   const name = html`<h1 class="t-name">${t.name}</h1>`;
   const starts = stripStarts(t);
-  return html`<article class="target target-page" data-target="${t.name}" data-state="${t.state}"${startsAttributes(starts)}>${head(t, now, name)}${agents(t, true)}${stats(t)}${lastFailure(t)}<h2>Last 90 days</h2>${barStrip(t.daily, 'day', starts)}<h2>Last 24 hours</h2>${barStrip(t.hourly, 'hour', starts)}</article>`;
+  return html`<article class="target target-page" data-target="${t.name}" data-state="${t.state}"${startsAttributes(starts)}>${head(t, now, name)}${agents(t, true)}${stats(t)}${lastFailure(t)}${certExpiry(t)}<h2>Last 90 days</h2>${barStrip(t.daily, 'day', starts)}<h2>Last 24 hours</h2>${barStrip(t.hourly, 'hour', starts)}</article>`;
 }
