@@ -34,7 +34,7 @@ import type { HubOperations } from './hub-operations.ts';
 import { ledgerWrite, serveLedgerWrite } from './ledger-routes.ts';
 import { escapeHtml } from './page/html.ts';
 import { STATUS_REST_CSS, STATUS_REST_PATH } from './page/page-style.ts';
-import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
+import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
 import { parseSilence } from './silences.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from './status-view.ts';
 

@@ -30,7 +30,8 @@ import type { TargetEntry } from './target-board.ts';
 export const HISTORY_WINDOWS = ['24h', '7d', '90d'] as const;
 export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
 const OPEN_ON_PAGE = 500;
-const CLOSED_ON_PAGE = 20;
+/** The latest closed incidents on the status page (each target's page and the API have the older ones): a light page. */
+const CLOSED_ON_PAGE = 10;
 const DEAD_ON_PAGE = 20;
 const iso = (ms: number): string => new Date(ms).toISOString();
 

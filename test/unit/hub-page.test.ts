@@ -17,7 +17,7 @@ import type { IncidentView, StatusView } from '../../mailer/hub/status-view.ts';
 import { formatElapsed } from '../../shared/duration.ts';
 import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, stateClass, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
 import { escapeHtml, html, trusted } from '../../mailer/hub/page/html.ts';
-import { pageTargets, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
+import { pageTargets, readPageQuery, renderIncidentList, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
 import { STATUS_CSS, STATUS_CSS_HASH, STATUS_REST_PATH } from '../../mailer/hub/page/page-style.ts';
 import { barPaths, decodeBars, encodeBars, expandTokens, shiftCells } from '../../mailer/hub/page/bar-strip.ts';
 import { SAMPLE_NOW, sampleBars, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
@@ -78,7 +78,7 @@ test('the same holds for the incidents fragment, a target page and the login pag
   fc.assert(
     fc.property(untrustedText, (s) => {
       const [hv, bv] = [untrusted(view, s), untrusted(view, 'x')];
-      assertSameShape(renderIncidentsSection(hv.incidents, SAMPLE_NOW), renderIncidentsSection(bv.incidents, SAMPLE_NOW), s);
+      assertSameShape(renderIncidentList(hv.incidents, SAMPLE_NOW, true), renderIncidentList(bv.incidents, SAMPLE_NOW, true), s);
       assertSameShape(renderTargetPage(hv.targets[0]!, hv.incidents, opts()), renderTargetPage(bv.targets[0]!, bv.incidents, opts()), s);
       assertSameShape(renderLoginPage({ error: s, next: s }), renderLoginPage({ error: 'x', next: 'x' }), s);
     }),
@@ -220,22 +220,45 @@ test('the silence forms only with a CSRF token: POST /silences (target, for, com
   for (const field of ['target', 'for', 'comment']) assert.match(out, new RegExp(`<label for="s-${field}">[^<]+</label><input id="s-${field}" name="${field}"`));
 });
 
-test('the incidents fragment: one section, open first, timeline and deliveries with channel and outcome', () => {
+test('the incidents fragment: the live list (what the event stream sends), open first, timeline and deliveries with channel and outcome', () => {
   const closed = sampleIncident('c1', { state: 'closed', resolvedAt: new Date(SAMPLE_NOW - 60_000).toISOString(), lengthMs: 125 * 60_000 });
   const open = sampleIncident('o1', { silenced: true });
-  const out = renderIncidentsSection([closed, open], SAMPLE_NOW);
-  assert.match(out, /^<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents<\/h2>/);
-  assert.ok(out.endsWith('</section>'));
-  assert.equal(count(out, '<section'), 1);
+  const out = renderIncidentList([closed, open], SAMPLE_NOW, false);
+  assert.match(out, /^<div id="incident-list"><p class="i-count">1 open, 1 closed shown\. Older ones: on each target's page, and <a href="\/api\/v1\/incidents\?state=closed&amp;limit=1000">all as JSON<\/a>\.<\/p>/);
+  assert.ok(out.endsWith('</ol></div>'));
   const ids = [...out.matchAll(/data-incident="([^"]*)" data-state="([^"]*)"/g)].map((m) => `${m[1]}:${m[2]}`);
   assert.deepEqual(ids, ['o1:open', 'c1:closed']);
   assert.match(out, /<span class="state">open<\/span> <span class="silenced">silenced<\/span>/);
   assert.match(out, /<details class="timeline" open><summary>Timeline \(3 events\)<\/summary>/);
   assert.match(out, /<li data-delivery data-channel="smtp" data-outcome="retrying"><span class="ch">smtp<\/span>: <span class="outcome">retrying<\/span>, 3 attempts,.*, last error: <span class="err">connect ECONNREFUSED 10\.0\.0\.9:25<\/span>/);
   assert.match(out, /<li data-delivery data-channel="log" data-outcome="sent">/);
-  assert.match(out, /down for 7m 00s so far/);
+  assert.match(out, /Opened <time datetime="[^"]+">[^<]+ UTC<\/time>, down for 7m 00s so far/);
   assert.match(out, /after 2h 05m\./);
-  assert.match(renderIncidentsSection([], SAMPLE_NOW), /No incidents\./);
+  assert.match(renderIncidentList([], SAMPLE_NOW, true), /^<div id="incident-list"><p class="note">No incidents\.<\/p><\/div>$/);
+});
+
+test('closing by hand: one form with the CSRF token and a comment, a Close button on each open incident, in the page and in the live list alike, only for a reader who may write', () => {
+  const incidents = [sampleIncident('o1', { target: 'web "1"' }), sampleIncident('o/2'), sampleIncident('c1', { state: 'closed', resolvedAt: new Date(SAMPLE_NOW).toISOString() })];
+  const button = (id: string, target: string): string => `<button class="i-close" form="i-close" formaction="/incidents/${encodeURIComponent(id)}/close" aria-label="Close the incident on ${target} by hand">Close</button>`;
+  const live = renderIncidentList(incidents, SAMPLE_NOW, true);
+  assert.equal(count(live, '<button'), 2, 'a button on each open incident, none on the closed one');
+  assert.ok(live.includes(button('o1', 'web &quot;1&quot;')), live);
+  assert.ok(live.includes(button('o/2', sampleIncident('x').target)), 'the id percent-encoded in the path');
+  assert.doesNotMatch(live, /<form|csrf/, 'the live list carries no form and no CSRF token: one render serves every writer');
+  assert.doesNotMatch(renderIncidentList(incidents, SAMPLE_NOW, false), /<button|<form/, 'none for a reader who may not write');
+
+  const view = sampleStatusView(3, { incidents });
+  const page = renderStatusPage(view, opts({ csrf: 'a"b' }));
+  const section = /<section id="incidents"[\s\S]*?<\/section>/.exec(page)![0];
+  assert.equal(count(section, '<form'), 1, 'one form for the section');
+  assert.match(section, /^<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents<\/h2><form id="i-close" class="i-close-form" method="post"><input type="hidden" name="csrf" value="a&quot;b"><label for="i-comment">[^<]+<\/label> <textarea id="i-comment" name="comment" maxlength="200" rows="1"><\/textarea><\/form><div id="incident-list">/);
+  assert.ok(section.includes(live), 'the page shows the live list as the stream sends it');
+  const readOnly = renderStatusPage(view, opts({ csrf: undefined }));
+  assert.doesNotMatch(readOnly, /<button[^>]*(i-close|a-forget)|id="i-close"|id="a-forget"|name="csrf"/, 'no form and no button without a CSRF token');
+  assert.ok(readOnly.includes(renderIncidentList(incidents, SAMPLE_NOW, false)));
+  // The agents' Forget buttons likewise: one form with the token.
+  assert.equal(count(page, '<form id="a-forget" method="post"><input type="hidden" name="csrf" value="a&quot;b"></form>'), 1);
+  assert.match(page, /<button class="a-forget" form="a-forget" formaction="\/agents\/agent-a\/forget" aria-label="Forget agent agent-a">Forget<\/button>/);
 });
 
 test("a target's page: its name, state, bars, stats and incidents, not the status page's #incidents", () => {

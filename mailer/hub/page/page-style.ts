@@ -127,7 +127,10 @@ export const STATUS_REST_CSS = `
 .a-name{font-weight:600}
 .silence-form{margin:.8rem 0;padding:.6rem .8rem;border:1px solid var(--line);border-radius:6px}
 .s-remove{display:inline}
-.s-remove button{padding:.05rem .6rem;font-size:.85rem}
+.s-remove button,.i-close,.a-forget{padding:.05rem .6rem;font-size:.85rem}
+textarea{font:inherit;padding:.35rem .5rem;border:1px solid var(--muted);border-radius:4px;background:var(--bg);color:var(--fg);max-width:100%;vertical-align:middle}
+.i-close-form{margin:.3rem 0}
+#incidents:not(:has(.i-close)) .i-close-form{display:none}
 .login{max-width:26rem;margin:3rem auto;padding:0 1rem}
 .error{color:var(--down);font-weight:600}
 `;

@@ -5,8 +5,11 @@
  *   renderStatusPage(view, o)           the status page: header (counts, live indicator), targets
  *                                       (filter form + paging), incidents, agents, dead letters,
  *                                       silences (+ the silence form and each one's Remove button
- *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete)
- *   renderIncidentsSection(list, now)   its <section id="incidents">, which the event stream sends as `incidents`
+ *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete;
+ *                                       so too an open incident's Close and an agent's Forget, each
+ *                                       a button of its section's one form: render-incidents.ts)
+ *   renderIncidentList(list, now, c)    its incidents section's list (with the Close buttons when c),
+ *                                       which the event stream sends as `incidents`
  *   renderTargetPage(target, list, o)   one target's page: bars, uptimes, response time, incidents
  *   renderLoginPage(o)                  the token form, POST /login
  *
@@ -23,10 +26,10 @@ import { formatElapsed } from '../../../shared/duration.ts';
 import { plural } from './format.ts';
 import { html, trusted, type SafeHtml } from './html.ts';
 import { STATUS_CSS, STATUS_REST_PATH } from './page-style.ts';
-import { incidentList, incidentsSection, renderIncidentsSection } from './render-incidents.ts';
+import { incidentList, incidentsSection, renderIncidentList } from './render-incidents.ts';
 import { startsAttributes, stripStarts, targetDetail, targetRow, timeAgo, timeAt } from './render-target.ts';
 
-export { renderIncidentsSection };
+export { renderIncidentList };
 
 export interface PageOptions {
   filter: string;
@@ -122,18 +125,25 @@ function targetsSection(view: StatusView, o: PageOptions): SafeHtml {
   return html`<section id="targets" aria-labelledby="targets-h"><h2 id="targets-h">Targets</h2><form class="filter" method="get" role="search"><label for="filter">Filter targets by name</label> <input id="filter" name="q" type="search" value="${filter}" maxlength="${FILTER_MAX}" autocomplete="off" spellcheck="false"> <button type="submit">Filter</button></form><p class="t-count">${shown}</p><p id="filter-note" class="note" aria-live="polite"></p><ul class="targets"${startsAttributes(starts)}>${p.rows.map((t) => targetRow(t, o.now, starts))}</ul>${pager(p, filter)}</section>`;
 }
 
-/** The button that forgets an agent and the targets only it watched (POST /agents/<name>/forget, ledger-routes.ts). */
-function forgetForm(a: AgentStatusView, csrf: string): SafeHtml {
-  return html` <form class="a-forget" method="post" action="/agents/${encodeURIComponent(a.name.toWellFormed())}/forget"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" aria-label="Forget agent ${a.name}">Forget</button></form>`;
+const FORGET_FORM_ID = 'a-forget';
+
+/** The agents section's one form (the CSRF token), which each agent's Forget button submits to its own path. */
+function forgetForm(csrf: string): SafeHtml {
+  return html`<form id="${FORGET_FORM_ID}" method="post"><input type="hidden" name="csrf" value="${csrf}"></form>`;
 }
 
-function agentRow(a: AgentStatusView, now: number, csrf: string | undefined): SafeHtml {
-  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span>${csrf !== undefined ? forgetForm(a, csrf) : ''}</li>`;
+/** The button that forgets an agent and the targets only it watched (POST /agents/<name>/forget, ledger-routes.ts). */
+function forgetButton(a: AgentStatusView): SafeHtml {
+  return html` <button class="a-forget" form="${FORGET_FORM_ID}" formaction="/agents/${encodeURIComponent(a.name.toWellFormed())}/forget" aria-label="Forget agent ${a.name}">Forget</button>`;
+}
+
+function agentRow(a: AgentStatusView, now: number, controls: boolean): SafeHtml {
+  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span>${controls ? forgetButton(a) : ''}</li>`;
 }
 
 function agentsSection(agents: readonly AgentStatusView[], now: number, csrf?: string): SafeHtml {
-  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now, csrf))}</ul>`;
-  return html`<section id="agents" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2>${list}</section>`;
+  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now, csrf !== undefined))}</ul>`;
+  return html`<section id="agents" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2>${list}${csrf !== undefined && agents.length > 0 ? forgetForm(csrf) : ''}</section>`;
 }
 
 function deadLetter(d: DeadLetterView, now: number): SafeHtml {
