@@ -1,8 +1,8 @@
 /**
  * The status page's live incidents list carries the controls the page shows,
  * in a real browser (Debian's chromium through test/support/browser.ts), on the
- * mailer image with --token and --public-status: the token's holder (HTTP Basic)
- * and an anonymous reader (the public view) have the page open when an
+ * mailer image with --token and --public-status: the token's holder (logged in:
+ * a session) and an anonymous reader (the public view) have the page open when an
  * incident opens. The list the event stream sends shows it to both without a
  * reload; the holder's with its Close button (the page's one close form holds
  * the CSRF token and the comment), the public one with no form, button or
@@ -66,7 +66,12 @@ describe('the live status page: its incidents list with the controls the page sh
   after(() => cleanup.run(), { timeout: 60_000 });
 
   test('an incident that opens while the page is open comes with its Close button for the token holder, with none for the public; the button closes it, a post without the CSRF token does not', { timeout: 60_000 }, async () => {
-    const holder = await open({ httpCredentials: { username: 'ops', password: TOKEN } });
+    // With --public-status the page answers without a challenge, so the browser would never send HTTP Basic: the holder logs in (a session).
+    const holder = await open();
+    await holder.page.goto(`${base}/login`);
+    await holder.page.fill('#token', TOKEN);
+    await Promise.all([holder.page.waitForURL(`${base}/`, { timeout: LIVE_MS }), holder.page.click('button[type="submit"]')]);
+    await holder.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
     const anonymous = await open();
 
     const alert = { id: 'live-close-1', to: 'admin@work', status: 'down', target: TARGET, message: `${TARGET} is down`, reason: 'connection refused' };
@@ -87,7 +92,7 @@ describe('the live status page: its incidents list with the controls the page sh
     await accessible(holder, "the holder's page after the live swap");
     await accessible(anonymous, 'the public page after the live swap');
 
-    // The token alone (HTTP Basic, as the browser sends it) is not enough for a form from a page: the CSRF token is.
+    // The token alone (HTTP Basic, which a browser sends by itself) is not enough for a form from a page: the CSRF token is.
     const forged = await fetch(`${base}/incidents/${encodeURIComponent(id)}/close`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}`, origin: base },
@@ -101,10 +106,10 @@ describe('the live status page: its incidents list with the controls the page sh
     await holder.page.fill('#i-comment', 'closed from the live page');
     await Promise.all([holder.page.waitForURL(/\/#incidents$/, { timeout: LIVE_MS }), button.click()]);
     await holder.page.waitForSelector(`[data-incident="${id}"][data-state="closed"]`, { timeout: LIVE_MS });
-    const closed = (await (await fetch(`${base}/api/v1/incidents?state=closed`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) })).json()) as Array<{ id: string; events: Array<{ text: string }> }>;
+    const closed = (await (await fetch(`${base}/api/v1/incidents?state=closed`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) })).json()) as Array<{ id: string; events: Array<{ kind: string; text: string }> }>;
     const mine = closed.find((i) => i.id === id);
     assert.ok(mine, `closed: ${JSON.stringify(closed.map((i) => i.id))}`);
-    assert.ok(mine.events.some((e) => e.text === 'closed by hand: closed from the live page'), JSON.stringify(mine.events));
+    assert.ok(mine.events.some((e) => e.kind === 'resolved' && e.text.includes('closed by hand') && e.text.includes('closed from the live page')), JSON.stringify(mine.events));
     await anonymous.page.waitForSelector('#incident-list [data-incident][data-state="closed"]', { timeout: LIVE_MS });
     assert.equal(await holder.page.locator(`[data-incident="${id}"] button`).count(), 0, 'no Close button on a closed incident');
     clean(holder, "the holder's page");
