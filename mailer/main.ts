@@ -30,7 +30,7 @@ import { HubOperations } from './hub/hub-operations.ts';
 import { formatDurationFlag } from '../shared/duration.ts';
 import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
-import { renderIncidentsSection } from './hub/page/render-page.ts';
+import { renderIncidentList } from './hub/page/render-page.ts';
 import { openStore } from './store/open-store.ts';
 import type { StoreLocation } from './store/store-url.ts';
 import { StoreOpenError } from './store/store.ts';
@@ -109,7 +109,7 @@ const forgetSweep = setInterval(() => {
 }, 60_000).unref();
 const access = new Access(config.token, config.publicStatus);
 const limits = new ConnectionLimits({ maxConnections: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer, log });
-const streams = new EventStreams({ hub, access, limits, render: async (audience) => renderIncidentsSection(await views.pageIncidents(audience), Date.now()) });
+const streams = new EventStreams({ hub, access, limits, render: async (audience, controls) => renderIncidentList(await views.pageIncidents(audience), Date.now(), controls) });
 const started = Date.now();
 const http = createHttpServer({
   maxBytes: config.maxBytes,

@@ -1,8 +1,8 @@
 /**
  * GET /api/v1/events: Server-Sent Events for the status page. Each hub event
  * (hub.ts HubEvent: target, incident, agent) goes to every open stream as
- * `event: <type>` and one `data:` line of JSON. The page's incidents section
- * goes too, as `incidents` {html}: with each new stream, and rendered once for
+ * `event: <type>` and one `data:` line of JSON. The list of the page's incidents
+ * section goes too, as `incidents` {html}: with each new stream, and rendered once for
  * all streams (at most every RENDER_EVERY_MS) after an incident changed, so
  * a page never asks for it and a hundred pages cost one render; a comment line every
  * HEARTBEAT_MS keeps proxies from closing an idle stream. At most
@@ -13,7 +13,11 @@
  * reverse proxy every page is one peer, and its open pages must not lock out
  * the alerts that come through it too. The incidents fragment is rendered
  * for each stream's audience (a public reader's leaves out recipients,
- * error text and alert ids: hub-view.ts). A stream whose client does not read
+ * error text and alert ids: hub-view.ts), with the page's controls (each open
+ * incident's Close button) for a reader who may write (access.canWrite, as
+ * the page itself has them; never in the public view). The fragment carries
+ * no CSRF token (the page's close form holds it), so one render serves every
+ * such reader. A stream whose client does not read
  * (over MAX_BUFFERED bytes queued) is closed, so a slow reader cannot grow
  * the mailer's memory. The browser's EventSource reconnects by itself.
  *
@@ -38,13 +42,16 @@ const RENDER_EVERY_MS = 250;
 
 export interface EventStreamOptions {
   hub: Pick<StatusHub, 'subscribe'>;
-  /** The incidents section as the page shows it now, for a reader who sees all or for the public (hub-view.ts). */
-  render: (audience: Audience) => Promise<string>;
-  /** Who may read (the caller let the request in): how long a stream may last, and what it may see. */
-  access: Pick<Access, 'readUntil' | 'seesAll'>;
+  /** The incidents section's list as the page shows it now, for a reader who sees all or for the public (hub-view.ts), with the Close buttons or not. */
+  render: (audience: Audience, controls: boolean) => Promise<string>;
+  /** Who may read (the caller let the request in): how long a stream may last, what it may see, whether it gets the page's controls. */
+  access: Pick<Access, 'readUntil' | 'seesAll' | 'canWrite'>;
   /** The intake's connection limits: a stream's socket is released from its peer's count once the stream is open. */
   limits: { readonly max: number; releasePeer(socket: Socket): void };
 }
+
+/** What a stream's reader gets: the public view, all, or all with the page's controls (a reader who may write). */
+type View = 'public' | 'all' | 'all+controls';
 
 /** An open stream: its request (what let it in), its peer and, for a session's, the timer at the session's end. */
 interface Stream {
@@ -52,8 +59,8 @@ interface Stream {
   peer: string;
   /** Whether what let it in can end (a session's cookie). */
   ends: boolean;
-  /** What its reader may see. */
-  audience: Audience;
+  /** What its reader may see, and with which controls: its render's key (viewOf). */
+  view: View;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -103,11 +110,11 @@ export class EventStreams {
     const ends = until !== Infinity;
     // A session is good through `until`: the stream ends the moment after.
     const timer = ends ? setTimeout(() => this.#end(res), Math.max(0, until - Date.now() + 1)).unref() : undefined;
-    const audience: Audience = this.#o.access.seesAll(req) ? 'all' : 'public';
-    this.#open.set(res, { req, peer, ends, timer, audience });
+    const view: View = this.#o.access.seesAll(req) ? (this.#o.access.canWrite(req) ? 'all+controls' : 'all') : 'public';
+    this.#open.set(res, { req, peer, ends, timer, view });
     res.on('close', () => this.#drop(res));
     this.#unsubscribe ??= this.#o.hub.subscribe((e) => this.#send(e));
-    this.#o.render(audience).then(
+    this.#render(view).then(
       (html) => {
         if (this.#open.has(res)) res.write(incidentsEvent(html));
       },
@@ -120,10 +127,14 @@ export class EventStreams {
     for (const res of [...this.#open.keys()]) this.#end(res);
   }
 
+  #render(view: View): Promise<string> {
+    return this.#o.render(view === 'public' ? 'public' : 'all', view === 'all+controls');
+  }
+
   #send(event: HubEvent): void {
     for (const audience of ['all', 'public'] as const) {
       const e = hubEvent(event, audience);
-      this.#write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`, audience);
+      this.#write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`, (v) => (v === 'public') === (audience === 'public'));
     }
     if (event.type === 'incident') this.#renderSoon();
   }
@@ -137,9 +148,9 @@ export class EventStreams {
     this.#renderTimer ??= setTimeout(() => {
       this.#renderTimer = undefined;
       this.#rendering = true;
-      // One render per audience that has a stream open, each sent to its streams only.
-      const audiences = new Set([...this.#open.values()].map((s) => s.audience));
-      Promise.all([...audiences].map((a) => this.#o.render(a).then((html) => this.#write(incidentsEvent(html), a), () => {})))
+      // One render per view that has a stream open, each sent to its streams only.
+      const views = new Set([...this.#open.values()].map((s) => s.view));
+      Promise.all([...views].map((v) => this.#render(v).then((html) => this.#write(incidentsEvent(html), (w) => w === v), () => {})))
         .finally(() => {
           this.#rendering = false;
           if (this.#again && this.#open.size > 0) {
@@ -150,9 +161,9 @@ export class EventStreams {
     }, RENDER_EVERY_MS).unref();
   }
 
-  #write(text: string, audience?: Audience): void {
+  #write(text: string, to?: (view: View) => boolean): void {
     for (const [res, stream] of this.#open) {
-      if (audience !== undefined && stream.audience !== audience) continue;
+      if (to !== undefined && !to(stream.view)) continue;
       if (res.writableLength > MAX_BUFFERED) {
         res.destroy();
         continue;

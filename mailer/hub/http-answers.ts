@@ -1,13 +1,15 @@
 /**
  * How the status page's routes answer (hub-routes.ts): HTML under a strict
- * Content-Security-Policy (only the page's own script and style), JSON, SVG,
+ * Content-Security-Policy (only the page's own script and style files, and
+ * its one inline stylesheet by hash), JSON, SVG,
  * redirects; bodies over GZIP_OVER gzipped for a client that takes it; and
  * the small readers of a request's parts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { STATUS_CSS_HASH } from './page/page-style.ts';
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP = `default-src 'none'; script-src 'self'; style-src 'self' '${STATUS_CSS_HASH}'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 export function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];

@@ -2,7 +2,8 @@
  * The status page's HTTP routes, on the mailer's one port:
  *   GET  /                       the page (?q= filter, ?page=)
  *   GET  /targets/<name>         one target's page
- *   GET  /assets/status.css|js   the page's style and its small script
+ *   GET  /assets/status.js       the page's small script; /assets/status-<hash>.css, the rest of its
+ *                                style (the first part is inline: page-style.ts), cached for good
  *   GET  /badge/<name>/status.svg, uptime-<24h|7d|30d|90d>.svg, response-time-24h.svg
  *                                (an unknown name: a badge saying "unknown target")
  *   GET  /login, POST /login     the login form and its session cookie (with --token)
@@ -32,8 +33,8 @@ import { decode, header, json, localPath, page, redirect, send } from './http-an
 import type { HubOperations } from './hub-operations.ts';
 import { ledgerWrite, serveLedgerWrite } from './ledger-routes.ts';
 import { escapeHtml } from './page/html.ts';
-import { STATUS_CSS } from './page/page-style.ts';
-import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
+import { STATUS_REST_CSS, STATUS_REST_PATH } from './page/page-style.ts';
+import { DEFAULT_PER_PAGE, type PageOptions, readPageQuery, renderLoginPage, renderStatusPage, renderTargetPage } from './page/render-page.ts';
 import { parseSilence } from './silences.ts';
 import { UPTIME_WINDOWS, type UptimeWindow } from './status-view.ts';
 
@@ -43,7 +44,6 @@ const UNWRITABLE = 'cannot write the store; retry later';
 const refusedPage = (done: 'added' | 'removed', why: string): string =>
   `<!doctype html><title>Silence refused</title><p>The silence was not ${done}: ${escapeHtml(why)}. <a href="/#silences">Back</a></p>`;
 const SCRIPT_PATH = '/assets/status.js';
-const STYLE_PATH = '/assets/status.css';
 
 /** The live script: beside the bundle (dist/mailer-page.js, which the image ships), or in dist/ when the sources run. */
 function loadScript(): string | undefined {
@@ -179,7 +179,7 @@ export class PageRoutes {
 
   #pageOptions(req: IncomingMessage, search: URLSearchParams, now: number): PageOptions {
     const { filter, page: n } = readPageQuery(search);
-    const o: PageOptions = { filter, page: n, perPage: DEFAULT_PER_PAGE, scriptPath: SCRIPT_PATH, stylePath: STYLE_PATH, now };
+    const o: PageOptions = { filter, page: n, perPage: DEFAULT_PER_PAGE, scriptPath: SCRIPT_PATH, now };
     if (this.#d.access.canWrite(req)) o.csrf = this.#d.access.csrfFor(req);
     return o;
   }
@@ -188,17 +188,17 @@ export class PageRoutes {
     req.resume();
     if (status === 401 && (path === '/' || path.startsWith('/targets/'))) {
       // A browser: the Basic challenge, and the login form for one that cancels it.
-      return page(req, res, 401, renderLoginPage({ next: path, stylePath: STYLE_PATH }), { 'www-authenticate': 'Basic realm="ch2-mailer", charset="UTF-8"' });
+      return page(req, res, 401, renderLoginPage({ next: path }), { 'www-authenticate': 'Basic realm="ch2-mailer", charset="UTF-8"' });
     }
     return json(req, res, status, { error }, status === 401 ? { 'www-authenticate': 'Basic realm="ch2-mailer", charset="UTF-8"' } : undefined);
   }
 
   #asset(req: IncomingMessage, res: ServerResponse, path: string): void {
     req.resume();
-    const body = path === STYLE_PATH ? STATUS_CSS : path === SCRIPT_PATH ? this.#script : undefined;
+    if (path === STATUS_REST_PATH) return send(req, res, 200, STATUS_REST_CSS, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' });
+    const body = path === SCRIPT_PATH ? this.#script : undefined;
     if (body === undefined) return json(req, res, 404, { error: 'no such asset' });
-    const type = path.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
-    send(req, res, 200, body, { 'content-type': type, 'cache-control': 'public, max-age=300', etag: badgeEtag(body) });
+    send(req, res, 200, body, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300', etag: badgeEtag(body) });
   }
 
   #badge(req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -229,7 +229,7 @@ export class PageRoutes {
   #loginPage(req: IncomingMessage, res: ServerResponse, next: string): void {
     req.resume();
     if (this.#d.access.token === undefined) return redirect(res, '/');
-    page(req, res, 200, renderLoginPage({ next: localPath(next), stylePath: STYLE_PATH }));
+    page(req, res, 200, renderLoginPage({ next: localPath(next) }));
   }
 
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -239,7 +239,7 @@ export class PageRoutes {
     const next = localPath(form.get('next') ?? '/');
     if (cookie === undefined) {
       this.#refusals.warn(`Refused a login to the status page from ${req.socket.remoteAddress ?? '?'}: wrong token`, { event: 'refused', via: 'page' }, hostAddress(req.socket.remoteAddress));
-      return page(req, res, 401, renderLoginPage({ error: 'Wrong token.', next, stylePath: STYLE_PATH }));
+      return page(req, res, 401, renderLoginPage({ error: 'Wrong token.', next }));
     }
     redirect(res, next, { 'set-cookie': cookie });
   }

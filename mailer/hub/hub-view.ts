@@ -4,7 +4,10 @@
  * with their deliveries, dead letters): a page costs the same few store
  * queries whatever the number of targets. A target's bars are computed only
  * when read (getters): the page reads them for the rows it shows, and
- * /api/v1/status, which serialises own fields only, leaves them out.
+ * /api/v1/status, which serialises own fields only, leaves them out. The
+ * page's list (status()) goes further: every target is sorted by its state
+ * and name, and the rest of its view (uptimes, response times, silence) is
+ * made when first read (ListedView), for the 50 rows a page shows.
  *
  * Every view is made for an audience: 'all' (the token's holder: access.ts
  * seesAll) or 'public' (--public-status without the token, or any reader
@@ -27,7 +30,8 @@ import type { TargetEntry } from './target-board.ts';
 export const HISTORY_WINDOWS = ['24h', '7d', '90d'] as const;
 export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
 const OPEN_ON_PAGE = 500;
-const CLOSED_ON_PAGE = 20;
+/** The latest closed incidents on the status page (each target's page and the API have the older ones): a light page. */
+const CLOSED_ON_PAGE = 10;
 const DEAD_ON_PAGE = 20;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -73,7 +77,58 @@ class EntryView implements TargetView {
   }
 }
 
+/**
+ * A target as the status page lists it: its name and state at once (the header counts them, the
+ * filter and the pager read the names), everything else made on first read (an EntryView), so a
+ * page of 50 rows computes the uptimes, response times and silences of those 50, not of all 5,000.
+ */
+class ListedView implements TargetView {
+  readonly name: string;
+  readonly state: TargetView['state'];
+  readonly #make: () => EntryView;
+  #full: EntryView | undefined;
+
+  constructor(e: TargetEntry, make: () => EntryView) {
+    this.name = e.name;
+    this.state = e.state;
+    this.#make = make;
+  }
+
+  get #view(): EntryView {
+    return (this.#full ??= this.#make());
+  }
+  get since(): string | null {
+    return this.#view.since;
+  }
+  get agents(): TargetView['agents'] {
+    return this.#view.agents;
+  }
+  get uptime(): Record<UptimeWindow, number | null> {
+    return this.#view.uptime;
+  }
+  get responseMs(): TargetView['responseMs'] {
+    return this.#view.responseMs;
+  }
+  get silenced(): boolean {
+    return this.#view.silenced;
+  }
+  get lastFailure(): string | undefined {
+    return this.#view.lastFailure;
+  }
+  get staleWhy(): string | undefined {
+    return this.#view.staleWhy;
+  }
+  get daily(): BarView[] {
+    return this.#view.daily;
+  }
+  get hourly(): BarView[] {
+    return this.#view.hourly;
+  }
+}
+
 const ORDER = { down: 0, stale: 1, unknown: 2, up: 3 } as const;
+const byStateThenName = (a: { state: TargetView['state']; name: string }, b: { state: TargetView['state']; name: string }): number =>
+  ORDER[a.state] - ORDER[b.state] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export class StatusViews {
   readonly #hub: StatusHub;
@@ -89,15 +144,25 @@ export class StatusViews {
   /** Every target, down first, then by name. */
   targets(): TargetView[] {
     const now = this.#now();
-    return [...this.#hub.targets.all()]
-      .map((e) => new EntryView(e, now, this.#hub.silences.matching(e.name, now) !== undefined))
-      .sort((a, b) => ORDER[a.state] - ORDER[b.state] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.#sorted().map((e) => this.#entryView(e, now));
+  }
+
+  /** The same list for the page: each target's figures made only when read (ListedView). */
+  #listed(now: number): TargetView[] {
+    return this.#sorted().map((e) => new ListedView(e, () => this.#entryView(e, now)));
+  }
+
+  #sorted(): TargetEntry[] {
+    return [...this.#hub.targets.all()].sort(byStateThenName);
+  }
+
+  #entryView(e: TargetEntry, now: number): EntryView {
+    return new EntryView(e, now, this.#hub.silences.matching(e.name, now) !== undefined);
   }
 
   target(name: string): TargetView | undefined {
     const e = this.#hub.targets.get(name);
-    const now = this.#now();
-    return e ? new EntryView(e, now, this.#hub.silences.matching(name, now) !== undefined) : undefined;
+    return e ? this.#entryView(e, this.#now()) : undefined;
   }
 
   /** GET /api/v1/status: targets (without their bars), agents, open incidents, silences. */
@@ -111,12 +176,13 @@ export class StatusViews {
     return this.#hub.registry.list().map((a) => ({ name: a.name, version: a.version, lastReportAt: a.lastReportAt, targets: a.targets, state: a.state }));
   }
 
+  /** The status page's view: its targets listed (ListedView), its incidents, agents, dead letters (not for the public) and silences. */
   async status(audience: Audience): Promise<StatusView> {
     const now = this.#now();
     const [incidents, dead] = await Promise.all([this.pageIncidents(audience), audience === 'all' ? this.#store.list({ state: 'dead', limit: DEAD_ON_PAGE }) : { alerts: [] }]);
     return {
       generatedAt: iso(now),
-      targets: this.targets(),
+      targets: this.#listed(now),
       agents: this.#agents(),
       incidents,
       deadLetters: dead.alerts.map((a) => ({

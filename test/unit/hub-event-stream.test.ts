@@ -161,3 +161,43 @@ test("at most 32 streams from one address and half of --max-connections in all (
   assert.equal(start('10.0.0.5').status, 200);
   streams.close();
 });
+
+test("the incidents list a stream gets: with the page's Close buttons for a reader who may write (the token's holder, a session, loopback without --token), never for the public; one render per kind of reader", async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const incidentsOf = (res: FakeResponse): string[] => [...res.text.matchAll(/event: incidents\ndata: (.*)\n\n/g)].map((m) => (JSON.parse(m[1]!) as { html: string }).html);
+  for (const { token, publicStatus, readers } of [
+    { token: TOKEN, publicStatus: true, readers: [['the token as Bearer', { authorization: `Bearer ${TOKEN}` }, '192.168.1.20', 'all+controls'], ['a session', 'session', '192.168.1.20', 'all+controls'], ['no token (--public-status)', {}, '192.168.1.20', 'public'], ['no token, from loopback', {}, '127.0.0.1', 'public']] },
+    { token: undefined, publicStatus: false, readers: [['loopback', {}, '127.0.0.1', 'all+controls'], ['IPv6 loopback', {}, '::1', 'all+controls'], ['another host', {}, '192.168.1.20', 'public']] },
+  ] as const) {
+    const access = new Access(token, publicStatus);
+    const listeners = new Set<(e: HubEvent) => void>();
+    const renders: string[] = [];
+    const streams = new EventStreams({
+      hub: { subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
+      access,
+      limits: limits(),
+      render: async (audience, controls) => {
+        renders.push(`${audience}:${controls}`);
+        return `<div id="incident-list">${audience}${controls ? ' <button>Close</button>' : ''}</div>`;
+      },
+    });
+    t.after(() => streams.close());
+    const opened = readers.map(([who, headers, address, want]) => {
+      const res = new FakeResponse();
+      streams.open(request(headers === 'session' ? { cookie: sessionCookie(access) } : headers, address), res as unknown as ServerResponse);
+      assert.equal(res.status, 200, who);
+      return { who, res, want };
+    });
+    await settle();
+    renders.length = 0;
+    for (const l of listeners) l({ type: 'incident', data: { id: 'i-1', target: 'web', state: 'open' } });
+    t.mock.timers.tick(250);
+    await settle();
+    for (const { who, res, want } of opened) {
+      const html = want === 'public' ? '<div id="incident-list">public</div>' : '<div id="incident-list">all <button>Close</button></div>';
+      assert.deepEqual(incidentsOf(res), [html, html], `${who} (${token ? '--token' : 'no --token'}${publicStatus ? ' --public-status' : ''}): as it opened and after the change`);
+    }
+    assert.deepEqual(renders.sort(), [...new Set(opened.map((o) => (o.want === 'public' ? 'public:false' : 'all:true')))].sort(), 'one render per kind of reader, not per stream');
+  }
+});

@@ -10,17 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { IncidentView, StatusView } from '../../mailer/hub/status-view.ts';
 import { formatElapsed } from '../../shared/duration.ts';
 import { barLabel, formatAgo, formatResponse, formatUptime, LAST_BUCKET_MS, stateClass, uptimeLevel, utcHour } from '../../mailer/hub/page/format.ts';
 import { escapeHtml, html, trusted } from '../../mailer/hub/page/html.ts';
-import { pageTargets, readPageQuery, renderIncidentsSection, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
+import { pageTargets, readPageQuery, renderIncidentList, renderLoginPage, renderStatusPage, renderTargetPage, type PageOptions } from '../../mailer/hub/page/render-page.ts';
+import { STATUS_CSS, STATUS_CSS_HASH, STATUS_REST_PATH } from '../../mailer/hub/page/page-style.ts';
 import { barPaths, decodeBars, encodeBars, expandTokens, shiftCells } from '../../mailer/hub/page/bar-strip.ts';
 import { SAMPLE_NOW, sampleBars, sampleIncident, sampleStatusView, sampleTarget } from '../support/status-view-sample.ts';
 
-const opts = (over: Partial<PageOptions> = {}): PageOptions => ({ filter: '', page: 1, perPage: 50, csrf: 'csrf-token', scriptPath: '/static/page.js', stylePath: '/static/page.css', now: SAMPLE_NOW, ...over });
+const opts = (over: Partial<PageOptions> = {}): PageOptions => ({ filter: '', page: 1, perPage: 50, csrf: 'csrf-token', scriptPath: '/static/page.js', now: SAMPLE_NOW, ...over });
 
 /** Every string an alert or a report brought, set to `s`. */
 function untrusted(view: StatusView, s: string): StatusView {
@@ -76,9 +78,9 @@ test('the same holds for the incidents fragment, a target page and the login pag
   fc.assert(
     fc.property(untrustedText, (s) => {
       const [hv, bv] = [untrusted(view, s), untrusted(view, 'x')];
-      assertSameShape(renderIncidentsSection(hv.incidents, SAMPLE_NOW), renderIncidentsSection(bv.incidents, SAMPLE_NOW), s);
+      assertSameShape(renderIncidentList(hv.incidents, SAMPLE_NOW, true), renderIncidentList(bv.incidents, SAMPLE_NOW, true), s);
       assertSameShape(renderTargetPage(hv.targets[0]!, hv.incidents, opts()), renderTargetPage(bv.targets[0]!, bv.incidents, opts()), s);
-      assertSameShape(renderLoginPage({ error: s, next: s, stylePath: '/s.css' }), renderLoginPage({ error: 'x', next: 'x', stylePath: '/s.css' }), s);
+      assertSameShape(renderLoginPage({ error: s, next: s }), renderLoginPage({ error: 'x', next: 'x' }), s);
     }),
     { numRuns: 150 },
   );
@@ -152,13 +154,13 @@ test('a target row: its 90 daily and 24 hourly bars in two SVG strips with text 
   const out = renderStatusPage(sampleStatusView(4), opts());
   const row = rows(out).find((r) => r.name === 'http://web-0000.example:80/');
   assert.ok(row);
-  const strips = [...row.markup.matchAll(/<div class="bars bars-(day|hour)" role="img" tabindex="0" aria-label="([^"]*)" data-from="([^"]*)" data-bars="([^"]*)"><svg viewBox="0 0 (\d+) 1" preserveAspectRatio="none">((?:<path class="(?:b[0-4]|bnodata)" d="[^"]*"\/>)*)<\/svg><\/div>/g)];
+  const strips = [...row.markup.matchAll(/<div class="bars bars-(day|hour)" role="img" tabindex="0" aria-label="([^"]*)"( data-from="[^"]*")? data-bars="([^"]*)"><svg viewBox="0 0 (\d+) 1" preserveAspectRatio="none">((?:<path class="(?:b[0-4]|bnodata)" d="[^"]*"\/>)*)<\/svg><\/div>/g)];
   assert.deepEqual(strips.map((m) => m[1]), ['day', 'hour']);
   const [day, hour] = strips;
   assert.equal(day![5], '900');
   assert.equal(hour![5], '240');
-  assert.equal(day![3], '2026-09-02', 'the oldest day first');
-  assert.equal(hour![3], '2026-11-29T13:00Z');
+  assert.match(out, /<ul class="targets" data-day-from="2026-09-02" data-hour-from="2026-11-29T13:00Z">/, 'the oldest day and hour first, once for the list');
+  assert.deepEqual([day![3], hour![3]], [undefined, undefined], 'no strip starting with the list has its own data-from');
   const cells = decodeBars(day![4]!);
   assert.equal(cells.length, 90);
   assert.equal(decodeBars(hour![4]!).length, 24);
@@ -169,7 +171,7 @@ test('a target row: its 90 daily and 24 hourly bars in two SVG strips with text 
   assert.equal(count(row.markup, 'tabindex="0"'), 2, 'a strip is one tab stop, a bar none');
   assert.equal(count(row.markup, '<span class="bar'), 0, 'no element a bar');
   assert.match(row.markup, /<a class="t-name" href="\/targets\/http%3A%2F%2Fweb-0000\.example%3A80%2F">/);
-  assert.match(row.markup, /<span class="state st-up" data-field="state">up<\/span>/);
+  assert.match(row.markup, /<div class="t-head"><a [^>]*>[^<]*<\/a> <span class="state st-up">up<\/span>/);
   assert.match(row.markup, /since <time datetime="2026-11-30T11:30:00\.000Z" title="2026-11-30 11:30:00 UTC" data-ago>1 h ago<\/time>/);
   assert.match(row.markup, /data-agent-name="agent-b" data-state="up"/, 'per-agent states with two agents');
   assert.match(row.markup, /<dl class="t-stats"><div><dt>24h<\/dt><dd>99\.95 %<\/dd><\/div>/, 'the uptimes first (the live script finds them so)');
@@ -192,7 +194,14 @@ test('the page: header counts, live indicator, no inline script, sections in ord
   assert.match(out, /<body data-live="static">/);
   assert.match(out, /<script src="\/static\/page\.js" defer><\/script>/);
   assert.equal(count(out, '<script'), 1);
-  assert.doesNotMatch(out, /style=|<style|https?:\/\/(?!web-)/, 'no inline style, nothing from elsewhere');
+  assert.doesNotMatch(out, /style=|https?:\/\/(?!web-)/, 'no style attribute, nothing from elsewhere');
+  assert.equal(count(out, '<link'), 1);
+  assert.ok(out.includes(`</section><link rel="stylesheet" href="${STATUS_REST_PATH}"><section id="incidents"`), 'the rest of the style linked after the targets, not before them');
+  assert.match(STATUS_REST_PATH, /^\/assets\/status-[0-9a-f]{16}\.css$/);
+  assert.equal(count(out, '<style'), 1);
+  const style = /<style>([\s\S]*?)<\/style>/.exec(out)?.[1];
+  assert.equal(style, STATUS_CSS, 'the one inline style is the stylesheet');
+  assert.equal(STATUS_CSS_HASH, `sha256-${createHash('sha256').update(style).digest('base64')}`, 'whose hash the CSP allows');
   const order = ['id="targets"', 'id="incidents"', 'id="agents"', 'id="dead-letters"', 'id="silences"'].map((id) => out.indexOf(id));
   assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!)), `sections in order: ${order.join(', ')}`);
   assert.match(rows(out)[1]!.markup, /<span class="silenced">silenced<\/span>/);
@@ -211,22 +220,45 @@ test('the silence forms only with a CSRF token: POST /silences (target, for, com
   for (const field of ['target', 'for', 'comment']) assert.match(out, new RegExp(`<label for="s-${field}">[^<]+</label><input id="s-${field}" name="${field}"`));
 });
 
-test('the incidents fragment: one section, open first, timeline and deliveries with channel and outcome', () => {
+test('the incidents fragment: the live list (what the event stream sends), open first, timeline and deliveries with channel and outcome', () => {
   const closed = sampleIncident('c1', { state: 'closed', resolvedAt: new Date(SAMPLE_NOW - 60_000).toISOString(), lengthMs: 125 * 60_000 });
   const open = sampleIncident('o1', { silenced: true });
-  const out = renderIncidentsSection([closed, open], SAMPLE_NOW);
-  assert.match(out, /^<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents<\/h2>/);
-  assert.ok(out.endsWith('</section>'));
-  assert.equal(count(out, '<section'), 1);
+  const out = renderIncidentList([closed, open], SAMPLE_NOW, false);
+  assert.match(out, /^<div id="incident-list"><p class="i-count">1 open, 1 closed shown\. Older ones: on each target's page, and <a href="\/api\/v1\/incidents\?state=closed&amp;limit=1000">all as JSON<\/a>\.<\/p>/);
+  assert.ok(out.endsWith('</ol></div>'));
   const ids = [...out.matchAll(/data-incident="([^"]*)" data-state="([^"]*)"/g)].map((m) => `${m[1]}:${m[2]}`);
   assert.deepEqual(ids, ['o1:open', 'c1:closed']);
   assert.match(out, /<span class="state">open<\/span> <span class="silenced">silenced<\/span>/);
   assert.match(out, /<details class="timeline" open><summary>Timeline \(3 events\)<\/summary>/);
   assert.match(out, /<li data-delivery data-channel="smtp" data-outcome="retrying"><span class="ch">smtp<\/span>: <span class="outcome">retrying<\/span>, 3 attempts,.*, last error: <span class="err">connect ECONNREFUSED 10\.0\.0\.9:25<\/span>/);
   assert.match(out, /<li data-delivery data-channel="log" data-outcome="sent">/);
-  assert.match(out, /down for 7m 00s so far/);
+  assert.match(out, /Opened <time datetime="[^"]+">[^<]+ UTC<\/time>, down for 7m 00s so far/);
   assert.match(out, /after 2h 05m\./);
-  assert.match(renderIncidentsSection([], SAMPLE_NOW), /No incidents\./);
+  assert.match(renderIncidentList([], SAMPLE_NOW, true), /^<div id="incident-list"><p class="note">No incidents\.<\/p><\/div>$/);
+});
+
+test('closing by hand: one form with the CSRF token and a comment, a Close button on each open incident, in the page and in the live list alike, only for a reader who may write', () => {
+  const incidents = [sampleIncident('o1', { target: 'web "1"' }), sampleIncident('o/2'), sampleIncident('c1', { state: 'closed', resolvedAt: new Date(SAMPLE_NOW).toISOString() })];
+  const button = (id: string, target: string): string => `<button class="i-close" form="i-close" formaction="/incidents/${encodeURIComponent(id)}/close" aria-label="Close the incident on ${target} by hand">Close</button>`;
+  const live = renderIncidentList(incidents, SAMPLE_NOW, true);
+  assert.equal(count(live, '<button'), 2, 'a button on each open incident, none on the closed one');
+  assert.ok(live.includes(button('o1', 'web &quot;1&quot;')), live);
+  assert.ok(live.includes(button('o/2', sampleIncident('x').target)), 'the id percent-encoded in the path');
+  assert.doesNotMatch(live, /<form|csrf/, 'the live list carries no form and no CSRF token: one render serves every writer');
+  assert.doesNotMatch(renderIncidentList(incidents, SAMPLE_NOW, false), /<button|<form/, 'none for a reader who may not write');
+
+  const view = sampleStatusView(3, { incidents });
+  const page = renderStatusPage(view, opts({ csrf: 'a"b' }));
+  const section = /<section id="incidents"[\s\S]*?<\/section>/.exec(page)![0];
+  assert.equal(count(section, '<form'), 1, 'one form for the section');
+  assert.match(section, /^<section id="incidents" aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents<\/h2><form id="i-close" class="i-close-form" method="post"><input type="hidden" name="csrf" value="a&quot;b"><label for="i-comment">[^<]+<\/label> <textarea id="i-comment" name="comment" maxlength="200" rows="1"><\/textarea><\/form><div id="incident-list">/);
+  assert.ok(section.includes(live), 'the page shows the live list as the stream sends it');
+  const readOnly = renderStatusPage(view, opts({ csrf: undefined }));
+  assert.doesNotMatch(readOnly, /<button[^>]*(i-close|a-forget)|id="i-close"|id="a-forget"|name="csrf"/, 'no form and no button without a CSRF token');
+  assert.ok(readOnly.includes(renderIncidentList(incidents, SAMPLE_NOW, false)));
+  // The agents' Forget buttons likewise: one form with the token.
+  assert.equal(count(page, '<form id="a-forget" method="post"><input type="hidden" name="csrf" value="a&quot;b"></form>'), 1);
+  assert.match(page, /<button class="a-forget" form="a-forget" formaction="\/agents\/agent-a\/forget" aria-label="Forget agent agent-a">Forget<\/button>/);
 });
 
 test("a target's page: its name, state, bars, stats and incidents, not the status page's #incidents", () => {
@@ -234,8 +266,8 @@ test("a target's page: its name, state, bars, stats and incidents, not the statu
   const incidents: IncidentView[] = [sampleIncident('i1', { target: target.name })];
   const out = renderTargetPage(target, incidents, opts());
   assert.match(out, /<title>http:\/\/api\.example\/&lt;x&gt; · ch2 status<\/title>/);
-  assert.match(out, /<article class="target target-page" data-target="http:\/\/api\.example\/&lt;x&gt;" data-state="down">/);
-  assert.match(out, /<h1 class="t-name">http:\/\/api\.example\/&lt;x&gt;<\/h1> <span class="state st-down" data-field="state">down<\/span> <span class="silenced">silenced<\/span>/);
+  assert.match(out, /<article class="target target-page" data-target="http:\/\/api\.example\/&lt;x&gt;" data-state="down" data-day-from="\d{4}-\d\d-\d\d" data-hour-from="[^"]+Z">/);
+  assert.match(out, /<h1 class="t-name">http:\/\/api\.example\/&lt;x&gt;<\/h1> <span class="state st-down">down<\/span> <span class="silenced">silenced<\/span>/);
   assert.match(out, /data-agent-name="agent-a" data-state="down"/, 'its agents even when one');
   assert.equal(count(out, 'role="img"'), 2, 'two bar strips');
   assert.match(out, /<section id="target-incidents"/);
@@ -248,13 +280,13 @@ test("a target's page: its name, state, bars, stats and incidents, not the statu
 });
 
 test('the login page: POST /login, a password field named token, next hidden, the error escaped, no script', () => {
-  const out = renderLoginPage({ error: 'Wrong <token>', next: '/targets/a"b', stylePath: '/s.css' });
+  const out = renderLoginPage({ error: 'Wrong <token>', next: '/targets/a"b' });
   assert.match(out, /<form method="post" action="\/login">/);
   assert.match(out, /<input type="hidden" name="next" value="\/targets\/a&quot;b">/);
   assert.match(out, /<label for="token">Token<\/label><input id="token" name="token" type="password" required/);
   assert.match(out, /<p class="error" role="alert">Wrong &lt;token&gt;<\/p>/);
   assert.doesNotMatch(out, /<script/);
-  assert.doesNotMatch(renderLoginPage({ next: '/', stylePath: '/s.css' }), /role="alert"/);
+  assert.doesNotMatch(renderLoginPage({ next: '/' }), /role="alert"/);
 });
 
 test('format: uptime never rounds up to 100 %, levels, lengths, relative times, response bounds, UTC labels', () => {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import type { StatusHub } from '../../mailer/hub/hub.ts';
 import { hubEvent, StatusViews } from '../../mailer/hub/hub-view.ts';
 import type { HubStorage, IncidentRecord } from '../../mailer/hub/model.ts';
-import { renderIncidentsSection } from '../../mailer/hub/page/render-page.ts';
+import { renderIncidentList } from '../../mailer/hub/page/render-page.ts';
 
 const RECORD: IncidentRecord = {
   id: 'json-alert-7f3a',
@@ -50,7 +50,7 @@ test('the public view of an incident: no recipient, error text or alert id; the 
   const [again] = await views.incidents({ state: 'open', limit: 1 }, 'public');
   assert.equal(again!.id, pub!.id, 'the same digest on every render: the live page follows it');
   assert.deepEqual(hubEvent({ type: 'incident', data: { id: RECORD.id, target: RECORD.target, state: 'open' } }, 'public').data, { id: pub!.id, target: RECORD.target, state: 'open' });
-  const html = renderIncidentsSection([pub!], 2_000);
+  const html = renderIncidentList([pub!], 2_000, false);
   assert.ok(!html.includes('oncall@') && !html.includes('alert-7f3a') && !html.includes('last error'), html);
 
   const [all] = await views.incidents({ state: 'open', limit: 1 }, 'all');
@@ -58,7 +58,7 @@ test('the public view of an incident: no recipient, error text or alert id; the 
   assert.equal(all!.deliveries[0]!.alertId, 'alert-7f3a');
   assert.match(all!.deliveries[0]!.error!, /ENOTFOUND/);
   assert.match(all!.events[1]!.text, /oncall@secure\.test/);
-  assert.match(renderIncidentsSection([all!], 2_000), /alert <code>alert-7f3a<\/code>.*last error/);
+  assert.match(renderIncidentList([all!], 2_000, true), /alert <code>alert-7f3a<\/code>.*last error/);
 });
 
 test('the public page view has no dead letters (their reasons are channel errors); the token holder\'s has them', async () => {

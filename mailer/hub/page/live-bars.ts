@@ -36,9 +36,17 @@ export function drawStrip(strip: HTMLElement): void {
   strip.setAttribute('aria-label', stripLabel(cells, unitOf(strip).unit));
 }
 
-/** The strip after a live figure: its last bar, or moved on to a new hour or day. */
+/** When a strip's first bar starts: its own data-from, else its list's (or article's) data-day-from / data-hour-from; NaN when neither reads. */
+function startOf(strip: HTMLElement): number {
+  const own = strip.dataset.from;
+  if (own !== undefined) return Date.parse(own);
+  const around = strip.closest<HTMLElement>('[data-day-from]');
+  return Date.parse((unitOf(strip).unit === 'hour' ? around?.dataset.hourFrom : around?.dataset.dayFrom) ?? '');
+}
+
+/** The strip after a live figure: its last bar, or moved on to a new hour or day (then the strip has a data-from of its own). */
 export function updateStrip(strip: HTMLElement, at: number, token: string): void {
-  const from = Date.parse(strip.dataset.from ?? '');
+  const from = startOf(strip);
   const next = shiftCells(expandTokens(strip.dataset.bars ?? ''), from, unitOf(strip).ms, at, token);
   if (!next) return;
   strip.dataset.bars = compressTokens(next.tokens);
@@ -83,7 +91,7 @@ function selectBar(strip: HTMLElement, index: number): void {
   current = { strip, index: i, mark };
   strip.dataset.sel = String(i);
   const { unit, ms } = unitOf(strip);
-  const from = Date.parse(strip.dataset.from ?? '');
+  const from = startOf(strip);
   const cell = cells[i]!;
   const box = tip();
   if (box) box.textContent = Number.isNaN(from) ? '' : barLabel({ start: new Date(from + i * ms).toISOString(), ...cell }, unit);

@@ -15,10 +15,12 @@
  *     each report; hour and day are the current bars' bar-strip.ts tokens):
  *     updates those rows' uptimes and the last bar of each strip, moving the
  *     strip on when a new hour or day has begun, and the strip's label;
- *   - `incidents` {html}: the server's incidents section, rendered once for all
+ *   - `incidents` {html}: the list of the server's incidents section (with the
+ *     Close buttons when this reader may write), rendered once for all
  *     streams when an incident changes and sent with every new stream (no
  *     request of the page's own: a refetch could fail and log): swaps
- *     #incidents for it, keeping which timelines were open and the focus;
+ *     #incident-list for it, keeping which timelines were open and the focus
+ *     (the section's close form and its comment stay as they are);
  *   - `agent` (AgentStatusView): updates the row whose data-agent is that name;
  *   - filters the target rows on this page as #filter is typed in (the GET form
  *     still searches all targets on Enter);
@@ -27,8 +29,8 @@
  *   - refreshes the relative times (time[data-ago]) every TICK_MS.
  *
  * Event data is untrusted text: it only ever goes into textContent, dataset
- * and comparisons; the incidents section is the server's own escaped markup
- * (page/html.ts), taken only when it starts as that section does. Every lookup is guarded: no console error, whatever the
+ * and comparisons; the incidents list is the server's own escaped markup
+ * (page/html.ts), taken only when it starts as that list does. Every lookup is guarded: no console error, whatever the
  * page or the data.
  */
 import { agoOf, formatUptime, plural, stateClass, utcTime } from './format.ts';
@@ -96,13 +98,13 @@ function onTarget(data: Data): void {
   const before = rows[0]?.dataset.state;
   for (const row of rows) {
     row.dataset.state = state;
-    const pill = row.querySelector('[data-field="state"]');
-    if (pill && pill.classList.contains('state')) {
+    const pill = row.querySelector(':scope > .t-head > .state');
+    if (pill) {
       for (const c of Array.from(pill.classList)) if (c.startsWith('st-')) pill.classList.remove(c);
       pill.classList.add(stateClass(state));
+      pill.textContent = state;
     }
-    setField(row, 'state', state);
-    const since = row.querySelector('[data-field="since"]');
+    const since = row.querySelector(':scope > .t-head > .since');
     if (since && 'since' in data) {
       const at = text(data.since);
       if (at === undefined) since.textContent = 'no change seen';
@@ -165,10 +167,10 @@ function onAgent(data: Data): void {
   }
 }
 
-/** Swap #incidents for the server's fragment, keeping open timelines and the focus. */
+/** Swap #incident-list for the server's fragment, keeping open timelines and the focus. */
 function swapIncidents(markup: string): void {
-  const old = document.getElementById('incidents');
-  if (!old || !markup.trimStart().startsWith('<section id="incidents"')) return;
+  const old = document.getElementById('incident-list');
+  if (!old || !markup.trimStart().startsWith('<div id="incident-list"')) return;
   const open = new Map<string, boolean>();
   for (const item of old.querySelectorAll<HTMLElement>('[data-incident]')) {
     const details = item.querySelector('details');
@@ -177,7 +179,7 @@ function swapIncidents(markup: string): void {
   const active = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement : null;
   const focusedId = active?.closest<HTMLElement>('[data-incident]')?.dataset.incident;
   old.outerHTML = markup;
-  const fresh = document.getElementById('incidents');
+  const fresh = document.getElementById('incident-list');
   if (!fresh) return;
   for (const item of fresh.querySelectorAll<HTMLElement>('[data-incident]')) {
     const was = item.dataset.incident === undefined ? undefined : open.get(item.dataset.incident);
@@ -186,10 +188,11 @@ function swapIncidents(markup: string): void {
   }
   if (!active) return;
   const again = focusedId === undefined ? undefined : withData(fresh, 'incident', focusedId)[0];
-  const link = again?.querySelector<HTMLElement>('a, summary');
+  const same = active.tagName === 'BUTTON' ? again?.querySelector<HTMLElement>('button') : undefined;
+  const link = same ?? again?.querySelector<HTMLElement>('a, summary');
   if (link) link.focus();
   else {
-    const heading = fresh.querySelector<HTMLElement>('h2');
+    const heading = document.getElementById('incidents-h');
     if (heading) {
       heading.tabIndex = -1;
       heading.focus();
@@ -217,7 +220,7 @@ function connect(): void {
       if (data) handle(data);
     });
   source.addEventListener('open', () => {
-    setLive('connected'); // the server sends the incidents section as it is now with every new stream
+    setLive('connected'); // the server sends the incidents list as it is now with every new stream
   });
   source.addEventListener('error', () => {
     setLive('offline');

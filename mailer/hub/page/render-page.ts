@@ -5,24 +5,31 @@
  *   renderStatusPage(view, o)           the status page: header (counts, live indicator), targets
  *                                       (filter form + paging), incidents, agents, dead letters,
  *                                       silences (+ the silence form and each one's Remove button
- *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete)
- *   renderIncidentsSection(list, now)   its <section id="incidents">, which the event stream sends as `incidents`
+ *                                       when o.csrf is set: POST /silences, POST /silences/<id>/delete;
+ *                                       so too an open incident's Close and an agent's Forget, each
+ *                                       a button of its section's one form: render-incidents.ts)
+ *   renderIncidentList(list, now, c)    its incidents section's list (with the Close buttons when c),
+ *                                       which the event stream sends as `incidents`
  *   renderTargetPage(target, list, o)   one target's page: bars, uptimes, response time, incidents
  *   renderLoginPage(o)                  the token form, POST /login
  *
- * No inline script or style (a strict CSP can forbid both), no external font
- * or CDN. Targets are filtered (case-insensitive substring of the name) and
+ * No inline script, and one inline style, the stylesheet's first part
+ * (page-style.ts), which the CSP allows by its hash (http-answers.ts): the
+ * status page needs no other request before its targets can be painted; the
+ * rest of the stylesheet (STATUS_REST_PATH) is linked after the targets (in
+ * the head on the other pages). No style attribute, no external font or CDN. Targets are filtered (case-insensitive substring of the name) and
  * paged here, perPage a page (DEFAULT_PER_PAGE): 5,000 targets × 114 bars
  * must not all render. Every untrusted string goes through html`` (html.ts).
  */
 import type { AgentStatusView, DeadLetterView, IncidentView, SilenceView, StatusView, TargetView } from '../status-view.ts';
 import { formatElapsed } from '../../../shared/duration.ts';
 import { plural } from './format.ts';
-import { html, type SafeHtml } from './html.ts';
-import { incidentList, incidentsSection, renderIncidentsSection } from './render-incidents.ts';
-import { targetDetail, targetRow, timeAgo, timeAt } from './render-target.ts';
+import { html, trusted, type SafeHtml } from './html.ts';
+import { STATUS_CSS, STATUS_REST_PATH } from './page-style.ts';
+import { incidentList, incidentsSection, renderIncidentList } from './render-incidents.ts';
+import { startsAttributes, stripStarts, targetDetail, targetRow, timeAgo, timeAt } from './render-target.ts';
 
-export { renderIncidentsSection };
+export { renderIncidentList };
 
 export interface PageOptions {
   filter: string;
@@ -31,7 +38,6 @@ export interface PageOptions {
   /** CSRF token for the silence form; undefined: no form (read-only/public) */
   csrf?: string;
   scriptPath: string;
-  stylePath: string;
   now: number;
 }
 
@@ -67,10 +73,16 @@ export function pageTargets(targets: readonly TargetView[], filter: string, page
   return { rows: matched.slice(first, first + size), matched: matched.length, page: at, pages, first };
 }
 
-function documentOf(title: string, body: SafeHtml, o: { stylePath: string; scriptPath?: string }): string {
+/** The stylesheet's first part, a constant of the code (it has no "</style"): inline, so the first paint waits for no request. */
+const STYLE = html`<style>${trusted(STATUS_CSS)}</style>`;
+/** Its rest: in the body, this holds back only the parsing of what follows it. */
+const REST = html`<link rel="stylesheet" href="${STATUS_REST_PATH}">`;
+
+/** A page; its body links the rest of the stylesheet itself (restInBody), else the head does. */
+function documentOf(title: string, body: SafeHtml, o: { scriptPath?: string; restInBody?: boolean }): string {
   const script = o.scriptPath === undefined ? '' : html`<script src="${o.scriptPath}" defer></script>`;
   return html`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><meta name="referrer" content="same-origin"><title>${title}</title><link rel="stylesheet" href="${o.stylePath}">${script}</head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><meta name="referrer" content="same-origin"><title>${title}</title>${STYLE}${o.restInBody === true ? '' : REST}${script}</head>
 <body data-live="static">${body}<div id="bar-tip" class="bar-tip" aria-live="polite"></div></body></html>
 `.markup;
 }
@@ -102,6 +114,7 @@ function pager(p: TargetPage, filter: string): SafeHtml | '' {
 function targetsSection(view: StatusView, o: PageOptions): SafeHtml {
   const filter = o.filter.slice(0, FILTER_MAX);
   const p = pageTargets(view.targets, filter, o.page, o.perPage);
+  const starts = stripStarts(p.rows[0]);
   const matching = filter.trim() === '' ? '' : html` matching “${filter}”`;
   const shown =
     p.matched === 0
@@ -109,21 +122,28 @@ function targetsSection(view: StatusView, o: PageOptions): SafeHtml {
         ? html`No targets reported yet.`
         : html`No target${matching}, of ${view.targets.length}.`
       : html`Targets ${p.first + 1}–${p.first + p.rows.length} of ${p.matched}${matching}${p.matched < view.targets.length ? html` (${view.targets.length} in all)` : ''}, down first.`;
-  return html`<section id="targets" aria-labelledby="targets-h"><h2 id="targets-h">Targets</h2><form class="filter" method="get" role="search"><label for="filter">Filter targets by name</label> <input id="filter" name="q" type="search" value="${filter}" maxlength="${FILTER_MAX}" autocomplete="off" spellcheck="false"> <button type="submit">Filter</button></form><p class="t-count">${shown}</p><p id="filter-note" class="note" aria-live="polite"></p><ul class="targets">${p.rows.map((t) => targetRow(t, o.now))}</ul>${pager(p, filter)}</section>`;
+  return html`<section id="targets" aria-labelledby="targets-h"><h2 id="targets-h">Targets</h2><form class="filter" method="get" role="search"><label for="filter">Filter targets by name</label> <input id="filter" name="q" type="search" value="${filter}" maxlength="${FILTER_MAX}" autocomplete="off" spellcheck="false"> <button type="submit">Filter</button></form><p class="t-count">${shown}</p><p id="filter-note" class="note" aria-live="polite"></p><ul class="targets"${startsAttributes(starts)}>${p.rows.map((t) => targetRow(t, o.now, starts))}</ul>${pager(p, filter)}</section>`;
+}
+
+const FORGET_FORM_ID = 'a-forget';
+
+/** The agents section's one form (the CSRF token), which each agent's Forget button submits to its own path. */
+function forgetForm(csrf: string): SafeHtml {
+  return html`<form id="${FORGET_FORM_ID}" method="post"><input type="hidden" name="csrf" value="${csrf}"></form>`;
 }
 
 /** The button that forgets an agent and the targets only it watched (POST /agents/<name>/forget, ledger-routes.ts). */
-function forgetForm(a: AgentStatusView, csrf: string): SafeHtml {
-  return html` <form class="a-forget" method="post" action="/agents/${encodeURIComponent(a.name.toWellFormed())}/forget"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" aria-label="Forget agent ${a.name}">Forget</button></form>`;
+function forgetButton(a: AgentStatusView): SafeHtml {
+  return html` <button class="a-forget" form="${FORGET_FORM_ID}" formaction="/agents/${encodeURIComponent(a.name.toWellFormed())}/forget" aria-label="Forget agent ${a.name}">Forget</button>`;
 }
 
-function agentRow(a: AgentStatusView, now: number, csrf: string | undefined): SafeHtml {
-  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span>${csrf !== undefined ? forgetForm(a, csrf) : ''}</li>`;
+function agentRow(a: AgentStatusView, now: number, controls: boolean): SafeHtml {
+  return html`<li class="agent" data-agent="${a.name}" data-state="${a.state}"><span class="a-name">${a.name}</span> <span class="state" data-field="state">${a.state}</span> <span class="a-meta">version <span data-field="version">${a.version}</span>, last report ${timeAgo(a.lastReportAt, now, 'last-report')}, <span data-field="targets">${plural(a.targets, 'target')}</span></span>${controls ? forgetButton(a) : ''}</li>`;
 }
 
 function agentsSection(agents: readonly AgentStatusView[], now: number, csrf?: string): SafeHtml {
-  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now, csrf))}</ul>`;
-  return html`<section id="agents" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2>${list}</section>`;
+  const list = agents.length === 0 ? html`<p class="note">No agent has reported.</p>` : html`<ul class="agents">${agents.map((a) => agentRow(a, now, csrf !== undefined))}</ul>`;
+  return html`<section id="agents" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2>${list}${csrf !== undefined && agents.length > 0 ? forgetForm(csrf) : ''}</section>`;
 }
 
 function deadLetter(d: DeadLetterView, now: number): SafeHtml {
@@ -166,8 +186,8 @@ function silencesSection(silences: readonly SilenceView[], o: PageOptions): Safe
 
 /** The whole status page. */
 export function renderStatusPage(view: StatusView, o: PageOptions): string {
-  const main = html`<main>${targetsSection(view, o)}${incidentsSection(view.incidents, o.now, o.csrf)}${agentsSection(view.agents, o.now, o.csrf)}${deadLettersSection(view.deadLetters, o.now)}${silencesSection(view.silences, o)}</main>`;
-  return documentOf('ch2 status', html`${header(view)}${main}`, o);
+  const main = html`<main>${targetsSection(view, o)}${REST}${incidentsSection(view.incidents, o.now, o.csrf)}${agentsSection(view.agents, o.now, o.csrf)}${deadLettersSection(view.deadLetters, o.now)}${silencesSection(view.silences, o)}</main>`;
+  return documentOf('ch2 status', html`${header(view)}${main}`, { scriptPath: o.scriptPath, restInBody: true });
 }
 
 /** One target's page: its state, agents, uptimes, response time, bars and incidents. */
@@ -177,8 +197,8 @@ export function renderTargetPage(target: TargetView, incidents: IncidentView[], 
 }
 
 /** The login form: POST /login with the token (a password field) and where to go next. */
-export function renderLoginPage(o: { error?: string; next: string; stylePath: string }): string {
+export function renderLoginPage(o: { error?: string; next: string }): string {
   const error = o.error === undefined ? '' : html`<p class="error" role="alert">${o.error}</p>`;
   const body = html`<main class="login"><h1>ch2 status</h1>${error}<form method="post" action="/login"><input type="hidden" name="next" value="${o.next}"><div class="field"><label for="token">Token</label><input id="token" name="token" type="password" required autocomplete="current-password"></div><button type="submit">Sign in</button></form></main>`;
-  return documentOf('Sign in · ch2 status', body, { stylePath: o.stylePath });
+  return documentOf('Sign in · ch2 status', body, {});
 }

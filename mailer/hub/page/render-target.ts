@@ -1,8 +1,8 @@
 /**
  * A target on the status page: its row in the targets list (targetRow) and
  * the body of its own page (targetDetail). Both carry data-target (the name)
- * and data-state, the fields the live script updates (data-field="state",
- * "since", the uptimes (.t-stats dd, in order), per agent data-agent-name + data-field="agent-state",
+ * and data-state, the fields the live script updates (the head's .state and
+ * .since, the uptimes (.t-stats dd, in order), per agent data-agent-name + data-field="agent-state",
  * the bar strips), its uptime over 24h/7d/30d/90d, the 24 h response-time
  * percentiles (bucket bounds, so "≤ 250 ms"), the last failure, and two bar
  * strips: 90 days and 24 hours; its own page also says when its certificate
@@ -16,7 +16,10 @@
  * level, so nothing is told by colour alone; its data-bars and data-from carry
  * every bar's figures, from which the live script labels the bar the arrow keys
  * or the pointer are on (format.ts barLabel), and moves the strip on as reports
- * come. All text through html`` (html.ts).
+ * come. Every strip of a page starts on the same day (hour), so the list (or
+ * the target's article) carries it once, data-day-from and data-hour-from
+ * (stripStarts), and a strip has a data-from of its own only where it differs.
+ * All text through html`` (html.ts).
  */
 import { UPTIME_WINDOWS, type BarView, type TargetView } from '../status-view.ts';
 import { barPaths, encodeBars, SLOT, stripLabel } from './bar-strip.ts';
@@ -41,14 +44,14 @@ export function timeAt(iso: string): SafeHtml {
 
 function since(t: TargetView, now: number): SafeHtml {
   return t.since === null
-    ? html`<span class="since" data-field="since">no change seen</span>`
-    : html`<span class="since" data-field="since">since ${timeAgo(t.since, now)}</span>`;
+    ? html`<span class="since">no change seen</span>`
+    : html`<span class="since">since ${timeAgo(t.since, now)}</span>`;
 }
 
 const SILENCED = html` <span class="silenced">silenced</span>`;
 
 function head(t: TargetView, now: number, name: SafeHtml): SafeHtml {
-  return html`<div class="t-head">${name} <span class="state ${stateClass(t.state)}" data-field="state">${t.state}</span>${t.silenced && SILENCED} ${since(t, now)}</div>`;
+  return html`<div class="t-head">${name} <span class="state ${stateClass(t.state)}">${t.state}</span>${t.silenced && SILENCED} ${since(t, now)}</div>`;
 }
 
 function agents(t: TargetView, always: boolean): SafeHtml | '' {
@@ -83,20 +86,37 @@ function fromOf(start: string, unit: 'day' | 'hour'): string {
   return unit === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 16)}Z`;
 }
 
-/** One strip of bars, oldest first: one element, one SVG of at most a path a level, one tab stop (live-client.ts moves through the bars). */
-export function barStrip(bars: readonly BarView[], unit: 'day' | 'hour'): SafeHtml {
-  const paths = barPaths(bars.map((b) => uptimeLevel(b.uptime))).map(([level, d]) => html`<path class="${level}" d="${d}"/>`);
-  return html`<div class="bars bars-${unit}" role="img" tabindex="0" aria-label="${stripLabel(bars, unit)}" data-from="${fromOf(bars[0]?.start ?? '', unit)}" data-bars="${encodeBars(bars)}"><svg viewBox="0 0 ${Math.max(1, bars.length) * SLOT} 1" preserveAspectRatio="none">${paths}</svg></div>`;
+/** Where a page's strips start: the first bar of each unit (a target's; all of a page's are the same). */
+export interface StripStarts {
+  day: string;
+  hour: string;
 }
 
-/** A row of the targets list. */
-export function targetRow(t: TargetView, now: number): SafeHtml {
+export function stripStarts(t: TargetView | undefined): StripStarts {
+  return { day: fromOf(t?.daily[0]?.start ?? '', 'day'), hour: fromOf(t?.hourly[0]?.start ?? '', 'hour') };
+}
+
+/** The starts as the attributes of the element around the strips (live-bars.ts reads them). */
+export function startsAttributes(s: StripStarts): SafeHtml {
+  return html` data-day-from="${s.day}" data-hour-from="${s.hour}"`;
+}
+
+/** One strip of bars, oldest first: one element, one SVG of at most a path a level, one tab stop (live-client.ts moves through the bars). */
+export function barStrip(bars: readonly BarView[], unit: 'day' | 'hour', starts: StripStarts): SafeHtml {
+  const paths = barPaths(bars.map((b) => uptimeLevel(b.uptime))).map(([level, d]) => html`<path class="${level}" d="${d}"/>`);
+  const from = fromOf(bars[0]?.start ?? '', unit);
+  return html`<div class="bars bars-${unit}" role="img" tabindex="0" aria-label="${stripLabel(bars, unit)}"${from === starts[unit] ? '' : html` data-from="${from}"`} data-bars="${encodeBars(bars)}"><svg viewBox="0 0 ${Math.max(1, bars.length) * SLOT} 1" preserveAspectRatio="none">${paths}</svg></div>`;
+}
+
+/** A row of the targets list, whose element carries the page's strip starts (startsAttributes). */
+export function targetRow(t: TargetView, now: number, starts: StripStarts): SafeHtml {
   const name = html`<a class="t-name" href="${targetHref(t.name)}">${t.name}</a>`;
-  return html`<li class="target" data-target="${t.name}" data-state="${t.state}">${head(t, now, name)}${agents(t, false)}${stats(t)}${lastFailure(t)}${barStrip(t.daily, 'day')}${barStrip(t.hourly, 'hour')}</li>`;
+  return html`<li class="target" data-target="${t.name}" data-state="${t.state}">${head(t, now, name)}${agents(t, false)}${stats(t)}${lastFailure(t)}${barStrip(t.daily, 'day', starts)}${barStrip(t.hourly, 'hour', starts)}</li>`;
 }
 
 /** The body of a target's own page (its incidents come after it). */
 export function targetDetail(t: TargetView, now: number): SafeHtml {
   const name = html`<h1 class="t-name">${t.name}</h1>`;
-  return html`<article class="target target-page" data-target="${t.name}" data-state="${t.state}">${head(t, now, name)}${agents(t, true)}${stats(t)}${lastFailure(t)}${certExpiry(t)}<h2>Last 90 days</h2>${barStrip(t.daily, 'day')}<h2>Last 24 hours</h2>${barStrip(t.hourly, 'hour')}</article>`;
+  const starts = stripStarts(t);
+  return html`<article class="target target-page" data-target="${t.name}" data-state="${t.state}"${startsAttributes(starts)}>${head(t, now, name)}${agents(t, true)}${stats(t)}${lastFailure(t)}${certExpiry(t)}<h2>Last 90 days</h2>${barStrip(t.daily, 'day', starts)}<h2>Last 24 hours</h2>${barStrip(t.hourly, 'hour', starts)}</article>`;
 }
