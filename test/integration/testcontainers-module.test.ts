@@ -104,7 +104,8 @@ async function userProject(source: string): Promise<void> {
     for (const file of readdirSync(EXAMPLE)) copyFileSync(join(EXAMPLE, file), join(dir, file));
     const install = await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', source, 'testcontainers'], { cwd: dir, timeoutMs: 240_000 });
     assert.equal(install.code, 0, `npm install ${source} failed:\n${install.stderr}`);
-    const tests = await run(process.execPath, ['--test'], { cwd: dir, timeoutMs: 90_000 });
+    // Not as a child of this test run (node --test sets NODE_TEST_CONTEXT for its children, which then report to it, not to stdout).
+    const tests = await run('env', ['-u', 'NODE_TEST_CONTEXT', process.execPath, '--test'], { cwd: dir, timeoutMs: 90_000 });
     assert.equal(tests.code, 0, `the example failed in the user's project:\n${tests.stdout}\n${tests.stderr}`);
     assert.match(tests.stdout, /pass 1\b/);
     // A TypeScript user gets the declarations through the exports map.
