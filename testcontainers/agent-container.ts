@@ -10,7 +10,7 @@
  * through the Docker host at the mailer's published port.
  */
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, type StopOptions, type StoppedTestContainer, Wait } from 'testcontainers';
-import { commandOf, configCopy, defaultImage } from './config-copy.ts';
+import { commandOf, configCopy, copyInto, defaultImage } from './config-copy.ts';
 import { MAILER_PORT, type StartedCh2MailerContainer } from './mailer-container.ts';
 
 /** Where the agent serves /metrics and /healthz (--metrics-port). */
@@ -49,8 +49,7 @@ export class Ch2AgentContainer extends GenericContainer {
   /** A --config of targets: a host file (.json, else YAML) or an object ({ targets: [...] }). */
   withConfig(config: string | object): this {
     const copy = configCopy(config, 'agent');
-    if ('source' in copy) this.withCopyFilesToContainer([copy]);
-    else this.withCopyContentToContainer([copy]);
+    copyInto(this, copy);
     this.#flags.push('--config', copy.target);
     return this;
   }

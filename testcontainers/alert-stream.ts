@@ -8,6 +8,7 @@
  * unref'd: a test that forgets stop() still exits.
  */
 import { request, type IncomingMessage } from 'node:http';
+import { sseReader } from './sse.ts';
 
 /** An alert as the mailer accepted it (the fields of POST /alerts), with the hub's incident and when it arrived. */
 export interface Ch2Alert {
@@ -86,16 +87,10 @@ export class AlertStream {
           return;
         }
         stream.#response = res;
-        let buffer = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const type = /^event: (.+)$/m.exec(block)?.[1];
-            const data = /^data: (.+)$/m.exec(block)?.[1];
+        res.on(
+          'data',
+          sseReader((type, data) => {
             if (type === 'hello') {
               clearTimeout(timer);
               resolve(stream);
@@ -103,8 +98,8 @@ export class AlertStream {
               stream.#arrived.push({ at: Date.now(), alert: JSON.parse(data) as Ch2Alert });
               for (const wake of [...stream.#waiters]) wake();
             }
-          }
-        });
+          }),
+        );
         res.on('close', () => stream.#end('the event stream closed (the mailer stopped?)'));
       });
       req.on('socket', (socket) => socket.unref());

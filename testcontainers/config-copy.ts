@@ -6,6 +6,7 @@
  */
 import { basename, extname } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { GenericContainer } from 'testcontainers';
 
 /** ch2/<program>:<CH2_IMAGE_TAG, else latest>: the images `npm run images` builds in a ch2 checkout. */
 export function defaultImage(program: 'agent' | 'mailer'): string {
@@ -23,6 +24,12 @@ export type FileCopy = { source: string; target: string } | { content: string; t
 export function configCopy(config: string | object, program: 'agent' | 'mailer'): FileCopy {
   if (typeof config === 'string') return { source: config, target: `/etc/ch2/${program}-config${extname(config) || '.yaml'}` };
   return { content: `${JSON.stringify(config, null, 2)}\n`, target: `/etc/ch2/${program}-config.json` };
+}
+
+/** Give the container the copy before it starts (a host file, or content written there). */
+export function copyInto(container: GenericContainer, copy: FileCopy): void {
+  if ('source' in copy) container.withCopyFilesToContainer([copy]);
+  else container.withCopyContentToContainer([copy]);
 }
 
 /** A host file copied to /plugins/<n>/<its name>: several modules may share a name. */

@@ -15,7 +15,7 @@
  */
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, type StopOptions, type StoppedTestContainer, Wait } from 'testcontainers';
 import { type AlertMatch, AlertStream, type Ch2Alert, type WaitForAlertOptions } from './alert-stream.ts';
-import { commandOf, configCopy, defaultImage, pluginCopy, randomHex } from './config-copy.ts';
+import { commandOf, configCopy, copyInto, defaultImage, pluginCopy, randomHex } from './config-copy.ts';
 
 /** The mailer's one port: raw text and HTTP (alerts, reports, the status page). */
 export const MAILER_PORT = 33333;
@@ -60,8 +60,7 @@ export class Ch2MailerContainer extends GenericContainer {
   /** A --config of channels and routes: a host file (.json, else YAML) or an object. */
   withConfig(config: string | object): this {
     const copy = configCopy(config, 'mailer');
-    if ('source' in copy) this.withCopyFilesToContainer([copy]);
-    else this.withCopyContentToContainer([copy]);
+    copyInto(this, copy);
     this.#flags.push('--config', copy.target);
     return this;
   }

@@ -31,7 +31,9 @@ export interface SinkHook {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body parsed as JSON, or null. */
   json: unknown;
+  /** The status the sink answered. */
   status: number;
   receivedAt: string;
 }

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
+import { sseReader } from '../../testcontainers/sse.ts';
 import { type Running, startMailer } from '../support/process.ts';
 
 const TOKEN = 'alert-events-token-0123456789';
@@ -38,7 +39,6 @@ function stream(headers: Record<string, string>): Promise<Stream> {
     const req = get({ host: '127.0.0.1', port, path: '/api/v1/events', agent: false, headers }, (res) => {
       assert.equal(res.statusCode, 200);
       open.push(res);
-      let buffer = '';
       const waiters = new Set<() => void>();
       const s: Stream = {
         events: [],
@@ -61,16 +61,11 @@ function stream(headers: Record<string, string>): Promise<Stream> {
           }),
       };
       res.setEncoding('utf8');
+      const read = sseReader((type, data) => {
+        if (data !== undefined) s.events.push({ type, data: JSON.parse(data) });
+      });
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const type = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (type && data) s.events.push({ type, data: JSON.parse(data) });
-        }
+        read(chunk);
         for (const wake of [...waiters]) wake();
         if (s.events.some((e) => e.type === 'hello')) resolve(s);
       });
