@@ -1,8 +1,8 @@
 /**
  * Ch2AgentContainer: the ch2 agent (ch2/agent) for a user's own tests. It
- * serves its metrics on port 9100 (getMetrics()), and is ready when their
- * /healthz answers (the metrics server starts before the first check; about
- * a second), not at the image's healthcheck.
+ * serves its metrics on port 9100 (getMetrics()), and is ready when it logs
+ * its first check (`System up.`, `System down: …` or `Watching …`; about a
+ * second), not at the image's healthcheck.
  *
  * withMailer(startedMailer) points it at a started Ch2MailerContainer with
  * the mailer's token: on the network they share, by the mailer's alias there
