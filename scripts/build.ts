@@ -21,8 +21,17 @@
  *
  * Source maps are written beside each file (linked): a stack trace names the
  * TypeScript source when node runs with --enable-source-maps (NODE_OPTIONS).
+ *
+ * Then the testcontainers module for users' tests (package.json exports
+ * `ch2/testcontainers`): dist/testcontainers/index.js, one readable ESM file
+ * with `testcontainers` (its peer dependency) left external, and its type
+ * declarations from tsc (tsconfig.testcontainers.json), their relative
+ * imports rewritten from .ts to .js.
  */
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const entries: Record<string, { entry: string; split: boolean; browser?: true }> = {
   agent: { entry: 'agent/main.ts', split: true },
@@ -71,4 +80,16 @@ for (const [name, { entry, split, browser }] of Object.entries(entries)) {
   const main = outputs.find(([file]) => file === `dist/${name}.mjs`)?.[1].bytes ?? 0;
   const lazy = outputs.reduce((sum, [file, o]) => (file === `dist/${name}.mjs` ? sum : sum + o.bytes), 0);
   console.log(`dist/${name}.mjs ${(main / 1024).toFixed(0)} KiB${split ? ` (+ ${(lazy / 1024).toFixed(0)} KiB loaded on demand in dist/${name}-chunks/)` : ''}`);
+}
+
+if (only.length === 0 || only.includes('testcontainers')) {
+  const out = 'dist/testcontainers';
+  rmSync(out, { recursive: true, force: true });
+  await build({ entryPoints: ['testcontainers/index.ts'], outfile: `${out}/index.js`, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['testcontainers'], legalComments: 'none', logLevel: 'warning' });
+  execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.testcontainers.json'], { stdio: 'inherit' });
+  for (const file of readdirSync(out).filter((f) => f.endsWith('.d.ts'))) {
+    const path = join(out, file);
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/(from '\.\/[\w-]+)\.ts'/g, "$1.js'"));
+  }
+  console.log(`${out}/index.js ${(readFileSync(`${out}/index.js`).length / 1024).toFixed(0)} KiB (+ type declarations)`);
 }

@@ -1,8 +1,9 @@
 /**
  * GET /api/v1/events: Server-Sent Events for the status page. Each hub event
- * (hub.ts HubEvent: target, incident, agent) goes to every open stream as
- * `event: <type>` and one `data:` line of JSON. The list of the page's incidents
- * section goes too, as `incidents` {html}: with each new stream, and rendered once for
+ * (hub.ts HubEvent: target, incident, agent, figures, alert) goes to every open stream as
+ * `event: <type>` and one `data:` line of JSON; `alert` (each accepted alert, for
+ * tests that wait on one: ch2/testcontainers) only to readers who see all. The list of
+ * the page's incidents section goes too, as `incidents` {html}: with each new stream, and rendered once for
  * all streams (at most every RENDER_EVERY_MS) after an incident changed, so
  * a page never asks for it and a hundred pages cost one render; a comment line every
  * HEARTBEAT_MS keeps proxies from closing an idle stream. At most
@@ -134,7 +135,7 @@ export class EventStreams {
   #send(event: HubEvent): void {
     for (const audience of ['all', 'public'] as const) {
       const e = hubEvent(event, audience);
-      this.#write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`, (v) => (v === 'public') === (audience === 'public'));
+      if (e) this.#write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`, (v) => (v === 'public') === (audience === 'public'));
     }
     if (event.type === 'incident') this.#renderSoon();
   }

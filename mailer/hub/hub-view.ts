@@ -221,9 +221,11 @@ function publicId(id: string): string {
   return `i-${createHash('sha256').update(id).digest('hex').slice(0, 24)}`;
 }
 
-/** A hub event as this audience may see it (the event stream sends it). */
-export function hubEvent(event: HubEvent, audience: Audience): HubEvent {
-  if (audience === 'all' || event.type !== 'incident') return event;
+/** A hub event as this audience may see it (the event stream sends it); undefined: none of it (an alert: its recipient, text and ids). */
+export function hubEvent(event: HubEvent, audience: Audience): HubEvent | undefined {
+  if (audience === 'all') return event;
+  if (event.type === 'alert') return undefined;
+  if (event.type !== 'incident') return event;
   return { type: 'incident', data: { ...event.data, id: publicId(event.data.id) } };
 }
 

@@ -22,6 +22,7 @@
  * witness ends) are admitted here as the hub's own alerts. An agent that
  * stops or goes silent drops out of every target's views (stale when none is left).
  */
+import type { Alert } from '../../shared/alert.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
 import type { Mute, NotifyPolicy } from '../notify-policy.ts';
@@ -46,7 +47,9 @@ export type HubEvent =
   | { type: 'target'; data: { name: string; state: string; since: string | null; agents: Array<{ name: string; state: string }> } }
   | { type: 'incident'; data: { id: string; target: string; state: string } }
   | { type: 'agent'; data: AgentView }
-  | { type: 'figures'; data: FiguresEvent };
+  | { type: 'figures'; data: FiguresEvent }
+  /** Each alert the mailer accepted (not a duplicate), as it arrived: for tests that wait on one (ch2/testcontainers waitForAlert). Its incident is the hub's; held: the ledger kept it from the channels. Not for the public. */
+  | { type: 'alert'; data: Alert & { incident: string; receivedAt: string; held: boolean } };
 
 export interface StatusHubOptions {
   store: HubStorage;
@@ -194,12 +197,13 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     return false;
   }
 
-  admitted(item: QueuedAlert, peer: string, _held: boolean): void {
+  admitted(item: QueuedAlert, peer: string, held: boolean): void {
     const now = this.#now();
     const { alert } = item;
+    if (this.#listeners.size > 0) this.#emit({ type: 'alert', data: { ...alert, incident: incidentKey(item), receivedAt: new Date(item.receivedAt).toISOString(), held } });
+    const verdict = this.#verdicts.get(item);
     // Shown on the incident: a silence in force on the alert whatever its channel (the dispatcher mutes each delivery).
     const silenced = this.silences.muting({ alert, target: incidentOf(item, peer).target, channel: undefined }, now) !== undefined;
-    const verdict = this.#verdicts.get(item);
     if (verdict && !verdict.send) {
       const c = this.incidents.note(alert.target!, `held: ${alert.status} ${alert.reminder !== undefined ? `reminder ${alert.reminder} ` : ''}from agent ${alert.agent} (${verdict.why})`, now);
       if (c) this.#incidentChanged(c, now);

@@ -1,7 +1,9 @@
 /**
  * Shared helpers of the integration tests: the docker CLI, log buffers that can
- * be awaited with a deadline, container starters for the ch2 images, small HTTP
- * and raw-TCP clients, and a cleanup list that teardown always runs.
+ * be awaited with a deadline, container starters for the ch2 images (through
+ * the ch2/testcontainers module, testcontainers/, as users' tests start them:
+ * one container set-up), small HTTP and raw-TCP clients, and a cleanup list
+ * that teardown always runs.
  *
  * Every wait has a deadline; no assertion depends on a fixed sleep.
  */
@@ -13,6 +15,7 @@ import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import type { WaitStrategy } from 'testcontainers';
+import { Ch2AgentContainer, Ch2MailerContainer, Ch2SmtpSinkContainer, type StartedCh2AgentContainer, type StartedCh2MailerContainer, type StartedCh2SmtpSinkContainer } from '../../testcontainers/index.ts';
 
 /** CH2_IMAGE_TAG (default latest): the tag of the project images under test, as scripts/images.sh builds them. */
 const TAG = process.env.CH2_IMAGE_TAG || 'latest';
@@ -259,8 +262,8 @@ export class Cleanup {
 // Containers (testcontainers)
 // ---------------------------------------------------------------------------------
 
-export interface Started {
-  container: StartedTestContainer;
+export interface Started<C extends StartedTestContainer = StartedTestContainer> {
+  container: C;
   logs: LogBuffer;
 }
 
@@ -286,28 +289,32 @@ interface StartOptions {
   startupTimeoutMs?: number;
 }
 
-/** Start a container on `net`, its log in a LogBuffer, registered with `cleanup` before start returns. */
-export async function startContainer(image: string, net: StartedNetwork, cleanup: Cleanup, opts: StartOptions = {}): Promise<Started> {
-  const logs = new LogBuffer(opts.name ?? `${image} (${opts.aliases?.join(',') ?? '-'})`);
-  let c = new GenericContainer(image)
-    .withNetwork(net)
+/** Start a configured container on `net`, its log in a LogBuffer, registered with `cleanup` before start returns. */
+async function launch<C extends StartedTestContainer>(c: GenericContainer & { start(): Promise<C> }, label: string, net: StartedNetwork, cleanup: Cleanup, opts: StartOptions): Promise<Started<C>> {
+  const logs = new LogBuffer(opts.name ?? `${label} (${opts.aliases?.join(',') ?? '-'})`);
+  c.withNetwork(net)
     .withLogConsumer((stream) => logs.attach(stream))
     .withStartupTimeout(opts.startupTimeoutMs ?? 30_000);
-  if (opts.aliases?.length) c = c.withNetworkAliases(...opts.aliases);
-  if (opts.args?.length) c = c.withCommand(opts.args);
-  if (opts.env) c = c.withEnvironment(opts.env);
-  if (opts.exposed?.length) c = c.withExposedPorts(...opts.exposed);
-  if (opts.wait) c = c.withWaitStrategy(opts.wait);
-  if (opts.name) c = c.withName(opts.name);
-  let container: StartedTestContainer;
+  if (opts.aliases?.length) c.withNetworkAliases(...opts.aliases);
+  if (opts.args?.length) c.withCommand(opts.args);
+  if (opts.env) c.withEnvironment(opts.env);
+  if (opts.exposed?.length) c.withExposedPorts(...opts.exposed);
+  if (opts.wait) c.withWaitStrategy(opts.wait);
+  if (opts.name) c.withName(opts.name);
+  let container: C;
   try {
-    container = await c.start();
+    container = (await c.start()) as C;
   } catch (err) {
     // testcontainers removes a container that never got ready; keep what it printed.
     throw new Error(`${(err as Error).message}\n${logs.name} printed:\n${logs.tail()}`, { cause: err });
   }
   cleanup.container(container);
   return { container, logs };
+}
+
+/** Start a container of any image on `net` (see launch). */
+export function startContainer(image: string, net: StartedNetwork, cleanup: Cleanup, opts: StartOptions = {}): Promise<Started> {
+  return launch(new GenericContainer(image), image, net, cleanup, opts);
 }
 
 export function startNginx(net: StartedNetwork, cleanup: Cleanup, alias = 'insideweb'): Promise<Started> {
@@ -320,37 +327,34 @@ export function startNginx(net: StartedNetwork, cleanup: Cleanup, alias = 'insid
 }
 
 /**
- * ch2/smtp-sink on `net` under `alias`, STARTTLS off (its certificate is self-signed and
- * a plain smtp:// URL verifies certificates); `api` is its HTTP API (messages, webhooks).
+ * ch2/smtp-sink on `net` under `alias` (Ch2SmtpSinkContainer: STARTTLS off, as its certificate
+ * is self-signed and a plain smtp:// URL verifies certificates); `api` is its HTTP API (messages, webhooks).
  */
-export async function startSmtpSink(net: StartedNetwork, cleanup: Cleanup, alias = 'smtp'): Promise<Started & { api: string }> {
-  const sink = await startContainer(IMAGES.smtpSink, net, cleanup, {
-    aliases: [alias],
-    env: { SMTP_STARTTLS: 'off' },
-    exposed: [8025],
-    wait: Wait.forLogMessage(/smtp-sink listening/),
-    name: uniqueName(alias),
-  });
-  return { ...sink, api: `http://${sink.container.getHost()}:${sink.container.getMappedPort(8025)}` };
+export async function startSmtpSink(net: StartedNetwork, cleanup: Cleanup, alias = 'smtp'): Promise<Started<StartedCh2SmtpSinkContainer> & { api: string }> {
+  const sink = await launch(new Ch2SmtpSinkContainer(IMAGES.smtpSink), IMAGES.smtpSink, net, cleanup, { aliases: [alias], name: uniqueName(alias) });
+  return { ...sink, api: sink.container.getApiUrl() };
 }
 
-export function startMailer(net: StartedNetwork, cleanup: Cleanup, opts: { aliases?: string[]; args?: string[]; env?: Record<string, string> } = {}): Promise<Started> {
-  return startContainer(IMAGES.mailer, net, cleanup, {
+/**
+ * Our mailer (Ch2MailerContainer) under `aliases` (insidemailer), as `docker run ch2/mailer <args>` starts it:
+ * no token of the module's (a test gives MAILER_TOKEN in env or --token in args), ready at its start line.
+ */
+export function startMailer(net: StartedNetwork, cleanup: Cleanup, opts: { aliases?: string[]; args?: string[]; env?: Record<string, string> } = {}): Promise<Started<StartedCh2MailerContainer>> {
+  return launch(new Ch2MailerContainer(IMAGES.mailer).withToken(null), IMAGES.mailer, net, cleanup, {
     aliases: opts.aliases ?? ['insidemailer'],
     ...(opts.args ? { args: opts.args } : {}),
     ...(opts.env ? { env: opts.env } : {}),
-    exposed: [33333],
-    wait: Wait.forLogMessage(MAILER_STARTED),
     name: uniqueName('mailer'),
   });
 }
 
+/** Our agent (Ch2AgentContainer), as `docker run ch2/agent <args>` starts it (no metrics of the module's), ready at `System up.` unless `wait` says. */
 export function startAgent(
   net: StartedNetwork,
   cleanup: Cleanup,
   opts: { args?: string[]; env?: Record<string, string>; wait?: WaitStrategy } = {},
-): Promise<Started> {
-  return startContainer(IMAGES.agent, net, cleanup, {
+): Promise<Started<StartedCh2AgentContainer>> {
+  return launch(new Ch2AgentContainer(IMAGES.agent).withoutMetrics(), IMAGES.agent, net, cleanup, {
     ...(opts.args ? { args: opts.args } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     wait: opts.wait ?? Wait.forLogMessage(SYSTEM_UP),

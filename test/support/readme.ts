@@ -2,6 +2,8 @@
  * The README's fenced code blocks. Each one is preceded by a marker line:
  *   <!-- example: docs/examples/<file> -->   the block is that file, byte for byte,
  *                                            and test/integration/readme-examples runs it
+ *   <!-- example: examples/testcontainers/<file> -->  the same, byte for byte; run by
+ *                                            test/integration/testcontainers-module
  *   <!-- no-example: <why> -->               not something to run on the images
  * A new example is a new file under docs/examples/, its block in the README with
  * the marker, and one entry in readme-examples.test.ts (which fails until it has one).

@@ -49,7 +49,7 @@ test('the public view of an incident: no recipient, error text or alert id; the 
   assert.match(pub!.id, /^i-[0-9a-f]{24}$/);
   const [again] = await views.incidents({ state: 'open', limit: 1 }, 'public');
   assert.equal(again!.id, pub!.id, 'the same digest on every render: the live page follows it');
-  assert.deepEqual(hubEvent({ type: 'incident', data: { id: RECORD.id, target: RECORD.target, state: 'open' } }, 'public').data, { id: pub!.id, target: RECORD.target, state: 'open' });
+  assert.deepEqual(hubEvent({ type: 'incident', data: { id: RECORD.id, target: RECORD.target, state: 'open' } }, 'public')?.data, { id: pub!.id, target: RECORD.target, state: 'open' });
   const html = renderIncidentList([pub!], 2_000, false);
   assert.ok(!html.includes('oncall@') && !html.includes('alert-7f3a') && !html.includes('last error'), html);
 

@@ -32,6 +32,13 @@ test('every file in docs/examples/ is in the README and run by the integration s
   }
 });
 
+test('the testcontainers example (examples/testcontainers/, run by test/integration/testcontainers-module) is in the README', () => {
+  const inReadme = new Set(readmeBlocks().flatMap((b) => (b.example ? [b.example] : [])));
+  for (const name of readdirSync(join(ROOT, 'examples/testcontainers')).filter((f) => f.endsWith('.js'))) {
+    assert.ok(inReadme.has(`examples/testcontainers/${name}`), `examples/testcontainers/${name} is in no README block`);
+  }
+});
+
 test('the shell examples are plain commands the test can run word by word', () => {
   for (const block of readmeBlocks()) {
     if (block.example?.endsWith('.sh')) assert.ok(steps(block.text).length > 0, block.example);
