@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkA11y, formatViolations, launchBrowser, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, startMailer, startNetwork } from './helpers.ts';
 
 const TOKEN = 'status-live-token-0123456789';
@@ -40,14 +40,6 @@ describe('the live status page: its incidents list with the controls the page sh
     await opened.page.goto(`${base}/`);
     await opened.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
     return opened;
-  };
-  const clean = (opened: OpenedPage, what: string): void => {
-    assert.deepEqual(opened.errors, [], `${what}: console or page errors`);
-    assert.deepEqual(opened.blocked, [], `${what}: requests to non-local addresses`);
-  };
-  const accessible = async (opened: OpenedPage, what: string): Promise<void> => {
-    const violations = await checkA11y(opened.page);
-    assert.deepEqual(violations, [], `${what}: axe-core serious/critical violations:\n${formatViolations(violations)}`);
   };
   /** The id of the open incident on TARGET shown in the page, once there is one. */
   const openIncident = (target: string): string | undefined => {

@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkA11y, formatViolations, launchBrowser, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, dockerOk, type Started, startAgent, startMailer, startNetwork, startNginx, Wait } from './helpers.ts';
 
 const TOKEN = 'status-page-token-0123456789';
@@ -62,15 +62,6 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     await opened.page.goto(url);
     await opened.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
     return opened;
-  };
-  /** No console or page errors, no request refused by the local-only guard. */
-  const clean = (opened: OpenedPage, what: string): void => {
-    assert.deepEqual(opened.errors, [], `${what}: console or page errors`);
-    assert.deepEqual(opened.blocked, [], `${what}: requests to non-local addresses`);
-  };
-  const accessible = async (opened: OpenedPage, what: string): Promise<void> => {
-    const violations = await checkA11y(opened.page);
-    assert.deepEqual(violations, [], `${what}: axe-core serious/critical violations:\n${formatViolations(violations)}`);
   };
 
   /** GET base+path: its status and content type; the body is dropped (the event stream never ends). */

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export type { Browser, Page };
@@ -126,6 +127,18 @@ export async function checkA11y(page: Page): Promise<A11yViolation[]> {
 /** One line per violation, for an assertion message. */
 export function formatViolations(violations: readonly A11yViolation[]): string {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.targets.join(', ')}`).join('\n');
+}
+
+/** No console or page errors, no request refused by the local-only guard. */
+export function assertClean(opened: OpenedPage, what: string): void {
+  assert.deepEqual(opened.errors, [], `${what}: console or page errors`);
+  assert.deepEqual(opened.blocked, [], `${what}: requests to non-local addresses`);
+}
+
+/** No serious or critical axe-core violation on the page as it is now. */
+export async function assertAccessible(opened: OpenedPage, what: string): Promise<void> {
+  const violations = await checkA11y(opened.page);
+  assert.deepEqual(violations, [], `${what}: axe-core serious/critical violations:\n${formatViolations(violations)}`);
 }
 
 /** Save a full-page PNG to test/artifacts/<name>.png; returns its path. */
