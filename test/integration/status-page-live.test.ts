@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertAccessible as accessible, assertClean as clean, launchBrowser, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, startMailer, startNetwork } from './helpers.ts';
 
 const TOKEN = 'status-live-token-0123456789';
@@ -71,7 +71,7 @@ describe('the live status page: its incidents list with the controls the page sh
     assert.equal(posted.status, 202);
 
     // Both pages were open before the incident was: it can only have come in the event stream's list.
-    const id = await (await holder.page.waitForFunction(openIncident, TARGET, { timeout: LIVE_MS })).jsonValue();
+    const id = await waitInPage(holder.page, openIncident, TARGET, LIVE_MS);
     assert.ok(id, 'the incident shows live on the holder\'s page');
     const button = holder.page.locator(`[data-incident="${id}"] button`, { hasText: 'Close' });
     await button.waitFor({ timeout: LIVE_MS }).catch(() => {});
@@ -79,7 +79,7 @@ describe('the live status page: its incidents list with the controls the page sh
     assert.equal(await button.getAttribute('form'), 'i-close', "a button of the section's one close form");
     assert.equal(await holder.page.locator('#i-close input[name="csrf"]').count(), 1, 'which holds the CSRF token');
     assert.equal(await button.getAttribute('formaction'), `/incidents/${encodeURIComponent(id)}/close`);
-    await anonymous.page.waitForFunction(openIncident, TARGET, { timeout: LIVE_MS });
+    await waitInPage(anonymous.page, openIncident, TARGET, LIVE_MS);
     assert.equal(await anonymous.page.locator('#incidents button, #incidents form, input[name="csrf"]').count(), 0, 'the public view gets no controls and no CSRF token, live either');
     await accessible(holder, "the holder's page after the live swap");
     await accessible(anonymous, 'the public page after the live swap');

@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertAccessible as accessible, assertClean as clean, launchBrowser, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, dockerOk, type Started, startAgent, startMailer, startNetwork, startNginx, Wait } from './helpers.ts';
 
 const TOKEN = 'status-page-token-0123456789';
@@ -142,18 +142,14 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     const t0 = Date.now();
     await dockerOk(['stop', web2.container.getId()], { timeoutMs: 20_000 });
     const stopped = Date.now();
-    await page.waitForFunction(
-      (sel) => (globalThis as unknown as Win).document.querySelector(sel)?.getAttribute('data-state') === 'down',
-      rowOf(WEB.web2),
-      { timeout: LIVE_MS },
-    );
+    await waitInPage(page, (sel) => (globalThis as unknown as Win).document.querySelector(sel)?.getAttribute('data-state') === 'down', rowOf(WEB.web2), LIVE_MS);
     const downAt = Date.now();
     const openIncident = (target: string): string | undefined => {
       const all = Array.from((globalThis as unknown as Win).document.querySelectorAll('[data-incident][data-state="open"]'));
       const mine = all.find((el) => el.getAttribute('data-target') === target || (el.textContent ?? '').includes(target));
       return mine?.getAttribute('data-incident') ?? undefined;
     };
-    const id = await (await page.waitForFunction(openIncident, WEB.web2, { timeout: LIVE_MS })).jsonValue();
+    const id = await waitInPage(page, openIncident, WEB.web2, LIVE_MS);
     assert.ok(id, 'the incident has an id');
     const incident = `[data-incident="${id}"]`;
     await page.waitForSelector(`${incident} [data-delivery][data-channel][data-outcome="sent"]`, { timeout: LIVE_MS });
@@ -204,7 +200,7 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     const alert = { id: 'hostile-1', to: 'admin@work', status: 'down', target: 'hostile-target', message: HOSTILE, reason: HOSTILE };
     assert.equal(await post(tokenBase, '/alerts', alert, `Bearer ${TOKEN}`), 202);
     const harmless = async (when: string): Promise<void> => {
-      await page.waitForFunction((text) => (globalThis as unknown as Win).document.body.innerText.includes(text), HOSTILE, { timeout: LIVE_MS });
+      await waitInPage(page, (text) => (globalThis as unknown as Win).document.body.innerText.includes(text), HOSTILE, LIVE_MS);
       assert.equal(await page.getByText(HOSTILE).first().isVisible(), true, `${when}: the message is visible as text`);
       assert.equal(await page.evaluate(() => typeof (globalThis as unknown as Win).__pwned), 'undefined', `${when}: nothing ran`);
       assert.equal(await page.locator('img[src="x"], img[onerror], [onerror]').count(), 0, `${when}: no element from the message`);

@@ -129,6 +129,23 @@ export function formatViolations(violations: readonly A11yViolation[]): string {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.targets.join(', ')}`).join('\n');
 }
 
+/**
+ * `fn(arg)` evaluated in the page until it gives a truthy value, which is
+ * returned. Polled from the test's side (page.evaluate goes over the DevTools
+ * protocol): page.waitForFunction polls by compiling its predicate in the
+ * page, which a page whose CSP has no 'unsafe-eval' (the status page) refuses
+ * whenever the first try is false, so it times out. Fails after `timeoutMs`.
+ */
+export async function waitInPage<A, R>(page: Page, fn: (arg: A) => R, arg: A, timeoutMs: number): Promise<NonNullable<R>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = (await page.evaluate(fn as never, arg)) as R;
+    if (value) return value as NonNullable<R>;
+    if (Date.now() > deadline) assert.fail(`the page did not show it within ${timeoutMs} ms: ${fn.toString().slice(0, 200)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** No console or page errors, no request refused by the local-only guard. */
 export function assertClean(opened: OpenedPage, what: string): void {
   assert.deepEqual(opened.errors, [], `${what}: console or page errors`);
