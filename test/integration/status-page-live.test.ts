@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, waitLive, newPage, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, startMailer, startNetwork } from './helpers.ts';
 
 const TOKEN = 'status-live-token-0123456789';
@@ -38,7 +38,7 @@ describe('the live status page: its incidents list with the controls the page sh
     const opened = await newPage(browser, opts);
     cleanup.defer('close a page', () => opened.close());
     await opened.page.goto(`${base}/`);
-    await opened.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
+    await waitLive(opened, LIVE_MS);
     return opened;
   };
   /** The id of the open incident on TARGET shown in the page, once there is one. */
@@ -63,7 +63,7 @@ describe('the live status page: its incidents list with the controls the page sh
     await holder.page.goto(`${base}/login`);
     await holder.page.fill('#token', TOKEN);
     await Promise.all([holder.page.waitForURL(`${base}/`, { timeout: LIVE_MS }), holder.page.click('button[type="submit"]')]);
-    await holder.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
+    await waitLive(holder, LIVE_MS);
     const anonymous = await open();
 
     const alert = { id: 'live-close-1', to: 'admin@work', status: 'down', target: TARGET, message: `${TARGET} is down`, reason: 'connection refused' };

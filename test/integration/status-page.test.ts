@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
+import { assertAccessible as accessible, assertClean as clean, launchBrowser, waitInPage, waitLive, newPage, screenshot, type Browser, type OpenedPage, type PageOptions } from '../support/browser.ts';
 import { Cleanup, dockerOk, type Started, startAgent, startMailer, startNetwork, startNginx, Wait } from './helpers.ts';
 
 const TOKEN = 'status-page-token-0123456789';
@@ -60,7 +60,7 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     const opened = await newPage(browser, opts);
     cleanup.defer('close a page', () => opened.close());
     await opened.page.goto(url);
-    await opened.page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
+    await waitLive(opened, LIVE_MS);
     return opened;
   };
 
@@ -209,7 +209,7 @@ describe('status page in a browser, on the images', { timeout: 240_000 }, () => 
     };
     await harmless('live');
     await page.reload();
-    await page.waitForSelector('body[data-live="connected"]', { timeout: LIVE_MS });
+    await waitLive(opened, LIVE_MS);
     await harmless('after a reload');
     clean(opened, 'token page');
   });

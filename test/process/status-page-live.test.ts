@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
-import { checkA11y, formatViolations, launchBrowser, newPage, type Browser, type Page } from '../support/browser.ts';
+import { checkA11y, formatViolations, launchBrowser, newPage, waitInPage, waitLive, type Browser, type Page } from '../support/browser.ts';
 import { type Running, startMailer } from '../support/process.ts';
 
 const TARGET = 'http://web/';
@@ -104,5 +104,25 @@ test('after a report, the row’s bars and uptimes change live from the event st
     assert.deepEqual(errors, []);
   } finally {
     await close();
+  }
+});
+
+test('a page whose event stream is refused once (503, the mailer at its streams cap) is live again within 2 s and a moment, not 30 s', { timeout: 30_000 }, async () => {
+  const opened = await newPage(browser);
+  try {
+    let refused = 0;
+    await opened.page.route('**/api/v1/events', (route) => {
+      if (refused++ === 0) return route.fulfill({ status: 503, contentType: 'application/json', headers: { 'retry-after': '10' }, body: '{"error":"at most 1 event streams at once"}' });
+      return route.continue();
+    });
+    await opened.page.goto(`${base}/`);
+    await waitInPage(opened.page, () => (globalThis as unknown as { document: { body: { dataset: { live?: string } } } }).document.body.dataset.live === 'offline' || undefined, undefined, LIVE_MS);
+    const since = Date.now();
+    // The first retry is 2 s after the refusal; 1.5 s more is the slack a loaded machine needs.
+    await waitLive(opened, 3_500);
+    assert.equal(refused, 2, 'one refused stream, then one that opened');
+    assert.ok(Date.now() - since >= 1_500, 'not before the first retry is due');
+  } finally {
+    await opened.close();
   }
 });

@@ -47,6 +47,8 @@ export interface OpenedPage {
   errors: string[];
   /** Requests the guard refused (not loopback, private or data:). */
   blocked: string[];
+  /** Every answer to the page's event stream (GET /api/v1/events): status and ms since the page was opened. */
+  streams: string[];
   close(): Promise<void>;
 }
 
@@ -94,7 +96,15 @@ export async function newPage(browser: Browser, opts: PageOptions = {}): Promise
     const why = request.failure()?.errorText ?? '?';
     if (!why.startsWith('net::ERR_BLOCKED_BY_CLIENT') && why !== 'net::ERR_ABORTED') errors.push(`requestfailed: ${request.method()} ${request.url()} ${why}`);
   });
-  return { page, context, errors, blocked, close: () => context.close() };
+  const streams: string[] = [];
+  const opened = Date.now();
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/api/v1/events') streams.push(`${response.status()} at ${Date.now() - opened} ms`);
+  });
+  page.on('requestfailed', (request) => {
+    if (new URL(request.url()).pathname === '/api/v1/events') streams.push(`failed (${request.failure()?.errorText ?? '?'}) at ${Date.now() - opened} ms`);
+  });
+  return { page, context, errors, blocked, streams, close: () => context.close() };
 }
 
 export interface A11yViolation {
@@ -143,6 +153,19 @@ export async function waitInPage<A, R>(page: Page, fn: (arg: A) => R, arg: A, ti
     if (value) return value as NonNullable<R>;
     if (Date.now() > deadline) assert.fail(`the page did not show it within ${timeoutMs} ms: ${fn.toString().slice(0, 200)}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Waits until the page's event stream is open (body[data-live="connected"]); when it is not within
+ * `timeoutMs`, fails with what the page showed, every answer its event stream had and its errors.
+ */
+export async function waitLive(opened: OpenedPage, timeoutMs: number): Promise<void> {
+  try {
+    await opened.page.waitForSelector('body[data-live="connected"]', { timeout: timeoutMs });
+  } catch (err) {
+    const live = await opened.page.evaluate(() => (globalThis as unknown as { document: { body: { dataset: { live?: string } } } }).document.body.dataset.live).catch(() => '?');
+    assert.fail(`the page's event stream was not open within ${timeoutMs} ms: data-live=${String(live)}; event stream answers: ${opened.streams.join(', ') || 'none'}; errors: ${opened.errors.join('; ') || 'none'} (${(err as Error).message.split('\n')[0]})`);
   }
 }
 

@@ -4,7 +4,8 @@
  * into dist/mailer-page.js, an IIFE; the page works without it). It:
  *
  *   - listens to GET /api/v1/events (EventSource, which reconnects by itself; a
- *     stream the server closed for good is reopened after RETRY_MS) and sets
+ *     stream the server closed for good is reopened after FIRST_RETRY_MS, doubling
+ *     to RETRY_MS while it keeps being refused) and sets
  *     body[data-live] to connecting, connected or offline (the CSS shows which);
  *   - `target` {name, state, since, agents}: updates the row whose data-target is
  *     that name (compared through dataset, never put into a selector): its
@@ -37,7 +38,9 @@ import { agoOf, formatUptime, plural, stateClass, utcTime } from './format.ts';
 import { startBars, unitOf, updateStrip } from './live-bars.ts';
 
 const EVENTS_PATH = '/api/v1/events';
+const FIRST_RETRY_MS = 2_000;
 const RETRY_MS = 30_000;
+let retryMs = FIRST_RETRY_MS;
 const TICK_MS = 30_000;
 /** A state word the server may send (up, down, unknown, stale, …): short, lower-case. */
 const STATE_WORD = /^[a-z][a-z0-9-]{0,31}$/;
@@ -220,11 +223,15 @@ function connect(): void {
       if (data) handle(data);
     });
   source.addEventListener('open', () => {
+    retryMs = FIRST_RETRY_MS;
     setLive('connected'); // the server sends the incidents list as it is now with every new stream
   });
   source.addEventListener('error', () => {
     setLive('offline');
-    if (source.readyState === EventSource.CLOSED) setTimeout(connect, RETRY_MS); // refused for good (e.g. not signed in): try again later
+    if (source.readyState !== EventSource.CLOSED) return;
+    // Refused for good (not signed in, or the mailer at its streams' cap, 503): try again later, less often each time.
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(RETRY_MS, retryMs * 2);
   });
   on('target', onTarget);
   on('incidents', (data) => {
