@@ -5,7 +5,9 @@
  * plaintext 400 saying to use https://; the book's raw text is refused on it
  * (reset), and --raw with --tls-cert exits 2; bad certificate or key files
  * exit 2 with one line; `ch2-mailer healthcheck` and the image's
- * ch2-healthcheck (which hands an HTTPS port to node) still get their 200 over TLS.
+ * ch2-healthcheck (which hands an HTTPS port to node) still get their 200 over TLS;
+ * the agent bundle with --mailer https://… --mailer-ca sends its alert and its
+ * reports straight to that port (no terminator in between).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -124,4 +126,34 @@ test('bad TLS files, one flag of the two, or --raw with TLS: exit 2 with one lin
   const env = run('mailer', [], { TLS_CERT: leaf.certFile, TLS_KEY: otherKey });
   assert.equal(env.code, 2);
   assert.match(env.stderr, /does not match/);
+});
+
+test('the agent bundle with --mailer https://… --mailer-ca against the mailer\'s own --tls-cert port: its token check, down alert and reports all arrive over TLS', async () => {
+  const mailer = await tlsMailer(['--to', 'admin@work'], { MAILER_TOKEN: TOKEN });
+  const agent = start('agent', ['--target', 'http://127.0.0.1:1/', '--mailer', `https://localhost:${mailer.port}`, '--mailer-ca', certs.caFile, '--report-every', '1s', '--agent-name', 'tls-agent'], { MAILER_TOKEN: TOKEN });
+  try {
+    await mailer.waitFor(/^Sending email: To: admin@work Message: The service is down!$/m);
+    await agent.waitFor(/Alert: http:\/\/127\.0\.0\.1:1\/ is down/);
+    // The hub has the agent's report (over the same TLS port): its row, read back over HTTPS.
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const status = await new Promise<string>((resolve, reject) => {
+        const req = request({ host: 'localhost', port: mailer.port, path: '/api/v1/status', ca: execFileSync('cat', [certs.caFile]), headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      if (status.includes('"tls-agent"')) break;
+      if (Date.now() > deadline) assert.fail(`no report of tls-agent within 5 s: ${status.slice(0, 300)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.doesNotMatch(agent.output(), /Mailer unreachable|TLS error|refused our token|goes in clear|report.*failed/i);
+    assert.doesNotMatch(mailer.output() + agent.output(), new RegExp(TOKEN));
+  } finally {
+    await Promise.all([agent.stop(), mailer.stop()]);
+  }
 });

@@ -38,6 +38,12 @@ export interface PageOptions {
   colorScheme?: 'light' | 'dark';
   viewport?: { width: number; height: number };
   httpCredentials?: { username: string; password: string };
+  /**
+   * Route every request through the local-only guard (default true). Off only for the page bench
+   * (bench/hub.ts): the guard answers each request from this process over the DevTools protocol,
+   * a cost of the harness that no reader's browser has; the page's CSP still keeps it to its origin.
+   */
+  guard?: boolean;
 }
 
 export interface OpenedPage {
@@ -80,7 +86,7 @@ export async function newPage(browser: Browser, opts: PageOptions = {}): Promise
   });
   const errors: string[] = [];
   const blocked: string[] = [];
-  await context.route('**/*', (route) => {
+  if (opts.guard !== false) await context.route('**/*', (route) => {
     const url = route.request().url();
     if (isLocalUrl(url)) return route.continue();
     blocked.push(url);
