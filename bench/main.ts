@@ -11,11 +11,13 @@
  *   storm       5,000 alerts in one burst through smtp and a chat fake, grouping on;
  *               5,000 targets down at once on one agent, sequential sends against batches
  *   hub         the status hub: report ingestion CPU, the page's times, the store's size
+ *   cluster     three mailers on one Postgres beside one on SQLite: intake, deliveries, failover, duplicates
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cluster } from './cluster.ts';
 import { detection } from './detection.ts';
 import { footprint } from './footprint.ts';
 import { hub, HUB_PARTS, type HubPart } from './hub.ts';
@@ -26,7 +28,7 @@ import { scale } from './scale.ts';
 import { soak } from './soak.ts';
 import { storm } from './storm.ts';
 
-const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint', 'storm', 'hub'] as const;
+const ALL = ['intake', 'detection', 'soak', 'scale', 'footprint', 'storm', 'hub', 'cluster'] as const;
 type BenchName = (typeof ALL)[number];
 
 const HELP = `Usage: npm run bench [-- NAME ...] [options]
@@ -49,6 +51,8 @@ Options:
   --hub-seconds S    hub: report ingestion window per target count (default 60)
   --hub-days D       hub: simulated days for the store size (default 90)
   --hub-parts LIST   hub: which parts, comma-separated: ingestion, page, store (default all three)
+  --cluster-alerts N cluster: alerts in each throughput burst (default 5000)
+  --cluster-trials N cluster: SIGKILLs timed for the failover (default 10)
   --out FILE         where the summary goes (default bench/results/latest.md)
   -h, --help         this text
 `;
@@ -94,6 +98,8 @@ const { values, positionals } = (() => {
         'hub-seconds': { type: 'string' },
         'hub-days': { type: 'string' },
         'hub-parts': { type: 'string' },
+        'cluster-alerts': { type: 'string' },
+        'cluster-trials': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -138,6 +144,11 @@ const opts = {
     agentOnly: values['storm-agent-only'] === true,
   },
   hub: { seconds: positiveInt('hub-seconds', values['hub-seconds'], 60), days: positiveInt('hub-days', values['hub-days'], 90), parts: hubParts(values['hub-parts']) },
+  cluster: {
+    alerts: positiveInt('cluster-alerts', values['cluster-alerts'], 5000),
+    concurrency: positiveInt('concurrency', values.concurrency, 50),
+    trials: positiveInt('cluster-trials', values['cluster-trials'], 10),
+  },
 };
 const outFile = values.out ?? join(ROOT, 'bench', 'results', 'latest.md');
 
@@ -174,6 +185,9 @@ for (const name of benches) {
         break;
       case 'hub':
         await hub(figures, opts.hub);
+        break;
+      case 'cluster':
+        await cluster(figures, opts.cluster);
         break;
     }
   } catch (err) {

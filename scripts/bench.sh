@@ -31,7 +31,7 @@ done
 if [ ${#names[@]} -gt 0 ] && [ "$needs_images" = 1 ]; then
   needs_images=0
   for n in "${names[@]}"; do
-    case "$n" in all|detection|footprint) needs_images=1 ;; esac
+    case "$n" in all|detection|footprint|cluster) needs_images=1 ;; esac
   done
 fi
 if [ "${CH2_BENCH_NO_IMAGES:-}" = 1 ]; then needs_images=0; fi
