@@ -69,6 +69,8 @@ interface Job {
   item: QueuedAlert;
   channel: Channel;
   attempt: number;
+  /** The alert's generation when the job was made: one forgotten since is dropped. */
+  gen: number;
 }
 
 interface Lane {
@@ -93,6 +95,8 @@ export class Dispatcher {
   readonly #sending = new Set<AbortController>();
   readonly #mute: MuteStage<Job>;
   readonly #told: NotifyLog;
+  /** Per alert forgotten (another mailer took it over): bumped at each forget, so its older jobs are dropped. */
+  readonly #gens = new Map<string, number>();
   #closed = false;
 
   constructor(options: DispatcherOptions) {
@@ -146,7 +150,7 @@ export class Dispatcher {
       const state = record?.channels[channel.name];
       // A resumed alert goes only to the channels that still owe it; a new one to those it matches.
       if (record ? !state || !isOwed(state.state) : route.match && !route.match(item.alert)) continue;
-      const job = { item, channel, attempt: (state?.attempts ?? 0) + 1 };
+      const job = { item, channel, attempt: (state?.attempts ?? 0) + 1, gen: this.#gens.get(item.alert.id) ?? 0 };
       if (state?.state === 'silenced') this.#mute.restore(job);
       else queue.add(job);
     }
@@ -179,6 +183,21 @@ export class Dispatcher {
   }
 
   /**
+   * Stop delivering these alerts (no longer this mailer's: another took them
+   * over): their queued jobs and retries are dropped when they come up (the
+   * retries at once), a send under way is let finish. Submitted again later
+   * (taken over back), they are delivered as new jobs.
+   */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.#gens.set(id, (this.#gens.get(id) ?? 0) + 1);
+    for (const lane of this.#lanes.values()) lane.queue.wake((job) => this.#forgotten(job));
+  }
+
+  #forgotten(job: Job): boolean {
+    return job.gen !== (this.#gens.get(job.item.alert.id) ?? 0);
+  }
+
+  /**
    * At shutdown: start nothing more, cancel the sends under way, and wait
    * until each has settled (and its outcome is recorded) before the channels
    * let go of their connections. What is not delivered stays owed.
@@ -204,7 +223,7 @@ export class Dispatcher {
 
   /** The stages before a send (mute, told): true when the job is done without one (held, or skipped). */
   #stopped(job: Job): boolean {
-    if (this.#mute.holds(job)) return true;
+    if (this.#forgotten(job) || this.#mute.holds(job)) return true;
     const { alert } = job.item;
     if (this.#told.due(alert, job.channel.name)) return false;
     this.#mute.skip(job, 'its down was never sent on this channel');
