@@ -142,11 +142,13 @@ export class Dispatcher {
     this.#mute.use(policy, () => this.#policyChanged());
   }
 
-  submit(item: QueuedAlert): void {
+  /** `only`: of a resumed alert, just these channels (the others are under way already). */
+  submit(item: QueuedAlert, only?: readonly string[]): void {
     if (this.#closed) return;
     const record = this.#options.outbox.get(item.alert.id);
     for (const { route, queue } of this.#lanes.values()) {
       const { channel } = route;
+      if (only && !only.includes(channel.name)) continue;
       const state = record?.channels[channel.name];
       // A resumed alert goes only to the channels that still owe it; a new one to those it matches.
       if (record ? !state || !isOwed(state.state) : route.match && !route.match(item.alert)) continue;
@@ -161,20 +163,21 @@ export class Dispatcher {
    * first. A channel that is no longer configured cannot deliver: its share
    * is dead-lettered with that reason, so nothing waits forever unseen.
    */
-  resume(records: readonly OutboxRecord[]): number {
+  resume(records: readonly OutboxRecord[], only?: ReadonlyMap<string, readonly string[]>): number {
     const configured = new Set(this.channelNames);
     const { outbox, log } = this.#options;
     let resumed = 0;
     for (const record of records) {
       const id = record.item.alert.id;
+      const just = only?.get(id);
       for (const [name, state] of Object.entries(record.channels)) {
-        if (!isOwed(state.state) || configured.has(name)) continue;
+        if (!isOwed(state.state) || configured.has(name) || (just && !just.includes(name))) continue;
         const why = `channel ${name} is no longer configured`;
         outbox.settle(id, name, 'dead', why, false);
         log.error(`Alert ${id} not delivered via ${name} (dead letter): ${why}`, { event: 'dead', id, channel: name });
       }
       if (outbox.get(id)) {
-        this.submit(record.item);
+        this.submit(record.item, just);
         resumed += 1;
       }
     }

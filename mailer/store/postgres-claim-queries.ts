@@ -65,8 +65,6 @@ export interface ClaimScope {
   /** This mailer's instance name. */
   me: string;
   leaseMs: number;
-  /** Alerts in this mailer's working set: none of their rows is claimed again. */
-  mine: readonly number[];
   /** Rows claimed by a mailer of this host and pid are free too (this process started again: that one is dead)... */
   samePrefix?: string;
   /** ...except those of the stores this process has open now. */
@@ -78,16 +76,16 @@ export async function claimLapsed(c: ClientBase, scope: ClaimScope, limit: numbe
   const r = await c.query<LoadedRow>(
     `WITH picked AS (
        SELECT d.alert_seq, d.channel, d.claimed_by AS was FROM deliveries d
-       WHERE ${OWED} AND d.alert_seq <> ALL($3::bigint[])
+       WHERE ${OWED}
          AND (d.lease_until IS NULL OR d.claimed_by IS NULL OR d.lease_until < ${NOW_MS}
-              OR ($5::text IS NOT NULL AND left(d.claimed_by, length($5)) = $5 AND d.claimed_by <> ALL($6::text[])))
-       ORDER BY d.alert_seq, d.channel LIMIT $4 FOR UPDATE OF d SKIP LOCKED),
+              OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4 AND d.claimed_by <> ALL($5::text[])))
+       ORDER BY d.alert_seq, d.channel LIMIT $3 FOR UPDATE OF d SKIP LOCKED),
      claimed AS (
        UPDATE deliveries d SET claimed_by = $1, lease_until = ${NOW_MS} + $2 FROM picked
        WHERE d.alert_seq = picked.alert_seq AND d.channel = picked.channel
        RETURNING d.alert_seq, d.channel, d.ord, d.state, d.attempts, d.error, NULLIF(picked.was, $1) AS was)
      ${LOAD}`,
-    [scope.me, scope.leaseMs, scope.mine, limit, scope.samePrefix ?? null, scope.live ?? []],
+    [scope.me, scope.leaseMs, limit, scope.samePrefix ?? null, scope.live ?? []],
   );
   return loaded(r.rows);
 }

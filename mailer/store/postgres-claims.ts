@@ -45,9 +45,13 @@ const STALE_CHECK_MS = 100;
 const SCAN_EVERY_MS = 1000;
 const BATCH = 500;
 
-/** What the mailer does with work that comes and goes (main.ts: the dispatcher resumes, or forgets). */
+/**
+ * What the mailer does with work that comes and goes (main.ts: the dispatcher
+ * resumes, or forgets). `only`: for an alert already in the working set, the
+ * channels just added to its record (the rest it was delivering already).
+ */
 export interface ClaimHandlers {
-  adopted(records: OutboxRecord[]): void;
+  adopted(records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void;
   lost(ids: string[]): void;
 }
 
@@ -63,16 +67,21 @@ export interface ClaimCounts {
 /** The stores this process has open: a new one does not take their rows for those of a dead predecessor. */
 const LIVE = new Set<string>();
 
-/** Every claimable row now, in batches (at open: the rows of a dead predecessor of this host and pid too). */
-export async function claimAll(session: PostgresSession, me: string, mine: () => readonly number[], first = false): Promise<{ rows: PendingRow[]; from: string[] }> {
-  const rows: PendingRow[] = [];
+/** Every claimable row now, in batches, by alert (at open: the rows of a dead predecessor of this host and pid too). */
+export async function claimAll(session: PostgresSession, me: string, first = false): Promise<{ rows: PendingRow[]; from: string[] }> {
+  const rows = new Map<number, PendingRow>();
   const from = new Set<string>();
+  const scope: ClaimScope = { me, leaseMs: LEASE_MS, ...(first ? { samePrefix: instancePrefix(me), live: [...LIVE] } : {}) };
   for (;;) {
-    const scope: ClaimScope = { me, leaseMs: LEASE_MS, mine: [...mine(), ...rows.map((r) => r.seq)], ...(first ? { samePrefix: instancePrefix(me), live: [...LIVE] } : {}) };
     const got = await session.transaction((c) => claimLapsed(c, scope, BATCH));
-    rows.push(...got.rows);
+    for (const row of got.rows) {
+      const known = rows.get(row.seq);
+      // A batch that ended amid an alert's rows: the next one has the rest.
+      if (known) Object.assign(known.record.channels, row.record.channels);
+      else rows.set(row.seq, row);
+    }
     for (const f of got.from) from.add(f);
-    if (got.count < BATCH) return { rows, from: [...from] };
+    if (got.count < BATCH) return { rows: [...rows.values()], from: [...from] };
   }
 }
 
@@ -138,15 +147,30 @@ export class Claims {
     try {
       do {
         this.#rescan = false;
-        const got = await claimAll(this.#session, this.#me, () => [...this.#working.values()].map((e) => e.seq));
+        const got = await claimAll(this.#session, this.#me);
         if (this.#closed) return;
-        const fresh = got.rows.filter((row) => !this.#working.has(row.record.item.alert.id));
-        for (const row of fresh) this.#working.set(row.record.item.alert.id, row);
-        if (fresh.length === 0) continue;
-        this.#adopted += fresh.length;
+        const records: OutboxRecord[] = [];
+        const only = new Map<string, string[]>();
+        for (const row of got.rows) {
+          const id = row.record.item.alert.id;
+          const known = this.#working.get(id);
+          if (!known) {
+            this.#working.set(id, row);
+            records.push(row.record);
+            continue;
+          }
+          // Rows of an alert this mailer holds other channels of (they had been split): added to its record.
+          const added = Object.keys(row.record.channels).filter((ch) => known.seq === row.seq && !(ch in known.record.channels));
+          if (added.length === 0) continue;
+          for (const ch of added) known.record.channels[ch] = row.record.channels[ch]!;
+          only.set(id, added);
+          records.push(known.record);
+        }
+        if (records.length === 0) continue;
+        this.#adopted += records.length - only.size;
         const from = got.from.length > 0 ? ` from ${got.from.join(', ')}` : '';
-        this.#log.info(`Store ${this.#label}: took over ${fresh.length} unfinished alert(s)${from} (claim lapsed or released).`, { event: 'store-adopted', count: fresh.length, from: got.from });
-        this.#handlers.adopted(fresh.map((row) => row.record));
+        this.#log.info(`Store ${this.#label}: took over ${records.length} unfinished alert(s)${from} (claim lapsed or released).`, { event: 'store-adopted', count: records.length, from: got.from });
+        this.#handlers.adopted(records, only);
       } while (this.#rescan && !this.#closed);
     } catch {
       // The database is away: the next scan tries again (the heartbeat's watch drops what lapses meanwhile).

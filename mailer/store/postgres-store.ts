@@ -161,7 +161,7 @@ export class PostgresStore extends GroupCommitStore {
       });
       if (loaded.applied.length > 0) options.log.info(`Store ${options.where.label}: schema migration(s) ${loaded.applied.join(', ')} applied.`, { event: 'store-migrated', applied: loaded.applied });
       if (!loaded.fsync) options.log.warn(`Store ${options.where.label}: the server runs with fsync off, so a committed alert may be lost with the server's host; no syncs are counted.`, { event: 'store-fsync-off' });
-      const pending = (await claimAll(claimSession, store.instance, () => [], true)).rows;
+      const pending = (await claimAll(claimSession, store.instance, true)).rows;
       const claims = new Claims({ session: claimSession, me: store.instance, label: options.where.label, log: options.log, working: store.working, where: options.where });
       const backend = new PostgresBackend(session, claims, { me: store.instance, windowMs: options.dedupeWindowMs, maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED, fsync: loaded.fsync, sentRows: loaded.sent });
       store.start(backend, pending);

@@ -97,9 +97,11 @@ export interface Store extends Outbox, HubStorage {
   /**
    * Postgres, several mailers on one database: from now on take over work
    * whose claim lapsed (`adopted`: to resume) and say what is no longer this
-   * mailer's (`lost`: to stop). Called once the mailer has resumed unfinished().
+   * mailer's (`lost`: to stop); `only` names, for an alert already being
+   * delivered here, the channels just added. Called once the mailer has
+   * resumed unfinished().
    */
-  watchClaims?(handlers: { adopted(records: OutboxRecord[]): void; lost(ids: string[]): void }): void;
+  watchClaims?(handlers: { adopted(records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void; lost(ids: string[]): void }): void;
 }
 
 export interface StoreOptions {
