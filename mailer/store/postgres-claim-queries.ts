@@ -65,10 +65,12 @@ export interface ClaimScope {
   /** This mailer's instance name. */
   me: string;
   leaseMs: number;
-  /** Rows claimed by a mailer of this host and pid are free too (this process started again: that one is dead)... */
+  /**
+   * Rows claimed by a mailer of this host and pid are free too, when it has
+   * no session left on the server: this process started again (a container
+   * restarted: the same host name, pid 1), so that one is dead.
+   */
   samePrefix?: string;
-  /** ...except those of the stores this process has open now. */
-  live?: readonly string[];
 }
 
 /** Claim up to `limit` owed rows whose lease has lapsed (or that no mailer holds), oldest alert first; their alerts loaded. */
@@ -78,14 +80,15 @@ export async function claimLapsed(c: ClientBase, scope: ClaimScope, limit: numbe
        SELECT d.alert_seq, d.channel, d.claimed_by AS was FROM deliveries d
        WHERE ${OWED}
          AND (d.lease_until IS NULL OR d.claimed_by IS NULL OR d.lease_until < ${NOW_MS}
-              OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4 AND d.claimed_by <> ALL($5::text[])))
+              OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.application_name = d.claimed_by)))
        ORDER BY d.alert_seq, d.channel LIMIT $3 FOR UPDATE OF d SKIP LOCKED),
      claimed AS (
        UPDATE deliveries d SET claimed_by = $1, lease_until = ${NOW_MS} + $2 FROM picked
        WHERE d.alert_seq = picked.alert_seq AND d.channel = picked.channel
        RETURNING d.alert_seq, d.channel, d.ord, d.state, d.attempts, d.error, NULLIF(picked.was, $1) AS was)
      ${LOAD}`,
-    [scope.me, scope.leaseMs, limit, scope.samePrefix ?? null, scope.live ?? []],
+    [scope.me, scope.leaseMs, limit, scope.samePrefix ?? null],
   );
   return loaded(r.rows);
 }

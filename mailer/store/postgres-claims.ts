@@ -64,14 +64,11 @@ export interface ClaimCounts {
   lost: number;
 }
 
-/** The stores this process has open: a new one does not take their rows for those of a dead predecessor. */
-const LIVE = new Set<string>();
-
 /** Every claimable row now, in batches, by alert (at open: the rows of a dead predecessor of this host and pid too). */
 export async function claimAll(session: PostgresSession, me: string, first = false): Promise<{ rows: PendingRow[]; from: string[] }> {
   const rows = new Map<number, PendingRow>();
   const from = new Set<string>();
-  const scope: ClaimScope = { me, leaseMs: LEASE_MS, ...(first ? { samePrefix: instancePrefix(me), live: [...LIVE] } : {}) };
+  const scope: ClaimScope = { me, leaseMs: LEASE_MS, ...(first ? { samePrefix: instancePrefix(me) } : {}) };
   for (;;) {
     const got = await session.transaction((c) => claimLapsed(c, scope, BATCH));
     for (const row of got.rows) {
@@ -112,7 +109,6 @@ export class Claims {
     this.#log = options.log;
     this.#working = options.working;
     this.#where = options.where;
-    LIVE.add(this.#me);
   }
 
   /** The heartbeat and its watch (from open: the rows claimed at insert need it before anything is resumed). */
@@ -184,7 +180,6 @@ export class Claims {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    LIVE.delete(this.#me);
     await this.#listener?.close();
     if (!abandon) await this.#session.run((c) => release(c, this.#me)).catch(() => undefined);
     await this.#session.close();
