@@ -79,7 +79,7 @@ export async function claimLapsed(c: ClientBase, scope: ClaimScope, limit: numbe
     `WITH picked AS (
        SELECT d.alert_seq, d.channel, d.claimed_by AS was FROM deliveries d
        WHERE ${OWED}
-         AND (d.lease_until IS NULL OR d.claimed_by IS NULL OR d.lease_until < ${NOW_MS}
+         AND (d.lease_until IS NULL OR d.lease_until < ${NOW_MS}
               OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.application_name = d.claimed_by)))
        ORDER BY d.alert_seq, d.channel LIMIT $3 FOR UPDATE OF d SKIP LOCKED),
