@@ -23,9 +23,16 @@ const OWED = "d.state IN ('pending', 'silenced')";
 /** The channel NOTIFY tells every mailer on: work was released (a mailer stopping), look for it now. */
 export const WORK_CHANNEL = 'ch2_work';
 
-/** An alert row with the channels just claimed (only those), as the working set holds it. */
+/**
+ * An alert row with the channels just claimed and those already done (whoever
+ * did them), as the working set holds it; the channels other mailers still
+ * owe are not in it. (The outer read of deliveries sees the rows as they were
+ * before this statement's claim: the claimed ones are owed there, so not twice.)
+ */
 const LOAD = `SELECT a.seq, a.id, a.received_at, a.dead_at, a.via, a.line, a.alert,
-    json_object_agg(c.channel, json_strip_nulls(json_build_object('state', c.state, 'attempts', c.attempts, 'error', c.error)) ORDER BY c.ord) AS channels,
+    (SELECT json_object_agg(x.channel, json_strip_nulls(json_build_object('state', x.state, 'attempts', x.attempts, 'error', x.error)) ORDER BY x.ord)
+       FROM (SELECT k.channel, k.ord, k.state, k.attempts, k.error FROM claimed k WHERE k.alert_seq = a.seq
+             UNION ALL SELECT d.channel, d.ord, d.state, d.attempts, d.error FROM deliveries d WHERE d.alert_seq = a.seq AND NOT ${OWED}) x) AS channels,
     array_agg(DISTINCT c.was) FILTER (WHERE c.was IS NOT NULL) AS was, count(*)::bigint AS n
   FROM claimed c JOIN alerts a ON a.seq = c.alert_seq GROUP BY a.seq ORDER BY a.seq`;
 

@@ -31,7 +31,7 @@
  * 4 s after its last heartbeat.
  */
 import type { Logger } from '../../shared/logger.ts';
-import type { OutboxRecord } from './outbox.ts';
+import { isOwed, type OutboxRecord } from './outbox.ts';
 import { claimLapsed, type ClaimScope, release, renew } from './postgres-claim-queries.ts';
 import { WorkListener } from './postgres-listen.ts';
 import { instancePrefix, type PostgresSession } from './postgres-session.ts';
@@ -156,9 +156,10 @@ export class Claims {
             continue;
           }
           // Rows of an alert this mailer holds other channels of (they had been split): added to its record.
-          const added = Object.keys(row.record.channels).filter((ch) => known.seq === row.seq && !(ch in known.record.channels));
+          const missing = Object.keys(row.record.channels).filter((ch) => known.seq === row.seq && !(ch in known.record.channels));
+          for (const ch of missing) known.record.channels[ch] = row.record.channels[ch]!;
+          const added = missing.filter((ch) => isOwed(row.record.channels[ch]!.state));
           if (added.length === 0) continue;
-          for (const ch of added) known.record.channels[ch] = row.record.channels[ch]!;
           only.set(id, added);
           records.push(known.record);
         }
