@@ -142,5 +142,7 @@ describe('three mailers on one Postgres database', { timeout: 300_000 }, () => {
     console.log(`# mailer-cluster: docker stop (${stopMs} ms) to the first of its alerts delivered by another: ${ms} ms`);
     assert.ok(ms < 1500, `taken over within about a second of the stop (${ms} ms)`);
     assert.match((await docker(['logs', names[2]!])).stdout, new RegExp(`took over \\d+ unfinished alert\\(s\\) from ch2-mailer host ${host} pid 1`));
+    const health = (await http('GET', `${urls[2]}/healthz`)).json as { storeClaims?: { held: number; adopted: number; lost: number } };
+    assert.ok((health.storeClaims?.adopted ?? 0) >= ids.length, `/healthz counts what it took over: ${JSON.stringify(health.storeClaims)}`);
   });
 });

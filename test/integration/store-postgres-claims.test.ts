@@ -8,7 +8,8 @@
  * leaves its working set; a clean close hands the work over at once
  * (NOTIFY); an alert whose channels are split between two stores ends sent,
  * or dead, whichever store finishes it; an id admitted at one store is a
- * duplicate at the other.
+ * duplicate at the other; a store that cannot renew its lease (the server
+ * stopped) drops its work and takes it up again once the server is back.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -36,9 +37,9 @@ interface Watched {
   next(): Promise<number>;
 }
 
-async function open(db: string, watch = true): Promise<Watched> {
-  await server.ensure(db);
-  const { store } = await PostgresStore.open({ where: parsePostgresUrl(server.url(db)), log, dedupeWindowMs: 86_400_000 });
+async function open(db: string, watch = true, srv = server): Promise<Watched> {
+  await srv.ensure(db);
+  const { store } = await PostgresStore.open({ where: parsePostgresUrl(srv.url(db)), log, dedupeWindowMs: 86_400_000 });
   const waiting: Array<(at: number) => void> = [];
   const w: Watched = {
     store,
@@ -217,4 +218,26 @@ test('postgres cluster: an alert id admitted at one store is a duplicate at the 
   assert.equal((await server.sql(db, "SELECT 1 FROM alerts WHERE id = 'd1'")).length, 1, 'one row');
   await a.store.close();
   await b.store.close();
+});
+
+test('postgres cluster: a store that cannot renew its lease (the server stopped) stops delivering what it covered, and takes it up again once the server is back', { timeout: 120_000 }, async () => {
+  const own = new Cleanup();
+  try {
+    const srv = await PostgresServer.start(own);
+    const a = await open('store', true, srv);
+    await a.store.admit(item('away'), ['log']);
+    await srv.stop();
+    await waitUntil('the work to be dropped', () => (a.lost.length > 0 ? true : undefined), 10_000, 20);
+    assert.deepEqual(a.lost, [['away']], 'the dispatcher is told to stop it');
+    assert.equal(a.store.get('away'), undefined);
+    const back = a.next();
+    await srv.start();
+    await back;
+    assert.deepEqual(a.adopted.flatMap((x) => x.records.map((r) => r.item.alert.id)), ['away'], 'taken up again: its own rows, their lease lapsed');
+    assert.ok(a.store.get('away'));
+    assert.deepEqual(a.store.health().claims, { held: 1, adopted: 1, lost: 1 });
+    await a.store.close();
+  } finally {
+    await own.run();
+  }
 });
