@@ -65,7 +65,7 @@ export interface ClaimCounts {
 }
 
 /** Every claimable row now, in batches, by alert (at open: the rows of a dead predecessor of this host and pid too). */
-export async function claimAll(session: PostgresSession, me: string, first = false): Promise<{ rows: PendingRow[]; from: string[] }> {
+export async function claimAll(session: PostgresSession, me: string, first = false, stopped = (): boolean => false): Promise<{ rows: PendingRow[]; from: string[] }> {
   const rows = new Map<number, PendingRow>();
   const from = new Set<string>();
   const scope: ClaimScope = { me, leaseMs: LEASE_MS, ...(first ? { samePrefix: instancePrefix(me) } : {}) };
@@ -78,7 +78,8 @@ export async function claimAll(session: PostgresSession, me: string, first = fal
       else rows.set(row.seq, row);
     }
     for (const f of got.from) from.add(f);
-    if (got.count < BATCH) return { rows: [...rows.values()], from: [...from] };
+    // Closed meanwhile: no batch after the release (what this one claimed, the release let go of).
+    if (got.count < BATCH || stopped()) return { rows: [...rows.values()], from: [...from] };
   }
 }
 
@@ -143,7 +144,7 @@ export class Claims {
     try {
       do {
         this.#rescan = false;
-        const got = await claimAll(this.#session, this.#me);
+        const got = await claimAll(this.#session, this.#me, false, () => this.#closed);
         if (this.#closed) return;
         const records: OutboxRecord[] = [];
         const only = new Map<string, string[]>();
