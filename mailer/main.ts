@@ -134,6 +134,8 @@ const http = createHttpServer({
       pending: kept.pending,
       storeCommits: kept.commits,
       storeWriteErrors: kept.writeErrors,
+      // Postgres: claims held now, and taken over and lost since start (several mailers on one database).
+      ...(kept.claims ? { storeClaims: kept.claims } : {}),
     };
   },
 });
@@ -220,4 +222,6 @@ intake.listen({ port: config.port, host: config.bind }, () => {
     });
   }
   dispatcher.resume(store.unfinished());
+  // Postgres: work whose claim lapsed (a mailer gone) is resumed here; work another mailer took over is stopped.
+  store.watchClaims?.({ adopted: (records, only) => dispatcher.resume(records, only), lost: (ids) => dispatcher.forget(ids) });
 });

@@ -69,6 +69,8 @@ interface Job {
   item: QueuedAlert;
   channel: Channel;
   attempt: number;
+  /** The alert's generation when the job was made: one forgotten since is dropped. */
+  gen: number;
 }
 
 interface Lane {
@@ -93,6 +95,8 @@ export class Dispatcher {
   readonly #sending = new Set<AbortController>();
   readonly #mute: MuteStage<Job>;
   readonly #told: NotifyLog;
+  /** Per alert forgotten (another mailer took it over): bumped at each forget, so its older jobs are dropped. */
+  readonly #gens = new Map<string, number>();
   #closed = false;
 
   constructor(options: DispatcherOptions) {
@@ -138,15 +142,17 @@ export class Dispatcher {
     this.#mute.use(policy, () => this.#policyChanged());
   }
 
-  submit(item: QueuedAlert): void {
+  /** `only`: of a resumed alert, just these channels (the others are under way already). */
+  submit(item: QueuedAlert, only?: readonly string[]): void {
     if (this.#closed) return;
     const record = this.#options.outbox.get(item.alert.id);
     for (const { route, queue } of this.#lanes.values()) {
       const { channel } = route;
+      if (only && !only.includes(channel.name)) continue;
       const state = record?.channels[channel.name];
       // A resumed alert goes only to the channels that still owe it; a new one to those it matches.
       if (record ? !state || !isOwed(state.state) : route.match && !route.match(item.alert)) continue;
-      const job = { item, channel, attempt: (state?.attempts ?? 0) + 1 };
+      const job = { item, channel, attempt: (state?.attempts ?? 0) + 1, gen: this.#gens.get(item.alert.id) ?? 0 };
       if (state?.state === 'silenced') this.#mute.restore(job);
       else queue.add(job);
     }
@@ -157,25 +163,41 @@ export class Dispatcher {
    * first. A channel that is no longer configured cannot deliver: its share
    * is dead-lettered with that reason, so nothing waits forever unseen.
    */
-  resume(records: readonly OutboxRecord[]): number {
+  resume(records: readonly OutboxRecord[], only?: ReadonlyMap<string, readonly string[]>): number {
     const configured = new Set(this.channelNames);
     const { outbox, log } = this.#options;
     let resumed = 0;
     for (const record of records) {
       const id = record.item.alert.id;
+      const just = only?.get(id);
       for (const [name, state] of Object.entries(record.channels)) {
-        if (!isOwed(state.state) || configured.has(name)) continue;
+        if (!isOwed(state.state) || configured.has(name) || (just && !just.includes(name))) continue;
         const why = `channel ${name} is no longer configured`;
         outbox.settle(id, name, 'dead', why, false);
         log.error(`Alert ${id} not delivered via ${name} (dead letter): ${why}`, { event: 'dead', id, channel: name });
       }
       if (outbox.get(id)) {
-        this.submit(record.item);
+        this.submit(record.item, just);
         resumed += 1;
       }
     }
     this.#mute.review();
     return resumed;
+  }
+
+  /**
+   * Stop delivering these alerts (no longer this mailer's: another took them
+   * over): their queued jobs and retries are dropped when they come up (the
+   * retries at once), a send under way is let finish. Submitted again later
+   * (taken over back), they are delivered as new jobs.
+   */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.#gens.set(id, (this.#gens.get(id) ?? 0) + 1);
+    for (const lane of this.#lanes.values()) lane.queue.wake((job) => this.#forgotten(job));
+  }
+
+  #forgotten(job: Job): boolean {
+    return job.gen !== (this.#gens.get(job.item.alert.id) ?? 0);
   }
 
   /**
@@ -204,7 +226,7 @@ export class Dispatcher {
 
   /** The stages before a send (mute, told): true when the job is done without one (held, or skipped). */
   #stopped(job: Job): boolean {
-    if (this.#mute.holds(job)) return true;
+    if (this.#forgotten(job) || this.#mute.holds(job)) return true;
     const { alert } = job.item;
     if (this.#told.due(alert, job.channel.name)) return false;
     this.#mute.skip(job, 'its down was never sent on this channel');

@@ -98,6 +98,11 @@ export class GroupCommitStore implements Store {
     return done;
   }
 
+  /** The working set, by alert id (postgres-claims.ts adds what it takes over and drops what it lost). */
+  protected get working(): Map<string, PendingRow> {
+    return this.#pending;
+  }
+
   get(id: string): OutboxRecord | undefined {
     return this.#pending.get(id)?.record;
   }
@@ -227,7 +232,7 @@ export class GroupCommitStore implements Store {
     const writes = awaited.length === 0 ? hub : [...hub, ...awaited.map((a) => a.write)];
     const batch: CommitBatch = { now, items: queue.map((q) => q.item), channels: channelLists(queue), changes: [...alerts], hub: coalesceWrites(writes) };
     this.#backend.commit(batch).then(
-      ({ seqs, syncs }) => {
+      ({ seqs, syncs, adopted }) => {
         this.#commits += 1;
         this.#syncs = syncs;
         this.#succeeded();
@@ -236,7 +241,7 @@ export class GroupCommitStore implements Store {
           const seq = seqs[i];
           // Owed by no channel (silenced, or no route matches it): kept as done.
           if (seq !== undefined && q.channels.length === 0) this.#alerts.set(seq, { channels: {}, state: 'sent', deadAt: null, finishedAt: now });
-          else if (seq !== undefined) this.#pending.set(id, { record: newRecord(q.item, q.channels), seq, deadAt: null });
+          else if (seq !== undefined) this.#pending.set(id, adopted?.[i] ?? { record: newRecord(q.item, q.channels), seq, deadAt: null });
           this.#inflight.delete(id);
           q.resolve({ duplicate: seq === undefined });
         });

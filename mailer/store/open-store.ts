@@ -5,7 +5,7 @@
  * file or a stack starts everything at once) is waited for: one line saying
  * so and that the mailer retries every second, then the usual start once it
  * answers. What waiting cannot mend (a wrong password, no such database or
- * user, the store in use by another mailer, a schema newer than this mailer)
+ * user, a SQLite store in use by another mailer, a schema newer than this mailer)
  * is a StoreOpenError, which the mailer prints as one line before it exits 2.
  */
 import type { Logger } from '../../shared/logger.ts';

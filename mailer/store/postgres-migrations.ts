@@ -9,7 +9,9 @@
  * the SQLite store); deliveries (one row per alert and channel: its progress,
  * and the incident it is kept with once it has progress; claimed_by and
  * lease_until are the claim a mailer holds on it, for several mailers on one
- * database, claimed with FOR UPDATE SKIP LOCKED); the hub's tables (agents,
+ * database, claimed with FOR UPDATE SKIP LOCKED: postgres-claim-queries.ts;
+ * migration 2 indexes the owed rows by lease, for the scans of lapsed
+ * claims); the hub's tables (agents,
  * targets, buckets, incidents, silences), as in sqlite-hub-queries.ts.
  * Times are ms since the epoch (bigint), as in the SQLite store.
  */
@@ -17,9 +19,8 @@ import type { ClientBase } from 'pg';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import { StoreOpenError } from './store.ts';
 
-/** Advisory lock keys (two int4): the class is "ch2\0"; 1 is the store's hold, 2 the migrations. */
+/** Advisory lock keys (two int4): the class is "ch2\0"; 2 is the migrations (1 was the store's hold, before several mailers shared a database). */
 export const LOCK_CLASS = 0x63683200;
-export const HOLD_KEY = 1;
 export const MIGRATE_KEY = 2;
 
 const LCOLS = Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => `l${i}`);
@@ -80,6 +81,11 @@ CREATE TABLE hub_silences (id text PRIMARY KEY, target text NOT NULL, starts_at 
   comment text NOT NULL, created_at bigint NOT NULL, match json);
 CREATE TABLE probe (x bytea);
 `,
+  },
+  {
+    version: 2,
+    name: 'owed deliveries by lease',
+    sql: `CREATE INDEX deliveries_owed_by_lease ON deliveries (lease_until) WHERE state IN ('pending', 'silenced');`,
   },
 ];
 

@@ -10,7 +10,8 @@ import type { ClientBase } from 'pg';
 import type { Alert } from '../../shared/alert.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { ChannelState } from './outbox.ts';
-import type { AlertChange, PendingRow } from './store-backend.ts';
+import { leaseFrom } from './postgres-claim-queries.ts';
+import type { AlertChange } from './store-backend.ts';
 import type { ListedAlert, ListPage, ListQuery } from './store.ts';
 
 interface AlertRow {
@@ -62,8 +63,8 @@ export async function deleteAlerts(c: ClientBase, seqs: readonly number[]): Prom
   await c.query('DELETE FROM deliveries WHERE alert_seq = ANY($1::bigint[]) AND incident IS NULL', [seqs]);
 }
 
-/** A pending delivery per channel of each new alert. */
-export async function insertDeliveries(c: ClientBase, rows: ReadonlyArray<{ seq: number; id: string; channels: readonly string[] }>, at: number): Promise<void> {
+/** A pending delivery per channel of each new alert, claimed by this mailer (`me`) for a lease of `leaseMs`. */
+export async function insertDeliveries(c: ClientBase, rows: ReadonlyArray<{ seq: number; id: string; channels: readonly string[] }>, at: number, me: string, leaseMs: number): Promise<void> {
   const seqs: number[] = [];
   const ids: string[] = [];
   const channels: string[] = [];
@@ -78,22 +79,26 @@ export async function insertDeliveries(c: ClientBase, rows: ReadonlyArray<{ seq:
   }
   if (seqs.length === 0) return;
   await c.query(
-    `INSERT INTO deliveries (alert_seq, channel, ord, alert_id, state, attempts, at)
-     SELECT seq, channel, ord, id, 'pending', 0, $5 FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::text[]) AS u(seq, channel, ord, id)`,
-    [seqs, channels, ords, ids, at],
+    `INSERT INTO deliveries (alert_seq, channel, ord, alert_id, state, attempts, at, claimed_by, lease_until)
+     SELECT seq, channel, ord, id, 'pending', 0, $5, $6, ${leaseFrom(7)} FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::text[]) AS u(seq, channel, ord, id)`,
+    [seqs, channels, ords, ids, at, me, leaseMs],
   );
 }
 
-/** Each alert's state and each channel's progress as the changes say; returns how many alerts became sent. */
-export async function applyChanges(c: ClientBase, changes: ReadonlyArray<[number, AlertChange]>, at: number): Promise<number> {
+/**
+ * Each channel's progress as the changes say, written only where the row is
+ * still this mailer's (`me`: fenced, so a mailer whose lease lapsed never
+ * overwrites the progress of the one that took over); then each alert's
+ * state from all its deliveries rows, whichever mailer holds them (pending
+ * while one is owed, else dead if one is dead, else sent). The alerts rows
+ * are locked first, in seq order: two mailers finishing the last channels of
+ * one alert at once take turns, and the second sees the first's rows.
+ * Returns how many alerts became sent.
+ */
+export async function applyChanges(c: ClientBase, changes: ReadonlyArray<[number, AlertChange]>, at: number, me: string): Promise<number> {
   if (changes.length === 0) return 0;
-  const r = await c.query<{ became: boolean }>(
-    `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) AS u(seq, state, dead_at, finished_at)),
-     old AS (SELECT a.seq, a.state FROM alerts a JOIN u USING (seq) FOR UPDATE OF a)
-     UPDATE alerts a SET state = u.state, dead_at = u.dead_at, finished_at = u.finished_at FROM u JOIN old USING (seq)
-     WHERE a.seq = u.seq RETURNING (u.state = 'sent' AND old.state <> 'sent') AS became`,
-    [changes.map(([seq]) => seq), changes.map(([, a]) => a.state), changes.map(([, a]) => a.deadAt), changes.map(([, a]) => a.finishedAt)],
-  );
+  const seqs = changes.map(([seq]) => seq);
+  const old = await c.query<{ seq: number; state: string }>('SELECT seq, state FROM alerts WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE', [seqs]);
   const cols = { seq: [] as number[], channel: [] as string[], state: [] as string[], attempts: [] as number[], error: [] as Array<string | null>, incident: [] as Array<string | null> };
   for (const [seq, a] of changes) {
     for (const [channel, s] of Object.entries(a.channels)) {
@@ -107,13 +112,27 @@ export async function applyChanges(c: ClientBase, changes: ReadonlyArray<[number
   }
   // Only a channel whose progress moved takes the new time (the incident's delivery log).
   await c.query(
-    `UPDATE deliveries d SET at = CASE WHEN d.state <> u.state OR d.attempts <> u.attempts THEN $7 ELSE d.at END,
+    `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(seq, channel, state, attempts, error, incident)),
+     mine AS MATERIALIZED (SELECT d.alert_seq, d.channel FROM deliveries d JOIN u ON d.alert_seq = u.seq AND d.channel = u.channel
+       WHERE d.claimed_by = $8 ORDER BY d.alert_seq, d.channel FOR UPDATE OF d)
+     UPDATE deliveries d SET at = CASE WHEN d.state <> u.state OR d.attempts <> u.attempts THEN $7 ELSE d.at END,
        state = u.state, attempts = u.attempts, error = u.error, incident = u.incident
-     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(seq, channel, state, attempts, error, incident)
+     FROM u JOIN mine ON mine.alert_seq = u.seq AND mine.channel = u.channel
      WHERE d.alert_seq = u.seq AND d.channel = u.channel`,
-    [cols.seq, cols.channel, cols.state, cols.attempts, cols.error, cols.incident, at],
+    [cols.seq, cols.channel, cols.state, cols.attempts, cols.error, cols.incident, at, me],
   );
-  return r.rows.filter((row) => row.became).length;
+  const r = await c.query<{ seq: number; state: string }>(
+    `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(seq, dead_at, finished_at)),
+     s AS (SELECT u.seq, u.dead_at, u.finished_at, coalesce(bool_or(d.state IN ('pending', 'silenced')), false) AS owed, coalesce(bool_or(d.state = 'dead'), false) AS dead
+       FROM u LEFT JOIN deliveries d ON d.alert_seq = u.seq GROUP BY u.seq, u.dead_at, u.finished_at)
+     UPDATE alerts a SET state = CASE WHEN s.owed THEN 'pending' WHEN s.dead THEN 'dead' ELSE 'sent' END,
+       dead_at = CASE WHEN s.dead THEN coalesce(a.dead_at, s.dead_at, $4) ELSE a.dead_at END,
+       finished_at = CASE WHEN s.owed THEN NULL ELSE coalesce(a.finished_at, s.finished_at, $4) END
+     FROM s WHERE a.seq = s.seq RETURNING a.seq, a.state`,
+    [seqs, changes.map(([, a]) => a.deadAt), changes.map(([, a]) => a.finishedAt), at],
+  );
+  const was = new Map(old.rows.map((row) => [row.seq, row.state]));
+  return r.rows.filter((row) => row.state === 'sent' && was.get(row.seq) !== 'sent').length;
 }
 
 /** Delivered alerts received before the cutoff, oldest first, at most `limit`: forgotten; returns how many. */
@@ -133,19 +152,6 @@ export async function pruneOldestSent(c: ClientBase, limit: number): Promise<num
 export async function countState(c: ClientBase, which: 'sent' | 'finished'): Promise<number> {
   const r = await c.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM alerts WHERE ${which === 'sent' ? "state = 'sent'" : "state <> 'pending'"}`);
   return r.rows[0]!.n;
-}
-
-/** Pending alerts with their channels, oldest first. */
-export async function loadPending(c: ClientBase): Promise<PendingRow[]> {
-  const r = await c.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts a WHERE a.state = 'pending' ORDER BY a.seq`);
-  return r.rows.map((row) => {
-    const listed = toListed(row);
-    return {
-      record: { item: { alert: listed.alert, line: listed.line, via: listed.via, receivedAt: row.received_at }, channels: listed.channels },
-      seq: row.seq,
-      deadAt: row.dead_at,
-    };
-  });
 }
 
 /** One page, newest first; `sent` is the number of sent rows, which the caller keeps (they are not counted here). */

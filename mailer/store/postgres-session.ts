@@ -1,20 +1,19 @@
 /**
- * The Postgres store's one connection (node-postgres): it holds the store
- * (a session advisory lock, so a second mailer on the same database is
- * refused, as two on one SQLite file are) and runs every query, one piece of
- * work at a time in order, so the writes are only ever made by the session
- * that holds the lock. synchronous_commit is on for it: a COMMIT answers once
- * its WAL is flushed. A connection lost (Postgres restarted, the network
- * gone) fails the work under way; the next piece of work connects again and
- * takes the lock again, and if another mailer holds it by then the store is
- * no longer this mailer's (onLost: the mailer stops).
+ * A connection of the Postgres store (node-postgres) that runs its work one
+ * piece at a time, in order. The store has two: one for its commits and
+ * reads, one for its claims (postgres-claims.ts: the heartbeat and the scans
+ * for work), so a heartbeat never waits behind a long commit. Several mailers
+ * may use one database at once (there is no hold on the store any more): each
+ * is known by its instance name (host, pid and a random part), which names
+ * its sessions in pg_stat_activity and its claims on the deliveries rows.
+ * synchronous_commit is on: a COMMIT answers once its WAL is flushed. A
+ * connection lost (Postgres restarted, the network gone) fails the work
+ * under way; the next piece of work connects again.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { HOLD_KEY, LOCK_CLASS } from './postgres-migrations.ts';
 import type { PostgresLocation } from './store-url.ts';
-import { StoreOpenError } from './store.ts';
 
 const CONNECT_TIMEOUT_MS = 5000;
 /** A query unanswered this long fails, and the connection is dropped (its state unknown). */
@@ -27,8 +26,8 @@ const types = {
     oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** What names a store's session in pg_stat_activity, and its mailer in the "in use" line of a second one. */
-function applicationName(): string {
+/** A mailer's instance name: its sessions' application_name and its claims' claimed_by ("ch2-mailer host h pid p s<random>"). */
+export function instanceName(): string {
   const tail = ` pid ${process.pid} s${randomBytes(3).toString('hex')}`;
   return `ch2-mailer host ${hostname().slice(0, 63 - 16 - tail.length)}${tail}`;
 }
@@ -46,24 +45,27 @@ export function reachText(err: unknown): string {
   return code && !sqlState(err) ? `${code}${typeof e.message === 'string' && !e.message.includes(code) ? `: ${e.message}` : ''}` : String(e.message ?? err);
 }
 
+/** What every instance name of this host and pid starts with (a process started again with the same pid, as PID 1 in a container, is this one's successor). */
+export function instancePrefix(name: string): string {
+  return name.replace(/s[0-9a-f]+$/, 's');
+}
+
 export class PostgresSession {
   readonly #where: PostgresLocation;
-  readonly #onLost: (why: string) => void;
-  /** The same on every connection of this store: its old session is known by it (#takeHold). */
-  readonly #appName = applicationName();
+  readonly #appName: string;
   #client: pg.Client | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  private constructor(where: PostgresLocation, onLost: (why: string) => void) {
+  private constructor(where: PostgresLocation, appName: string) {
     this.#where = where;
-    this.#onLost = onLost;
+    this.#appName = appName;
   }
 
-  /** Connect and take the hold (throws StoreOpenError in-use, or the connection's error). */
-  static async open(where: PostgresLocation, onLost: (why: string) => void): Promise<PostgresSession> {
-    const session = new PostgresSession(where, onLost);
-    session.#client = await session.#connect(true);
+  /** Connect (throws the connection's error). */
+  static async open(where: PostgresLocation, appName: string): Promise<PostgresSession> {
+    const session = new PostgresSession(where, appName);
+    session.#client = await session.#connect();
     return session;
   }
 
@@ -71,7 +73,7 @@ export class PostgresSession {
   run<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const next = this.#tail.then(async () => {
       if (this.#closed) throw new Error('the store is closed');
-      this.#client ??= await this.#connect(false);
+      this.#client ??= await this.#connect();
       const client = this.#client;
       try {
         return await work(client);
@@ -107,7 +109,7 @@ export class PostgresSession {
     await client?.end().catch(() => undefined);
   }
 
-  async #connect(first: boolean): Promise<pg.Client> {
+  async #connect(): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.#where.url,
       application_name: this.#appName,
@@ -121,52 +123,10 @@ export class PostgresSession {
     try {
       await client.connect();
       await client.query('SET synchronous_commit = on');
-      if (!(await this.#takeHold(client))) {
-        const holder = await this.#holder(client);
-        if (!first) this.#onLost(`another mailer${holder.text} took the store while the connection was lost`);
-        throw new StoreOpenError('in-use', `The store ${this.#where.label} is in use by another mailer${holder.text}; stop it, or give each mailer its own database (--store / STORE_URL).`);
-      }
       return client;
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
-    }
-  }
-
-  /**
-   * The hold, taken on this connection. One this very process still holds on a
-   * connection it gave up on (a query that timed out, whose session the server
-   * has not noticed is gone) is ended first, so the mailer does not take its
-   * own old session for another mailer.
-   */
-  async #takeHold(client: pg.Client): Promise<boolean> {
-    for (let tries = 0; tries < 30; tries++) {
-      const held = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, HOLD_KEY]);
-      if (held.rows[0]?.ok === true) return true;
-      const holder = await this.#holder(client);
-      if (holder.app !== this.#appName || holder.pid === undefined) return false;
-      await client.query('SELECT pg_terminate_backend($1)', [holder.pid]).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
-  }
-
-  /** The session holding the lock, as far as this user may see it; `text` is " (host h, pid p, since t)". */
-  async #holder(client: pg.Client): Promise<{ text: string; app?: string; pid?: number }> {
-    try {
-      const r = await client.query<{ app: string | null; pid: number; since: Date | null }>(
-        `SELECT a.application_name AS app, a.pid, a.backend_start AS since FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-        [LOCK_CLASS, HOLD_KEY],
-      );
-      const row = r.rows[0];
-      if (!row) return { text: '' };
-      const m = /^ch2-mailer host (\S+) pid (\d+) s[0-9a-f]+$/.exec(row.app ?? '');
-      const text = m ? ` (host ${m[1]}, pid ${m[2]}${row.since ? `, since ${row.since.toISOString()}` : ''})` : '';
-      return { text, app: row.app ?? '', pid: row.pid };
-    } catch {
-      return { text: '' };
     }
   }
 

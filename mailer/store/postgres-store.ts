@@ -1,16 +1,21 @@
 /**
  * The store on Postgres (--store postgres://…): the same Store as SQLite's,
- * its working set and group commit from group-commit-store.ts, its database
- * work on one session (postgres-session.ts: the hold on the store, every
- * query in order). Each commit is one transaction, committed with
- * synchronous_commit on, so an admit resolves only once its alert's WAL is
- * flushed on the server; a sync is counted for each commit that wrote (a
- * read-only one flushes nothing) while the server's fsync is on. Postgres
- * unreachable or refusing writes: the commit fails, new alerts get 503, the
- * probe finds out once it takes writes again. A commit whose answer was lost
- * with the connection may have been committed: its alerts got 503, and when a
- * sender resends one, the row kept for it, still pending and in no mailer's
- * working set, is taken up (adopted) and answered as new, so it is delivered.
+ * its working set and group commit from group-commit-store.ts, its commits
+ * and reads on one session (postgres-session.ts), in order. Each commit is one
+ * transaction, committed with synchronous_commit on, so an admit resolves
+ * only once its alert's WAL is flushed on the server; a sync is counted for
+ * each commit that wrote (a read-only one flushes nothing) while the
+ * server's fsync is on. Postgres unreachable or refusing writes: the commit
+ * fails, new alerts get 503, the probe finds out once it takes writes again.
+ *
+ * Several mailers may use one database at once, all active: each works on
+ * the deliveries it claims (postgres-claims.ts: claimed at insert, kept by a
+ * heartbeat on a second session, taken over from a mailer whose lease
+ * lapsed, released at close), and its working set holds only those. An id
+ * already in the database is a duplicate, wherever it was admitted (the
+ * alerts' unique id); one whose rows are pending and claimed by no live
+ * mailer (kept by a commit whose answer was lost with the connection: its
+ * sender got 503) is claimed when it is resent, and answered as new.
  */
 import type { Logger } from '../../shared/logger.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS } from '../hub/model.ts';
@@ -20,9 +25,12 @@ import { migrate } from './postgres-migrations.ts';
 import { PostgresSession } from './postgres-session.ts';
 import * as hq from './postgres-hub-queries.ts';
 import * as q from './postgres-queries.ts';
+import { claimResent } from './postgres-claim-queries.ts';
+import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
+import { instanceName } from './postgres-session.ts';
 import { DEFAULT_MAX_REMEMBERED, type OpenSummary } from './sqlite-store.ts';
 import type { PostgresLocation } from './store-url.ts';
-import type { StoreOptions } from './store.ts';
+import type { StoreHealth, StoreOptions } from './store.ts';
 
 export interface PostgresStoreOptions extends StoreOptions {
   where: PostgresLocation;
@@ -35,6 +43,8 @@ const HUB_PRUNE_EVERY_MS = 3_600_000;
 
 class PostgresBackend implements StoreBackend {
   readonly #session: PostgresSession;
+  readonly #me: string;
+  readonly #claims: Claims;
   readonly #windowMs: number;
   readonly #maxRemembered: number;
   readonly #fsync: boolean;
@@ -44,8 +54,10 @@ class PostgresBackend implements StoreBackend {
   #lastPrune = -Infinity;
   #lastHubPrune = -Infinity;
 
-  constructor(session: PostgresSession, options: { windowMs: number; maxRemembered: number; fsync: boolean; sentRows: number }) {
+  constructor(session: PostgresSession, claims: Claims, options: { me: string; windowMs: number; maxRemembered: number; fsync: boolean; sentRows: number }) {
     this.#session = session;
+    this.#claims = claims;
+    this.#me = options.me;
     this.#windowMs = options.windowMs;
     this.#maxRemembered = options.maxRemembered;
     this.#fsync = options.fsync;
@@ -58,11 +70,11 @@ class PostgresBackend implements StoreBackend {
       let sentDelta = 0;
       const inserted = await q.insertAlerts(c, batch.items);
       const conflicts = batch.items.filter((i) => !inserted.has(i.alert.id)).map((i) => i.alert.id);
-      const adopted = new Map<string, number>();
+      const resent: number[] = [];
       const reused: string[] = [];
       for (const known of await q.findIds(c, conflicts)) {
         const state = changes.get(known.seq)?.state ?? known.state; // its latest change may be in this commit
-        if (state === 'pending') adopted.set(known.id, known.seq); // kept by a commit whose answer was lost
+        if (state === 'pending') resent.push(known.seq); // admitted at another mailer, or kept by a commit whose answer was lost
         else if (state === 'sent' && known.receivedAt < batch.now - this.#windowMs) {
           reused.push(known.id);
           if (known.state === 'sent') sentDelta -= 1; // a row still pending in the database was not counted yet
@@ -75,17 +87,20 @@ class PostgresBackend implements StoreBackend {
         const seq = inserted.get(item.alert.id);
         return seq === undefined ? [] : [{ seq, id: item.alert.id, channels: shared ?? batch.channels[i]! }];
       });
-      await q.insertDeliveries(c, fresh, batch.now);
-      sentDelta += await q.applyChanges(c, [...changes], batch.now);
+      await q.insertDeliveries(c, fresh, batch.now, this.#me, LEASE_MS);
+      // Rows another mailer claims are its own: the alert is a duplicate here.
+      const adopted = new Map((await claimResent(c, this.#me, LEASE_MS, resent)).map((row) => [row.record.item.alert.id, row]));
+      sentDelta += await q.applyChanges(c, [...changes], batch.now, this.#me);
       for (const w of batch.hub) await hq.hubWrite(c, w);
       const wrote = (await c.query<{ wrote: boolean }>('SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote')).rows[0]?.wrote === true;
-      return { seqs: batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)), sentDelta, wrote };
+      const seqs = batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)?.seq);
+      return { seqs, adopted: batch.items.map((i) => adopted.get(i.alert.id)), sentDelta, wrote };
     });
     this.#sentRows += result.sentDelta;
     if (result.wrote && this.#fsync) this.#syncs += 1;
     // Queued now, so it runs before any read asked after this commit answers.
     void this.#prune(batch.now);
-    return { seqs: result.seqs, syncs: this.#syncs };
+    return { seqs: result.seqs, adopted: result.adopted, syncs: this.#syncs };
   }
 
   list: StoreBackend['list'] = (query) => this.#session.run((c) => q.listPage(c, query, this.#sentRows));
@@ -93,7 +108,11 @@ class PostgresBackend implements StoreBackend {
   incidents: StoreBackend['incidents'] = (query) => this.#session.run((c) => hq.incidents(c, query));
   notifyLog: StoreBackend['notifyLog'] = () => this.#session.run((c) => hq.notifyLog(c));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
-  close: StoreBackend['close'] = () => this.#session.close();
+  /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
+  close = async (abandon = false): Promise<void> => {
+    await this.#claims.close(abandon);
+    await this.#session.close();
+  };
 
   /** Forget delivered alerts past the dedupe window and the oldest beyond the cap (every second); the hub's old rows hourly. */
   async #prune(now: number): Promise<void> {
@@ -117,28 +136,64 @@ class PostgresBackend implements StoreBackend {
 }
 
 export class PostgresStore extends GroupCommitStore {
+  /** This mailer's name in claimed_by and pg_stat_activity. */
+  readonly instance = instanceName();
+  #claims: Claims | undefined;
+  #backend: PostgresBackend | undefined;
+
   /**
-   * Connect, take the hold (a StoreOpenError "in use" when another mailer has
-   * it), apply the migrations, load what is unfinished. A server that cannot
+   * Connect (two sessions: commits and claims), apply the migrations, claim
+   * and load the unfinished work no live mailer holds. A server that cannot
    * be reached rejects with its connection error (the caller retries).
    */
   static async open(options: PostgresStoreOptions): Promise<{ store: PostgresStore; summary: OpenSummary }> {
     const store = new PostgresStore(options.where.label, options.log, options.now ?? Date.now);
-    const session = await PostgresSession.open(options.where, (why) => store.fatal(why));
+    const session = await PostgresSession.open(options.where, store.instance);
+    const claimSession = await PostgresSession.open(options.where, store.instance).catch(async (err: unknown) => {
+      await session.close();
+      throw err;
+    });
     try {
       const loaded = await session.run(async (c) => {
         const applied = await migrate(c, options.where.label);
         const fsync = (await c.query<{ fsync: string }>('SHOW fsync')).rows[0]?.fsync === 'on';
-        return { applied, fsync, pending: await q.loadPending(c), sent: await q.countState(c, 'sent'), finished: await q.countState(c, 'finished') };
+        return { applied, fsync, sent: await q.countState(c, 'sent'), finished: await q.countState(c, 'finished') };
       });
       if (loaded.applied.length > 0) options.log.info(`Store ${options.where.label}: schema migration(s) ${loaded.applied.join(', ')} applied.`, { event: 'store-migrated', applied: loaded.applied });
       if (!loaded.fsync) options.log.warn(`Store ${options.where.label}: the server runs with fsync off, so a committed alert may be lost with the server's host; no syncs are counted.`, { event: 'store-fsync-off' });
-      const backend = new PostgresBackend(session, { windowMs: options.dedupeWindowMs, maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED, fsync: loaded.fsync, sentRows: loaded.sent });
-      store.start(backend, loaded.pending);
-      return { store, summary: { resumed: loaded.pending.length, remembered: loaded.finished, imported: 0 } };
+      const pending = (await claimAll(claimSession, store.instance, true)).rows;
+      const claims = new Claims({ session: claimSession, me: store.instance, label: options.where.label, log: options.log, working: store.working, where: options.where });
+      const backend = new PostgresBackend(session, claims, { me: store.instance, windowMs: options.dedupeWindowMs, maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED, fsync: loaded.fsync, sentRows: loaded.sent });
+      store.start(backend, pending);
+      store.#claims = claims;
+      store.#backend = backend;
+      claims.start();
+      return { store, summary: { resumed: pending.length, remembered: loaded.finished, imported: 0 } };
     } catch (err) {
       await session.close();
+      await claimSession.close();
       throw err;
     }
+  }
+
+  /** From now on take over lapsed work, and tell the mailer what comes and goes (main.ts, once it has resumed what open loaded). */
+  watchClaims(handlers: ClaimHandlers): void {
+    this.#claims?.watch(handlers);
+  }
+
+  claimCounts(): ClaimCounts | undefined {
+    return this.#claims?.counts();
+  }
+
+  override health(): StoreHealth {
+    const h = super.health();
+    const counts = this.#claims?.counts();
+    if (counts) h.claims = counts;
+    return h;
+  }
+
+  /** Stop as a crash would (tests): no last commit, no claim released; the leases lapse. */
+  async abandon(): Promise<void> {
+    await this.#backend?.close(true);
   }
 }

@@ -37,6 +37,8 @@ export interface CommitBatch {
 export interface CommitResult {
   /** The seq of each item kept; undefined for a duplicate. */
   seqs: Array<number | undefined>;
+  /** An item kept before and taken up by this commit (Postgres: the channels it claimed, with their progress); else a new record. */
+  adopted?: Array<PendingRow | undefined>;
   /** Syncs of the database to disk so far. */
   syncs: number;
 }

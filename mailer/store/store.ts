@@ -8,7 +8,7 @@
  * implementation the mailer runs on.
  */
 import type { Alert } from '../../shared/alert.ts';
-import type { ChannelState, Outbox } from './outbox.ts';
+import type { ChannelState, Outbox, OutboxRecord } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { HubSnapshot, HubStorage } from '../hub/model.ts';
 
@@ -62,8 +62,10 @@ export interface StoreHealth {
   syncs: number;
   /** Commits that failed since start. */
   writeErrors: number;
-  /** Alerts some channel still owes. */
+  /** Alerts some channel still owes (in this mailer's working set). */
   pending: number;
+  /** Postgres: the claims on deliveries this mailer holds, and those taken over and lost since start. */
+  claims?: { held: number; adopted: number; lost: number };
 }
 
 export interface Admitted {
@@ -92,6 +94,14 @@ export interface Store extends Outbox, HubStorage {
   notifyLog(): Promise<NotifyEntry[]>;
   /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
+  /**
+   * Postgres, several mailers on one database: from now on take over work
+   * whose claim lapsed (`adopted`: to resume) and say what is no longer this
+   * mailer's (`lost`: to stop); `only` names, for an alert already being
+   * delivered here, the channels just added. Called once the mailer has
+   * resumed unfinished().
+   */
+  watchClaims?(handlers: { adopted(records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void; lost(ids: string[]): void }): void;
 }
 
 export interface StoreOptions {

@@ -3,9 +3,10 @@
  * image: the store conformance suite that the SQLite store runs
  * (test/store/conformance.ts), unchanged, a database per test; then what
  * only this implementation has: versioned migrations (applied once, a newer
- * schema refused), a row kept by a commit whose answer was lost taken up when
- * its alert is resent, and the store degraded while Postgres is down (writes
- * rejected), writing again by itself once it is back.
+ * schema refused), a row kept by a commit whose answer was lost (claimed by
+ * this store) taken up when its alert is resent, and the store degraded while
+ * Postgres is down (writes rejected), writing again by itself once it is
+ * back. Several stores on one database: store-postgres-claims.test.ts.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -35,7 +36,6 @@ async function openStore(srv: PostgresServer, db: string, options: Partial<Store
 storeConformance('postgres', {
   place: () => server.fresh(),
   open: async (db, options) => (await openStore(server, db, options)).store,
-  isInUse: (e) => e instanceof StoreOpenError && e.kind === 'in-use' && /in use by another mailer \(host .+, pid \d+, since .+\).*--store \/ STORE_URL/.test(e.message) && !e.message.includes(server.password),
 });
 
 test('postgres: migrations are versioned in schema_migrations and applied once; a schema newer than the mailer is refused with one line', async () => {
@@ -43,16 +43,16 @@ test('postgres: migrations are versioned in schema_migrations and applied once; 
   logText = '';
   const { store } = await openStore(server, db);
   await store.close();
-  assert.match(logText, /schema migration\(s\) 1 applied/);
+  assert.match(logText, /schema migration\(s\) 1, 2 applied/);
   logText = '';
   const again = await openStore(server, db);
   await again.store.close();
   assert.doesNotMatch(logText, /migration/, 'nothing applied the second time');
-  assert.deepEqual((await server.sql(db, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version), [1]);
+  assert.deepEqual((await server.sql(db, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version), [1, 2]);
   await server.sql(db, "INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')");
   await assert.rejects(openStore(server, db), (e: unknown) => {
     assert.ok(e instanceof StoreOpenError && e.kind === 'unusable');
-    assert.match(e.message, /schema version 99, newer than this mailer's 1/);
+    assert.match(e.message, /schema version 99, newer than this mailer's 2/);
     assert.doesNotMatch(e.message, /\n/);
     assert.ok(!e.message.includes(server.password), 'no password in the line');
     return true;
@@ -62,10 +62,10 @@ test('postgres: migrations are versioned in schema_migrations and applied once; 
 test('postgres: an alert kept by a commit whose answer was lost (pending, in no working set) is taken up when it is resent', async () => {
   const db = server.fresh();
   const { store } = await openStore(server, db);
-  // What a commit leaves when the connection drops after its COMMIT and before the answer: rows never acknowledged.
+  // What a commit leaves when the connection drops after its COMMIT and before the answer: rows never acknowledged, claimed by this store.
   const lost = item('lost-answer');
   const [row] = await server.sql<{ seq: number }>(db, "INSERT INTO alerts (id, state, received_at, via, line, alert) VALUES ($1, 'pending', $2, 'json', $3, $4) RETURNING seq", [lost.alert.id, lost.receivedAt, lost.line, JSON.stringify(lost.alert)]);
-  await server.sql(db, "INSERT INTO deliveries (alert_seq, channel, ord, alert_id, state, attempts, at) VALUES ($1, 'log', 0, $2, 'pending', 0, $3)", [row!.seq, lost.alert.id, lost.receivedAt]);
+  await server.sql(db, "INSERT INTO deliveries (alert_seq, channel, ord, alert_id, state, attempts, at, claimed_by, lease_until) VALUES ($1, 'log', 0, $2, 'pending', 0, $3, $4, $5)", [row!.seq, lost.alert.id, lost.receivedAt, store.instance, Date.now() + 60_000]);
   assert.equal(store.get('lost-answer'), undefined);
   assert.deepEqual(await store.admit(lost, ['log']), { duplicate: false }, 'answered as new: the sender got no 202 for it before');
   assert.deepEqual(store.unfinished().map((r) => r.item.alert.id), ['lost-answer'], 'in the working set: it will be delivered');

@@ -128,6 +128,40 @@ test('resume sends a stored alert only through the channels that still owe it, a
   await d.close();
 });
 
+test('forget: an alert taken over by another mailer is not sent again here, its waiting retry dropped; submitted again later it is sent', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const flaky = scripted('webhook', [transient('503'), sent()]);
+  const slow = { baseMs: 300, maxMs: 300, jitter: 0 };
+  const d = new Dispatcher({ channels: [flaky], outbox, log, maxRetryAgeMs: 60_000, backoff: slow });
+  await outbox.put(alert('f'), d.channelNames);
+  d.submit(alert('f'));
+  await until(() => flaky.calls === 1 && outbox.get('f')?.channels.webhook?.attempts === 1);
+  assert.equal(d.active, 1, 'its retry waits');
+  d.forget(['f']);
+  await until(() => d.active === 0, 200); // dropped at once, not at its retry time
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(flaky.calls, 1, 'the retry never went out');
+  d.submit(alert('f')); // taken over back
+  await until(() => outbox.get('f') === undefined);
+  assert.equal(flaky.calls, 2);
+  await d.close();
+});
+
+test('resume with `only`: of an alert under way, just the channels named', async () => {
+  const { log } = await quietLog();
+  const outbox = new MemoryOutbox();
+  const a = scripted('smtp', [sent()]);
+  const b = scripted('webhook', [sent()]);
+  await outbox.put(alert('o'), ['smtp', 'webhook']);
+  const d = new Dispatcher({ channels: [a, b], outbox, log, maxRetryAgeMs: 60_000, backoff: FAST });
+  d.resume(outbox.unfinished(), new Map([['o', ['webhook']]]));
+  await until(() => b.calls === 1);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(a.calls, 0, 'smtp was not named');
+  await d.close();
+});
+
 function about(id: string, target: string, status: 'down' | 'up'): QueuedAlert {
   return { alert: { id, to: 'admin@work', message: status, status, target }, line: `To: admin@work Message: ${status}`, via: 'json', receivedAt: Date.now() };
 }
