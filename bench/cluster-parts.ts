@@ -68,7 +68,7 @@ export async function startSmtp(): Promise<BenchSmtp> {
         if (holding) return void held.push(cb);
         // A message may list several alerts (grouping); quoted-printable soft breaks taken out.
         const at = performance.now();
-        for (const m of raw.replace(/=\r?\n/g, '').matchAll(ID)) accepted.push({ at, id: m[1]! });
+        for (const id of new Set([...raw.replace(/=\r?\n/g, '').matchAll(ID)].map((m) => m[1]!))) accepted.push({ at, id }); // each id once a message (subject and body both carry it)
         cb();
       });
     },
@@ -96,10 +96,14 @@ export interface BenchMailer {
   port: number;
 }
 
-/** A mailer bundle on a store (a folder or a postgres:// URL), delivering to the SMTP server. */
+/**
+ * A mailer bundle on a store (a folder or a postgres:// URL), delivering to the SMTP server, one
+ * e-mail an alert (--group-wait 0: a grouped e-mail would wait out the group interval of the last
+ * one, up to 10 s, which is the grouping's time, not the store's).
+ */
 export async function startMailer(name: string, store: string, smtpPort: number): Promise<BenchMailer> {
   const port = await freePort();
-  const proc = startProcess(name, process.execPath, ['dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', '--store', store, '--smtp', `smtp://127.0.0.1:${smtpPort}`, '--status-page', 'off', '--agent-silence', 'off']);
+  const proc = startProcess(name, process.execPath, ['dist/mailer.mjs', '--port', String(port), '--bind', '127.0.0.1', '--store', store, '--smtp', `smtp://127.0.0.1:${smtpPort}`, '--group-wait', '0', '--status-page', 'off', '--agent-silence', 'off']);
   await Promise.race([
     proc.out.waitFor(/CH2 Example Mailer has started\./, 30_000),
     proc.exited.then(({ code }) => Promise.reject(new Error(`${name} exited ${code}: ${proc.out.tail(10)}`))),

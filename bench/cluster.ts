@@ -106,6 +106,7 @@ export async function cluster(figures: Figures, opts: ClusterOptions): Promise<v
     await throughput(figures, `${MAILERS} mailers, one Postgres`, mailers, smtp, opts);
 
     const failovers: number[] = [];
+    const takeovers: number[] = [];
     for (let t = 0; t < opts.trials; t++) {
       const k = t % MAILERS;
       progress(B, `failover ${t + 1}/${opts.trials}: SIGKILL of mailer-pg-${k + 1} holding ${FAILOVER_ALERTS} undelivered alerts`);
@@ -117,10 +118,16 @@ export async function cluster(figures: Figures, opts: ClusterOptions): Promise<v
       smtp.release();
       const at = await delivered(smtp, ids, 60_000);
       failovers.push(Math.min(...at) - killedAt);
+      const taken = mailers.filter((_, i) => i !== k).flatMap((m) => m.proc.out.lines.filter((l) => l.at > killedAt && /took over \d+ unfinished/.test(l.text)).map((l) => ({ who: m.proc.out.name, after: l.at - killedAt })));
+      if (taken.length > 0) takeovers.push(Math.min(...taken.map((x) => x.after)));
+      const by = taken.map((x) => `${x.who} ${ms(x.after, 0)}`);
+      progress(B, `failover ${t + 1}: first delivered ${ms(Math.min(...at) - killedAt, 0)}, all ${FAILOVER_ALERTS} ${ms(Math.max(...at) - killedAt, 0)} after the SIGKILL; taken over by ${by.join(', ') || '?'}`);
       mailers[k] = await startMailer(`mailer-pg-${k + 1}`, store, smtp.port);
     }
     const f = stats(failovers);
     figures.add(B, 'failover p50 / p95', `${ms(f.p50, 0)} / ${ms(f.p95, 0)}`, 'p95 <= 5 s', `${opts.trials} SIGKILLs, each of a mailer holding ${FAILOVER_ALERTS} undelivered alerts: to the first of them delivered by another mailer; max ${ms(f.max, 0)}`);
+    const c = stats(takeovers);
+    figures.add(B, 'takeover p50 / p95', `${ms(c.p50, 0)} / ${ms(c.p95, 0)}`, undefined, `from the SIGKILL to another mailer's "took over" line (the lease, 3 s, and its next scan); the failover is this and one send`);
     const seen = new Map<string, number>();
     for (const a of smtp.accepted) seen.set(a.id, (seen.get(a.id) ?? 0) + 1);
     const repeats = [...seen.values()].reduce((n, c) => n + c - 1, 0);
