@@ -130,6 +130,9 @@ describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () =>
   };
 
   before(async () => {
+    // The README's command, which this test runs with its own stack name and the sink's file.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`\n${['docker', 'stack', 'deploy', '-c', STACK_FILE, 'ch2'].join(' ')}\n`), "README.md's Docker Swarm section deploys with the command this test runs");
     const state = (await dockerOk(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).stdout.trim();
     // swarm init makes the bridge docker_gwbridge, which swarm leave keeps: removed after, if the test made it.
     const hadGwbridge = (await docker(['network', 'inspect', 'docker_gwbridge'])).code === 0;
