@@ -12,7 +12,8 @@
  * renders from the same two files with two changes to the mailer and sink services only, the
  * README's advice for such kernels: `endpoint_mode: dnsrr` (the agents' `mailer:33333` gives
  * the replicas' own addresses) and their ports published in `mode: host`, each replica on a
- * port of its own (found with `docker port`). It says which way it ran.
+ * port of its own (found with `docker port`). It says which way it ran. The swarm and the
+ * stack's plumbing (deploy, tasks, entrances, removal) are in swarm.ts.
  *
  * 1. Every service comes up running and healthy (polling `docker ps` of the stack's task
  *    containers, with a deadline): postgres, web, 3 agents, the sink, and the mailers: 2
@@ -38,16 +39,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { parseShard, shardOf, shareOf } from '../../agent/shard.ts';
 import type { StoredMessage } from '../fixtures/smtp-sink/server.ts';
 import { ROOT } from '../support/readme.ts';
-import { Cleanup, docker, dockerOk, randomId, run, waitUntil } from './helpers.ts';
+import { Cleanup, docker, dockerOk, randomId, waitUntil } from './helpers.ts';
+import { joinSwarm, Stack, type Task } from './swarm.ts';
 
 const STACK_FILE = 'docker/stack.yaml';
 const SINK_FILE = 'test/integration/stack-sink.yaml';
@@ -60,19 +61,6 @@ const SENDERS = 20;
 const MAILER_PORT = 33333;
 const SINK_PORT = 8025;
 
-/** Whether this kernel has IPVS (built in, loaded, or a module to load), which Swarm's virtual IPs and routing mesh use. */
-function kernelHasIpvs(): boolean {
-  if (existsSync('/proc/net/ip_vs')) return true;
-  for (const list of ['modules.builtin', 'modules.dep']) {
-    try {
-      if (/\/ip_vs\.ko/.test(readFileSync(`/lib/modules/${release()}/${list}`, 'utf8'))) return true;
-    } catch {
-      // no such list
-    }
-  }
-  return false;
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -84,45 +72,18 @@ function freePort(): Promise<number> {
   });
 }
 
-/** One task container of the stack, as `docker ps -a` lists it. */
-interface Task {
-  id: string;
-  service: string;
-  slot: string;
-  status: string;
-}
-
 describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () => {
   const cleanup = new Cleanup();
-  const stack = `ch2it${randomId()}`;
-  const mesh = kernelHasIpvs();
+  const stack = new Stack(`ch2it${randomId()}`, ROOT);
   const hostPorts = { mailer: 0, sink: 0 };
-  let madeSwarm = false;
   /** How the mailers came up: 2 healthy, or 1 and the other exiting 2 "in use". */
   let bothActive = false;
-
-  /** The stack's task containers (running and exited), by service name without the stack's prefix. */
-  const tasks = async (): Promise<Task[]> => {
-    const r = await dockerOk(['ps', '-a', '--no-trunc', '--filter', `label=com.docker.stack.namespace=${stack}`,
-      '--format', '{{.ID}}\t{{.Label "com.docker.swarm.service.name"}}\t{{.Label "com.docker.swarm.task.name"}}\t{{.Status}}']);
-    return r.stdout.trim().split('\n').filter(Boolean).map((line) => {
-      const [id, service, taskName, status] = line.split('\t') as [string, string, string, string];
-      return { id, service: service.slice(stack.length + 1), slot: taskName.split('.')[1] ?? '', status };
-    });
-  };
-  const healthy = (all: Task[], service: string): Task[] => all.filter((t) => t.service === service && /^Up .*\(healthy\)/.test(t.status));
-  /** Where the host reaches a service's published port: the mesh's one port, or each healthy replica's own (mode host). */
+  const tasks = (): Promise<Task[]> => stack.tasks();
+  const healthy = Stack.healthy;
+  /** Where the host reaches the published port of the mailers or the sink, each with the task behind it (none with the mesh). */
+  const entrancesOf = (service: 'mailer' | 'sink'): Promise<Array<{ url: string; task?: Task }>> =>
+    stack.entrances(service, service === 'mailer' ? MAILER_PORT : SINK_PORT, hostPorts[service]);
   const entrances = async (service: 'mailer' | 'sink'): Promise<string[]> => (await entrancesOf(service)).map((e) => e.url);
-  /** The same, each with the task behind it (mode host; with the mesh, none: it spreads connections itself). */
-  const entrancesOf = async (service: 'mailer' | 'sink'): Promise<Array<{ url: string; task?: Task }>> => {
-    if (mesh) return [{ url: `http://127.0.0.1:${hostPorts[service]}` }];
-    const found: Array<{ url: string; task: Task }> = [];
-    for (const task of healthy(await tasks(), service)) {
-      const port = /^0\.0\.0\.0:(\d+)$/m.exec((await docker(['port', task.id, `${service === 'mailer' ? MAILER_PORT : SINK_PORT}/tcp`])).stdout)?.[1];
-      if (port) found.push({ url: `http://127.0.0.1:${port}`, task });
-    }
-    return found;
-  };
   /** GET a hub path inside a mailer container, on its loopback, with the token. */
   const askMailer = async (id: string, path: string): Promise<unknown> => {
     const r = await dockerOk(['exec', id, 'wget', '-q', '-O', '-', '--header', `Authorization: Bearer ${TOKEN}`, `http://127.0.0.1:${MAILER_PORT}${path}`]);
@@ -133,48 +94,11 @@ describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () =>
     // The README's command, which this test runs with its own stack name and the sink's file.
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     assert.ok(readme.includes(`\n${['docker', 'stack', 'deploy', '-c', STACK_FILE, 'ch2'].join(' ')}\n`), "README.md's Docker Swarm section deploys with the command this test runs");
-    const state = (await dockerOk(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).stdout.trim();
-    // swarm init makes the bridge docker_gwbridge, which swarm leave keeps: removed after, if the test made it.
-    const hadGwbridge = (await docker(['network', 'inspect', 'docker_gwbridge'])).code === 0;
-    if (state.startsWith('inactive')) {
-      const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:2377']);
-      if (init.code === 0) madeSwarm = true;
-      else if (!/already part of a swarm/.test(init.stderr)) throw new Error(`docker swarm init failed: ${init.stderr.trim()}`);
-    } else {
-      assert.match(state, /^active true$/, `this engine is in a swarm but not a manager (${state}): docker stack deploy needs one`);
-    }
-    if (madeSwarm) {
-      cleanup.defer('docker swarm leave --force (the swarm this test made)', async () => {
-        const r = await docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 });
-        if (r.code !== 0) throw new Error(r.stderr.trim());
-        if (!hadGwbridge) await docker(['network', 'rm', 'docker_gwbridge']);
-      });
-    }
+    const madeSwarm = await joinSwarm(cleanup);
     hostPorts.mailer = await freePort();
     hostPorts.sink = await freePort();
-    const env = { CH2_IMAGE_TAG: TAG, CH2_MAILER_PORT: String(hostPorts.mailer), CH2_SINK_PORT: String(hostPorts.sink) };
-    let files = ['-c', STACK_FILE, '-c', SINK_FILE];
-    if (!mesh) {
-      const rendered = await run('docker', ['stack', 'config', ...files], { cwd: ROOT, env });
-      assert.equal(rendered.code, 0, `no IPVS in this kernel: the test rewrites what \`docker stack config\` renders (Docker CLI 23+), which failed: ${rendered.stderr.trim()}`);
-      const doc = parse(rendered.stdout) as { services: Record<string, { deploy?: Record<string, unknown>; ports?: Array<Record<string, unknown>> }> };
-      for (const name of ['mailer', 'sink']) {
-        const service = doc.services[name]!;
-        service.deploy = { ...service.deploy, endpoint_mode: 'dnsrr' };
-        for (const port of service.ports ?? []) {
-          port.mode = 'host';
-          delete port.published;
-        }
-      }
-      const dir = mkdtempSync(join(tmpdir(), 'ch2-stack-'));
-      cleanup.defer(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-      writeFileSync(join(dir, 'stack.yaml'), stringify(doc));
-      files = ['-c', join(dir, 'stack.yaml')];
-    }
-    cleanup.defer(`docker stack rm ${stack}`, () => removeStack(stack));
-    const deploy = await run('docker', ['stack', 'deploy', ...files, stack], { cwd: ROOT, timeoutMs: 60_000, env });
-    assert.equal(deploy.code, 0, `docker stack deploy failed:\n${deploy.stderr}${deploy.stdout}`);
-    console.log(`  stack ${stack}: ${mesh ? 'as the files say (virtual IPs, routing mesh)' : 'no IPVS in this kernel: mailer and sink with endpoint_mode dnsrr, ports in mode host'}${madeSwarm ? '; on a swarm the test made' : ''}`);
+    await stack.deploy([STACK_FILE, SINK_FILE], { CH2_IMAGE_TAG: TAG, CH2_MAILER_PORT: String(hostPorts.mailer), CH2_SINK_PORT: String(hostPorts.sink) }, cleanup);
+    console.log(`  stack ${stack.name}: ${stack.mesh ? 'as the files say (virtual IPs, routing mesh)' : 'no IPVS in this kernel: mailer and sink with endpoint_mode dnsrr, ports in mode host'}${madeSwarm ? '; on a swarm the test made' : ''}`);
   }, { timeout: 90_000 });
 
   after(() => cleanup.run(), { timeout: 120_000 });
@@ -335,28 +259,3 @@ describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () =>
     console.log(`  kill of mailer slot ${victim.slot}${bothActive ? '' : ' (the active one; the standby took over)'}: ${TOTAL} alerts, all delivered ${delivered - killedAt} ms after the kill; ${waits.length} waited, the failover at most ${Math.max(0, ...waits)} ms; ${repeats} repeated with the same Message-ID; the task replaced ${Date.now() - delivered} ms after`);
   });
 });
-
-/** docker stack rm, then wait until its containers and networks are gone; then remove its volumes (and only its). */
-async function removeStack(stack: string): Promise<void> {
-  const label = `label=com.docker.stack.namespace=${stack}`;
-  const volumes = new Set<string>();
-  const collect = async (): Promise<void> => {
-    const ids = (await docker(['ps', '-aq', '--filter', label])).stdout.split('\n').filter(Boolean);
-    if (ids.length === 0) return;
-    const r = await docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids]);
-    for (const v of r.stdout.split(/\s+/).filter(Boolean)) volumes.add(v);
-  };
-  // The volumes of its containers (the mailers' store folders are anonymous ones), before they go.
-  await collect();
-  const rm = await docker(['stack', 'rm', stack], { timeoutMs: 60_000 });
-  if (rm.code !== 0 && !/Nothing found in stack/.test(rm.stderr)) throw new Error(`docker stack rm ${stack}: ${rm.stderr.trim()}`);
-  await waitUntil(`the containers and networks of stack ${stack} to be gone`, async () => {
-    await collect();
-    const containers = (await docker(['ps', '-aq', '--filter', label])).stdout.trim();
-    const networks = (await docker(['network', 'ls', '-q', '--filter', label])).stdout.trim();
-    return containers === '' && networks === '' ? true : undefined;
-  }, 60_000, 500);
-  for (const v of (await docker(['volume', 'ls', '-q', '--filter', label])).stdout.split('\n').filter(Boolean)) volumes.add(v);
-  const left = [...volumes];
-  if (left.length > 0) await docker(['volume', 'rm', ...left]);
-}
