@@ -1,7 +1,8 @@
 /**
  * docker/stack.yaml, the Swarm stack, checked without an engine: the services and their
  * replicas, every secret through a *_FILE variable naming a Docker secret the service mounts
- * (no secret in an env var), the agents' shard from their slot, restart and update policies,
+ * (no secret in an env var), a virtual IP for the mailers only (dnsrr elsewhere), the agents' shard
+ * from their slot, restart and update policies,
  * healthchecks, the files the secrets and the config name (the demo store URL naming the
  * demo Postgres password, user and database), the agents' config file as the agent reads it,
  * and `docker stack config` rendering the file with its variables (when the docker CLI has
@@ -63,6 +64,15 @@ test('the services: postgres, 2 mailers, 3 agents and the tutorial nginx, on the
   const [port] = svc('mailer').ports ?? [];
   assert.equal(port?.target, 33333);
   assert.equal(withDefaults(String(port?.published)), '33333');
+});
+
+test('only the mailers have a virtual IP (and the routing mesh): the other services dnsrr, which needs no IPVS', () => {
+  for (const [name, s] of Object.entries(stack.services)) {
+    const mode = (s.deploy as { endpoint_mode?: string }).endpoint_mode;
+    if (name === 'mailer') assert.equal(mode, 'vip', 'the mailers: the agents\' mailer:33333 and the published port spread over the replicas');
+    else assert.equal(mode, 'dnsrr', `${name}: reached by name only inside the stack`);
+  }
+  assert.equal(svc('mailer').ports?.[0]?.mode, 'ingress');
 });
 
 test('every secret through *_FILE, naming a Docker secret the service mounts; no secret value in an env var', () => {
