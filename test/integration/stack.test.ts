@@ -2,7 +2,8 @@
  * docker/stack.yaml on a single-node swarm, deployed as the README's "Docker Swarm" says:
  *   docker stack deploy -c docker/stack.yaml -c test/integration/stack-sink.yaml <unique name>
  * (the README's command under a unique stack name; the second file only adds an SMTP sink
- * and points the mailers' SMTP_URL at it, for the kill test). The engine must be a swarm
+ * and points the mailers' SMTP_URL at it, for the kill test), with secrets of its own in a
+ * temporary folder named by CH2_SECRETS, as the README says to replace the demo ones. The engine must be a swarm
  * manager: when it is in no swarm the test inits one (on 127.0.0.1) and leaves it in after();
  * a swarm it did not make it uses and leaves alone.
  *
@@ -38,9 +39,10 @@
  * only if the test made the swarm.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -53,7 +55,9 @@ import { joinSwarm, Stack, type Task } from './swarm.ts';
 const STACK_FILE = 'docker/stack.yaml';
 const SINK_FILE = 'test/integration/stack-sink.yaml';
 const TAG = process.env.CH2_IMAGE_TAG || 'latest';
-const TOKEN = readFileSync(join(ROOT, 'docker/stack/demo-secrets/mailer-token'), 'utf8').trim();
+/** The test's own secrets (CH2_SECRETS, as the README says to replace the demo ones): a fresh token and Postgres password. */
+const TOKEN = `stack-test-${randomBytes(12).toString('hex')}`;
+const PG_PASSWORD = randomBytes(12).toString('hex');
 const TARGETS = (parse(readFileSync(join(ROOT, 'docker/stack/agent.yaml'), 'utf8')) as { targets: Array<{ name: string }> }).targets.map((t) => t.name);
 const AGENTS = 3;
 const TOTAL = 500;
@@ -97,7 +101,14 @@ describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () =>
     const madeSwarm = await joinSwarm(cleanup);
     hostPorts.mailer = await freePort();
     hostPorts.sink = await freePort();
-    await stack.deploy([STACK_FILE, SINK_FILE], { CH2_IMAGE_TAG: TAG, CH2_MAILER_PORT: String(hostPorts.mailer), CH2_SINK_PORT: String(hostPorts.sink) }, cleanup);
+    const secrets = mkdtempSync(join(tmpdir(), 'ch2-stack-secrets-'));
+    cleanup.defer(`rm -r ${secrets}`, () => rmSync(secrets, { recursive: true, force: true }));
+    writeFileSync(join(secrets, 'mailer-token'), `${TOKEN}\n`);
+    writeFileSync(join(secrets, 'postgres-password'), `${PG_PASSWORD}\n`);
+    writeFileSync(join(secrets, 'store-url'), `postgres://ch2:${PG_PASSWORD}@postgres:5432/ch2\n`);
+    await stack.deploy([STACK_FILE, SINK_FILE], {
+      CH2_IMAGE_TAG: TAG, CH2_SECRETS: secrets, CH2_MAILER_PORT: String(hostPorts.mailer), CH2_SINK_PORT: String(hostPorts.sink),
+    }, cleanup);
     console.log(`  stack ${stack.name}: ${stack.mesh ? 'as the files say (virtual IPs, routing mesh)' : 'no IPVS in this kernel: mailer and sink with endpoint_mode dnsrr, ports in mode host'}${madeSwarm ? '; on a swarm the test made' : ''}`);
   }, { timeout: 90_000 });
 

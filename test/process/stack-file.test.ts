@@ -137,8 +137,8 @@ test('restart and update policies on every service, healthchecks on every one (t
   assert.ok(agentCheck.includes(`:${svc('agent').environment!.METRICS_PORT}/healthz`), `the agent's healthcheck asks its metrics port: ${agentCheck}`);
 });
 
-test('docker stack config renders it, with CH2_IMAGE_TAG in the image names', (t) => {
-  const env = { ...process.env, CH2_IMAGE_TAG: 'x1', CH2_MAILER_PORT: '34444' };
+test('docker stack config renders it: CH2_IMAGE_TAG, CH2_REGISTRY, CH2_MAILER_PORT and CH2_SECRETS, or their defaults', (t) => {
+  const env = { ...process.env, CH2_IMAGE_TAG: 'x1', CH2_MAILER_PORT: '34444', CH2_REGISTRY: 'registry.example:5000/', CH2_SECRETS: '/etc/ch2-secrets' };
   const r = spawnSync('docker', ['stack', 'config', '-c', STACK], { encoding: 'utf8', timeout: 30_000, env });
   if (r.error || /unknown command|is not a docker command|Usage:\s+docker stack \[OPTIONS\] COMMAND/.test(`${r.stderr}${r.stdout}`)) {
     t.skip(`this docker CLI has no "docker stack config" (${r.error?.message ?? r.stderr.trim().split('\n')[0]})`);
@@ -146,8 +146,14 @@ test('docker stack config renders it, with CH2_IMAGE_TAG in the image names', (t
   }
   assert.equal(r.status, 0, r.stderr);
   const rendered = parse(r.stdout) as StackFile;
-  assert.equal(rendered.services.mailer!.image, 'ch2/mailer:x1');
-  assert.equal(rendered.services.agent!.image, 'ch2/agent:x1');
+  assert.equal(rendered.services.mailer!.image, 'registry.example:5000/ch2/mailer:x1');
+  assert.equal(rendered.services.agent!.image, 'registry.example:5000/ch2/agent:x1');
   assert.equal(Number(rendered.services.mailer!.ports![0]!.published), 34444);
-  assert.equal(rendered.secrets.store_url!.file, join(ROOT, 'docker/stack/demo-secrets/store-url'));
+  assert.equal(rendered.secrets.store_url!.file, '/etc/ch2-secrets/store-url');
+  assert.equal(rendered.configs.agent_config!.file, join(ROOT, 'docker/stack/agent.yaml'));
+  const plain = spawnSync('docker', ['stack', 'config', '-c', STACK], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, CH2_IMAGE_TAG: '', CH2_REGISTRY: '', CH2_SECRETS: '', CH2_MAILER_PORT: '' } });
+  assert.equal(plain.status, 0, plain.stderr);
+  const defaults = parse(plain.stdout) as StackFile;
+  assert.equal(defaults.services.mailer!.image, 'ch2/mailer:latest');
+  assert.equal(defaults.secrets.store_url!.file, join(ROOT, 'docker/stack/demo-secrets/store-url'), 'without CH2_SECRETS, the demo secrets');
 });
