@@ -49,7 +49,14 @@ export async function joinSwarm(cleanup: Cleanup): Promise<boolean> {
   cleanup.defer('docker swarm leave --force (the swarm this test made)', async () => {
     const r = await docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(r.stderr.trim());
-    if (!hadGwbridge) await docker(['network', 'rm', 'docker_gwbridge']);
+    // Right after the leave the bridge may still hold an endpoint: try for a while. Docker 20.10
+    // sometimes keeps a stale one for good (the bridge then stays, empty, and the next init reuses it).
+    if (!hadGwbridge) {
+      await waitUntil('docker network rm docker_gwbridge (made by swarm init; it may keep a stale endpoint)', async () => {
+        const rm = await docker(['network', 'rm', 'docker_gwbridge']);
+        return rm.code === 0 || /not found|No such network/i.test(rm.stderr) ? true : undefined;
+      }, 10_000, 250);
+    }
   });
   return true;
 }
