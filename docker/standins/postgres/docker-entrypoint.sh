@@ -11,6 +11,21 @@ set -Eeuo pipefail
 
 if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 
+# POSTGRES_PASSWORD_FILE is read first, as root, as the official image does: a secret readable
+# by root only (a Swarm or Kubernetes secret of mode 0400) works; the user postgres then gets
+# the value in POSTGRES_PASSWORD.
+if [ "$1" = 'postgres' ]; then
+  if [ -n "${POSTGRES_PASSWORD:-}" ] && [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    echo "error: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
+    exit 1
+  fi
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    POSTGRES_PASSWORD="$(< "$POSTGRES_PASSWORD_FILE")"
+    export POSTGRES_PASSWORD
+    unset POSTGRES_PASSWORD_FILE
+  fi
+fi
+
 if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA"
@@ -19,13 +34,6 @@ if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
 fi
 
 if [ "$1" = 'postgres' ]; then
-  if [ -n "${POSTGRES_PASSWORD:-}" ] && [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
-    echo "error: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
-    exit 1
-  fi
-  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
-    POSTGRES_PASSWORD="$(< "$POSTGRES_PASSWORD_FILE")"
-  fi
   export POSTGRES_USER="${POSTGRES_USER:-postgres}"
   export POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
   auth="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
