@@ -31,6 +31,7 @@ export class LeanConnection {
   async post(host: string, path: string, json: string): Promise<number> {
     await this.ready;
     if (this.#waiting) throw new Error('one request at a time');
+    if (this.#socket.destroyed) throw new Error('connection closed');
     const body = Buffer.from(json);
     return new Promise<number>((resolve, reject) => {
       this.#waiting = { resolve, reject };
