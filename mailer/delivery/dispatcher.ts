@@ -78,6 +78,9 @@ interface Lane {
   grouper?: Grouper<Job>;
 }
 
+/** What the stages before a send say: false, send it; true, done without; a failure (the store could not answer), retried. */
+type Stop = boolean | SendResult;
+
 /** Jobs a grouping lane lets through to its grouper at once: they wait there, holding no connection. */
 const GROUPING_LIMIT = 100_000;
 
@@ -227,15 +230,17 @@ export class Dispatcher {
   /**
    * The stages before a send (mute, told): true when the job is done without
    * one (held, or skipped); a failure to retry when the store could not say
-   * what was told. Mute is looked at again after waiting for the store.
+   * what was told. Synchronous unless the store is asked; mute is looked at
+   * again after waiting for it.
    */
-  async #stopped(job: Job): Promise<boolean | SendResult> {
+  #stopped(job: Job): Stop | Promise<Stop> {
     if (this.#forgotten(job) || this.#mute.holds(job)) return true;
-    let due: boolean | SendResult | Promise<boolean | SendResult> = this.#told.due(job.item.alert, job.channel.name);
-    if (due instanceof Promise) {
-      due = await due;
-      if (this.#closed || this.#forgotten(job) || this.#mute.holds(job)) return true;
-    }
+    const due = this.#told.due(job.item.alert, job.channel.name);
+    if (!(due instanceof Promise)) return this.#toldSays(job, due);
+    return due.then((answer) => (this.#closed || this.#forgotten(job) || this.#mute.holds(job) ? true : this.#toldSays(job, answer)));
+  }
+
+  #toldSays(job: Job, due: boolean | SendResult): Stop {
     if (due === true) return false;
     if (due !== false) return due;
     this.#mute.skip(job, 'its down was never sent on this channel');
@@ -244,7 +249,8 @@ export class Dispatcher {
 
   async #attempt(job: Job): Promise<RunOutcome> {
     if (this.#closed) return 0;
-    const stopped = await this.#stopped(job);
+    let stopped = this.#stopped(job);
+    if (stopped instanceof Promise) stopped = await stopped;
     if (stopped !== false) return stopped === true ? (this.#closed ? 0 : undefined) : this.#outcome(job, stopped);
     const result = await this.#send(job.channel, [job.item]);
     return result === undefined ? 0 : this.#outcome(job, result);
