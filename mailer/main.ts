@@ -86,7 +86,7 @@ const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
 // The nflog (what each channel was told of each open incident) as the store kept it.
 const notifyLog = new NotifyLog(await store.notifyLog());
-const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs, notifyLog });
+const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs, notifyLog, ...(store.toldOf ? { toldOf: (incident: string) => store.toldOf!(incident) } : {}) });
 const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
@@ -95,7 +95,7 @@ const silence = new AgentSilence({ registry, admissions, recipient: allowlist.de
   hub.agentChanged(record);
   hub.dropAgent(record.name, `agent ${record.name} has not reported within its silence`);
 } });
-const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log, quorum: config.quorum });
+const hub: StatusHub = new StatusHub({ store, snapshot, registry, silence, log, quorum: config.quorum, sharedStore: store.toldOf !== undefined });
 silence.watchRestored();
 admissions.observe(hub);
 hub.bind(admissions);

@@ -14,10 +14,12 @@
  *    and group waits it matches;
  * 3. group (grouper.ts): one message for the alerts for one recipient that
  *    come together, muted again at its flush; each keeps its own outcome;
- * 4. told: an up naming an incident goes only to a channel told its down
- *    (notify-log.ts, the nflog); elsewhere it is settled as skipped;
+ * 4. told (told-stage.ts): an up naming an incident goes only to a channel
+ *    told its down (notify-log.ts, the nflog; with several mailers, asked of
+ *    the store); elsewhere it is settled as skipped;
  * 5. rate: the channel's rate limit and its destination's pauses (rate-gate.ts);
- * 6. send, with its deadline; 7. record: the outcome, and the nflog.
+ * 6. send, with its deadline (timed-send.ts);
+ * 7. record: the outcome, and the nflog (record-outcome.ts).
  *
  * Each channel has its own queue (keyed-queue.ts):
  * - at most `channel.concurrency` sends under way at once (its connection
@@ -31,17 +33,20 @@
  *   dispatcher waits until the channel has settled it before it retries:
  *   a send given up on cannot go out beside its retry.
  */
-import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.ts';
+import type { BackoffPolicy } from '../../shared/backoff.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { type SendResult, transient } from '../../shared/send-result.ts';
+import type { SendResult } from '../../shared/send-result.ts';
 import type { Channel } from './channels/channel.ts';
 import type { Route } from './channel-setup.ts';
 import { Grouper } from './grouper.ts';
 import { KeyedQueue, type RunOutcome } from './keyed-queue.ts';
 import { MuteStage } from './mute-stage.ts';
 import { NotifyLog } from './notify-log.ts';
+import { type Job, recordOutcome } from './record-outcome.ts';
 import type { NotifyPolicy } from '../notify-policy.ts';
 import { RateGate } from './rate-gate.ts';
+import { timedSend } from './timed-send.ts';
+import { type ToldOf, ToldStage } from './told-stage.ts';
 import { isOwed, type Outbox, type OutboxRecord } from '../store/outbox.ts';
 import type { QueuedAlert } from '../queued-alert.ts';
 
@@ -57,21 +62,14 @@ export interface DispatcherOptions {
   backoff?: BackoffPolicy;
   /** What each channel was told (the nflog), as the store kept it. */
   notifyLog?: NotifyLog;
+  /** Several mailers on one database: the store's word on an incident the nflog does not know (Store.toldOf). */
+  toldOf?: ToldOf;
   now?: () => number;
 }
 
-const DEFAULT_POLICY: BackoffPolicy = { baseMs: 1000, maxMs: 5 * 60_000, jitter: 1 };
 /** Sends at once on a channel that does not say (log, file). */
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_SEND_TIMEOUT_MS = 120_000;
-
-interface Job {
-  item: QueuedAlert;
-  channel: Channel;
-  attempt: number;
-  /** The alert's generation when the job was made: one forgotten since is dropped. */
-  gen: number;
-}
 
 interface Lane {
   route: Route;
@@ -79,6 +77,9 @@ interface Lane {
   gate: RateGate;
   grouper?: Grouper<Job>;
 }
+
+/** What the stages before a send say: false, send it; true, done without; a failure (the store could not answer), retried. */
+type Stop = boolean | SendResult;
 
 /** Jobs a grouping lane lets through to its grouper at once: they wait there, holding no connection. */
 const GROUPING_LIMIT = 100_000;
@@ -94,14 +95,16 @@ export class Dispatcher {
   readonly #lanes = new Map<string, Lane>();
   readonly #sending = new Set<AbortController>();
   readonly #mute: MuteStage<Job>;
-  readonly #told: NotifyLog;
+  readonly #log: NotifyLog;
+  readonly #told: ToldStage;
   /** Per alert forgotten (another mailer took it over): bumped at each forget, so its older jobs are dropped. */
   readonly #gens = new Map<string, number>();
   #closed = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
-    this.#told = options.notifyLog ?? new NotifyLog();
+    this.#log = options.notifyLog ?? new NotifyLog();
+    this.#told = new ToldStage(this.#log, options.toldOf);
     const now = options.now ?? Date.now;
     this.#mute = new MuteStage<Job>({ outbox: options.outbox, log: options.log, now, requeue: (job) => this.#lanes.get(job.channel.name)?.queue.add(job) });
     const routes: readonly Route[] = options.routes ?? (options.channels ?? []).map((channel): Route => ({ channel }));
@@ -224,18 +227,31 @@ export class Dispatcher {
     }
   }
 
-  /** The stages before a send (mute, told): true when the job is done without one (held, or skipped). */
-  #stopped(job: Job): boolean {
+  /**
+   * The stages before a send (mute, told): true when the job is done without
+   * one (held, or skipped); a failure to retry when the store could not say
+   * what was told. Synchronous unless the store is asked; mute is looked at
+   * again after waiting for it.
+   */
+  #stopped(job: Job): Stop | Promise<Stop> {
     if (this.#forgotten(job) || this.#mute.holds(job)) return true;
-    const { alert } = job.item;
-    if (this.#told.due(alert, job.channel.name)) return false;
+    const due = this.#told.due(job.item.alert, job.channel.name);
+    if (!(due instanceof Promise)) return this.#toldSays(job, due);
+    return due.then((answer) => (this.#closed || this.#forgotten(job) || this.#mute.holds(job) ? true : this.#toldSays(job, answer)));
+  }
+
+  #toldSays(job: Job, due: boolean | SendResult): Stop {
+    if (due === true) return false;
+    if (due !== false) return due;
     this.#mute.skip(job, 'its down was never sent on this channel');
     return true;
   }
 
   async #attempt(job: Job): Promise<RunOutcome> {
     if (this.#closed) return 0;
-    if (this.#stopped(job)) return undefined;
+    let stopped = this.#stopped(job);
+    if (stopped instanceof Promise) stopped = await stopped;
+    if (stopped !== false) return stopped === true ? (this.#closed ? 0 : undefined) : this.#outcome(job, stopped);
     const result = await this.#send(job.channel, [job.item]);
     return result === undefined ? 0 : this.#outcome(job, result);
   }
@@ -243,8 +259,10 @@ export class Dispatcher {
   /** One message for a group (one alert: an ordinary send), muted at its flush; each member's outcome. */
   async #attemptGroup(jobs: Job[]): Promise<RunOutcome[]> {
     if (this.#closed) return jobs.map(() => 0);
-    const live = jobs.filter((job) => !this.#stopped(job));
+    const stops = await Promise.all(jobs.map((job) => this.#stopped(job)));
     const outcomes = new Map<Job, RunOutcome>();
+    jobs.forEach((job, i) => typeof stops[i] === 'object' && outcomes.set(job, this.#outcome(job, stops[i])));
+    const live = jobs.filter((_, i) => stops[i] === false);
     if (live.length > 0) {
       const result = await this.#send(live[0]!.channel, live.map((j) => j.item));
       if (live.length > 1 && result !== undefined) this.#options.log.debug(`Sent ${live.length} alerts as one message via ${live[0]!.channel.name}.`, { event: 'group', channel: live[0]!.channel.name, size: live.length });
@@ -254,72 +272,13 @@ export class Dispatcher {
   }
 
   #outcome(job: Job, result: SendResult): RunOutcome {
-    const { item, channel, attempt } = job;
-    const { outbox, log } = this.#options;
-    const id = item.alert.id;
-    if (result.ok) {
-      outbox.settle(id, channel.name, 'delivered', undefined, true, !channel.repeatIsHarmless);
-      this.#told.delivered(item, channel.name);
-      if (channel.name !== 'log') log.info(`Delivered alert ${id} via ${channel.name}.`, { event: 'delivered', id, channel: channel.name, attempt, detail: result.detail });
-      return undefined;
-    }
-    const now = this.#options.now?.() ?? Date.now();
-    const age = now - item.receivedAt;
-    if (!result.retry || age >= this.#options.maxRetryAgeMs) {
-      const why = result.retry ? `still failing after ${Math.round(age / 1000)}s: ${result.error}` : result.error;
-      outbox.settle(id, channel.name, 'dead', why);
-      log.error(`Alert ${id} not delivered via ${channel.name} (dead letter): ${why}`, { event: 'dead', id, channel: channel.name, attempt });
-      return undefined;
-    }
-    outbox.attempted(id, channel.name, result.error);
-    if (this.#closed) return 0; // stays owed; the queue is closed and starts nothing more
-    const delay = Math.min(
-      Math.max(result.retryAfterMs ?? 0, backoffDelay(attempt, this.#options.backoff ?? DEFAULT_POLICY)),
-      Math.max(0, this.#options.maxRetryAgeMs - age),
-    );
-    log.warn(`Alert ${id} via ${channel.name} failed: ${result.error}; retry ${attempt} in ${(delay / 1000).toFixed(1)}s.`, {
-      event: 'retry',
-      id,
-      channel: channel.name,
-      attempt,
-    });
-    job.attempt += 1;
-    return delay;
+    const { outbox, log, maxRetryAgeMs, backoff } = this.#options;
+    return recordOutcome(job, result, { outbox, log, told: this.#log, maxRetryAgeMs, backoff, now: this.#options.now?.() ?? Date.now(), closed: this.#closed });
   }
 
-  /**
-   * One send, cancelled (its signal aborted) when it outlives the timeout.
-   * It resolves only once the channel has settled the send, so that a retry
-   * can never run beside a send that may still go out. Undefined when the
-   * mailer stopped before the send could start (closed, or while it waited
-   * at the rate gate): no attempt, nothing to record; the alert stays owed.
-   */
-  async #send(channel: Channel, items: QueuedAlert[]): Promise<SendResult | undefined> {
-    if (this.#closed) return undefined;
-    const limit = this.#options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
-    const gate = this.#lanes.get(channel.name)!.gate;
-    const controller = new AbortController();
-    this.#sending.add(controller);
-    // The deadline runs from when the destination may take the send, not while it waits its turn.
-    if (!gate.tryTake() && !(await gate.take(controller.signal))) {
-      this.#sending.delete(controller);
-      return undefined;
-    }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`no answer within ${Math.round(limit / 1000)}s`));
-    }, limit);
-    try {
-      const result = items.length === 1 || !channel.sendGroup ? await channel.send(items[0]!, { signal: controller.signal }) : await channel.sendGroup(items, { signal: controller.signal });
-      gate.hold(result.ok ? (result.holdMs ?? 0) : (result.retryAfterMs ?? 0));
-      if (!result.ok && timedOut) return transient(`no answer within ${limit >= 1000 ? `${Math.round(limit / 1000)}s` : `${limit}ms`} (send cancelled)`);
-      return result;
-    } catch (err) {
-      return transient(`channel threw: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-      this.#sending.delete(controller);
-    }
+  /** One send through the channel's rate gate, with its deadline (timed-send.ts); undefined: the mailer stopped first. */
+  #send(channel: Channel, items: QueuedAlert[]): Promise<SendResult | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    return timedSend(channel, items, this.#lanes.get(channel.name)!.gate, this.#options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, this.#sending);
   }
 }

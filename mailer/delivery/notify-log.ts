@@ -6,6 +6,8 @@
  * down is a `delivered` row of hub_deliveries, and the store gives back the
  * pairs of the incidents still open at start (Store.notifyLog), which this
  * index is built from. In memory the pairs of an incident go with its up.
+ * Several mailers on one database: an incident told by another mailer is
+ * learnt from the store when its up comes here (told-stage.ts), and kept.
  */
 import type { Alert } from '../../shared/alert.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
@@ -16,6 +18,8 @@ export const MAX_TOLD_INCIDENTS = 100_000;
 
 export class NotifyLog {
   readonly #told = new Map<string, Set<string>>();
+  /** Incidents whose told channels were learnt from the store (told-stage.ts), even none: not asked again. */
+  readonly #learnt = new Set<string>();
 
   constructor(entries: Iterable<NotifyEntry> = []) {
     for (const e of entries) this.record(e.incident, e.channel);
@@ -30,6 +34,18 @@ export class NotifyLog {
   delivered(item: QueuedAlert, channel: string): void {
     if (item.alert.status === 'down') this.record(incidentKey(item), channel);
     else if (item.alert.incident !== undefined) this.forget(item.alert.incident, channel);
+  }
+
+  /** Whether this log has a word on the incident: a channel told here or at start, or learnt from the store. */
+  knows(incident: string): boolean {
+    return this.#told.has(incident) || this.#learnt.has(incident);
+  }
+
+  /** What the store says the channels were told of the incident (several mailers on one database). */
+  learn(incident: string, channels: readonly string[]): void {
+    if (this.#learnt.size >= MAX_TOLD_INCIDENTS) this.#learnt.delete(this.#learnt.values().next().value!);
+    this.#learnt.add(incident);
+    for (const channel of channels) this.record(incident, channel);
   }
 
   told(incident: string, channel: string): boolean {

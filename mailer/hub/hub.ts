@@ -60,6 +60,8 @@ export interface StatusHubOptions {
   now?: () => number;
   /** --quorum: live agents that must see a target down (default 1). */
   quorum?: number;
+  /** Several mailers share the store (Postgres): another mailer's incident's up is not held (ledger.ts). */
+  sharedStore?: boolean;
 }
 
 /** Also the intake's AdmissionObserver (beforeKeep, admitted): it hears of every accepted alert. */
@@ -94,7 +96,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     const rules = { quorum: options.quorum ?? 1, openOn: (t: string) => this.ledger.openOn(t) !== undefined };
     this.targets = new TargetBoard(write, snapshot.targets, snapshot.buckets, agents, rules);
     this.incidents = new IncidentBook(write, snapshot.open);
-    this.ledger = new IncidentLedger(this.targets, this.incidents, rules.quorum);
+    this.ledger = new IncidentLedger(this.targets, this.incidents, rules.quorum, options.sharedStore === true);
     this.silences = new Silences(options.store.hubCommit.bind(options.store), snapshot.silences);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS).unref();
   }

@@ -9,6 +9,12 @@
  * An alert naming no agent (the book's raw text, JSON by hand) and the hub's
  * own alerts are not the ledger's: they go as they always did. No I/O of its
  * own; time comes as arguments.
+ *
+ * Several mailers on one store (`shared`): an agent's up naming an incident
+ * this mailer has not open, while none is open on its target here, may end
+ * one another mailer opened (the agent failed over): it is not held for
+ * that, and the dispatcher's told stage sends it only where the store says
+ * its down went (none: skipped, as here).
  */
 import { createHash } from 'node:crypto';
 import type { QueuedAlert } from '../queued-alert.ts';
@@ -36,12 +42,14 @@ export interface HubNotice {
 
 export class IncidentLedger {
   readonly quorum: number;
+  readonly #shared: boolean;
   readonly #board: TargetBoard;
   readonly #book: IncidentBook;
   /** Per target: the incident open (as the rules see it, ahead of its row) and the one an agent's up just ended. */
   readonly #state = new Map<string, { open: LedgerIncident | undefined; endedByUp?: string; heldTo: Set<string> }>();
 
-  constructor(board: TargetBoard, book: IncidentBook, quorum: number) {
+  constructor(board: TargetBoard, book: IncidentBook, quorum: number, shared = false) {
+    this.#shared = shared;
     this.#board = board;
     this.#book = book;
     this.quorum = quorum;
@@ -62,7 +70,10 @@ export class IncidentLedger {
     const s = this.#of(alert.target);
     const state: LedgerState = { views: e.agents, open: s.open, ...(s.endedByUp !== undefined ? { endedByUp: s.endedByUp } : {}) };
     const at = alert.time !== undefined ? Math.min(Date.parse(alert.time), now) : now;
-    const verdict = decideAlert(state, { status: alert.status, agent: alert.agent, instance: alert.instance, incident: alert.incident, reminder: alert.reminder !== undefined, at }, this.quorum);
+    const opened = state.open;
+    let verdict = decideAlert(state, { status: alert.status, agent: alert.agent, instance: alert.instance, incident: alert.incident, reminder: alert.reminder !== undefined, at }, this.quorum);
+    // Held only for want of an open incident: with a shared store, perhaps another mailer's.
+    if (this.#shared && !verdict.send && alert.status === 'up' && !opened && alert.incident !== undefined && !this.#book.get(alert.incident)) verdict = { send: true };
     const notices: HubNotice[] = [];
     if (!verdict.send && alert.status === 'down' && !state.open) s.heldTo.add(alert.to);
     if (!verdict.send && verdict.hubDown) {

@@ -2,7 +2,8 @@
  * The hub's SQL on Postgres (schema: postgres-migrations.ts; the same rows as
  * sqlite-hub-queries.ts): each HubWrite, the load at start, the incident
  * list with each incident's deliveries (the deliveries table, rows kept with
- * an incident), the notification log, and pruning past the retention.
+ * an incident), the notification log (at start, and one incident's for an
+ * up whose down another mailer told), and pruning past the retention.
  */
 import type { ClientBase } from 'pg';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
@@ -111,6 +112,21 @@ export async function notifyLog(c: ClientBase): Promise<NotifyEntry[]> {
     "SELECT DISTINCT d.incident, d.channel FROM deliveries d JOIN hub_incidents i ON i.id = d.incident WHERE i.state = 'open' AND d.state = 'delivered'",
   );
   return r.rows.map((row) => ({ incident: row.incident, channel: row.channel }));
+}
+
+/**
+ * One incident's nflog, wherever it was told (several mailers on one
+ * database): the channels that delivered one of its alerts, as at start
+ * (its downs), less those that delivered its up already. An alert row gone
+ * (past the dedupe window) counts as a down.
+ */
+export async function toldOf(c: ClientBase, incident: string): Promise<string[]> {
+  const r = await c.query<{ channel: string }>(
+    `SELECT d.channel FROM deliveries d LEFT JOIN alerts a ON a.seq = d.alert_seq WHERE d.incident = $1 AND d.state = 'delivered'
+     GROUP BY d.channel HAVING bool_and(coalesce(a.alert->>'status', 'down') <> 'up') ORDER BY d.channel`,
+    [incident],
+  );
+  return r.rows.map((row) => row.channel);
 }
 
 /** Forget what is past its retention (hub/model.ts). */

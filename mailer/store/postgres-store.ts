@@ -107,6 +107,7 @@ class PostgresBackend implements StoreBackend {
   hubLoad: StoreBackend['hubLoad'] = (now) => this.#session.run((c) => hq.hubLoad(c, now, now - HOURLY_KEEP_MS, now - 91 * DAY_MS));
   incidents: StoreBackend['incidents'] = (query) => this.#session.run((c) => hq.incidents(c, query));
   notifyLog: StoreBackend['notifyLog'] = () => this.#session.run((c) => hq.notifyLog(c));
+  toldOf = (incident: string): Promise<string[]> => this.#session.run((c) => hq.toldOf(c, incident));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
   /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
   close = async (abandon = false): Promise<void> => {
@@ -179,6 +180,12 @@ export class PostgresStore extends GroupCommitStore {
   /** From now on take over lapsed work, and tell the mailer what comes and goes (main.ts, once it has resumed what open loaded). */
   watchClaims(handlers: ClaimHandlers): void {
     this.#claims?.watch(handlers);
+  }
+
+  /** The channels told a down of this incident, by any mailer on the database (Store.toldOf). */
+  toldOf(incident: string): Promise<string[]> {
+    if (!this.#backend) return Promise.reject(new Error('the store is not open'));
+    return this.#backend.toldOf(incident);
   }
 
   claimCounts(): ClaimCounts | undefined {

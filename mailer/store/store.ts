@@ -92,6 +92,14 @@ export interface Store extends Outbox, HubStorage {
    * Durable with each delivery's progress (kept with its incident).
    */
   notifyLog(): Promise<NotifyEntry[]>;
+  /**
+   * Postgres (several mailers may share the database): one incident's nflog
+   * as the database has it, whichever mailer told it: the channels that
+   * delivered one of its downs and not yet its up. Asked by the dispatcher's
+   * told stage for an up whose incident its own log does not know. SQLite
+   * (one mailer) has none: its log at start is the whole of it.
+   */
+  toldOf?(incident: string): Promise<string[]>;
   /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
   /**

@@ -9,7 +9,9 @@
  * (NOTIFY); an alert whose channels are split between two stores ends sent,
  * or dead, whichever store finishes it; an id admitted at one store is a
  * duplicate at the other; a store that cannot renew its lease (the server
- * stopped) drops its work and takes it up again once the server is back.
+ * stopped) drops its work and takes it up again once the server is back;
+ * the channels told an incident's down at one store are the other's answer
+ * (toldOf: the nflog shared through the database).
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -240,4 +242,30 @@ test('postgres cluster: a store that cannot renew its lease (the server stopped)
   } finally {
     await own.run();
   }
+});
+
+test("postgres cluster: a store answers which channels were told an incident's down at another store (toldOf), less those told its up", { timeout: 60_000 }, async () => {
+  const db = server.fresh('claims');
+  const a = await open(db);
+  const b = await open(db);
+  const of = (id: string, status: 'down' | 'up', incident: string) => {
+    const it = item(id);
+    it.alert.status = status;
+    it.alert.incident = incident;
+    return it;
+  };
+  await a.store.admit(of('n-down', 'down', 'inc-n'), ['log', 'pagerduty', 'smtp']);
+  assert.deepEqual(await b.store.toldOf('inc-n'), [], 'nothing delivered yet');
+  a.store.settle('n-down', 'pagerduty', 'delivered');
+  a.store.settle('n-down', 'log', 'delivered');
+  a.store.settle('n-down', 'smtp', 'dead', 'refused');
+  await committed(a.store);
+  assert.deepEqual(await b.store.toldOf('inc-n'), ['log', 'pagerduty'], 'the channels the other store delivered the down on, not the dead one');
+  assert.deepEqual(await b.store.toldOf('inc-other'), [], 'another incident: none');
+  await b.store.admit(of('n-up', 'up', 'inc-n'), ['log', 'pagerduty']);
+  b.store.settle('n-up', 'pagerduty', 'delivered');
+  await committed(b.store);
+  assert.deepEqual(await a.store.toldOf('inc-n'), ['log'], 'a channel told the up is done with the incident');
+  await a.store.close();
+  await b.store.close();
 });

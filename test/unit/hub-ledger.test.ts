@@ -8,6 +8,8 @@
  * naming both), fewer than two after that one up; a goodbye leaves the
  * target stale. Operations: closed by hand (one up, then 404), an agent
  * forgotten with the targets only it watched, --forget-after's sweep.
+ * A shared store (several mailers): an agent's up for an incident another
+ * mailer opened is not held here (the told stage decides where it goes).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,7 +27,7 @@ const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
 const WEB = 'http://shop/';
 const PEER = '10.0.0.9:4000';
 
-async function harness(quorum = 1) {
+async function harness(quorum = 1, sharedStore = false) {
   const store = new MemoryOutbox();
   const lines: string[] = [];
   const log: Logger = { debug: () => {}, info: (m) => void lines.push(m), warn: (m) => void lines.push(m), error: (m) => void lines.push(m), output() {} };
@@ -45,7 +47,7 @@ async function harness(quorum = 1) {
     },
   };
   const silence = new AgentSilence({ registry, admissions: sink, recipient: 'admin@work', setting: 'off', log, clock: { now: () => now, setTimer: () => ({ clear() {} }) } });
-  const hub: StatusHub = new StatusHub({ store, snapshot: await store.hubLoad(), registry, silence, log, quorum, now: () => now });
+  const hub: StatusHub = new StatusHub({ store, snapshot: await store.hubLoad(), registry, silence, log, quorum, now: () => now, sharedStore });
   hub.bind(sink);
   const flush = () => new Promise((r) => setImmediate(r));
   let n = 0;
@@ -187,4 +189,17 @@ test('two agents sharing one --agent-name: their alternating reports are no rest
   assert.equal(h.state(), 'down');
   assert.equal(h.lines.filter((l) => /two agents report as host/.test(l)).length, 1, 'one warning');
   assert.equal(h.lines.filter((l) => /agent host restarted/.test(l)).length, 1, 'only the first alternation looked like a restart');
+});
+
+test("a shared store: an agent's up for an incident another mailer opened is not held for want of it; alone, such an up is held", async () => {
+  for (const shared of [false, true]) {
+    const h = await harness(1, shared);
+    await h.report('a', 'a-one-1234', 'down');
+    await h.alert('a', 'a-one-1234', 'up', 'inc-elsewhere');
+    assert.deepEqual(h.sent.map((s) => `${s.by} ${s.status} ${s.incident}`), shared ? ['a up inc-elsewhere'] : [], shared ? 'to the channels (told stage)' : 'held: its down was not told here');
+    assert.equal(h.hub.incidents.openOn(WEB), undefined, 'no incident opened or kept here');
+    // Its next down is an incident of its own as ever.
+    await h.alert('a', 'a-one-1234', 'down', 'inc-next');
+    assert.equal(h.hub.incidents.openOn(WEB)?.id, 'inc-next');
+  }
 });
