@@ -91,7 +91,7 @@ const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
 // A silent agent is alerted on like any alert.
-const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, onSilent: (record) => {
+const silence = new AgentSilence({ registry, admissions, recipient: allowlist.defaultRecipient, setting: config.agentSilence, log, lastReports: store.lastReports?.bind(store), onSilent: (record) => {
   hub.agentChanged(record);
   hub.dropAgent(record.name, `agent ${record.name} has not reported within its silence`);
 } });

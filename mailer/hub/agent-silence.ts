@@ -78,6 +78,12 @@ export interface AgentSilenceOptions {
   clock?: Clock;
   /** An agent was found silent (its record says so now). */
   onSilent?: (record: AgentRecord) => void;
+  /**
+   * Several mailers on one store (Store.lastReports): when the agents last reported at any of them.
+   * An agent is called silent only when the store has no later report of it either: its reports
+   * may go to another mailer (the agent's --mailer list, a service's replicas).
+   */
+  lastReports?: (names: readonly string[]) => Promise<Map<string, { at: number; instance: string }>>;
 }
 
 /** The incident of an agent's silence: the same on its down and its up, and after a mailer restart. */
@@ -181,14 +187,40 @@ export class AgentSilence implements ReportReceiver {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     if (this.#closed) return;
+    const due = this.#due();
+    if (due.length === 0 || !this.#o.lastReports) return this.#settle(due);
+    // Asked of the store first: a report another mailer took pushes the deadline on, as one here does.
+    this.#o.lastReports(due.map((r) => r.name)).then(
+      (seen) => {
+        for (const record of due) {
+          const there = seen.get(record.name);
+          if (there) this.#o.registry.heardElsewhere(record.name, there.at, there.instance);
+        }
+        this.#settle(this.#due());
+      },
+      // The store cannot answer: try again in a second rather than call agents silent on this mailer's word alone.
+      () => this.#arm(this.#clock.now() + 1000),
+    );
+  }
+
+  /** The reporting agents whose silence is due now. */
+  #due(): AgentRecord[] {
     const now = this.#clock.now();
+    return [...this.#o.registry.records()].filter((record) => {
+      const deadline = record.state === 'reporting' ? this.#deadline(record) : undefined;
+      return deadline !== undefined && deadline <= now;
+    });
+  }
+
+  /** Raise the silences of `due`, and arm the timer for the next deadline. */
+  #settle(due: readonly AgentRecord[]): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (const record of due) this.#silent(record, now);
     let next = Infinity;
     for (const record of this.#o.registry.records()) {
-      if (record.state !== 'reporting') continue;
-      const deadline = this.#deadline(record);
-      if (deadline === undefined) continue;
-      if (deadline <= now) this.#silent(record, now);
-      else next = Math.min(next, deadline);
+      const deadline = record.state === 'reporting' ? this.#deadline(record) : undefined;
+      if (deadline !== undefined) next = Math.min(next, deadline);
     }
     // A timer that fired early finds nothing due and is simply armed again.
     if (next !== Infinity) this.#arm(next);

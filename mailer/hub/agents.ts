@@ -145,6 +145,17 @@ export class AgentRegistry {
     return { ok: true, record, kind, previous };
   }
 
+  /**
+   * Another mailer on a shared store heard this agent at `at` (later than this one did), as
+   * `instance`: its record goes by that, so its silence and the silence's incident are the same here.
+   */
+  heardElsewhere(name: string, at: number, instance: string): void {
+    const record = this.#agents.get(name);
+    if (!record || at <= record.lastReportAt) return;
+    record.lastReportAt = at;
+    record.instance = instance;
+  }
+
   /** The agents kept in the store, at start (before any report); their targets within MAX_TARGETS in all. */
   restore(rows: readonly AgentRow[]): void {
     let room = MAX_TARGETS;

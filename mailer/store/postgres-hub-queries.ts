@@ -129,6 +129,12 @@ export async function toldOf(c: ClientBase, incident: string): Promise<string[]>
   return r.rows.map((row) => row.channel);
 }
 
+/** When each named agent last reported, and as which instance, as the database has it (any mailer's writes). */
+export async function lastReports(c: ClientBase, names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> {
+  const r = await c.query<{ name: string; last_report: number; instance: string }>('SELECT name, last_report, instance FROM hub_agents WHERE name = ANY($1::text[])', [names]);
+  return new Map(r.rows.map((row) => [row.name, { at: Number(row.last_report), instance: row.instance }]));
+}
+
 /** Forget what is past its retention (hub/model.ts). */
 export async function hubPrune(c: ClientBase, hourlyBefore: number, dailyBefore: number, now: number): Promise<void> {
   await c.query('DELETE FROM hub_buckets WHERE size = $1 AND start < $2', [HOUR_MS, hourlyBefore]);

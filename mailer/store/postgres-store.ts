@@ -108,6 +108,7 @@ class PostgresBackend implements StoreBackend {
   incidents: StoreBackend['incidents'] = (query) => this.#session.run((c) => hq.incidents(c, query));
   notifyLog: StoreBackend['notifyLog'] = () => this.#session.run((c) => hq.notifyLog(c));
   toldOf = (incident: string): Promise<string[]> => this.#session.run((c) => hq.toldOf(c, incident));
+  lastReports = (names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> => this.#session.run((c) => hq.lastReports(c, names));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
   /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
   close = async (abandon = false): Promise<void> => {
@@ -186,6 +187,12 @@ export class PostgresStore extends GroupCommitStore {
   toldOf(incident: string): Promise<string[]> {
     if (!this.#backend) return Promise.reject(new Error('the store is not open'));
     return this.#backend.toldOf(incident);
+  }
+
+  /** When these agents last reported, at any mailer on the database (Store.lastReports). */
+  lastReports(names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> {
+    if (!this.#backend) return Promise.reject(new Error('the store is not open'));
+    return this.#backend.lastReports(names);
   }
 
   claimCounts(): ClaimCounts | undefined {

@@ -100,6 +100,13 @@ export interface Store extends Outbox, HubStorage {
    * (one mailer) has none: its log at start is the whole of it.
    */
   toldOf?(incident: string): Promise<string[]>;
+  /**
+   * Postgres (several mailers may share the database): when each of these
+   * agents last reported and as which instance, at whichever mailer
+   * (hub_agents). Asked before an agent is called silent: its reports may go
+   * to another mailer. SQLite (one mailer) has none.
+   */
+  lastReports?(names: readonly string[]): Promise<Map<string, { at: number; instance: string }>>;
   /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
   /**

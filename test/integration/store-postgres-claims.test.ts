@@ -269,3 +269,17 @@ test("postgres cluster: a store answers which channels were told an incident's d
   await a.store.close();
   await b.store.close();
 });
+
+test('postgres cluster: a store answers when an agent last reported, and as which instance, at another store (lastReports)', { timeout: 60_000 }, async () => {
+  const db = server.fresh('claims');
+  const a = await open(db);
+  const b = await open(db);
+  const row = (lastReportAt: number, instance: string) => ({ name: 'box-1', instance, version: '1.0.0', firstSeenAt: 1000, instanceSince: 1000, lastReportAt, intervalMs: 10_000, state: 'reporting' as const, targets: [{ name: 'web', state: 'up' as const }] });
+  assert.deepEqual(await b.store.lastReports(['box-1']), new Map(), 'no report anywhere yet');
+  await a.store.hubCommit({ op: 'agent', row: row(5000, 'inst-1') });
+  assert.deepEqual(await b.store.lastReports(['box-1', 'box-2']), new Map([['box-1', { at: 5000, instance: 'inst-1' }]]), 'the report store a took, and none of a name never seen');
+  await a.store.hubCommit({ op: 'agent', row: row(9000, 'inst-2') });
+  assert.deepEqual(await b.store.lastReports(['box-1']), new Map([['box-1', { at: 9000, instance: 'inst-2' }]]), 'its latest');
+  await a.store.close();
+  await b.store.close();
+});

@@ -15,7 +15,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { LATENCY_BUCKETS_MS, type AgentReport, type TargetReport } from '../../shared/wire-report.ts';
 import type { AlertRequest } from '../../shared/wire-json.ts';
 import type { Admission } from '../../mailer/intake/admission.ts';
-import { AgentSilence, type Clock, type SilenceSetting, silenceFor, silenceWarning } from '../../mailer/hub/agent-silence.ts';
+import { AgentSilence, type AgentSilenceOptions, type Clock, type SilenceSetting, silenceFor, silenceWarning } from '../../mailer/hub/agent-silence.ts';
 import { AgentRegistry } from '../../mailer/hub/agents.ts';
 import type { AgentRow } from '../../mailer/hub/model.ts';
 
@@ -61,7 +61,7 @@ class FakeClock implements Clock {
   }
 }
 
-function hub(setting: SilenceSetting = undefined) {
+function hub(setting: SilenceSetting = undefined, lastReports?: AgentSilenceOptions['lastReports']) {
   const clock = new FakeClock();
   const log = logger();
   const alerts: Array<{ req: AlertRequest; peer: string }> = [];
@@ -72,7 +72,7 @@ function hub(setting: SilenceSetting = undefined) {
     },
   };
   const registry = new AgentRegistry({ log });
-  const silence = new AgentSilence({ registry, admissions, recipient: 'admin@work', setting, log, clock });
+  const silence = new AgentSilence({ registry, admissions, recipient: 'admin@work', setting, log, clock, ...(lastReports ? { lastReports } : {}) });
   return { clock, log, alerts, registry, silence };
 }
 
@@ -333,4 +333,51 @@ test('an --agent-silence at or below a report interval: a start-up warning again
   const { silence: byDefault, log: quiet } = hub(undefined);
   byDefault.report(report('slow', { intervalMs: 60_000 }));
   assert.equal(quiet.lines.filter((l) => l.includes('--agent-silence')).length, 0, 'the default grows with the interval');
+});
+
+test('a shared store: an agent whose reports another mailer takes is not called silent; when it is silent everywhere, the alarm carries the incident every mailer computes', async () => {
+  // The store's word: another mailer heard box-1 20 s after this one last did, then nothing more.
+  let elsewhere: { at: number; instance: string } | undefined;
+  const asked: string[][] = [];
+  const { silence, clock, alerts, registry } = hub(undefined, (names) => {
+    asked.push([...names]);
+    return Promise.resolve(new Map(elsewhere ? [['box-1', elsewhere]] : []));
+  });
+  const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+  silence.report(report('box-1'));
+  const heardHere = clock.t;
+  elsewhere = { at: heardHere + 20_000, instance: 'instance-0002' };
+  clock.advance(30_000);
+  await flush();
+  assert.deepEqual(asked, [['box-1']], 'asked of the store at the deadline');
+  assert.equal(alerts.length, 0, 'the report the other mailer took pushed the deadline on');
+  assert.equal(registry.get('box-1')?.state, 'reporting');
+  clock.advance(19_999);
+  await flush();
+  assert.equal(alerts.length, 0);
+  clock.advance(1);
+  await flush();
+  assert.equal(alerts.length, 1, 'silent 30 s after the last report at any mailer');
+  assert.equal(alerts[0]!.req.message, 'agent box-1 has not reported for 30.0s; its 2 targets are not being watched');
+  // The incident is the one the mailer that took the last report computes: its instance and time.
+  assert.equal(alerts[0]!.req.incident, `hub-silence-instance-0002-${(heardHere + 20_000).toString(36)}`);
+});
+
+test('a shared store that cannot answer: no alarm on this mailer\'s word alone; asked again a second later', async () => {
+  let fail = true;
+  let asked = 0;
+  const { silence, clock, alerts } = hub(undefined, () => {
+    asked += 1;
+    return fail ? Promise.reject(new Error('connection refused')) : Promise.resolve(new Map());
+  });
+  const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+  silence.report(report('box-1'));
+  clock.advance(30_000);
+  await flush();
+  assert.equal(alerts.length, 0);
+  fail = false;
+  clock.advance(1000);
+  await flush();
+  assert.equal(asked, 2);
+  assert.equal(alerts.length, 1, 'the store answered: no later report anywhere');
 });
