@@ -11,6 +11,8 @@
  * compared with the clock) and the store forgets them. A silence is added,
  * or removed, once the store has it on disk (hubCommit): the HTTP answer
  * waits for that, and a silence the store could not write never takes effect.
+ * On a store several mailers share, one added or removed at another mailer
+ * comes in by sync() (its commit NOTIFYs the others, who read them again).
  *
  * parseSilence reads POST /api/v1/silences (JSON) and the page's form:
  * {target?, match?, until (ISO 8601) | for (a duration: 30m, 2h), comment, startsAt?},
@@ -147,6 +149,20 @@ export class Silences {
     this.#forget(id);
     this.#changed();
     return true;
+  }
+
+  /**
+   * The silences as the store has them now, when another mailer on a shared store added or removed
+   * one (Store.watchClaims): they replace this mailer's, and the listeners run when any differs.
+   */
+  sync(rows: readonly SilenceRow[], now: number): void {
+    this.#expire(now);
+    const fresh = rows.filter((r) => r.until > now);
+    const same = fresh.length === this.#rows.size && fresh.every((r) => this.#rows.get(r.id)?.until === r.until);
+    if (same) return;
+    for (const id of [...this.#rows.keys()]) this.#forget(id);
+    for (const row of fresh.slice(0, MAX_SILENCES)) this.#keep(row);
+    this.#changed();
   }
 
   /** The silence in force now on every alert about this target (the page's "silenced"; a silence with matchers on targets only counts), if any. */

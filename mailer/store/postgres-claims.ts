@@ -19,7 +19,7 @@
  *   still owed (its own rows too). It does not stop the mailer (fatal): a
  *   Postgres restart would then restart every mailer at once.
  * - Takeover (every SCAN_EVERY_MS, at once when a mailer NOTIFYs that it let
- *   work go, and once at open): owed rows whose lease lapsed are claimed in
+ *   work go: the store's listener, postgres-listen.ts, calls scan(); and once at open): owed rows whose lease lapsed are claimed in
  *   batches, their alerts loaded into the working set with only the channels
  *   claimed, and handed on (handlers.adopted: the dispatcher resumes them).
  * - Fencing: every progress write is conditional on the row being this
@@ -33,10 +33,8 @@
 import type { Logger } from '../../shared/logger.ts';
 import { isOwed, type OutboxRecord } from './outbox.ts';
 import { claimLapsed, type ClaimScope, release, renew } from './postgres-claim-queries.ts';
-import { WorkListener } from './postgres-listen.ts';
 import { instancePrefix, type PostgresSession } from './postgres-session.ts';
 import type { PendingRow } from './store-backend.ts';
-import type { PostgresLocation } from './store-url.ts';
 
 export const LEASE_MS = 3000;
 const HEARTBEAT_EVERY_MS = 1000;
@@ -89,9 +87,7 @@ export class Claims {
   readonly #label: string;
   readonly #log: Logger;
   readonly #working: Map<string, PendingRow>;
-  readonly #where: PostgresLocation;
   #handlers: ClaimHandlers | undefined;
-  #listener: WorkListener | undefined;
   #timers: NodeJS.Timeout[] = [];
   /** When the last heartbeat that was answered was sent (performance.now()). */
   #renewedAt = performance.now();
@@ -103,13 +99,12 @@ export class Claims {
   #adopted = 0;
   #lost = 0;
 
-  constructor(options: { session: PostgresSession; me: string; label: string; log: Logger; working: Map<string, PendingRow>; where: PostgresLocation }) {
+  constructor(options: { session: PostgresSession; me: string; label: string; log: Logger; working: Map<string, PendingRow> }) {
     this.#session = options.session;
     this.#me = options.me;
     this.#label = options.label;
     this.#log = options.log;
     this.#working = options.working;
-    this.#where = options.where;
   }
 
   /** The heartbeat and its watch (from open: the rows claimed at insert need it before anything is resumed). */
@@ -125,7 +120,6 @@ export class Claims {
     const scan = setInterval(() => void this.scan(), SCAN_EVERY_MS);
     scan.unref();
     this.#timers.push(scan);
-    this.#listener = new WorkListener(this.#where, this.#me, () => void this.scan());
     void this.scan();
   }
 
@@ -182,7 +176,6 @@ export class Claims {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    await this.#listener?.close();
     if (!abandon) await this.#session.run((c) => release(c, this.#me)).catch(() => undefined);
     await this.#session.close();
   }

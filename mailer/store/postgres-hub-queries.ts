@@ -8,7 +8,7 @@
 import type { ClientBase } from 'pg';
 import { LATENCY_BUCKETS_MS } from '../../shared/wire-report.ts';
 import type { NotifyEntry } from './store.ts';
-import { DAY_MS, HOUR_MS, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord } from '../hub/model.ts';
+import { DAY_MS, HOUR_MS, type HubSnapshot, type HubWrite, type IncidentQuery, type IncidentRecord, type SilenceRow } from '../hub/model.ts';
 import { packBuckets, toAgent, toDelivery, toIncident, toSilence, toTarget } from './hub-rows.ts';
 
 type Row = Record<string, unknown>;
@@ -91,8 +91,15 @@ export async function hubLoad(c: ClientBase, now: number, hourlySince: number, d
     rowMode: 'array',
   });
   const open = (await c.query<Row>("SELECT * FROM hub_incidents WHERE state = 'open' ORDER BY opened_at DESC")).rows.map(toIncident);
-  const silences = (await c.query<Row>('SELECT * FROM hub_silences WHERE until > $1 ORDER BY until', [now])).rows.map(toSilence);
-  return { agents, targets, buckets: packBuckets(buckets.rows as unknown[][]), open, silences };
+  return { agents, targets, buckets: packBuckets(buckets.rows as unknown[][]), open, silences: await silencesNow(c, now) };
+}
+
+/** The channel a mailer NOTIFYs (its name the payload) in a commit that added or removed a silence. */
+export const SILENCES_CHANNEL = 'ch2_silences';
+
+/** The silences not yet ended, soonest end first: at start, and when another mailer added or removed one. */
+export async function silencesNow(c: ClientBase, now: number): Promise<SilenceRow[]> {
+  return (await c.query<Row>('SELECT * FROM hub_silences WHERE until > $1 ORDER BY until', [now])).rows.map(toSilence);
 }
 
 /** Incidents, newest first, with their deliveries: two queries. */

@@ -1,31 +1,35 @@
 /**
- * The Postgres store's listening connection: LISTEN on the channel a mailer
- * NOTIFYs when it lets work go (a clean stop releases its claims), so every
- * other mailer scans for it at once rather than at its next scan. A
- * connection of its own, since a LISTEN lasts as long as its session; lost
- * (Postgres restarted, the network gone), it connects again every
- * RECONNECT_MS, and scans once connected (what was said meanwhile was not
- * heard). A mailer's own NOTIFY (its name is the payload) is not for it.
+ * The Postgres store's listening connection: LISTEN on the channels other
+ * mailers NOTIFY, each with what to do when told: `ch2_work` when a mailer
+ * lets work go (a clean stop releases its claims: scan for it at once rather
+ * than at the next scan), `ch2_silences` when a silence was added or removed
+ * (read the silences again). A connection of its own, since a LISTEN lasts as
+ * long as its session; lost (Postgres restarted, the network gone), it
+ * connects again every RECONNECT_MS, and runs every handler once connected
+ * (what was said meanwhile was not heard). A mailer's own NOTIFY (its name is
+ * the payload) is not for it.
  */
 import pg from 'pg';
-import { WORK_CHANNEL } from './postgres-claim-queries.ts';
 import type { PostgresLocation } from './store-url.ts';
 
 const RECONNECT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 5000;
+/** A channel name as it goes into LISTEN (an identifier, never a value). */
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export class WorkListener {
+export class NoticeListener {
   readonly #where: PostgresLocation;
   readonly #me: string;
-  readonly #onWork: () => void;
+  readonly #handlers: ReadonlyMap<string, () => void>;
   #client: pg.Client | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(where: PostgresLocation, me: string, onWork: () => void) {
+  constructor(where: PostgresLocation, me: string, handlers: Record<string, () => void>) {
+    for (const name of Object.keys(handlers)) if (!CHANNEL.test(name)) throw new Error(`not a channel name: ${name}`);
     this.#where = where;
     this.#me = me;
-    this.#onWork = onWork;
+    this.#handlers = new Map(Object.entries(handlers));
     void this.#connect();
   }
 
@@ -35,6 +39,10 @@ export class WorkListener {
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => undefined);
+  }
+
+  #all(): void {
+    for (const handle of this.#handlers.values()) handle();
   }
 
   async #connect(): Promise<void> {
@@ -50,17 +58,17 @@ export class WorkListener {
       if (this.#client === client) lost();
     });
     client.on('notification', (n) => {
-      if (n.channel === WORK_CHANNEL && n.payload !== this.#me) this.#onWork();
+      if (n.payload !== this.#me) this.#handlers.get(n.channel)?.();
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${WORK_CHANNEL}`);
+      for (const name of this.#handlers.keys()) await client.query(`LISTEN ${name}`);
       if (this.#closed) {
         await client.end().catch(() => undefined);
         return;
       }
       this.#client = client;
-      this.#onWork();
+      this.#all();
     } catch {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);

@@ -18,14 +18,15 @@
  * sender got 503) is claimed when it is resent, and answered as new.
  */
 import type { Logger } from '../../shared/logger.ts';
-import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS } from '../hub/model.ts';
+import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type SilenceRow } from '../hub/model.ts';
 import { GroupCommitStore } from './group-commit-store.ts';
 import type { CommitBatch, CommitResult, StoreBackend } from './store-backend.ts';
 import { migrate } from './postgres-migrations.ts';
 import { PostgresSession } from './postgres-session.ts';
 import * as hq from './postgres-hub-queries.ts';
 import * as q from './postgres-queries.ts';
-import { claimResent } from './postgres-claim-queries.ts';
+import { claimResent, WORK_CHANNEL } from './postgres-claim-queries.ts';
+import { NoticeListener } from './postgres-listen.ts';
 import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
 import { instanceName } from './postgres-session.ts';
 import { DEFAULT_MAX_REMEMBERED, type OpenSummary } from './sqlite-store.ts';
@@ -45,6 +46,7 @@ class PostgresBackend implements StoreBackend {
   readonly #session: PostgresSession;
   readonly #me: string;
   readonly #claims: Claims;
+  #listener: NoticeListener | undefined;
   readonly #windowMs: number;
   readonly #maxRemembered: number;
   readonly #fsync: boolean;
@@ -92,6 +94,8 @@ class PostgresBackend implements StoreBackend {
       const adopted = new Map((await claimResent(c, this.#me, LEASE_MS, resent)).map((row) => [row.record.item.alert.id, row]));
       sentDelta += await q.applyChanges(c, [...changes], batch.now, this.#me);
       for (const w of batch.hub) await hq.hubWrite(c, w);
+      // Told when this commits: the other mailers read the silences again.
+      if (batch.hub.some((w) => w.op === 'silence' || w.op === 'unsilence')) await c.query('SELECT pg_notify($1, $2)', [hq.SILENCES_CHANNEL, this.#me]);
       const wrote = (await c.query<{ wrote: boolean }>('SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote')).rows[0]?.wrote === true;
       const seqs = batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)?.seq);
       return { seqs, adopted: batch.items.map((i) => adopted.get(i.alert.id)), sentDelta, wrote };
@@ -108,13 +112,20 @@ class PostgresBackend implements StoreBackend {
   incidents: StoreBackend['incidents'] = (query) => this.#session.run((c) => hq.incidents(c, query));
   notifyLog: StoreBackend['notifyLog'] = () => this.#session.run((c) => hq.notifyLog(c));
   toldOf = (incident: string): Promise<string[]> => this.#session.run((c) => hq.toldOf(c, incident));
+  silences = (now: number): Promise<SilenceRow[]> => this.#session.run((c) => hq.silencesNow(c, now));
   lastReports = (names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> => this.#session.run((c) => hq.lastReports(c, names));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
   /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
   close = async (abandon = false): Promise<void> => {
+    await this.#listener?.close();
     await this.#claims.close(abandon);
     await this.#session.close();
   };
+
+  /** Listen to the other mailers (postgres-listen.ts), once: work let go, and silences changed. */
+  listen(where: PostgresLocation, handlers: Record<string, () => void>): void {
+    this.#listener ??= new NoticeListener(where, this.#me, handlers);
+  }
 
   /** Forget delivered alerts past the dedupe window and the oldest beyond the cap (every second); the hub's old rows hourly. */
   async #prune(now: number): Promise<void> {
@@ -142,6 +153,8 @@ export class PostgresStore extends GroupCommitStore {
   readonly instance = instanceName();
   #claims: Claims | undefined;
   #backend: PostgresBackend | undefined;
+  #where: PostgresLocation | undefined;
+  #clock: () => number = Date.now;
 
   /**
    * Connect (two sessions: commits and claims), apply the migrations, claim
@@ -164,11 +177,13 @@ export class PostgresStore extends GroupCommitStore {
       if (loaded.applied.length > 0) options.log.info(`Store ${options.where.label}: schema migration(s) ${loaded.applied.join(', ')} applied.`, { event: 'store-migrated', applied: loaded.applied });
       if (!loaded.fsync) options.log.warn(`Store ${options.where.label}: the server runs with fsync off, so a committed alert may be lost with the server's host; no syncs are counted.`, { event: 'store-fsync-off' });
       const pending = (await claimAll(claimSession, store.instance, true)).rows;
-      const claims = new Claims({ session: claimSession, me: store.instance, label: options.where.label, log: options.log, working: store.working, where: options.where });
+      const claims = new Claims({ session: claimSession, me: store.instance, label: options.where.label, log: options.log, working: store.working });
       const backend = new PostgresBackend(session, claims, { me: store.instance, windowMs: options.dedupeWindowMs, maxRemembered: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED, fsync: loaded.fsync, sentRows: loaded.sent });
       store.start(backend, pending);
       store.#claims = claims;
       store.#backend = backend;
+      store.#where = options.where;
+      store.#clock = options.now ?? Date.now;
       claims.start();
       return { store, summary: { resumed: pending.length, remembered: loaded.finished, imported: 0 } };
     } catch (err) {
@@ -178,9 +193,21 @@ export class PostgresStore extends GroupCommitStore {
     }
   }
 
-  /** From now on take over lapsed work, and tell the mailer what comes and goes (main.ts, once it has resumed what open loaded). */
-  watchClaims(handlers: ClaimHandlers): void {
-    this.#claims?.watch(handlers);
+  /**
+   * From now on take over lapsed work, and tell the mailer what comes and goes (main.ts, once it has
+   * resumed what open loaded); and the silences as the database has them whenever another mailer
+   * adds or removes one (and once the listening connection is up, again after it was lost).
+   */
+  watchClaims(handlers: ClaimHandlers & { silences?: (rows: SilenceRow[]) => void }): void {
+    const claims = this.#claims;
+    const backend = this.#backend;
+    if (!claims || !backend) return;
+    claims.watch(handlers);
+    const { silences } = handlers;
+    const readSilences = (): void => {
+      if (silences) backend.silences(this.#clock()).then(silences, () => {}); // the next notice, or reconnection, reads them again
+    };
+    backend.listen(this.#where!, { [WORK_CHANNEL]: () => void claims.scan(), [hq.SILENCES_CHANNEL]: readSilences });
   }
 
   /** The channels told a down of this incident, by any mailer on the database (Store.toldOf). */

@@ -10,7 +10,7 @@
 import type { Alert } from '../../shared/alert.ts';
 import type { ChannelState, Outbox, OutboxRecord } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
-import type { HubSnapshot, HubStorage } from '../hub/model.ts';
+import type { HubSnapshot, HubStorage, SilenceRow } from '../hub/model.ts';
 
 /** pending: some channel owes it; silenced: some channel holds it back for a silence (pending too); dead; sent: done, none dead. */
 export type ListState = 'pending' | 'silenced' | 'dead' | 'sent';
@@ -116,7 +116,12 @@ export interface Store extends Outbox, HubStorage {
    * delivered here, the channels just added. Called once the mailer has
    * resumed unfinished().
    */
-  watchClaims?(handlers: { adopted(records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void; lost(ids: string[]): void }): void;
+  watchClaims?(handlers: {
+    adopted(records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void;
+    lost(ids: string[]): void;
+    /** The silences as the database has them, after another mailer added or removed one. */
+    silences?(rows: SilenceRow[]): void;
+  }): void;
 }
 
 export interface StoreOptions {

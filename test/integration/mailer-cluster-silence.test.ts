@@ -10,13 +10,20 @@
  * id) and one "Sending email" line in all. Before the store was asked, B
  * raised "agent … has not reported" 3 s after its start while the agent
  * reported every second.
+ *
+ * Then silences: one added at A (POST /api/v1/silences) holds an alert
+ * posted to B (B's log says it is silenced, GET /alerts?state=silenced at B
+ * lists it); removed at A, B sends it. A silence's commit NOTIFYs the other
+ * mailers, who read the silences again; before, B never knew of A's.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Cleanup, docker, dockerOk, MAILER_STARTED, startAgent, startMailer, startNginx, startNetwork, type Started, waitUntil } from './helpers.ts';
+import { Cleanup, containerIp, docker, dockerOk, MAILER_STARTED, startAgent, startMailer, startNginx, startNetwork, type Started, waitUntil } from './helpers.ts';
 import { PostgresServer } from './postgres.ts';
 
 const AGENT = 'silence-probe';
+const TOKEN = 'cluster-silence-token-0123456789';
 /** The mailer's warn line when it calls the agent silent (not the alarm's own "Sending email" line). */
 const SILENT_LINE = new RegExp(`^agent ${AGENT} has not reported for`, 'gm');
 const ALARM_SENT = new RegExp(`Sending email: To: admin@work Message: agent ${AGENT} has not reported for`, 'g');
@@ -32,10 +39,10 @@ describe('agent silence with two mailers on one Postgres database', { timeout: 1
     pg = await PostgresServer.start(cleanup, { network: net.getName(), alias: 'db' });
     await pg.ensure('silence');
     for (const alias of ['ma', 'mb']) {
-      mailers.push(await startMailer(net, cleanup, { aliases: [alias], args: ['--store', pg.url('silence', 'postgres', 'db:5432'), '--agent-silence', '3s'] }));
+      mailers.push(await startMailer(net, cleanup, { aliases: [alias], args: ['--store', pg.url('silence', 'postgres', 'db:5432'), '--agent-silence', '3s', '--token', TOKEN] }));
     }
     await startNginx(net, cleanup, 'silenceweb');
-    const agent = await startAgent(net, cleanup, { args: ['--mailer', 'ma:33333,mb:33333', '--target', 'http://silenceweb:80/', '--report-every', '1s', '--agent-name', AGENT] });
+    const agent = await startAgent(net, cleanup, { args: ['--mailer', 'ma:33333,mb:33333', '--target', 'http://silenceweb:80/', '--report-every', '1s', '--agent-name', AGENT], env: { MAILER_TOKEN: TOKEN } });
     agentName = agent.container.getName().replace(/^\//, '');
   }, { timeout: 120_000 });
   after(() => cleanup.run(), { timeout: 60_000 });
@@ -69,5 +76,24 @@ describe('agent silence with two mailers on one Postgres database', { timeout: 1
     const sent = await counts(ALARM_SENT);
     assert.equal(sent[0] + sent[1], 1, 'one "Sending email" line in all');
     console.log(`  the alarm ${alarms[0]!.id}, both mailers calling the agent silent; sent by ${sent[0] > 0 ? 'A' : 'B'}`);
+  });
+
+  test('a silence added at mailer A holds an alert posted to mailer B; removed at A, B sends it', { timeout: 60_000 }, async () => {
+    const [urlA, urlB] = await Promise.all(mailers.map(async (m) => `http://${await containerIp(m.container.getName().replace(/^\//, ''))}:33333`));
+    const api = async (url: string, method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(10_000) });
+    const added = await api(urlA!, 'POST', '/api/v1/silences', { target: 'maint-*', for: '1h', comment: 'cluster maintenance' });
+    assert.equal(added.status, 201, await added.clone().text());
+    const silence = ((await added.json()) as { id: string }).id;
+    const id = randomUUID();
+    const posted = await api(urlB!, 'POST', '/alerts', { id, to: 'admin@work', status: 'down', target: 'maint-1', message: `maint-1 is down ${id}` });
+    assert.equal(posted.status, 202);
+    const b = mailers[1]!;
+    await waitUntil("B to hold it for A's silence", async () => (new RegExp(`Alert ${id} via log is silenced \\(silence ${silence}\\)`).test(await logsOf(b)) ? true : undefined), 10_000, 100);
+    const held = (await (await api(urlB!, 'GET', '/alerts?state=silenced')).json()) as { alerts: Array<{ id: string }> };
+    assert.deepEqual(held.alerts.map((a) => a.id), [id], 'GET /alerts?state=silenced at B lists it');
+    assert.doesNotMatch(await logsOf(b), new RegExp(`Sending email: .*${id}`), 'not sent while silenced');
+    assert.equal((await api(urlA!, 'DELETE', `/api/v1/silences/${silence}`)).status, 200);
+    await waitUntil('B to send it once the silence is gone', async () => (new RegExp(`Sending email: To: admin@work Message: maint-1 is down ${id}`).test(await logsOf(b)) ? true : undefined), 10_000, 100);
   });
 });

@@ -18,6 +18,7 @@ import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import type { OutboxRecord } from '../../mailer/store/outbox.ts';
+import type { SilenceRow } from '../../mailer/hub/model.ts';
 import { PostgresStore } from '../../mailer/store/postgres-store.ts';
 import { LEASE_MS } from '../../mailer/store/postgres-claims.ts';
 import { parsePostgresUrl } from '../../mailer/store/store-url.ts';
@@ -35,6 +36,8 @@ interface Watched {
   store: PostgresStore;
   adopted: Array<{ at: number; records: OutboxRecord[]; only: ReadonlyMap<string, readonly string[]> }>;
   lost: string[][];
+  /** Each read of the silences another store's commit (or the listener's connection) caused, in order. */
+  silences: SilenceRow[][];
   /** Resolves at the next adoption. */
   next(): Promise<number>;
 }
@@ -47,6 +50,7 @@ async function open(db: string, watch = true, srv = server): Promise<Watched> {
     store,
     adopted: [],
     lost: [],
+    silences: [],
     next: () => new Promise((resolve) => waiting.push(resolve)),
   };
   if (watch) {
@@ -57,6 +61,7 @@ async function open(db: string, watch = true, srv = server): Promise<Watched> {
         for (const r of waiting.splice(0)) r(at);
       },
       lost: (ids) => void w.lost.push(ids),
+      silences: (rows) => void w.silences.push(rows),
     });
   }
   return w;
@@ -280,6 +285,27 @@ test('postgres cluster: a store answers when an agent last reported, and as whic
   assert.deepEqual(await b.store.lastReports(['box-1', 'box-2']), new Map([['box-1', { at: 5000, instance: 'inst-1' }]]), 'the report store a took, and none of a name never seen');
   await a.store.hubCommit({ op: 'agent', row: row(9000, 'inst-2') });
   assert.deepEqual(await b.store.lastReports(['box-1']), new Map([['box-1', { at: 9000, instance: 'inst-2' }]]), 'its latest');
+  await a.store.close();
+  await b.store.close();
+});
+
+test('postgres cluster: a silence added or removed at one store is read again by the other at once (NOTIFY ch2_silences in the commit)', { timeout: 60_000 }, async () => {
+  const db = server.fresh('claims');
+  const a = await open(db);
+  const b = await open(db);
+  // The listener reads them once connected (what was said before it listened was not heard).
+  await waitUntil("b's listener connected", () => (b.silences.length > 0 ? true : undefined), 5000, 10);
+  const reads = b.silences.length;
+  const row = { id: 's-1', target: 'web-*', startsAt: Date.now() - 1000, until: Date.now() + 3_600_000, comment: 'maintenance', createdAt: Date.now() };
+  const t0 = performance.now();
+  await a.store.hubCommit({ op: 'silence', row });
+  await waitUntil('b to read the silences again', () => (b.silences.length > reads ? true : undefined), 1000, 5);
+  console.log(`  the silence at b ${Math.round(performance.now() - t0)} ms after a's commit`);
+  assert.deepEqual(b.silences.at(-1)!.map((s) => s.id), ['s-1']);
+  const aReads = a.silences.length;
+  await a.store.hubCommit({ op: 'unsilence', id: 's-1' });
+  await waitUntil('b to read them once more', () => (b.silences.at(-1)!.length === 0 ? true : undefined), 1000, 5);
+  assert.equal(a.silences.length, aReads, "a store's own commit does not make it read them");
   await a.store.close();
   await b.store.close();
 });
