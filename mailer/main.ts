@@ -141,7 +141,11 @@ const http = createHttpServer({
 });
 // --tls-cert: TLS connections, once their handshake is done (within --idle-timeout), are the HTTP server's.
 const tlsServer = config.tls ? createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.idleTimeoutMs }, (socket) => http.emit('connection', socket)) : undefined;
-tlsServer?.on('tlsClientError', (err) => log.debug(`TLS handshake failed: ${err.message}`));
+// With a listener, node leaves the socket open: a handshake that failed or timed out (--idle-timeout) is closed here.
+tlsServer?.on('tlsClientError', (err, socket) => {
+  log.debug(`TLS handshake failed: ${err.message}`);
+  socket.destroy();
+});
 const intake = createIntake({
   ...(tlsServer ? { tls: tlsServer } : {}),
   http,

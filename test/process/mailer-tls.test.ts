@@ -7,7 +7,9 @@
  * exit 2 with one line; `ch2-mailer healthcheck` and the image's
  * ch2-healthcheck (which hands an HTTPS port to node) still get their 200 over TLS;
  * the agent bundle with --mailer https://… --mailer-ca sends its alert and its
- * reports straight to that port (no terminator in between).
+ * reports straight to that port (no terminator in between); a handshake that
+ * stalls after its first byte is closed after --idle-timeout (it used to stay
+ * open for good: node leaves a socket whose tlsClientError has a listener).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -155,5 +157,25 @@ test('the agent bundle with --mailer https://… --mailer-ca against the mailer\
     assert.doesNotMatch(mailer.output() + agent.output(), new RegExp(TOKEN));
   } finally {
     await Promise.all([agent.stop(), mailer.stop()]);
+  }
+});
+
+test('a TLS handshake that never finishes (the first byte of a ClientHello, then nothing) is closed after --idle-timeout; the port still takes alerts', { timeout: 20_000 }, async () => {
+  const mailer = await tlsMailer(['--idle-timeout', '1s'], { MAILER_TOKEN: TOKEN });
+  try {
+    const slow = Array.from({ length: 20 }, () => connect(mailer.port, '127.0.0.1', function (this: import('node:net').Socket) {
+      this.write(Buffer.from([0x16]));
+    }));
+    const t0 = Date.now();
+    const closedAt = await Promise.all(slow.map((s) => new Promise<number>((resolve) => {
+      s.on('error', () => {});
+      s.on('close', () => resolve(Date.now() - t0));
+    })));
+    // The handshake's deadline is the idle timeout (1 s); 1 s more is the slack of a loaded machine.
+    assert.ok(Math.max(...closedAt) < 2_000, `closed after ${Math.max(...closedAt)} ms`);
+    assert.ok(Math.min(...closedAt) >= 900, `not before the timeout: ${Math.min(...closedAt)} ms`);
+    assert.equal((await post(mailer.port, TOKEN)).status, 202);
+  } finally {
+    await mailer.stop();
   }
 });
