@@ -5,23 +5,13 @@
  * docker stop and start), optionally on a network under an alias for the
  * mailer containers. Each test gets a database of its own (createDatabase).
  */
-import { createServer } from 'node:net';
+import { freePort } from '../support/process.ts';
 import pg from 'pg';
 import { type Cleanup, docker, dockerOk, TEST_LABEL, uniqueName, waitUntil } from './helpers.ts';
 
 export const POSTGRES_IMAGE = 'postgres:15';
 const PASSWORD = 'it-secret-pw-7c1';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export class PostgresServer {
   readonly name: string;

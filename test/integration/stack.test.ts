@@ -39,7 +39,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/process.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -63,16 +63,6 @@ const SENDERS = 20;
 const MAILER_PORT = 33333;
 const SINK_PORT = 8025;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () => {
   const cleanup = new Cleanup();
@@ -250,7 +240,7 @@ describe('docker/stack.yaml on a single-node swarm', { timeout: 240_000 }, () =>
       assert.equal(new Set(copies.map((m) => header(m.raw, 'Message-ID'))).size, 1, `alert ${id} arrived as different messages`);
       repeats += copies.length - 1;
     }
-    // Swarm replaces the killed task: a new container in its slot (healthy with claims; today in its restart loop).
+    // Swarm replaces the killed task: a new container in its slot, healthy beside the other.
     await waitUntil(`a new task in the killed mailer's slot ${victim.slot}`, async () => {
       const all = await tasks();
       return all.some((t) => t.service === 'mailer' && t.slot === victim.slot && t.id !== victim.id) ? true : undefined;
