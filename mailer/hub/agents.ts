@@ -156,6 +156,20 @@ export class AgentRegistry {
     record.instance = instance;
   }
 
+  /**
+   * Another mailer's row of an agent (a shared store: hub-sync.ts), taken when it is newer than
+   * this one's word (a later report; or a stop or silence at the same one). Returns the record taken.
+   */
+  adopt(row: AgentRow): AgentRecord | undefined {
+    const known = this.#agents.get(row.name);
+    if (known ? row.lastReportAt < known.lastReportAt || (row.lastReportAt === known.lastReportAt && (row.state === 'reporting' || row.state === known.state)) : this.#agents.size >= this.#max) return undefined;
+    const targets = new Map<string, TargetRecord>(row.targets.map((t) => [t.name, { ...(known?.targets.get(t.name) ?? { checks: 0, failures: 0 }), name: t.name, state: t.state }]));
+    const record: AgentRecord = known ?? { ...row, restarts: 0, targets };
+    Object.assign(record, { ...row, targets });
+    if (!known) this.#agents.set(row.name, record);
+    return record;
+  }
+
   /** The agents kept in the store, at start (before any report); their targets within MAX_TARGETS in all. */
   restore(rows: readonly AgentRow[]): void {
     let room = MAX_TARGETS;

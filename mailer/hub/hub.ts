@@ -27,7 +27,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
 import type { Mute, NotifyPolicy } from '../notify-policy.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
+import type { AlertSink, HubChanges, HubSnapshot, HubStorage } from './model.ts';
+import { applyHubChanges, targetEventData } from './hub-sync.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
 import { type FiguresEvent, figuresEvent } from './live-figures.ts';
@@ -250,6 +251,19 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
     this.#emit({ type: 'incident', data: { id: incident, target: row?.target ?? '', state: row ? 'open' : 'closed' } });
   }
 
+  /** Another mailer's hub rows (a shared store: hub-sync.ts): applied, not written back, and told to the page. */
+  synced(changes: HubChanges): void {
+    applyHubChanges(this, changes, {
+      agent: (record) => this.#emit({ type: 'agent', data: agentView(record) }),
+      target: (e) => this.#targetEvent(e),
+      figures: (names) => this.#listeners.size > 0 && this.#emit({ type: 'figures', data: figuresEvent(this.#entries(names), this.#now()) }),
+      incident: (c) => {
+        this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
+        if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
+      },
+    });
+  }
+
   /** The senders' incidents the book closes (quiet, or too many open): told to the page, sent to no channel. */
   #sweep(): void {
     const now = this.#now();
@@ -293,10 +307,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
   }
 
   #targetEvent(e: TargetEntry): void {
-    this.#emit({
-      type: 'target',
-      data: { name: e.name, state: e.state, since: e.since === null ? null : new Date(e.since).toISOString(), agents: [...e.agents].map(([name, v]) => ({ name, state: v.state })) },
-    });
+    this.#emit({ type: 'target', data: targetEventData(e) });
   }
 
   #emit(event: HubEvent): void {

@@ -149,6 +149,25 @@ export function coalesceWrites(writes: readonly HubWrite[]): HubWrite[] {
   });
 }
 
+/**
+ * Another mailer's hub writes, as the database has them now (a shared store,
+ * postgres-hub-notify.ts): the rows its commit named, read after its notice;
+ * full (the listener connected again: what was said meanwhile was not heard):
+ * every agent and target, every open incident. A name asked for and not found
+ * is gone (forgotten there). Buckets: the current and the previous hour and
+ * day of the targets named, as sums over every mailer (they replace this
+ * mailer's in memory).
+ */
+export interface HubChanges {
+  full: boolean;
+  agents: AgentRow[];
+  goneAgents: string[];
+  targets: TargetRow[];
+  goneTargets: string[];
+  incidents: IncidentRow[];
+  buckets: PackedBuckets;
+}
+
 export interface HubSnapshot {
   agents: AgentRow[];
   targets: TargetRow[];
