@@ -4,17 +4,14 @@
  * agent, its targets' checks into their buckets, the targets' states), each
  * accepted alert (its incident, its target's state), and each delivery's progress (the incident's
  * deliveries, which the store keeps). Every change goes to the store with its
- * next commit and to the page's listeners (GET /api/v1/events) at once.
- *
+ * next commit and to the page's listeners (GET /api/v1/events) at once; on a
+ * shared store, another mailer's changes come in too (synced: hub-sync.ts).
  * A sender's incident (an alert that named no target: the book's raw text)
  * closes after an hour without alerts, checked every SWEEP_EVERY_MS, and when
  * too many are open (incident-book.ts): bookkeeping, with no alert to any channel.
- *
  * It is the dispatcher's NotifyPolicy (delivery/notify-policy.ts): the
  * silence muting an alert on a channel at send time, whether an incident is
- * still open, and a signal when a silence is added or removed or an incident
- * closes.
- *
+ * still open, and a signal when a silence is added or removed or an incident closes.
  * Which agent alerts reach the channels is the ledger's (ledger.ts, the rules
  * in quorum.ts): beforeKeep holds back a join, a down short of --quorum, an
  * up while others see the target down; the downs and ups the ledger decides
@@ -253,15 +250,11 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
 
   /** Another mailer's hub rows (a shared store: hub-sync.ts): applied, not written back, and told to the page. */
   synced(changes: HubChanges): void {
-    applyHubChanges(this, changes, {
-      agent: (record) => this.#emit({ type: 'agent', data: agentView(record) }),
-      target: (e) => this.#targetEvent(e),
-      figures: (names) => this.#listeners.size > 0 && this.#emit({ type: 'figures', data: figuresEvent(this.#entries(names), this.#now()) }),
-      incident: (c) => {
-        this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
-        if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
-      },
-    });
+    const figures = (names: string[]) => this.#listeners.size > 0 && this.#emit({ type: 'figures', data: figuresEvent(this.#entries(names), this.#now()) });
+    applyHubChanges(this, changes, { agent: (r) => this.#emit({ type: 'agent', data: agentView(r) }), target: (e) => this.#targetEvent(e), figures, incident: (c) => {
+      this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
+      if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
+    } });
   }
 
   /** The senders' incidents the book closes (quiet, or too many open): told to the page, sent to no channel. */
