@@ -3,8 +3,8 @@
  * active): a commit that writes hub rows (agents, targets, incidents,
  * buckets, forgotten agents and targets) NOTIFYs HUB_CHANNEL in its
  * transaction, the payload the mailer's name, a newline, and what it wrote
- * (hubNotice: the agents', targets' and buckets' names and the incidents'
- * ids; past NOTIFY's 8000 bytes, "*": all of them). Another mailer's
+ * (hubNotices: the agents', targets' and buckets' names and the incidents'
+ * ids, in as many notices as keep each under NOTIFY's 8000 bytes). Another mailer's
  * listener (postgres-listen.ts) hands the payload to readChanges, which reads
  * those rows as they are now (so a notice read late brings the latest, and
  * notices in any order come out the same) for the hub to apply
@@ -33,23 +33,37 @@ export interface HubTold {
 const MAX_PAYLOAD = 7000;
 const LCOLS = Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => `l${i}`);
 
-/** The payload of a commit's notice (after the mailer's name and a newline), or undefined when it wrote no hub row but silences. */
-export function hubNotice(writes: readonly HubWrite[]): string | undefined {
-  const a = new Set<string>();
-  const t = new Set<string>();
-  const b = new Set<string>();
-  const i = new Set<string>();
+/**
+ * The payloads of a commit's notices (each after the mailer's name and a newline): what it wrote,
+ * split into as many notices as keep each under MAX_PAYLOAD; none when it wrote no hub row but silences.
+ */
+export function hubNotices(writes: readonly HubWrite[]): string[] {
+  const named = { a: new Set<string>(), t: new Set<string>(), b: new Set<string>(), i: new Set<string>() };
   for (const w of writes) {
-    if (w.op === 'agent') a.add(w.row.name);
-    else if (w.op === 'forget-agent') a.add(w.name);
-    else if (w.op === 'target') t.add(w.row.name);
-    else if (w.op === 'forget-target') t.add(w.name);
-    else if (w.op === 'incident') i.add(w.row.id);
-    else if (w.op === 'buckets') for (const add of w.adds) b.add(add.target);
+    if (w.op === 'agent') named.a.add(w.row.name);
+    else if (w.op === 'forget-agent') named.a.add(w.name);
+    else if (w.op === 'target') named.t.add(w.row.name);
+    else if (w.op === 'forget-target') named.t.add(w.name);
+    else if (w.op === 'incident') named.i.add(w.row.id);
+    else if (w.op === 'buckets') for (const add of w.adds) named.b.add(add.target);
   }
-  if (a.size + t.size + b.size + i.size === 0) return undefined;
-  const payload = JSON.stringify({ a: [...a], t: [...t], b: [...b], i: [...i] });
-  return Buffer.byteLength(payload) <= MAX_PAYLOAD ? payload : '*';
+  const out: string[] = [];
+  let told: HubTold = { a: [], t: [], b: [], i: [] };
+  let size = 40;
+  for (const kind of ['a', 't', 'b', 'i'] as const) {
+    for (const name of named[kind]) {
+      const cost = Buffer.byteLength(JSON.stringify(name)) + 1;
+      if (size + cost > MAX_PAYLOAD) {
+        out.push(JSON.stringify(told));
+        told = { a: [], t: [], b: [], i: [] };
+        size = 40;
+      }
+      told[kind].push(name);
+      size += cost;
+    }
+  }
+  if (told.a.length + told.t.length + told.b.length + told.i.length > 0) out.push(JSON.stringify(told));
+  return out;
 }
 
 /** A notice's payload (after the name) read back; undefined (or not one of ours): everything. */
@@ -67,14 +81,14 @@ export function parseTold(payload: string | undefined): HubTold {
 
 type Row = Record<string, unknown>;
 
-/** The rows a notice named (or everything), as the database has them now: at most five queries. */
+/** The rows a notice named (or everything), as the database has them now: at most four queries. */
 export async function readChanges(c: ClientBase, told: HubTold, now: number): Promise<HubChanges> {
   const all = told.all === true;
-  const agents = (await (all ? c.query<Row>('SELECT * FROM hub_agents') : c.query<Row>('SELECT * FROM hub_agents WHERE name = ANY($1::text[])', [told.a]))).rows.map(toAgent);
-  const targets = (await (all ? c.query<Row>('SELECT * FROM hub_targets') : c.query<Row>('SELECT * FROM hub_targets WHERE name = ANY($1::text[])', [told.t]))).rows.map(toTarget);
-  const incidents = all
-    ? (await c.query<Row>("SELECT * FROM hub_incidents WHERE state = 'open' OR resolved_at >= $1", [now - DAY_MS])).rows.map(toIncident)
-    : told.i.length === 0 ? [] : (await c.query<Row>('SELECT * FROM hub_incidents WHERE id = ANY($1::text[])', [told.i])).rows.map(toIncident);
+  const some = async (names: readonly string[], table: string, key: string): Promise<Row[]> =>
+    names.length === 0 ? [] : (await c.query<Row>(`SELECT * FROM ${table} WHERE ${key} = ANY($1::text[])`, [names])).rows;
+  const agents = (all ? (await c.query<Row>('SELECT * FROM hub_agents')).rows : await some(told.a, 'hub_agents', 'name')).map(toAgent);
+  const targets = (all ? (await c.query<Row>('SELECT * FROM hub_targets')).rows : await some(told.t, 'hub_targets', 'name')).map(toTarget);
+  const incidents = (all ? (await c.query<Row>("SELECT * FROM hub_incidents WHERE state = 'open' OR resolved_at >= $1", [now - DAY_MS])).rows : await some(told.i, 'hub_incidents', 'id')).map(toIncident);
   const hour = now - (now % HOUR_MS) - HOUR_MS;
   const day = now - (now % DAY_MS) - DAY_MS;
   const which = all ? '' : 'AND target = ANY($5::text[])';

@@ -27,7 +27,7 @@ import * as hq from './postgres-hub-queries.ts';
 import * as q from './postgres-queries.ts';
 import { claimResent, WORK_CHANNEL } from './postgres-claim-queries.ts';
 import { NoticeListener } from './postgres-listen.ts';
-import { HUB_CHANNEL, hubNotice, parseTold, readChanges } from './postgres-hub-notify.ts';
+import { HUB_CHANNEL, hubNotices, parseTold, readChanges } from './postgres-hub-notify.ts';
 import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
 import { instanceName } from './postgres-session.ts';
 import { DEFAULT_MAX_REMEMBERED, type OpenSummary } from './sqlite-store.ts';
@@ -98,8 +98,7 @@ class PostgresBackend implements StoreBackend {
       // Told when this commits: the other mailers read the silences again.
       if (batch.hub.some((w) => w.op === 'silence' || w.op === 'unsilence')) await c.query('SELECT pg_notify($1, $2)', [hq.SILENCES_CHANNEL, this.#me]);
       // And the hub rows written: the others read them (postgres-hub-notify.ts).
-      const told = hubNotice(batch.hub);
-      if (told !== undefined) await c.query('SELECT pg_notify($1, $2)', [HUB_CHANNEL, `${this.#me}\n${told}`]);
+      for (const told of hubNotices(batch.hub)) await c.query('SELECT pg_notify($1, $2)', [HUB_CHANNEL, `${this.#me}\n${told}`]);
       const wrote = (await c.query<{ wrote: boolean }>('SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote')).rows[0]?.wrote === true;
       const seqs = batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)?.seq);
       return { seqs, adopted: batch.items.map((i) => adopted.get(i.alert.id)), sentDelta, wrote };

@@ -4,7 +4,8 @@
  * target, an incident, buckets, a target forgotten) reach the other's hub
  * handler (watchClaims hub: NOTIFY ch2_hub in the commit, the rows read
  * again), as the database has them: the buckets summed over both stores'
- * writes; a store's own commit is not read back.
+ * writes; a store's own commit is not read back; more names than one NOTIFY
+ * holds come in several.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -73,6 +74,12 @@ test('postgres cluster: the hub rows one store commits reach the other store\'s 
   await waitUntil('b to read the close and the forget', () => (b.heard.length > before ? true : undefined), 2000, 5);
   assert.equal(b.heard.at(-1)!.incidents[0]!.state, 'closed');
   assert.deepEqual(b.heard.at(-1)!.goneTargets, ['web']);
+  // More than one NOTIFY's 8000 bytes of names: told in several notices, every name read.
+  const many = Array.from({ length: 200 }, (_, k) => `https://a-long-target-name-${'x'.repeat(150)}.example/${k}`);
+  const from = b.heard.length;
+  await a.store.hubCommit({ op: 'buckets', at: now, adds: many.map((name) => ({ ...checks(1), target: name })) });
+  await waitUntil('b to read every target\'s buckets', () => (new Set(b.heard.slice(from).flatMap((h) => h.buckets.names)).size === many.length ? true : undefined), 3000, 10);
+  console.log(`  200 targets' buckets (${many.join('').length} bytes of names) in ${b.heard.length - from} notices`);
   await a.store.close();
   await b.store.close();
 });
