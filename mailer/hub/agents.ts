@@ -157,16 +157,26 @@ export class AgentRegistry {
   }
 
   /**
-   * Another mailer's row of an agent (a shared store: hub-sync.ts), taken when it is newer than
-   * this one's word (a later report; or a stop or silence at the same one). Returns the record taken.
+   * Another mailer's row of an agent (a shared store: hub-sync.ts), taken unless this one's word is
+   * newer (a later report, or a stop or silence at the same one). Returns the record taken.
    */
   adopt(row: AgentRow): AgentRecord | undefined {
     const known = this.#agents.get(row.name);
-    if (known ? row.lastReportAt < known.lastReportAt || (row.lastReportAt === known.lastReportAt && (row.state === 'reporting' || row.state === known.state)) : this.#agents.size >= this.#max) return undefined;
+    // An older report's row is not taken, nor one that would make a stopped or silent agent reporting again without a report.
+    if (known ? row.lastReportAt < known.lastReportAt || (row.lastReportAt === known.lastReportAt && row.state === 'reporting' && known.state !== 'reporting') : this.#agents.size >= this.#max) return undefined;
     const targets = new Map<string, TargetRecord>(row.targets.map((t) => [t.name, { ...(known?.targets.get(t.name) ?? { checks: 0, failures: 0 }), name: t.name, state: t.state }]));
     const record: AgentRecord = known ?? { ...row, restarts: 0, targets };
     Object.assign(record, { ...row, targets });
     if (!known) this.#agents.set(row.name, record);
+    return record;
+  }
+
+  /** An alert of an agent's current instance said a target is up or down: its record, when that changed what it says of it. */
+  said(name: string, instance: string | undefined, target: string, status: 'up' | 'down'): AgentRecord | undefined {
+    const record = this.#agents.get(name);
+    const t = record && record.instance === instance ? record.targets.get(target) : undefined;
+    if (!record || !t || t.state === status) return undefined;
+    t.state = status;
     return record;
   }
 

@@ -215,6 +215,9 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
       if (row && alert.status === 'down' && alert.reminder === undefined && row.witnesses === undefined) this.incidents.setLedger(row, open);
     }
     if (alert.agent !== undefined && alert.target !== undefined) {
+      // A shared store: the agent's word by alert goes to the other mailers with its row at once, not with its next report.
+      const said = this.#o.sharedStore === true ? this.registry.said(alert.agent, alert.instance, alert.target, alert.status) : undefined;
+      if (said) this.agentChanged(said);
       const e = this.targets.get(alert.target);
       if (e) {
         if (alert.reason !== undefined) e.lastFailure = alert.reason;
