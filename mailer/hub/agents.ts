@@ -199,10 +199,14 @@ export class AgentRegistry {
     return Math.max(0, MAX_TARGETS - held);
   }
 
-  /** What the store keeps of an agent. */
-  row(record: AgentRecord): AgentRow {
+  /** What the store keeps of an agent (viewAt: when its view of each target was said, for the other mailers on a shared store). */
+  row(record: AgentRecord, viewAt?: (target: string) => number | undefined): AgentRow {
     const { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state } = record;
-    return { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state, targets: [...record.targets.values()].map((t) => ({ name: t.name, state: t.state })) };
+    const at = (t: string): { at?: number } => {
+      const v = viewAt?.(t);
+      return v === undefined ? {} : { at: v };
+    };
+    return { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state, targets: [...record.targets.values()].map((t) => ({ name: t.name, state: t.state, ...at(t.name) })) };
   }
 
   /** The silence watcher found no report in time. */

@@ -35,12 +35,14 @@ export interface SyncedTell {
   figures(targets: string[]): void;
 }
 
-export function applyHubChanges(p: SyncedParts, c: HubChanges, tell: SyncedTell): void {
+/** Returns the targets whose views were taken (the ledger looks at them again: a quorum reached across mailers). */
+export function applyHubChanges(p: SyncedParts, c: HubChanges, tell: SyncedTell): Set<string> {
+  const viewed = new Set<string>();
   for (const row of c.agents) {
     const before = [...(p.registry.get(row.name)?.targets.keys() ?? [])];
     const record = p.registry.adopt(row);
     if (!record) continue;
-    p.targets.adoptViews(row, before);
+    for (const name of p.targets.adoptViews(row, before)) viewed.add(name);
     tell.agent(record);
   }
   if (!c.full) {
@@ -73,6 +75,7 @@ export function applyHubChanges(p: SyncedParts, c: HubChanges, tell: SyncedTell)
     touched.add(name);
   }
   if (touched.size > 0) tell.figures([...touched]);
+  return viewed;
 }
 
 /** A target's event for the page (GET /api/v1/events `target`). */

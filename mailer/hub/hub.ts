@@ -179,7 +179,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
 
   /** An agent's record changed (a report, or found silent): kept, and told. */
   agentChanged(record: AgentRecord): void {
-    this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record) });
+    this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record, this.#o.sharedStore === true ? (t) => this.targets.get(t)?.agents.get(record.name)?.at : undefined) });
     this.#emit({ type: 'agent', data: agentView(record) });
   }
 
@@ -254,10 +254,11 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
   /** Another mailer's hub rows (a shared store: hub-sync.ts): applied, not written back, and told to the page. */
   synced(changes: HubChanges): void {
     const figures = (names: string[]) => this.#listeners.size > 0 && this.#emit({ type: 'figures', data: figuresEvent(this.#entries(names), this.#now()) });
-    applyHubChanges(this, changes, { agent: (r) => this.#emit({ type: 'agent', data: agentView(r) }), target: (e) => this.#targetEvent(e), figures, incident: (c) => {
+    const viewed = applyHubChanges(this, changes, { agent: (r) => this.#emit({ type: 'agent', data: agentView(r) }), target: (e) => this.#targetEvent(e), figures, incident: (c) => {
       this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
       if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
     } });
+    this.#notify(this.ledger.reconsider(viewed), this.#now());
   }
 
   /** The senders' incidents the book closes (quiet, or too many open): told to the page, sent to no channel. */

@@ -30,8 +30,8 @@ export interface AgentRow {
   lastReportAt: number;
   intervalMs: number;
   state: 'reporting' | 'silent' | 'stopped';
-  /** The targets of its latest report, with what it said of each. */
-  targets: Array<{ name: string; state: 'up' | 'down' | 'unknown' }>;
+  /** The targets of its latest report, with what it said of each (at: when, its view's time; a shared store only). */
+  targets: Array<{ name: string; state: 'up' | 'down' | 'unknown'; at?: number }>;
 }
 
 /** What a target shows: stale when no live agent watches it (each stopped, went silent or was forgotten). */

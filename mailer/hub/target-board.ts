@@ -150,16 +150,18 @@ export class TargetBoard {
    * there gave them (a reporting agent's; a stopped or silent one has none), an alert's later word
    * kept. Nothing is settled or written: that mailer's target rows say what it decided.
    */
-  adoptViews(a: { name: string; instance: string; lastReportAt: number; state: string; targets: ReadonlyArray<{ name: string; state: View['state'] }> }, before: Iterable<string>): void {
-    const named = new Map(a.state === 'reporting' ? a.targets.map((t) => [t.name, t.state]) : []);
+  adoptViews(a: { name: string; instance: string; lastReportAt: number; state: string; targets: ReadonlyArray<{ name: string; state: View['state']; at?: number }> }, before: Iterable<string>): string[] {
+    const named = new Map(a.state === 'reporting' ? a.targets.map((t) => [t.name, t]) : []);
     for (const name of before) if (!named.has(name)) this.#targets.get(name)?.agents.delete(a.name);
-    for (const [name, state] of named) {
+    for (const [name, t] of named) {
       const e = this.#entry(name);
       const v = e?.agents.get(a.name);
-      if (!e || (v && v.instance === a.instance && v.at > a.lastReportAt)) continue;
-      e.agents.set(a.name, { instance: a.instance, state, source: 'report', at: a.lastReportAt });
+      const at = t.at ?? a.lastReportAt;
+      if (!e || (v && v.instance === a.instance && v.at > at)) continue;
+      e.agents.set(a.name, { instance: a.instance, state: t.state, source: 'report', at });
       e.reportedAt = Math.max(e.reportedAt ?? 0, a.lastReportAt);
     }
+    return [...named.keys()];
   }
 
   /** Another mailer's row of a target (a shared store): what it shows, as it decided; true when the state shown here changed. Not written back. */

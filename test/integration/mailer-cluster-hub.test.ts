@@ -112,3 +112,62 @@ describe('the hub shared by two mailers on one Postgres database', { timeout: 24
     assert.deepEqual(page.errors, [], 'no console or page errors at B');
   });
 });
+
+describe('--quorum 2 over two mailers on one Postgres database, an agent at each', { timeout: 180_000 }, () => {
+  const cleanup = new Cleanup();
+  let web: Started;
+  const mailers: Started[] = [];
+  const nameOf = (s: Started): string => s.container.getName().replace(/^\//, '');
+  const QTARGET = 'http://qweb:80/';
+  const HUB_DOWN = /Sending email: To: admin@work Message: http:\/\/qweb:80\/ is down \(agents (q1, q2|q2, q1) see it down; quorum 2\)\./g;
+  const HUB_UP = /Sending email: To: admin@work Message: http:\/\/qweb:80\/ is up again/g;
+
+  before(async () => {
+    const net = await startNetwork(cleanup);
+    const pg = await PostgresServer.start(cleanup, { network: net.getName(), alias: 'db' });
+    await pg.ensure('quorum');
+    for (const alias of ['qa', 'qb']) {
+      mailers.push(await startMailer(net, cleanup, { aliases: [alias], args: ['--store', pg.url('quorum', 'postgres', 'db:5432'), '--token', TOKEN, '--quorum', '2'] }));
+    }
+    web = await startNginx(net, cleanup, 'qweb');
+    await Promise.all(['qa', 'qb'].map((alias, i) => startAgent(net, cleanup, { args: ['--mailer', `${alias}:33333`, '--target', QTARGET, '--interval', '1s', '--report-every', '1s', '--agent-name', `q${i + 1}`], env: { MAILER_TOKEN: TOKEN } })));
+  }, { timeout: 150_000 });
+  after(() => cleanup.run(), { timeout: 60_000 });
+
+  const all = async (re: RegExp): Promise<number> => {
+    let n = 0;
+    for (const m of mailers) {
+      const r = await docker(['logs', nameOf(m)]);
+      n += (r.stdout + r.stderr).match(re)?.length ?? 0;
+    }
+    return n;
+  };
+
+  test('docker stop the target: one hub down from the two mailers (not none, not two); started again: one up', { timeout: 90_000 }, async () => {
+    const url = `http://${await containerIp(nameOf(mailers[1]!))}:33333`;
+    const agentsUp = async (): Promise<boolean> => {
+      const res = await fetch(`${url}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5_000) });
+      const s = (await res.json()) as Status;
+      return ['q1', 'q2'].every((n) => s.agents.some((a) => a.name === n && a.state === 'reporting')) && s.targets.some((t) => t.name === QTARGET && t.state === 'up');
+    };
+    await waitUntil('both agents and the target up at B', async () => ((await agentsUp()) ? true : undefined), 20_000, 200);
+    const t0 = Date.now();
+    await dockerOk(['stop', '-t', '1', nameOf(web)], { timeoutMs: 20_000 });
+    await waitUntil('the hub down', async () => ((await all(HUB_DOWN)) > 0 ? true : undefined), 20_000, 200).catch(async (err: Error) => {
+      const tails = await Promise.all(mailers.map(async (m) => (await docker(['logs', '--tail', '25', nameOf(m)])).stdout));
+      throw new Error(`${err.message}; the mailers' logs:\n${tails.join('\n---\n')}`);
+    });
+    const downAt = Date.now();
+    // A second one would follow within a report or two: wait 4 s for it.
+    await waitUntil('4 s more', () => (Date.now() - downAt >= 4_000 ? true : undefined), 5_000, 100);
+    assert.equal(await all(HUB_DOWN), 1, 'one hub down in all');
+    assert.equal(await all(/Sending email: To: admin@work Message: The service is down!/g), 0, "no agent's own down: held below the quorum, then joined");
+    await dockerOk(['start', nameOf(web)], { timeoutMs: 20_000 });
+    await waitUntil('the up', async () => ((await all(HUB_UP)) + (await all(/Sending email: To: admin@work Message: The service is back up\./g)) > 0 ? true : undefined), 20_000, 200);
+    const upAt = Date.now();
+    await waitUntil('4 s more', () => (Date.now() - upAt >= 4_000 ? true : undefined), 5_000, 100);
+    const ups = (await all(HUB_UP)) + (await all(/Sending email: To: admin@work Message: The service is back up\./g));
+    assert.equal(ups, 1, 'one up in all');
+    console.log(`  the hub down ${downAt - t0} ms after the stop began; one up ${upAt - downAt} ms after it`);
+  });
+});

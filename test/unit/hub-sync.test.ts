@@ -153,3 +153,26 @@ test('--quorum 2, one agent at each mailer: one down sends nothing; the second, 
   assert.equal(a.hub.targets.get(WEB)?.state, 'down');
   assert.equal(a.hub.incidents.openOn(WEB)?.id, b.hub.incidents.openOn(WEB)?.id, 'one incident at both');
 });
+
+test('--quorum 2, both downs before either crossed: each mailer, given the other\'s row, decides the hub down with the same id (the store keeps one)', async () => {
+  const a = await mailer(2);
+  const b = await mailer(2);
+  await a.report('a1', 'up');
+  await b.report('b1', 'up');
+  await carry(a, b);
+  await carry(b, a);
+  now += 1000;
+  await a.alert('a1', 'down', 'inc-a1');
+  now += 5;
+  await b.alert('b1', 'down', 'inc-b1');
+  assert.deepEqual([a.sent, b.sent], [[], []], 'each held its own: the other agent was up');
+  const fromA = a.changes();
+  const fromB = b.changes();
+  a.hub.synced(fromB);
+  b.hub.synced(fromA);
+  await flush();
+  assert.equal(a.sent.length, 1, `A: ${a.sent.join(', ')}`);
+  assert.equal(b.sent.length, 1, `B: ${b.sent.join(', ')}`);
+  assert.match(a.sent[0]!, /^hub down hub-/);
+  assert.equal(a.sent[0], b.sent[0], 'the same id at both: one alert in the store');
+});
