@@ -14,7 +14,10 @@
  * this mailer has not open, while none is open on its target here, may end
  * one another mailer opened (the agent failed over): it is not held for
  * that, and the dispatcher's told stage sends it only where the store says
- * its down went (none: skipped, as here).
+ * its down went (none: skipped, as here). The other mailers' agents' views
+ * come in with their rows (hub-sync.ts): a quorum they complete is looked
+ * for again then (reconsider), and the hub's down id is the agreeing views'
+ * time, so mailers deciding it at once send one alert.
  */
 import { createHash } from 'node:crypto';
 import type { QueuedAlert } from '../queued-alert.ts';

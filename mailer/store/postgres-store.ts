@@ -15,7 +15,9 @@
  * already in the database is a duplicate, wherever it was admitted (the
  * alerts' unique id); one whose rows are pending and claimed by no live
  * mailer (kept by a commit whose answer was lost with the connection: its
- * sender got 503) is claimed when it is resent, and answered as new.
+ * sender got 503) is claimed when it is resent, and answered as new. A
+ * commit that writes hub rows tells the others which (NOTIFY ch2_hub,
+ * postgres-hub-notify.ts); they read them (watchClaims hub).
  */
 import type { Logger } from '../../shared/logger.ts';
 import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubChanges, type SilenceRow } from '../hub/model.ts';
