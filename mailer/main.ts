@@ -227,5 +227,5 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   dispatcher.resume(store.unfinished());
   // Postgres: work whose claim lapsed (a mailer gone) is resumed here; work another mailer took over is stopped.
-  store.watchClaims?.({ adopted: (records, only) => dispatcher.resume(records, only), lost: (ids) => dispatcher.forget(ids), silences: (rows) => hub.silences.sync(rows, Date.now()) });
+  store.watchClaims?.({ adopted: (records, only) => dispatcher.resume(records, only), lost: (ids) => dispatcher.forget(ids), silences: (rows) => hub.silences.sync(rows, Date.now()), hub: (changes) => hub.synced(changes) });
 });

@@ -156,6 +156,30 @@ export class AgentRegistry {
     record.instance = instance;
   }
 
+  /**
+   * Another mailer's row of an agent (a shared store: hub-sync.ts), taken unless this one's word is
+   * newer (a later report, or a stop or silence at the same one). Returns the record taken.
+   */
+  adopt(row: AgentRow): AgentRecord | undefined {
+    const known = this.#agents.get(row.name);
+    // An older report's row is not taken, nor one that would make a stopped or silent agent reporting again without a report.
+    if (known ? row.lastReportAt < known.lastReportAt || (row.lastReportAt === known.lastReportAt && row.state === 'reporting' && known.state !== 'reporting') : this.#agents.size >= this.#max) return undefined;
+    const targets = new Map<string, TargetRecord>(row.targets.map((t) => [t.name, { ...(known?.targets.get(t.name) ?? { checks: 0, failures: 0 }), name: t.name, state: t.state }]));
+    const record: AgentRecord = known ?? { ...row, restarts: 0, targets };
+    Object.assign(record, { ...row, targets });
+    if (!known) this.#agents.set(row.name, record);
+    return record;
+  }
+
+  /** An alert of an agent's current instance said a target is up or down: its record, when that changed what it says of it. */
+  said(name: string, instance: string | undefined, target: string, status: 'up' | 'down'): AgentRecord | undefined {
+    const record = this.#agents.get(name);
+    const t = record && record.instance === instance ? record.targets.get(target) : undefined;
+    if (!record || !t || t.state === status) return undefined;
+    t.state = status;
+    return record;
+  }
+
   /** The agents kept in the store, at start (before any report); their targets within MAX_TARGETS in all. */
   restore(rows: readonly AgentRow[]): void {
     let room = MAX_TARGETS;
@@ -175,10 +199,14 @@ export class AgentRegistry {
     return Math.max(0, MAX_TARGETS - held);
   }
 
-  /** What the store keeps of an agent. */
-  row(record: AgentRecord): AgentRow {
+  /** What the store keeps of an agent (viewAt: when its view of each target was said, for the other mailers on a shared store). */
+  row(record: AgentRecord, viewAt?: (target: string) => number | undefined): AgentRow {
     const { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state } = record;
-    return { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state, targets: [...record.targets.values()].map((t) => ({ name: t.name, state: t.state })) };
+    const at = (t: string): { at?: number } => {
+      const v = viewAt?.(t);
+      return v === undefined ? {} : { at: v };
+    };
+    return { name, instance, version, firstSeenAt, instanceSince, lastReportAt, intervalMs, state, targets: [...record.targets.values()].map((t) => ({ name: t.name, state: t.state, ...at(t.name) })) };
   }
 
   /** The silence watcher found no report in time. */

@@ -4,17 +4,14 @@
  * agent, its targets' checks into their buckets, the targets' states), each
  * accepted alert (its incident, its target's state), and each delivery's progress (the incident's
  * deliveries, which the store keeps). Every change goes to the store with its
- * next commit and to the page's listeners (GET /api/v1/events) at once.
- *
+ * next commit and to the page's listeners (GET /api/v1/events) at once; on a
+ * shared store, another mailer's changes come in too (synced: hub-sync.ts).
  * A sender's incident (an alert that named no target: the book's raw text)
  * closes after an hour without alerts, checked every SWEEP_EVERY_MS, and when
  * too many are open (incident-book.ts): bookkeeping, with no alert to any channel.
- *
  * It is the dispatcher's NotifyPolicy (delivery/notify-policy.ts): the
  * silence muting an alert on a channel at send time, whether an incident is
- * still open, and a signal when a silence is added or removed or an incident
- * closes.
- *
+ * still open, and a signal when a silence is added or removed or an incident closes.
  * Which agent alerts reach the channels is the ledger's (ledger.ts, the rules
  * in quorum.ts): beforeKeep holds back a join, a down short of --quorum, an
  * up while others see the target down; the downs and ups the ledger decides
@@ -27,7 +24,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { AgentReport } from '../../shared/wire-report.ts';
 import type { Mute, NotifyPolicy } from '../notify-policy.ts';
 import { incidentKey, type QueuedAlert } from '../queued-alert.ts';
-import type { AlertSink, HubSnapshot, HubStorage } from './model.ts';
+import type { AlertSink, HubChanges, HubSnapshot, HubStorage } from './model.ts';
+import { applyHubChanges, targetEventData } from './hub-sync.ts';
 import type { AgentSilence } from './agent-silence.ts';
 import { type AgentRecord, type AgentRegistry, type AgentView, agentView } from './agents.ts';
 import { type FiguresEvent, figuresEvent } from './live-figures.ts';
@@ -181,7 +179,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
 
   /** An agent's record changed (a report, or found silent): kept, and told. */
   agentChanged(record: AgentRecord): void {
-    this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record) });
+    this.#o.store.hubWrite({ op: 'agent', row: this.registry.row(record, this.#o.sharedStore === true ? (t) => this.targets.get(t)?.agents.get(record.name)?.at : undefined) });
     this.#emit({ type: 'agent', data: agentView(record) });
   }
 
@@ -217,6 +215,9 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
       if (row && alert.status === 'down' && alert.reminder === undefined && row.witnesses === undefined) this.incidents.setLedger(row, open);
     }
     if (alert.agent !== undefined && alert.target !== undefined) {
+      // A shared store: the agent's word by alert goes to the other mailers with its row at once, not with its next report.
+      const said = this.#o.sharedStore === true ? this.registry.said(alert.agent, alert.instance, alert.target, alert.status) : undefined;
+      if (said) this.agentChanged(said);
       const e = this.targets.get(alert.target);
       if (e) {
         if (alert.reason !== undefined) e.lastFailure = alert.reason;
@@ -248,6 +249,16 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
   delivered(incident: string): void {
     const row = this.incidents.get(incident);
     this.#emit({ type: 'incident', data: { id: incident, target: row?.target ?? '', state: row ? 'open' : 'closed' } });
+  }
+
+  /** Another mailer's hub rows (a shared store: hub-sync.ts): applied, not written back, and told to the page. */
+  synced(changes: HubChanges): void {
+    const figures = (names: string[]) => this.#listeners.size > 0 && this.#emit({ type: 'figures', data: figuresEvent(this.#entries(names), this.#now()) });
+    const viewed = applyHubChanges(this, changes, { agent: (r) => this.#emit({ type: 'agent', data: agentView(r) }), target: (e) => this.#targetEvent(e), figures, incident: (c) => {
+      this.#emit({ type: 'incident', data: { id: c.row.id, target: c.row.target, state: c.row.state } });
+      if (c.kind === 'closed') for (const listener of this.#policyListeners) listener();
+    } });
+    this.#notify(this.ledger.reconsider(viewed), this.#now());
   }
 
   /** The senders' incidents the book closes (quiet, or too many open): told to the page, sent to no channel. */
@@ -293,10 +304,7 @@ export class StatusHub implements ReportReceiver, NotifyPolicy {
   }
 
   #targetEvent(e: TargetEntry): void {
-    this.#emit({
-      type: 'target',
-      data: { name: e.name, state: e.state, since: e.since === null ? null : new Date(e.since).toISOString(), agents: [...e.agents].map(([name, v]) => ({ name, state: v.state })) },
-    });
+    this.#emit({ type: 'target', data: targetEventData(e) });
   }
 
   #emit(event: HubEvent): void {

@@ -180,6 +180,25 @@ export class IncidentBook {
     this.#write({ op: 'incident', row });
   }
 
+  /**
+   * Another mailer's row of an incident (a shared store: hub-sync.ts), kept as it is and not
+   * written back: open (one open here on its target under another id is let go), or closed
+   * (let go). The change here, if any.
+   */
+  adopt(row: IncidentRow): IncidentChange | undefined {
+    const mine = this.#open.get(row.id);
+    if (row.state === 'closed') {
+      if (!mine) return undefined;
+      this.#letGo(mine);
+      return { row, kind: 'closed' };
+    }
+    const older = this.openOn(row.target);
+    if (older && older.id !== row.id) this.#letGo(older);
+    this.#keep(row);
+    if (isSenderTarget(row.target)) this.#heard(row.id, row.events.at(-1)?.at ?? row.openedAt);
+    return { row, kind: mine ? 'updated' : 'opened' };
+  }
+
   /** Closed by hand (its up admitted, or no recipient to take it): the row, closed now, with the comment; undefined when not open. */
   closeByHand(id: string, comment: string, now: number): IncidentRow | undefined {
     const row = this.#open.get(id);
@@ -216,11 +235,15 @@ export class IncidentBook {
   #close(row: IncidentRow, at: number): IncidentChange {
     row.state = 'closed';
     row.resolvedAt = Math.max(at, row.openedAt);
+    this.#letGo(row);
+    this.#write({ op: 'incident', row });
+    return { row, kind: 'closed' };
+  }
+
+  #letGo(row: IncidentRow): void {
     this.#open.delete(row.id);
     this.#senders.delete(row.id);
     if (this.#byTarget.get(row.target) === row.id) this.#byTarget.delete(row.target);
-    this.#write({ op: 'incident', row });
-    return { row, kind: 'closed' };
   }
 
   #keep(row: IncidentRow): void {

@@ -14,12 +14,15 @@
  * this mailer has not open, while none is open on its target here, may end
  * one another mailer opened (the agent failed over): it is not held for
  * that, and the dispatcher's told stage sends it only where the store says
- * its down went (none: skipped, as here).
+ * its down went (none: skipped, as here). The other mailers' agents' views
+ * come in with their rows (hub-sync.ts): a quorum they complete is looked
+ * for again then (reconsider), and the hub's down id is the agreeing views'
+ * time, so mailers deciding it at once send one alert.
  */
 import { createHash } from 'node:crypto';
 import type { QueuedAlert } from '../queued-alert.ts';
 import type { IncidentBook } from './incident-book.ts';
-import { decideAlert, decideSettle, downs, type LedgerIncident, type LedgerState, openByHub, type Verdict } from './quorum.ts';
+import { decideAlert, decideSettle, downs, type LedgerIncident, type LedgerState, openByHub, type Verdict, type Views } from './quorum.ts';
 import type { TargetBoard } from './target-board.ts';
 
 /** --quorum takes 1 to this many agents. */
@@ -77,7 +80,7 @@ export class IncidentLedger {
     const notices: HubNotice[] = [];
     if (!verdict.send && alert.status === 'down' && !state.open) s.heldTo.add(alert.to);
     if (!verdict.send && verdict.hubDown) {
-      const id = hubIncidentId(alert.target, now);
+      const id = hubIncidentId(alert.target, this.#shared ? agreedAt(e.agents) : now);
       openByHub(state, id);
       s.heldTo.add(alert.to);
       notices.push({ status: 'down', target: alert.target, incident: id, agents: verdict.hubDown, recipients: [...s.heldTo], ...(alert.reason !== undefined ? { reason: alert.reason } : {}) });
@@ -104,6 +107,27 @@ export class IncidentLedger {
       s.open = state.open;
       if (up) notices.push(this.#up(target, up, before));
       else this.#witnessed(s.open);
+    }
+    return notices;
+  }
+
+  /**
+   * A shared store: other mailers' agents' views came in (hub-sync.ts). A target with no incident
+   * open, on which this mailer holds a down of its own agents, that now has --quorum agents seeing it
+   * down: the hub's down. Its id comes from the agreeing views' times, the same at every mailer that
+   * decides so at once, so their downs are one alert (the store refuses the second id).
+   */
+  reconsider(targets: Iterable<string>): HubNotice[] {
+    const notices: HubNotice[] = [];
+    for (const target of targets) {
+      const s = this.#state.get(target);
+      const e = this.#board.get(target);
+      if (!s || s.open || s.heldTo.size === 0 || !e || this.#book.openOn(target) || downs(e.agents).length < this.quorum) continue;
+      const state: LedgerState = { views: e.agents, open: undefined };
+      const id = hubIncidentId(target, agreedAt(e.agents));
+      s.open = openByHub(state, id);
+      notices.push({ status: 'down', target, incident: id, agents: s.open.witnesses, recipients: [...s.heldTo] });
+      s.heldTo.clear();
     }
     return notices;
   }
@@ -148,6 +172,11 @@ export class IncidentLedger {
     }
     return s;
   }
+}
+
+/** When the last of the agents seeing a target down said so: the same at every mailer that has their views. */
+function agreedAt(views: Views): number {
+  return Math.max(...[...views.values()].filter((v) => v.state === 'down').map((v) => v.at));
 }
 
 /** The id of an incident the hub opens: stable for its target and time, apart from any agent's. */

@@ -30,8 +30,8 @@ export interface AgentRow {
   lastReportAt: number;
   intervalMs: number;
   state: 'reporting' | 'silent' | 'stopped';
-  /** The targets of its latest report, with what it said of each. */
-  targets: Array<{ name: string; state: 'up' | 'down' | 'unknown' }>;
+  /** The targets of its latest report, with what it said of each (at: when, its view's time; a shared store only). */
+  targets: Array<{ name: string; state: 'up' | 'down' | 'unknown'; at?: number }>;
 }
 
 /** What a target shows: stale when no live agent watches it (each stopped, went silent or was forgotten). */
@@ -147,6 +147,25 @@ export function coalesceWrites(writes: readonly HubWrite[]): HubWrite[] {
     const k = keyOf(w);
     return k === undefined || last.get(k) === i;
   });
+}
+
+/**
+ * Another mailer's hub writes, as the database has them now (a shared store,
+ * postgres-hub-notify.ts): the rows its commit named, read after its notice;
+ * full (the listener connected again: what was said meanwhile was not heard):
+ * every agent and target, every open incident. A name asked for and not found
+ * is gone (forgotten there). Buckets: the current and the previous hour and
+ * day of the targets named, as sums over every mailer (they replace this
+ * mailer's in memory).
+ */
+export interface HubChanges {
+  full: boolean;
+  agents: AgentRow[];
+  goneAgents: string[];
+  targets: TargetRow[];
+  goneTargets: string[];
+  incidents: IncidentRow[];
+  buckets: PackedBuckets;
 }
 
 export interface HubSnapshot {

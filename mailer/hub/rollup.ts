@@ -108,6 +108,20 @@ export class TargetRollup {
     if (hourly) this.#addLatency(n, rows, o + 6, o + PACKED_WIDTH);
   }
 
+  /** A stored bucket as the store has it now (another mailer's checks in it too): it replaces this one's (latency: the hour's). */
+  replace(rows: Float64Array, o: number): void {
+    const hourly = rows[o + 1] === HOUR_MS;
+    const ring = hourly ? this.#hours : this.#days;
+    const n = Math.floor(rows[o + 2]! / (hourly ? HOUR_MS : DAY_MS));
+    const i = ring.slot(n);
+    if (i < 0) return;
+    ring.checks[i] = 0;
+    ring.failures[i] = 0;
+    ring.incidents[i] = 0;
+    if (hourly && this.#latStamp[n % HOURLY_BARS] === n) this.#lat.fill(0, (n % HOURLY_BARS) * LAT, (n % HOURLY_BARS + 1) * LAT);
+    this.load(rows, o);
+  }
+
   uptime(window: UptimeWindow, now: number): number | null {
     const w = WINDOWS[window];
     const s = w.hours !== undefined ? this.#hours.sum(Math.floor(now / HOUR_MS) - w.hours + 1, Math.floor(now / HOUR_MS)) : this.#days.sum(Math.floor(now / DAY_MS) - w.days! + 1, Math.floor(now / DAY_MS));

@@ -145,6 +145,39 @@ export class TargetBoard {
     return true;
   }
 
+  /**
+   * Another mailer's row of an agent (a shared store: hub-sync.ts): its views as its latest report
+   * there gave them (a reporting agent's; a stopped or silent one has none), an alert's later word
+   * kept. Nothing is settled or written: that mailer's target rows say what it decided.
+   */
+  adoptViews(a: { name: string; instance: string; lastReportAt: number; state: string; targets: ReadonlyArray<{ name: string; state: View['state']; at?: number }> }, before: Iterable<string>): string[] {
+    const named = new Map(a.state === 'reporting' ? a.targets.map((t) => [t.name, t]) : []);
+    for (const name of before) if (!named.has(name)) this.#targets.get(name)?.agents.delete(a.name);
+    for (const [name, t] of named) {
+      const e = this.#entry(name);
+      const v = e?.agents.get(a.name);
+      const at = t.at ?? a.lastReportAt;
+      if (!e || (v && v.instance === a.instance && v.at > at)) continue;
+      e.agents.set(a.name, { instance: a.instance, state: t.state, source: 'report', at });
+      e.reportedAt = Math.max(e.reportedAt ?? 0, a.lastReportAt);
+    }
+    return [...named.keys()];
+  }
+
+  /** Another mailer's row of a target (a shared store): what it shows, as it decided; true when the state shown here changed. Not written back. */
+  adoptRow(r: TargetRow): TargetEntry | undefined {
+    const e = this.#entry(r.name);
+    if (!e) return undefined;
+    Object.assign(e, { state: r.state, since: r.since, lastFailure: r.lastFailure, alerted: r.alerted, staleWhy: r.staleWhy ?? null });
+    if (r.reportedAt != null) e.reportedAt = Math.max(e.reportedAt ?? 0, r.reportedAt);
+    return e;
+  }
+
+  /** Forgotten at another mailer (a shared store): gone here too, nothing written. */
+  forgotElsewhere(name: string): boolean {
+    return this.#targets.delete(name);
+  }
+
   /** An alert's word on a target (one naming no agent; at: when it was seen); the entry when its shown state changed. */
   alert(name: string, status: 'up' | 'down', at: number, reason: string | undefined): TargetEntry | undefined {
     const e = this.#entry(name);

@@ -3,11 +3,13 @@
  * mailers NOTIFY, each with what to do when told: `ch2_work` when a mailer
  * lets work go (a clean stop releases its claims: scan for it at once rather
  * than at the next scan), `ch2_silences` when a silence was added or removed
- * (read the silences again). A connection of its own, since a LISTEN lasts as
- * long as its session; lost (Postgres restarted, the network gone), it
+ * (read the silences again), `ch2_hub` when hub rows were written (read
+ * them: postgres-hub-notify.ts; the payload, after the name and a newline,
+ * says which). A connection of its own, since a LISTEN lasts as long as its
+ * session; lost (Postgres restarted, the network gone), it
  * connects again every RECONNECT_MS, and runs every handler once connected
- * (what was said meanwhile was not heard). A mailer's own NOTIFY (its name is
- * the payload) is not for it.
+ * (what was said meanwhile was not heard), with no payload. A mailer's own
+ * NOTIFY (its name is the payload, or the payload's first line) is not for it.
  */
 import pg from 'pg';
 import type { PostgresLocation } from './store-url.ts';
@@ -20,12 +22,12 @@ const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 export class NoticeListener {
   readonly #where: PostgresLocation;
   readonly #me: string;
-  readonly #handlers: ReadonlyMap<string, () => void>;
+  readonly #handlers: ReadonlyMap<string, (payload?: string) => void>;
   #client: pg.Client | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(where: PostgresLocation, me: string, handlers: Record<string, () => void>) {
+  constructor(where: PostgresLocation, me: string, handlers: Record<string, (payload?: string) => void>) {
     for (const name of Object.keys(handlers)) if (!CHANNEL.test(name)) throw new Error(`not a channel name: ${name}`);
     this.#where = where;
     this.#me = me;
@@ -58,7 +60,10 @@ export class NoticeListener {
       if (this.#client === client) lost();
     });
     client.on('notification', (n) => {
-      if (n.payload !== this.#me) this.#handlers.get(n.channel)?.();
+      const payload = n.payload ?? '';
+      const newline = payload.indexOf('\n');
+      const from = newline < 0 ? payload : payload.slice(0, newline);
+      if (from !== this.#me) this.#handlers.get(n.channel)?.(newline < 0 ? undefined : payload.slice(newline + 1));
     });
     try {
       await client.connect();

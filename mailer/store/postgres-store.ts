@@ -15,10 +15,12 @@
  * already in the database is a duplicate, wherever it was admitted (the
  * alerts' unique id); one whose rows are pending and claimed by no live
  * mailer (kept by a commit whose answer was lost with the connection: its
- * sender got 503) is claimed when it is resent, and answered as new.
+ * sender got 503) is claimed when it is resent, and answered as new. A
+ * commit that writes hub rows tells the others which (NOTIFY ch2_hub,
+ * postgres-hub-notify.ts); they read them (watchClaims hub).
  */
 import type { Logger } from '../../shared/logger.ts';
-import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type SilenceRow } from '../hub/model.ts';
+import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubChanges, type SilenceRow } from '../hub/model.ts';
 import { GroupCommitStore } from './group-commit-store.ts';
 import type { CommitBatch, CommitResult, StoreBackend } from './store-backend.ts';
 import { migrate } from './postgres-migrations.ts';
@@ -27,6 +29,7 @@ import * as hq from './postgres-hub-queries.ts';
 import * as q from './postgres-queries.ts';
 import { claimResent, WORK_CHANNEL } from './postgres-claim-queries.ts';
 import { NoticeListener } from './postgres-listen.ts';
+import { HUB_CHANNEL, hubNotices, parseTold, readChanges } from './postgres-hub-notify.ts';
 import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
 import { instanceName } from './postgres-session.ts';
 import { DEFAULT_MAX_REMEMBERED, type OpenSummary } from './sqlite-store.ts';
@@ -96,6 +99,8 @@ class PostgresBackend implements StoreBackend {
       for (const w of batch.hub) await hq.hubWrite(c, w);
       // Told when this commits: the other mailers read the silences again.
       if (batch.hub.some((w) => w.op === 'silence' || w.op === 'unsilence')) await c.query('SELECT pg_notify($1, $2)', [hq.SILENCES_CHANNEL, this.#me]);
+      // And the hub rows written: the others read them (postgres-hub-notify.ts).
+      for (const told of hubNotices(batch.hub)) await c.query('SELECT pg_notify($1, $2)', [HUB_CHANNEL, `${this.#me}\n${told}`]);
       const wrote = (await c.query<{ wrote: boolean }>('SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote')).rows[0]?.wrote === true;
       const seqs = batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)?.seq);
       return { seqs, adopted: batch.items.map((i) => adopted.get(i.alert.id)), sentDelta, wrote };
@@ -114,6 +119,7 @@ class PostgresBackend implements StoreBackend {
   toldOf = (incident: string): Promise<string[]> => this.#session.run((c) => hq.toldOf(c, incident));
   silences = (now: number): Promise<SilenceRow[]> => this.#session.run((c) => hq.silencesNow(c, now));
   lastReports = (names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> => this.#session.run((c) => hq.lastReports(c, names));
+  hubChanges = (payload: string | undefined, now: number): Promise<HubChanges> => this.#session.run((c) => readChanges(c, parseTold(payload), now));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
   /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
   close = async (abandon = false): Promise<void> => {
@@ -123,7 +129,7 @@ class PostgresBackend implements StoreBackend {
   };
 
   /** Listen to the other mailers (postgres-listen.ts), once: work let go, and silences changed. */
-  listen(where: PostgresLocation, handlers: Record<string, () => void>): void {
+  listen(where: PostgresLocation, handlers: Record<string, (payload?: string) => void>): void {
     this.#listener ??= new NoticeListener(where, this.#me, handlers);
   }
 
@@ -196,9 +202,10 @@ export class PostgresStore extends GroupCommitStore {
   /**
    * From now on take over lapsed work, and tell the mailer what comes and goes (main.ts, once it has
    * resumed what open loaded); and the silences as the database has them whenever another mailer
-   * adds or removes one (and once the listening connection is up, again after it was lost).
+   * adds or removes one (and once the listening connection is up, again after it was lost); and the
+   * hub rows another mailer wrote (hub: all of them once the listening connection is up).
    */
-  watchClaims(handlers: ClaimHandlers & { silences?: (rows: SilenceRow[]) => void }): void {
+  watchClaims(handlers: ClaimHandlers & { silences?: (rows: SilenceRow[]) => void; hub?: (changes: HubChanges) => void }): void {
     const claims = this.#claims;
     const backend = this.#backend;
     if (!claims || !backend) return;
@@ -207,7 +214,11 @@ export class PostgresStore extends GroupCommitStore {
     const readSilences = (): void => {
       if (silences) backend.silences(this.#clock()).then(silences, () => {}); // the next notice, or reconnection, reads them again
     };
-    backend.listen(this.#where!, { [WORK_CHANNEL]: () => void claims.scan(), [hq.SILENCES_CHANNEL]: readSilences });
+    const { hub } = handlers;
+    const readHub = (payload?: string): void => {
+      if (hub) backend.hubChanges(payload, this.#clock()).then(hub, () => {}); // as for the silences
+    };
+    backend.listen(this.#where!, { [WORK_CHANNEL]: () => void claims.scan(), [hq.SILENCES_CHANNEL]: readSilences, [HUB_CHANNEL]: readHub });
   }
 
   /** The channels told a down of this incident, by any mailer on the database (Store.toldOf). */

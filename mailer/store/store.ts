@@ -10,7 +10,7 @@
 import type { Alert } from '../../shared/alert.ts';
 import type { ChannelState, Outbox, OutboxRecord } from './outbox.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
-import type { HubSnapshot, HubStorage, SilenceRow } from '../hub/model.ts';
+import type { HubChanges, HubSnapshot, HubStorage, SilenceRow } from '../hub/model.ts';
 
 /** pending: some channel owes it; silenced: some channel holds it back for a silence (pending too); dead; sent: done, none dead. */
 export type ListState = 'pending' | 'silenced' | 'dead' | 'sent';
@@ -121,6 +121,8 @@ export interface Store extends Outbox, HubStorage {
     lost(ids: string[]): void;
     /** The silences as the database has them, after another mailer added or removed one. */
     silences?(rows: SilenceRow[]): void;
+    /** The hub rows another mailer wrote, as the database has them (all of them once listening, again after the connection was lost). */
+    hub?(changes: HubChanges): void;
   }): void;
 }
 
