@@ -80,13 +80,20 @@ export interface ClaimScope {
   samePrefix?: string;
 }
 
-/** Claim up to `limit` owed rows whose lease has lapsed (or that no mailer holds), oldest alert first; their alerts loaded. */
+/**
+ * A row handed over to mailer $1 (postgres-owners.ts): claimed_by is `<to>\t<from>` until the
+ * receiver takes it (as it takes a lapsed row, so the lease still covers the hand-over: a receiver
+ * that died meanwhile loses it to whoever scans once it lapses).
+ */
+const HANDED_TO_ME = "left(d.claimed_by, length($1) + 1) = $1 || E'\\t'";
+
+/** Claim up to `limit` owed rows whose lease has lapsed (or that no mailer holds, or handed over to this one), oldest alert first; their alerts loaded. */
 export async function claimLapsed(c: ClientBase, scope: ClaimScope, limit: number): Promise<Claimed> {
   const r = await c.query<LoadedRow>(
     `WITH picked AS (
-       SELECT d.alert_seq, d.channel, d.claimed_by AS was FROM deliveries d
+       SELECT d.alert_seq, d.channel, CASE WHEN ${HANDED_TO_ME} THEN split_part(d.claimed_by, E'\\t', 2) ELSE d.claimed_by END AS was FROM deliveries d
        WHERE ${OWED}
-         AND (d.lease_until IS NULL OR d.lease_until < ${NOW_MS}
+         AND (d.lease_until IS NULL OR d.lease_until < ${NOW_MS} OR ${HANDED_TO_ME}
               OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.application_name = d.claimed_by)))
        ORDER BY d.alert_seq, d.channel LIMIT $3 FOR UPDATE OF d SKIP LOCKED),

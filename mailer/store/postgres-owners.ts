@@ -1,0 +1,108 @@
+/**
+ * Several mailers on one Postgres database: who the live mailers are, and the
+ * hand-over of a delivery to the mailer that owns its destination (the choice
+ * itself is delivery/destination-owner.ts: rendezvous hashing over these
+ * members, so every mailer computes the same owner alone).
+ *
+ * Members: the distinct application_name of the sessions on this database
+ * named like a mailer (postgres-session.ts instanceName), read every
+ * MEMBERS_EVERY_MS on the claims' session. A session lives exactly as long
+ * as its mailer's connection, so no table, heartbeat or migration is needed:
+ * a mailer that dies leaves within the server's notice of the lost
+ * connection (at once for a killed process; a partition waits for TCP
+ * keepalive), one that starts is seen at the next read.
+ *
+ * Hand-over: one UPDATE, fenced on the row being this mailer's and owed,
+ * sets claimed_by to `<owner>\t<me>` with a fresh lease, then NOTIFY
+ * ch2_work: the owner's listener scans at once, and its scan
+ * (postgres-claim-queries.ts claimLapsed) takes rows handed to it as it
+ * takes lapsed ones; a NOTIFY missed is made good by its next scan (1 s),
+ * and an owner that died meanwhile loses the row when the lease lapses, to
+ * whichever mailer scans first. The row leaves this mailer's working set
+ * before the UPDATE is queued on the claims' session (where the heartbeat
+ * runs too, in order): the heartbeat never sees it as lost.
+ */
+import type { PendingRow } from './store-backend.ts';
+import { LEASE_MS } from './postgres-claims.ts';
+import { WORK_CHANNEL } from './postgres-claim-queries.ts';
+import type { PostgresSession } from './postgres-session.ts';
+import { isOwed } from './outbox.ts';
+import type { MailerMembers } from './store.ts';
+export type { MailerMembers };
+
+const MEMBERS_EVERY_MS = 1000;
+const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+export class PostgresOwners implements MailerMembers {
+  readonly me: string;
+  readonly #session: PostgresSession;
+  readonly #working: Map<string, PendingRow>;
+  #members: string[] | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #handed = 0;
+
+  constructor(options: { session: PostgresSession; me: string; working: Map<string, PendingRow> }) {
+    this.me = options.me;
+    this.#session = options.session;
+    this.#working = options.working;
+  }
+
+  start(): void {
+    void this.#read();
+    this.#timer = setInterval(() => void this.#read(), MEMBERS_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  members(): readonly string[] | undefined {
+    return this.#members;
+  }
+
+  get handed(): number {
+    return this.#handed;
+  }
+
+  async handOver(id: string, channel: string, to: string): Promise<boolean> {
+    const entry = this.#working.get(id);
+    const state = entry?.record.channels[channel];
+    if (!entry || !state) return true; // no longer this mailer's (lost, or finished meanwhile)
+    delete entry.record.channels[channel];
+    const rest = Object.values(entry.record.channels).some((s) => isOwed(s.state));
+    if (!rest) this.#working.delete(id);
+    try {
+      const moved = await this.#session.run(async (c) => {
+        const r = await c.query(
+          `UPDATE deliveries d SET claimed_by = $3 || E'\\t' || $1, lease_until = ${NOW_MS} + $4::bigint
+           WHERE d.alert_seq = $2 AND d.channel = $5 AND d.claimed_by = $1 AND d.state IN ('pending', 'silenced')`,
+          [this.me, entry.seq, to, LEASE_MS, channel],
+        );
+        if ((r.rowCount ?? 0) > 0) await c.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, this.me]);
+        return r.rowCount ?? 0;
+      });
+      if (moved > 0) this.#handed += 1;
+      return true;
+    } catch {
+      // Not answered: delivered here after all (the row is still this mailer's unless the UPDATE committed unseen: then the owner's fence stops this one's writes).
+      entry.record.channels[channel] = state;
+      if (!this.#working.has(id)) this.#working.set(id, entry);
+      return false;
+    }
+  }
+
+  async #read(): Promise<void> {
+    try {
+      const r = await this.#session.run((c) =>
+        c.query<{ name: string }>("SELECT DISTINCT application_name AS name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'ch2-mailer %' ORDER BY 1"),
+      );
+      const names = r.rows.map((row) => row.name);
+      // This mailer is a member whatever the view says (its sessions may be reconnecting).
+      if (!names.includes(this.me)) names.push(this.me);
+      this.#members = names.sort();
+    } catch {
+      // The database is away: the last view stands (hand-overs fail and are delivered here meanwhile).
+    }
+  }
+}
