@@ -65,7 +65,7 @@ export interface StoreHealth {
   /** Alerts some channel still owes (in this mailer's working set). */
   pending: number;
   /** Postgres: the claims on deliveries this mailer holds, and those taken over and lost since start. */
-  claims?: { held: number; adopted: number; lost: number };
+  claims?: { held: number; adopted: number; lost: number; members?: number; handed?: number };
 }
 
 export interface Admitted {
