@@ -140,6 +140,8 @@ const http = createHttpServer({
       storeWriteErrors: kept.writeErrors,
       // Postgres: claims held now, and taken over and lost since start (several mailers on one database).
       ...(kept.claims ? { storeClaims: kept.claims } : {}),
+      // Postgres: the live mailers this one sees, and the deliveries it handed to their destination's owner since start.
+      ...(store.destinations ? { storeOwners: store.destinations().counts() } : {}),
     };
   },
 });

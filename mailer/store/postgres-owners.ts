@@ -61,8 +61,8 @@ export class PostgresOwners implements MailerMembers {
     return this.#members;
   }
 
-  get handed(): number {
-    return this.#handed;
+  counts(): { members: number; handed: number } {
+    return { members: this.#members?.length ?? 0, handed: this.#handed };
   }
 
   async handOver(id: string, channel: string, to: string): Promise<boolean> {

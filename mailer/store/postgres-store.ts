@@ -244,8 +244,7 @@ export class PostgresStore extends GroupCommitStore {
   override health(): StoreHealth {
     const h = super.health();
     const counts = this.#claims?.counts();
-    // The live mailers it sees, and the deliveries it handed to their destination's owner (postgres-owners.ts).
-    if (counts) h.claims = { ...counts, members: this.#owners?.members()?.length ?? 0, handed: this.#owners?.handed ?? 0 };
+    if (counts) h.claims = counts;
     return h;
   }
 

@@ -65,7 +65,7 @@ export interface StoreHealth {
   /** Alerts some channel still owes (in this mailer's working set). */
   pending: number;
   /** Postgres: the claims on deliveries this mailer holds, and those taken over and lost since start. */
-  claims?: { held: number; adopted: number; lost: number; members?: number; handed?: number };
+  claims?: { held: number; adopted: number; lost: number };
 }
 
 export interface Admitted {
@@ -137,6 +137,8 @@ export interface MailerMembers {
   members(): readonly string[] | undefined;
   /** Hand a delivery to `to`: true once it is no longer this mailer's (handed, or already another's); false to deliver it here. */
   handOver(id: string, channel: string, to: string): Promise<boolean>;
+  /** For /healthz: the live mailers seen now, and the deliveries handed to another since start. */
+  counts(): { members: number; handed: number };
 }
 
 export interface StoreOptions {

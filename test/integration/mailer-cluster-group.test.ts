@@ -4,7 +4,7 @@
  * `db`), each with the same grouping channels, SMTP and Slack (rate-limited,
  * one message a second), into ch2/smtp-sink (`sink`: its SMTP server, and its
  * receiver as the Slack fake), --group-wait 3s. Once each mailer sees the
- * other (/healthz storeClaims.members), 20 alerts for one recipient are
+ * other (/healthz storeOwners.members), 20 alerts for one recipient are
  * POSTed alternately to A and B within the wait: the sink gets ONE e-mail
  * whose X-Ch2-Alert-Id names all 20, and ONE Slack message naming all 20
  * targets (before destination owners, mailer/delivery/destination-owner.ts:
@@ -24,7 +24,7 @@ const SLACK_HOOK = 'cgroup/services/T0/B0/X0';
 
 interface Health {
   deliveriesActive?: number;
-  storeClaims?: { members?: number; handed?: number };
+  storeOwners?: { members: number; handed: number };
 }
 
 describe('two mailers on one Postgres database: one group, and one rate, per destination', { timeout: 240_000 }, () => {
@@ -56,7 +56,7 @@ describe('two mailers on one Postgres database: one group, and one rate, per des
   after(() => cleanup.run(), { timeout: 60_000 });
 
   test(`${COUNT} alerts for one recipient posted alternately to two mailers within the wait: one e-mail and one Slack message naming all ${COUNT}`, { timeout: 90_000 }, async () => {
-    for (const url of urls) await waitUntil('each mailer to see the other', async () => ((await health(url)).storeClaims?.members === 2 ? true : undefined), 10_000, 100);
+    for (const url of urls) await waitUntil('each mailer to see the other', async () => ((await health(url)).storeOwners?.members === 2 ? true : undefined), 10_000, 100);
     const run = randomUUID().slice(0, 8);
     const ids = Array.from({ length: COUNT }, (_, i) => `g${run}-${i + 1}`);
     const targets = ids.map((id) => `t-${id}`);
@@ -78,7 +78,7 @@ describe('two mailers on one Postgres database: one group, and one rate, per des
     for (const url of urls) await waitUntil('no deliveries active', async () => ((await health(url)).deliveriesActive === 0 ? true : undefined), 15_000, 200);
     const finalMails = await mails();
     const finalSlack = await slack();
-    const handed = await Promise.all(urls.map(async (u) => (await health(u)).storeClaims?.handed ?? 0));
+    const handed = await Promise.all(urls.map(async (u) => (await health(u)).storeOwners?.handed ?? 0));
     console.log(`  cluster group: ${finalMails.length} e-mail(s) of ${finalMails.map((m) => named([m]).size).join(', ')} alerts; ${finalSlack.length} Slack message(s); handed over by A, B: ${handed.join(', ')}`);
     assert.equal(finalMails.length, 1, `one grouped e-mail, not ${finalMails.length}`);
     assert.deepEqual([...named(finalMails)].sort(), [...ids].sort(), 'naming all 20');
