@@ -153,11 +153,11 @@ export async function renew(c: ClientBase, me: string, leaseMs: number, seqs: re
   return lost.rows.map((row) => row.seq);
 }
 
-/** Let go of this mailer's owed rows (all of them, or those of these alerts), and tell every mailer to look for work now. */
+/** Let go of this mailer's owed rows (all of them, those handed to it not yet taken too; or those of these alerts), and tell every mailer to look for work now. */
 export async function release(c: ClientBase, me: string, seqs?: readonly number[]): Promise<number> {
   const r = seqs
     ? await c.query(`UPDATE deliveries d SET claimed_by = NULL, lease_until = 0 WHERE d.claimed_by = $1 AND ${OWED} AND d.alert_seq = ANY($2::bigint[])`, [me, seqs])
-    : await c.query(`UPDATE deliveries d SET lease_until = 0 WHERE d.claimed_by = $1 AND ${OWED}`, [me]);
+    : await c.query(`UPDATE deliveries d SET lease_until = 0 WHERE (d.claimed_by = $1 OR ${HANDED_TO_ME}) AND ${OWED}`, [me]);
   if ((r.rowCount ?? 0) > 0) await c.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, me]);
   return r.rowCount ?? 0;
 }

@@ -12,8 +12,10 @@
  * connection (at once for a killed process; a partition waits for TCP
  * keepalive), one that starts is seen at the next read.
  *
- * Hand-over: one UPDATE, fenced on the row being this mailer's and owed,
- * sets claimed_by to `<owner>\t<me>` with a fresh lease, then NOTIFY
+ * Hand-over: one UPDATE (for the hand-overs asked for within one turn of the
+ * event loop), fenced on each row being this mailer's and owed (rows locked
+ * in (alert_seq, channel) order, as every statement on deliveries locks
+ * them), sets claimed_by to `<owner>\t<me>` with a fresh lease, then NOTIFY
  * ch2_work: the owner's listener scans at once, and its scan
  * (postgres-claim-queries.ts claimLapsed) takes rows handed to it as it
  * takes lapsed ones; a NOTIFY missed is made good by its next scan (1 s),
@@ -26,7 +28,7 @@ import type { PendingRow } from './store-backend.ts';
 import { LEASE_MS } from './postgres-claims.ts';
 import { WORK_CHANNEL } from './postgres-claim-queries.ts';
 import type { PostgresSession } from './postgres-session.ts';
-import { isOwed } from './outbox.ts';
+import { type ChannelState, isOwed } from './outbox.ts';
 import type { MailerMembers } from './store.ts';
 export type { MailerMembers };
 
@@ -40,6 +42,7 @@ export class PostgresOwners implements MailerMembers {
   #members: string[] | undefined;
   #timer: NodeJS.Timeout | undefined;
   #handed = 0;
+  readonly #queue: Array<{ id: string; entry: PendingRow; channel: string; state: ChannelState; to: string; resolve: (gone: boolean) => void }> = [];
 
   constructor(options: { session: PostgresSession; me: string; working: Map<string, PendingRow> }) {
     this.me = options.me;
@@ -65,30 +68,43 @@ export class PostgresOwners implements MailerMembers {
     return { members: this.#members?.length ?? 0, handed: this.#handed };
   }
 
-  async handOver(id: string, channel: string, to: string): Promise<boolean> {
+  handOver(id: string, channel: string, to: string): Promise<boolean> {
     const entry = this.#working.get(id);
     const state = entry?.record.channels[channel];
-    if (!entry || !state) return true; // no longer this mailer's (lost, or finished meanwhile)
+    if (!entry || !state) return Promise.resolve(true); // no longer this mailer's (lost, or finished meanwhile)
     delete entry.record.channels[channel];
-    const rest = Object.values(entry.record.channels).some((s) => isOwed(s.state));
-    if (!rest) this.#working.delete(id);
+    if (!Object.values(entry.record.channels).some((s) => isOwed(s.state))) this.#working.delete(id);
+    return new Promise((resolve) => {
+      this.#queue.push({ id, entry, channel, state, to, resolve });
+      if (this.#queue.length === 1) setImmediate(() => void this.#flush());
+    });
+  }
+
+  /** The hand-overs asked for meanwhile, as one statement (a storm's hundreds never hold up the heartbeat behind them). */
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0);
     try {
       const moved = await this.#session.run(async (c) => {
         const r = await c.query(
-          `UPDATE deliveries d SET claimed_by = $3 || E'\\t' || $1, lease_until = ${NOW_MS} + $4::bigint
-           WHERE d.alert_seq = $2 AND d.channel = $5 AND d.claimed_by = $1 AND d.state IN ('pending', 'silenced')`,
-          [this.me, entry.seq, to, LEASE_MS, channel],
+          `WITH u AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, channel, owner)),
+           mine AS MATERIALIZED (SELECT d.alert_seq, d.channel FROM deliveries d JOIN u ON d.alert_seq = u.seq AND d.channel = u.channel
+             WHERE d.claimed_by = $1 AND d.state IN ('pending', 'silenced') ORDER BY d.alert_seq, d.channel FOR UPDATE OF d)
+           UPDATE deliveries d SET claimed_by = u.owner || E'\\t' || $1, lease_until = ${NOW_MS} + $5::bigint
+           FROM u JOIN mine ON mine.alert_seq = u.seq AND mine.channel = u.channel WHERE d.alert_seq = u.seq AND d.channel = u.channel`,
+          [this.me, batch.map((h) => h.entry.seq), batch.map((h) => h.channel), batch.map((h) => h.to), LEASE_MS],
         );
         if ((r.rowCount ?? 0) > 0) await c.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, this.me]);
         return r.rowCount ?? 0;
       });
-      if (moved > 0) this.#handed += 1;
-      return true;
+      this.#handed += moved;
+      for (const h of batch) h.resolve(true);
     } catch {
-      // Not answered: delivered here after all (the row is still this mailer's unless the UPDATE committed unseen: then the owner's fence stops this one's writes).
-      entry.record.channels[channel] = state;
-      if (!this.#working.has(id)) this.#working.set(id, entry);
-      return false;
+      // Not answered: delivered here after all (the rows are still this mailer's unless the UPDATE committed unseen: then the owner's fence stops this one's writes).
+      for (const h of batch) {
+        h.entry.record.channels[h.channel] = h.state;
+        if (!this.#working.has(h.id)) this.#working.set(h.id, h.entry);
+        h.resolve(false);
+      }
     }
   }
 
