@@ -9,6 +9,7 @@ import { Admissions } from './intake/admission.ts';
 import { Allowlist } from './intake/allowlist.ts';
 import { CHANNEL_KINDS } from './delivery/channels/registry.ts';
 import { parseMailerArgs } from './cli.ts';
+import { DestinationOwner } from './delivery/destination-owner.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { NotifyLog } from './delivery/notify-log.ts';
 import { loadChannelConfig } from './delivery/channel-config.ts';
@@ -32,6 +33,7 @@ import { PageRoutes } from './hub/hub-routes.ts';
 import { StatusViews } from './hub/hub-view.ts';
 import { renderIncidentList } from './hub/page/render-page.ts';
 import { openStore } from './store/open-store.ts';
+import type { OutboxRecord } from './store/outbox.ts';
 import type { StoreLocation } from './store/store-url.ts';
 import { StoreOpenError } from './store/store.ts';
 
@@ -86,7 +88,9 @@ const snapshot = await store.hubLoad();
 // The dispatcher records each channel's progress in the store; the hub tells the page which incident changed.
 // The nflog (what each channel was told of each open incident) as the store kept it.
 const notifyLog = new NotifyLog(await store.notifyLog());
-const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs, notifyLog, ...(store.toldOf ? { toldOf: (incident: string) => store.toldOf!(incident) } : {}) });
+// Several mailers on one database: each grouping or rate-limited destination is sent to by one of them (its owner).
+const owner = store.destinations ? new DestinationOwner(store.destinations()) : undefined;
+const dispatcher = new Dispatcher({ routes, outbox: watchedOutbox(store, (incident) => hub.delivered(incident)), log, maxRetryAgeMs: config.maxRetryAgeMs, notifyLog, ...(store.toldOf ? { toldOf: (incident: string) => store.toldOf!(incident) } : {}), ...(owner ? { owner } : {}) });
 const allowlist = new Allowlist(config.allow, config.defaultTo);
 const admissions = new Admissions({ allowlist, store, dispatcher, log });
 const registry = new AgentRegistry({ log });
@@ -136,6 +140,8 @@ const http = createHttpServer({
       storeWriteErrors: kept.writeErrors,
       // Postgres: claims held now, and taken over and lost since start (several mailers on one database).
       ...(kept.claims ? { storeClaims: kept.claims } : {}),
+      // Postgres: the live mailers this one sees, and the deliveries it handed to their destination's owner since start.
+      ...(store.destinations ? { storeOwners: store.destinations().counts() } : {}),
     };
   },
 });
@@ -227,5 +233,10 @@ intake.listen({ port: config.port, host: config.bind }, () => {
   }
   dispatcher.resume(store.unfinished());
   // Postgres: work whose claim lapsed (a mailer gone) is resumed here; work another mailer took over is stopped.
-  store.watchClaims?.({ adopted: (records, only) => dispatcher.resume(records, only), lost: (ids) => dispatcher.forget(ids), silences: (rows) => hub.silences.sync(rows, Date.now()), hub: (changes) => hub.synced(changes) });
+  // What is taken over (from a mailer gone, or handed over) is delivered here, never handed on (destination-owner.ts).
+  const adopted = (records: OutboxRecord[], only: ReadonlyMap<string, readonly string[]>): void => {
+    for (const r of records) owner?.received(r.item.alert.id, only.get(r.item.alert.id) ?? Object.keys(r.channels));
+    dispatcher.resume(records, only);
+  };
+  store.watchClaims?.({ adopted, lost: (ids) => dispatcher.forget(ids), silences: (rows) => hub.silences.sync(rows, Date.now()), hub: (changes) => hub.synced(changes) });
 });

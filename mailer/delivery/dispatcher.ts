@@ -38,6 +38,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { SendResult } from '../../shared/send-result.ts';
 import type { Channel } from './channels/channel.ts';
 import type { Route } from './channel-setup.ts';
+import type { DestinationOwner } from './destination-owner.ts';
 import { Grouper } from './grouper.ts';
 import { KeyedQueue, type RunOutcome } from './keyed-queue.ts';
 import { MuteStage } from './mute-stage.ts';
@@ -64,6 +65,8 @@ export interface DispatcherOptions {
   notifyLog?: NotifyLog;
   /** Several mailers on one database: the store's word on an incident the nflog does not know (Store.toldOf). */
   toldOf?: ToldOf;
+  /** Several mailers on one database: each grouping or rate-limited destination's owner (destination-owner.ts). */
+  owner?: DestinationOwner;
   now?: () => number;
 }
 
@@ -149,7 +152,7 @@ export class Dispatcher {
   submit(item: QueuedAlert, only?: readonly string[]): void {
     if (this.#closed) return;
     const record = this.#options.outbox.get(item.alert.id);
-    for (const { route, queue } of this.#lanes.values()) {
+    for (const { route, queue, grouper } of this.#lanes.values()) {
       const { channel } = route;
       if (only && !only.includes(channel.name)) continue;
       const state = record?.channels[channel.name];
@@ -157,7 +160,8 @@ export class Dispatcher {
       if (record ? !state || !isOwed(state.state) : route.match && !route.match(item.alert)) continue;
       const job = { item, channel, attempt: (state?.attempts ?? 0) + 1, gen: this.#gens.get(item.alert.id) ?? 0 };
       if (state?.state === 'silenced') this.#mute.restore(job);
-      else queue.add(job);
+      // Several mailers: a destination another mailer owns is handed to it (destination-owner.ts); kept here if that fails.
+      else if (!this.#options.owner?.handOver(item.alert.id, { channel: channel.name, grouping: grouper !== undefined, rateLimited: channel.rateLimit !== undefined, to: item.alert.to }, () => queue.add(job))) queue.add(job);
     }
   }
 

@@ -80,13 +80,20 @@ export interface ClaimScope {
   samePrefix?: string;
 }
 
-/** Claim up to `limit` owed rows whose lease has lapsed (or that no mailer holds), oldest alert first; their alerts loaded. */
+/**
+ * A row handed over to mailer $1 (postgres-owners.ts): claimed_by is `<to>\t<from>` until the
+ * receiver takes it (as it takes a lapsed row, so the lease still covers the hand-over: a receiver
+ * that died meanwhile loses it to whoever scans once it lapses).
+ */
+const HANDED_TO_ME = "left(d.claimed_by, length($1) + 1) = $1 || E'\\t'";
+
+/** Claim up to `limit` owed rows whose lease has lapsed (or that no mailer holds, or handed over to this one), oldest alert first; their alerts loaded. */
 export async function claimLapsed(c: ClientBase, scope: ClaimScope, limit: number): Promise<Claimed> {
   const r = await c.query<LoadedRow>(
     `WITH picked AS (
-       SELECT d.alert_seq, d.channel, d.claimed_by AS was FROM deliveries d
+       SELECT d.alert_seq, d.channel, CASE WHEN ${HANDED_TO_ME} THEN split_part(d.claimed_by, E'\\t', 2) ELSE d.claimed_by END AS was FROM deliveries d
        WHERE ${OWED}
-         AND (d.lease_until IS NULL OR d.lease_until < ${NOW_MS}
+         AND (d.lease_until IS NULL OR d.lease_until < ${NOW_MS} OR ${HANDED_TO_ME}
               OR ($4::text IS NOT NULL AND left(d.claimed_by, length($4)) = $4
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.application_name = d.claimed_by)))
        ORDER BY d.alert_seq, d.channel LIMIT $3 FOR UPDATE OF d SKIP LOCKED),
@@ -146,11 +153,11 @@ export async function renew(c: ClientBase, me: string, leaseMs: number, seqs: re
   return lost.rows.map((row) => row.seq);
 }
 
-/** Let go of this mailer's owed rows (all of them, or those of these alerts), and tell every mailer to look for work now. */
+/** Let go of this mailer's owed rows (all of them, those handed to it not yet taken too; or those of these alerts), and tell every mailer to look for work now. */
 export async function release(c: ClientBase, me: string, seqs?: readonly number[]): Promise<number> {
   const r = seqs
     ? await c.query(`UPDATE deliveries d SET claimed_by = NULL, lease_until = 0 WHERE d.claimed_by = $1 AND ${OWED} AND d.alert_seq = ANY($2::bigint[])`, [me, seqs])
-    : await c.query(`UPDATE deliveries d SET lease_until = 0 WHERE d.claimed_by = $1 AND ${OWED}`, [me]);
+    : await c.query(`UPDATE deliveries d SET lease_until = 0 WHERE (d.claimed_by = $1 OR ${HANDED_TO_ME}) AND ${OWED}`, [me]);
   if ((r.rowCount ?? 0) > 0) await c.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, me]);
   return r.rowCount ?? 0;
 }

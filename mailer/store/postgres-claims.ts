@@ -21,10 +21,13 @@
  * - Takeover (every SCAN_EVERY_MS, at once when a mailer NOTIFYs that it let
  *   work go: the store's listener, postgres-listen.ts, calls scan(); and once at open): owed rows whose lease lapsed are claimed in
  *   batches, their alerts loaded into the working set with only the channels
- *   claimed, and handed on (handlers.adopted: the dispatcher resumes them).
+ *   claimed, and handed on (handlers.adopted: the dispatcher resumes them);
+ *   so are rows another mailer handed to this one, the owner of their
+ *   destination (postgres-owners.ts: it NOTIFYs ch2_work too).
  * - Fencing: every progress write is conditional on the row being this
  *   mailer's (postgres-queries.ts applyChanges), whatever the working set says.
- * - Release (close): the rows still owed get a lapsed lease and every mailer
+ * - Release (close): the rows still owed (and those handed to this mailer
+ *   that it has not taken yet) get a lapsed lease and every mailer
  *   is told (NOTIFY): a stopped mailer's work is taken over at once.
  *
  * LEASE_MS 3 s, scans every second: a killed mailer's work is taken over 2 to

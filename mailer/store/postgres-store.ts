@@ -32,6 +32,7 @@ import { NoticeListener } from './postgres-listen.ts';
 import { HUB_CHANNEL, hubNotices, parseTold, readChanges } from './postgres-hub-notify.ts';
 import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
 import { instanceName } from './postgres-session.ts';
+import { type MailerMembers, PostgresOwners } from './postgres-owners.ts';
 import { DEFAULT_MAX_REMEMBERED, type OpenSummary } from './sqlite-store.ts';
 import type { PostgresLocation } from './store-url.ts';
 import type { StoreHealth, StoreOptions } from './store.ts';
@@ -158,6 +159,7 @@ export class PostgresStore extends GroupCommitStore {
   /** This mailer's name in claimed_by and pg_stat_activity. */
   readonly instance = instanceName();
   #claims: Claims | undefined;
+  #owners: PostgresOwners | undefined;
   #backend: PostgresBackend | undefined;
   #where: PostgresLocation | undefined;
   #clock: () => number = Date.now;
@@ -190,7 +192,9 @@ export class PostgresStore extends GroupCommitStore {
       store.#backend = backend;
       store.#where = options.where;
       store.#clock = options.now ?? Date.now;
+      store.#owners = new PostgresOwners({ session: claimSession, me: store.instance, working: store.working });
       claims.start();
+      store.#owners.start();
       return { store, summary: { resumed: pending.length, remembered: loaded.finished, imported: 0 } };
     } catch (err) {
       await session.close();
@@ -221,6 +225,12 @@ export class PostgresStore extends GroupCommitStore {
     backend.listen(this.#where!, { [WORK_CHANNEL]: () => void claims.scan(), [hq.SILENCES_CHANNEL]: readSilences, [HUB_CHANNEL]: readHub });
   }
 
+  /** The live mailers, and hand-overs to a destination's owner (postgres-owners.ts). */
+  destinations(): MailerMembers {
+    if (!this.#owners) throw new Error('the store is not open');
+    return this.#owners;
+  }
+
   /** The channels told a down of this incident, by any mailer on the database (Store.toldOf). */
   toldOf(incident: string): Promise<string[]> {
     if (!this.#backend) return Promise.reject(new Error('the store is not open'));
@@ -237,6 +247,11 @@ export class PostgresStore extends GroupCommitStore {
     return this.#claims?.counts();
   }
 
+  override async close(): Promise<void> {
+    this.#owners?.stop();
+    await super.close();
+  }
+
   override health(): StoreHealth {
     const h = super.health();
     const counts = this.#claims?.counts();
@@ -246,6 +261,7 @@ export class PostgresStore extends GroupCommitStore {
 
   /** Stop as a crash would (tests): no last commit, no claim released; the leases lapse. */
   async abandon(): Promise<void> {
+    this.#owners?.stop();
     await this.#backend?.close(true);
   }
 }

@@ -107,6 +107,12 @@ export interface Store extends Outbox, HubStorage {
    * to another mailer. SQLite (one mailer) has none.
    */
   lastReports?(names: readonly string[]): Promise<Map<string, { at: number; instance: string }>>;
+  /**
+   * Postgres (several mailers may share the database): the live mailers, and
+   * the hand-over of a delivery to the one that owns its destination
+   * (postgres-owners.ts; the choice is the dispatcher's). SQLite has none.
+   */
+  destinations?(): MailerMembers;
   /** Commit what is queued and let go of the store. */
   close(): Promise<void>;
   /**
@@ -124,6 +130,17 @@ export interface Store extends Outbox, HubStorage {
     /** The hub rows another mailer wrote, as the database has them (all of them once listening, again after the connection was lost). */
     hub?(changes: HubChanges): void;
   }): void;
+}
+
+/** The live mailers on a shared database, and the hand-over of a delivery to another (postgres-owners.ts). */
+export interface MailerMembers {
+  me: string;
+  /** The live mailers on the database, sorted; undefined until first read. */
+  members(): readonly string[] | undefined;
+  /** Hand a delivery to `to`: true once it is no longer this mailer's (handed, or already another's); false to deliver it here. */
+  handOver(id: string, channel: string, to: string): Promise<boolean>;
+  /** For /healthz: the live mailers seen now, and the deliveries handed to another since start. */
+  counts(): { members: number; handed: number };
 }
 
 export interface StoreOptions {

@@ -13,9 +13,12 @@
  *    one resolve, with one dedup_key. Before the shared nflog, B's hub held
  *    the up ("its down was not told") and, past the hub, B's told stage
  *    skipped it ("its down was never sent on this channel"): no resolve.
+ *    (PagerDuty being rate-limited, one mailer owns it and sends for both,
+ *    destination-owner.ts: the up may be handed over to A, which sends it.)
  * 2. The agent's own failover: nginx, and the ch2/agent image with
  *    `--mailer ma:33333,mb:33333`. `docker stop` nginx: the down goes to A
- *    (the first) and triggers; `docker kill` A; `docker start` nginx: the up
+ *    (the first) and triggers (sent by A, or handed to B if B owns
+ *    PagerDuty); `docker kill` A; `docker start` nginx: the up
  *    can only go through B, and PagerDuty gets its one resolve, on the
  *    trigger's dedup_key; no second trigger.
  */
@@ -78,8 +81,8 @@ describe('two mailers on one Postgres database, one PagerDuty channel: an up at 
     assert.equal(events('trigger', incident).length, 1, 'one trigger');
     assert.equal(events('resolve', incident).length, 1, 'one resolve');
     assert.equal(events('trigger', incident)[0]!.event!.routing_key, KEY);
-    assert.match(mailers[1]!.logs.text, new RegExp(`Delivered alert ${upId} via pagerduty`), 'mailer B delivered the up');
-    assert.doesNotMatch(mailers[0]!.logs.text, new RegExp(upId), 'mailer A never had the up');
+    // PagerDuty is rate-limited: one of the two sends it for both (mailer/delivery/destination-owner.ts), B or A by hand-over.
+    assert.equal(mailers.filter((m) => new RegExp(`Delivered alert ${upId} via pagerduty`).test(m.logs.text)).length, 1, 'one mailer delivered the up');
   });
 
   test("the agent's failover: down at A, A killed, the up through B resolves the trigger once", { timeout: 120_000 }, async () => {
@@ -95,16 +98,17 @@ describe('two mailers on one Postgres database, one PagerDuty channel: an up at 
     try {
       await dockerOk(['stop', webName], { timeoutMs: 20_000 });
       const key = await waitUntil('a trigger in PagerDuty', () => keyOf(), 20_000, 100);
-      await waitUntil('mailer A to log the down delivered', () => (deliveredBy(0, fromA) > 0 ? true : undefined), 5_000, 50);
-      assert.equal(deliveredBy(0, fromA), 1, 'mailer A told the down');
-      assert.equal(deliveredBy(1, fromB), 0, 'mailer B told nothing yet');
+      // Told once: by A, or by B when B sends PagerDuty for both (a rate-limited channel's owner, destination-owner.ts).
+      await waitUntil('a mailer to log the down delivered', () => (deliveredBy(0, fromA) + deliveredBy(1, fromB) > 0 ? true : undefined), 5_000, 50);
+      const downByB = deliveredBy(1, fromB);
+      assert.equal(deliveredBy(0, fromA) + downByB, 1, 'the down told once');
       await dockerOk(['kill', '-s', 'KILL', aName]);
       await dockerOk(['start', webName], { timeoutMs: 20_000 });
       await waitUntil('a resolve in PagerDuty', () => (events('resolve', key).length > 0 ? true : undefined), 40_000, 100);
       assert.equal(events('trigger', key).length, 1, 'one trigger');
       assert.equal(events('resolve', key).length, 1, 'one resolve');
-      await waitUntil('mailer B to log the up delivered', () => (deliveredBy(1, fromB) > 0 ? true : undefined), 5_000, 50);
-      assert.equal(deliveredBy(1, fromB), 1, 'mailer B told the up');
+      await waitUntil('mailer B to log the up delivered', () => (deliveredBy(1, fromB) > downByB ? true : undefined), 5_000, 50);
+      assert.equal(deliveredBy(1, fromB), downByB + 1, 'mailer B told the up');
       assert.equal(ours().filter((r) => r.event!.event_action === 'trigger').length, 1, 'no other trigger for the target');
     } catch (err) {
       throw explain(err, `\nagent:\n${agent.logs.tail(15)}`);
