@@ -14,58 +14,20 @@
  * (toldOf: the nflog shared through the database).
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import type { OutboxRecord } from '../../mailer/store/outbox.ts';
-import type { SilenceRow } from '../../mailer/hub/model.ts';
 import { PostgresStore } from '../../mailer/store/postgres-store.ts';
 import { LEASE_MS } from '../../mailer/store/postgres-claims.ts';
-import { parsePostgresUrl } from '../../mailer/store/store-url.ts';
-import { createLogger } from '../../shared/logger.ts';
 import { item } from '../store/conformance.ts';
 import { Cleanup, waitUntil } from './helpers.ts';
 import { PostgresServer } from './postgres.ts';
+import { openWatched, type Watched } from './watched-store.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 const server = await PostgresServer.start(cleanup);
-const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
 
-interface Watched {
-  store: PostgresStore;
-  adopted: Array<{ at: number; records: OutboxRecord[]; only: ReadonlyMap<string, readonly string[]> }>;
-  lost: string[][];
-  /** Each read of the silences another store's commit (or the listener's connection) caused, in order. */
-  silences: SilenceRow[][];
-  /** Resolves at the next adoption. */
-  next(): Promise<number>;
-}
-
-async function open(db: string, watch = true, srv = server): Promise<Watched> {
-  await srv.ensure(db);
-  const { store } = await PostgresStore.open({ where: parsePostgresUrl(srv.url(db)), log, dedupeWindowMs: 86_400_000 });
-  const waiting: Array<(at: number) => void> = [];
-  const w: Watched = {
-    store,
-    adopted: [],
-    lost: [],
-    silences: [],
-    next: () => new Promise((resolve) => waiting.push(resolve)),
-  };
-  if (watch) {
-    store.watchClaims({
-      adopted: (records, only) => {
-        const at = performance.now();
-        w.adopted.push({ at, records: records.map((r) => structuredClone(r)), only });
-        for (const r of waiting.splice(0)) r(at);
-      },
-      lost: (ids) => void w.lost.push(ids),
-      silences: (rows) => void w.silences.push(rows),
-    });
-  }
-  return w;
-}
+const open = (db: string, watch = true, srv = server): Promise<Watched> => openWatched(srv, db, watch);
 
 type Row = { alert_id: string; channel: string; state: string; attempts: number; claimed_by: string | null };
 const rows = (db: string, id: string): Promise<Row[]> => server.sql<Row>(db, 'SELECT alert_id, channel, state, attempts, claimed_by FROM deliveries WHERE alert_id = $1 ORDER BY channel', [id]);

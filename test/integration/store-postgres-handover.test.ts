@@ -10,38 +10,18 @@
  * (one statement) are the owner's within a second.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import type { OutboxRecord } from '../../mailer/store/outbox.ts';
-import { PostgresStore } from '../../mailer/store/postgres-store.ts';
 import { LEASE_MS } from '../../mailer/store/postgres-claims.ts';
-import { parsePostgresUrl } from '../../mailer/store/store-url.ts';
-import { createLogger } from '../../shared/logger.ts';
 import { item } from '../store/conformance.ts';
 import { Cleanup, waitUntil } from './helpers.ts';
 import { PostgresServer } from './postgres.ts';
+import { openWatched, type Watched } from './watched-store.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 const server = await PostgresServer.start(cleanup);
-const log = await createLogger({ name: 't', format: 'plain', level: 'info', out: new PassThrough(), err: new PassThrough() });
 
-interface Watched {
-  store: PostgresStore;
-  adopted: Array<{ at: number; records: OutboxRecord[]; only: ReadonlyMap<string, readonly string[]> }>;
-  lost: string[][];
-}
-
-async function open(db: string): Promise<Watched> {
-  await server.ensure(db);
-  const { store } = await PostgresStore.open({ where: parsePostgresUrl(server.url(db)), log, dedupeWindowMs: 86_400_000 });
-  const w: Watched = { store, adopted: [], lost: [] };
-  store.watchClaims({
-    adopted: (records, only) => void w.adopted.push({ at: performance.now(), records: records.map((r) => structuredClone(r)), only }),
-    lost: (ids) => void w.lost.push(ids),
-  });
-  return w;
-}
+const open = (db: string): Promise<Watched> => openWatched(server, db);
 
 type Row = { channel: string; claimed_by: string | null; state: string };
 const rows = (db: string, id: string): Promise<Row[]> => server.sql<Row>(db, 'SELECT channel, claimed_by, state FROM deliveries WHERE alert_id = $1 ORDER BY channel', [id]);
