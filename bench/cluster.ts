@@ -45,7 +45,7 @@ const body = (id: string): string => JSON.stringify({ to: 'admin@work', message:
  * posts the same alert again, as the agent fails over along its list. `atAck`: called once, when
  * that many alerts have their 202.
  */
-async function burst(mailers: readonly BenchMailer[], n: number, concurrency: number, atAck?: { count: number; then: () => void }): Promise<{ ids: string[]; seconds: number; retried: number }> {
+async function burst(mailers: readonly BenchMailer[], n: number, concurrency: number, atAck?: { count: number; then: () => void }): Promise<{ ids: string[]; seconds: number; retried: number; answers: Map<string, number> }> {
   const live = (m: BenchMailer): boolean => m.proc.child.exitCode === null && m.proc.child.signalCode === null;
   const open = new Set<LeanConnection>();
   const connect = (k: number): LeanConnection => {
@@ -59,13 +59,16 @@ async function burst(mailers: readonly BenchMailer[], n: number, concurrency: nu
   let next = 0;
   let retried = 0;
   let acked = 0;
+  const answers = new Map<string, number>();
   const t0 = performance.now();
   const sender = async (s: number): Promise<void> => {
     let k = s % mailers.length;
     let c = connect(k);
     for (let i = next++; i < n; i = next++) {
       for (let tries = 0; ; tries++) {
-        if ((await c.post('127.0.0.1', '/alerts', body(ids[i]!)).catch(() => 0)) === 202) break;
+        const status = await c.post('127.0.0.1', '/alerts', body(ids[i]!)).catch((err: Error) => err.message);
+        if (status === 202) break;
+        answers.set(String(status), (answers.get(String(status)) ?? 0) + 1);
         if (tries >= 2 * mailers.length) throw new Error(`alert ${i}: no 202 from any mailer`);
         retried += 1;
         c.close();
@@ -80,7 +83,7 @@ async function burst(mailers: readonly BenchMailer[], n: number, concurrency: nu
   await withTimeout(Promise.all(Array.from({ length: concurrency }, (_, s) => sender(s))), Math.max(120_000, n * 10), `${n} alerts`);
   const seconds = (performance.now() - t0) / 1000;
   await close();
-  return { ids, seconds, retried };
+  return { ids, seconds, retried, answers };
 }
 
 /** When (performance.now()) every id was first accepted by the SMTP server; waits up to `timeoutMs`. */
@@ -97,10 +100,10 @@ async function delivered(smtp: BenchSmtp, ids: readonly string[], timeoutMs: num
 async function throughput(figures: Figures, label: string, mailers: readonly BenchMailer[], smtp: BenchSmtp, opts: ClusterOptions): Promise<void> {
   progress(B, `${label}: ${opts.alerts} alerts, ${opts.concurrency} senders`);
   const t0 = performance.now();
-  const { ids, seconds, retried } = await burst(mailers, opts.alerts, opts.concurrency);
+  const { ids, seconds, retried, answers } = await burst(mailers, opts.alerts, opts.concurrency);
   const at = await delivered(smtp, ids, 300_000);
   const last = Math.max(...at);
-  figures.add(B, `${label}: durable intake`, `${(opts.alerts / seconds).toFixed(0)} alerts/s`, undefined, `${opts.alerts} alerts, ${opts.concurrency} senders over ${mailers.length} mailer(s)${retried ? `; ${retried} retried at another mailer` : ''}`);
+  figures.add(B, `${label}: durable intake`, `${(opts.alerts / seconds).toFixed(0)} alerts/s`, undefined, `${opts.alerts} alerts, ${opts.concurrency} senders over ${mailers.length} mailer(s)${retried ? `; ${retried} retried at another mailer (answers: ${JSON.stringify(Object.fromEntries(answers))})` : ''}`);
   figures.add(B, `${label}: deliveries`, `${(opts.alerts / ((last - t0) / 1000)).toFixed(0)} alerts/s`, undefined, `from the first POST to the last alert accepted by the SMTP server (${ms(last - t0, 0)})`);
 }
 

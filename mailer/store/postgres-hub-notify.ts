@@ -66,6 +66,13 @@ export function hubNotices(writes: readonly HubWrite[]): string[] {
   return out;
 }
 
+/** What two notices told, as one read: a busy cluster's notices while a read is under way go in the next one. */
+export function mergeTold(x: HubTold, y: HubTold): HubTold {
+  if (x.all === true || y.all === true) return { all: true, a: [], t: [], b: [], i: [] };
+  const union = (p: string[], q: string[]): string[] => [...new Set([...p, ...q])];
+  return { a: union(x.a, y.a), t: union(x.t, y.t), b: union(x.b, y.b), i: union(x.i, y.i) };
+}
+
 /** A notice's payload (after the name) read back; undefined (or not one of ours): everything. */
 export function parseTold(payload: string | undefined): HubTold {
   const everything: HubTold = { all: true, a: [], t: [], b: [], i: [] };

@@ -20,7 +20,7 @@
  * postgres-hub-notify.ts); they read them (watchClaims hub).
  */
 import type { Logger } from '../../shared/logger.ts';
-import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubChanges, type SilenceRow } from '../hub/model.ts';
+import { DAILY_KEEP_MS, DAY_MS, HOURLY_KEEP_MS, type HubChanges, type HubWrite, type SilenceRow } from '../hub/model.ts';
 import { GroupCommitStore } from './group-commit-store.ts';
 import type { CommitBatch, CommitResult, StoreBackend } from './store-backend.ts';
 import { migrate } from './postgres-migrations.ts';
@@ -29,7 +29,7 @@ import * as hq from './postgres-hub-queries.ts';
 import * as q from './postgres-queries.ts';
 import { claimResent, WORK_CHANNEL } from './postgres-claim-queries.ts';
 import { NoticeListener } from './postgres-listen.ts';
-import { HUB_CHANNEL, hubNotices, parseTold, readChanges } from './postgres-hub-notify.ts';
+import { HUB_CHANNEL, type HubTold, hubNotices, mergeTold, parseTold, readChanges } from './postgres-hub-notify.ts';
 import { claimAll, type ClaimCounts, type ClaimHandlers, Claims, LEASE_MS } from './postgres-claims.ts';
 import { instanceName } from './postgres-session.ts';
 import { type MailerMembers, PostgresOwners } from './postgres-owners.ts';
@@ -43,6 +43,8 @@ export interface PostgresStoreOptions extends StoreOptions {
 }
 
 const PRUNE_EVERY_MS = 1000;
+/** The other mailers are told of the hub rows committed at most this often (#tellHub). */
+const NOTIFY_HUB_EVERY_MS = 50;
 const PRUNE_BATCH = 10_000;
 const HUB_PRUNE_EVERY_MS = 3_600_000;
 
@@ -51,6 +53,9 @@ class PostgresBackend implements StoreBackend {
   readonly #me: string;
   readonly #claims: Claims;
   #listener: NoticeListener | undefined;
+  /** Hub writes committed since the others were last told (#tellHub). */
+  #toldHub: HubWrite[] = [];
+  #toldTimer: NodeJS.Timeout | undefined;
   readonly #windowMs: number;
   readonly #maxRemembered: number;
   readonly #fsync: boolean;
@@ -100,13 +105,12 @@ class PostgresBackend implements StoreBackend {
       for (const w of batch.hub) await hq.hubWrite(c, w);
       // Told when this commits: the other mailers read the silences again.
       if (batch.hub.some((w) => w.op === 'silence' || w.op === 'unsilence')) await c.query('SELECT pg_notify($1, $2)', [hq.SILENCES_CHANNEL, this.#me]);
-      // And the hub rows written: the others read them (postgres-hub-notify.ts).
-      for (const told of hubNotices(batch.hub)) await c.query('SELECT pg_notify($1, $2)', [HUB_CHANNEL, `${this.#me}\n${told}`]);
       const wrote = (await c.query<{ wrote: boolean }>('SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote')).rows[0]?.wrote === true;
       const seqs = batch.items.map((i) => inserted.get(i.alert.id) ?? adopted.get(i.alert.id)?.seq);
       return { seqs, adopted: batch.items.map((i) => adopted.get(i.alert.id)), sentDelta, wrote };
     });
     this.#sentRows += result.sentDelta;
+    this.#tellHub(batch.hub);
     if (result.wrote && this.#fsync) this.#syncs += 1;
     // Queued now, so it runs before any read asked after this commit answers.
     void this.#prune(batch.now);
@@ -120,10 +124,40 @@ class PostgresBackend implements StoreBackend {
   toldOf = (incident: string): Promise<string[]> => this.#session.run((c) => hq.toldOf(c, incident));
   silences = (now: number): Promise<SilenceRow[]> => this.#session.run((c) => hq.silencesNow(c, now));
   lastReports = (names: readonly string[]): Promise<Map<string, { at: number; instance: string }>> => this.#session.run((c) => hq.lastReports(c, names));
-  hubChanges = (payload: string | undefined, now: number): Promise<HubChanges> => this.#session.run((c) => readChanges(c, parseTold(payload), now));
+  /**
+   * The hub rows committed: the others read them (postgres-hub-notify.ts). Told after the commit,
+   * at most every NOTIFY_HUB_EVERY_MS with the names of every commit since, not in each commit's
+   * transaction: Postgres serializes the commits of transactions that NOTIFY, and a mailer commits
+   * the hub's rows with nearly every alert.
+   */
+  #tellHub(writes: readonly HubWrite[]): void {
+    if (!writes.some((w) => w.op !== 'silence' && w.op !== 'unsilence')) return;
+    this.#toldHub.push(...writes);
+    this.#toldTimer ??= setTimeout(() => void this.#flushHub(), NOTIFY_HUB_EVERY_MS);
+  }
+
+  async #flushHub(): Promise<void> {
+    clearTimeout(this.#toldTimer);
+    this.#toldTimer = undefined;
+    const writes = this.#toldHub;
+    this.#toldHub = [];
+    const payloads = hubNotices(writes);
+    if (payloads.length === 0) return;
+    await this.#session
+      .run(async (c) => {
+        for (const told of payloads) await c.query('SELECT pg_notify($1, $2)', [HUB_CHANNEL, `${this.#me}\n${told}`]);
+      })
+      .catch(() => {
+        // Not told: once more with the next commit's (the others read everything again when their listener reconnects).
+        if (this.#toldHub.length < 100_000) this.#toldHub.unshift(...writes);
+      });
+  }
+
+  hubChanges = (told: HubTold, now: number): Promise<HubChanges> => this.#session.run((c) => readChanges(c, told, now));
   probe: StoreBackend['probe'] = () => this.#session.run((c) => q.probe(c));
   /** After the last commit: the claims let go (or, abandoned, left to lapse as a crash leaves them), then the session. */
   close = async (abandon = false): Promise<void> => {
+    if (!abandon) await this.#flushHub();
     await this.#listener?.close();
     await this.#claims.close(abandon);
     await this.#session.close();
@@ -219,8 +253,24 @@ export class PostgresStore extends GroupCommitStore {
       if (silences) backend.silences(this.#clock()).then(silences, () => {}); // the next notice, or reconnection, reads them again
     };
     const { hub } = handlers;
+    // One read at a time: the notices that come meanwhile are merged into the next read, so the reads
+    // never queue up on the commits' session behind a busy cluster's commits (one notice each).
+    let pending: HubTold | undefined;
+    let reading = false;
     const readHub = (payload?: string): void => {
-      if (hub) backend.hubChanges(payload, this.#clock()).then(hub, () => {}); // as for the silences
+      if (!hub) return;
+      const told = parseTold(payload);
+      pending = pending ? mergeTold(pending, told) : told;
+      if (reading) return;
+      reading = true;
+      void (async () => {
+        while (pending) {
+          const next = pending;
+          pending = undefined;
+          await backend.hubChanges(next, this.#clock()).then(hub, () => {}); // as for the silences
+        }
+        reading = false;
+      })();
     };
     backend.listen(this.#where!, { [WORK_CHANNEL]: () => void claims.scan(), [hq.SILENCES_CHANNEL]: readSilences, [HUB_CHANNEL]: readHub });
   }
