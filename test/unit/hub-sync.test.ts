@@ -132,13 +132,19 @@ test('an up for the incident A opened, reaching B, closes it at B and, carried b
   assert.equal(a.hub.targets.get(WEB)?.state, 'up');
 });
 
-test('--quorum 2, one agent at each mailer: one down sends nothing; the second, at B, makes one hub down (A\'s agent counted from its row, written at its alert)', async () => {
+/** Two mailers at --quorum 2, agent a1 reporting up to A and b1 to B, each mailer told of the other's rows. */
+async function twoAtQuorum2() {
   const a = await mailer(2);
   const b = await mailer(2);
   await a.report('a1', 'up');
   await b.report('b1', 'up');
   await carry(a, b);
   await carry(b, a);
+  return [a, b] as const;
+}
+
+test('--quorum 2, one agent at each mailer: one down sends nothing; the second, at B, makes one hub down (A\'s agent counted from its row, written at its alert)', async () => {
+  const [a, b] = await twoAtQuorum2();
   now += 1000;
   await a.alert('a1', 'down', 'inc-a1'); // no report of a1's since: its alert's word crosses with its row
   assert.deepEqual(a.sent, [], 'one of two: nothing');
@@ -155,12 +161,7 @@ test('--quorum 2, one agent at each mailer: one down sends nothing; the second, 
 });
 
 test('--quorum 2, both downs before either crossed: each mailer, given the other\'s row, decides the hub down with the same id (the store keeps one)', async () => {
-  const a = await mailer(2);
-  const b = await mailer(2);
-  await a.report('a1', 'up');
-  await b.report('b1', 'up');
-  await carry(a, b);
-  await carry(b, a);
+  const [a, b] = await twoAtQuorum2();
   now += 1000;
   await a.alert('a1', 'down', 'inc-a1');
   now += 5;
