@@ -19,7 +19,8 @@ import type { PendingRow } from './store-backend.ts';
 
 /** The database's clock, ms since the epoch. */
 const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
-const OWED = "d.state IN ('pending', 'silenced')";
+/** A deliveries row (as `d`) some channel still owes. */
+export const OWED = "d.state IN ('pending', 'silenced')";
 /** The channel NOTIFY tells every mailer on: work was released (a mailer stopping), look for it now. */
 export const WORK_CHANNEL = 'ch2_work';
 

@@ -26,14 +26,13 @@
  */
 import type { PendingRow } from './store-backend.ts';
 import { LEASE_MS } from './postgres-claims.ts';
-import { WORK_CHANNEL } from './postgres-claim-queries.ts';
+import { leaseFrom, OWED, WORK_CHANNEL } from './postgres-claim-queries.ts';
 import type { PostgresSession } from './postgres-session.ts';
 import { type ChannelState, isOwed } from './outbox.ts';
 import type { MailerMembers } from './store.ts';
 export type { MailerMembers };
 
 const MEMBERS_EVERY_MS = 1000;
-const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 export class PostgresOwners implements MailerMembers {
   readonly me: string;
@@ -88,8 +87,8 @@ export class PostgresOwners implements MailerMembers {
         const r = await c.query(
           `WITH u AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, channel, owner)),
            mine AS MATERIALIZED (SELECT d.alert_seq, d.channel FROM deliveries d JOIN u ON d.alert_seq = u.seq AND d.channel = u.channel
-             WHERE d.claimed_by = $1 AND d.state IN ('pending', 'silenced') ORDER BY d.alert_seq, d.channel FOR UPDATE OF d)
-           UPDATE deliveries d SET claimed_by = u.owner || E'\\t' || $1, lease_until = ${NOW_MS} + $5::bigint
+             WHERE d.claimed_by = $1 AND ${OWED} ORDER BY d.alert_seq, d.channel FOR UPDATE OF d)
+           UPDATE deliveries d SET claimed_by = u.owner || E'\\t' || $1, lease_until = ${leaseFrom(5)}
            FROM u JOIN mine ON mine.alert_seq = u.seq AND mine.channel = u.channel WHERE d.alert_seq = u.seq AND d.channel = u.channel`,
           [this.me, batch.map((h) => h.entry.seq), batch.map((h) => h.channel), batch.map((h) => h.to), LEASE_MS],
         );

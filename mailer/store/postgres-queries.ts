@@ -10,7 +10,7 @@ import type { ClientBase } from 'pg';
 import type { Alert } from '../../shared/alert.ts';
 import type { Intake, QueuedAlert } from '../queued-alert.ts';
 import type { ChannelState } from './outbox.ts';
-import { leaseFrom } from './postgres-claim-queries.ts';
+import { leaseFrom, OWED } from './postgres-claim-queries.ts';
 import type { AlertChange } from './store-backend.ts';
 import type { ListedAlert, ListPage, ListQuery } from './store.ts';
 
@@ -123,7 +123,7 @@ export async function applyChanges(c: ClientBase, changes: ReadonlyArray<[number
   );
   const r = await c.query<{ seq: number; state: string }>(
     `WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(seq, dead_at, finished_at)),
-     s AS (SELECT u.seq, u.dead_at, u.finished_at, coalesce(bool_or(d.state IN ('pending', 'silenced')), false) AS owed, coalesce(bool_or(d.state = 'dead'), false) AS dead
+     s AS (SELECT u.seq, u.dead_at, u.finished_at, coalesce(bool_or(${OWED}), false) AS owed, coalesce(bool_or(d.state = 'dead'), false) AS dead
        FROM u LEFT JOIN deliveries d ON d.alert_seq = u.seq GROUP BY u.seq, u.dead_at, u.finished_at)
      UPDATE alerts a SET state = CASE WHEN s.owed THEN 'pending' WHEN s.dead THEN 'dead' ELSE 'sent' END,
        dead_at = CASE WHEN s.dead THEN coalesce(a.dead_at, s.dead_at, $4) ELSE a.dead_at END,
